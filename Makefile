@@ -1,0 +1,19 @@
+# The two commands of the README: `make demo` (set up + main job) and `make test` (set up + tests).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_OUT ?= runs/demo
+
+.PHONY: setup setup-dev demo test clean
+setup:
+	@scripts/setup.sh
+setup-dev:
+	@scripts/setup.sh --dev
+
+demo: setup
+	$(PY) -m mdaug demo --out $(DEMO_OUT)
+
+test: setup-dev
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache

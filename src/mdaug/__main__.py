@@ -1,0 +1,3 @@
+from mdaug.cli import main
+
+main()

@@ -1,0 +1,169 @@
+"""Command line: parse, build the typed config, call library functions. No logic of its own."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from mdaug import __version__
+from mdaug.errors import MdaugError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Augment radar micro-Doppler spectrogram datasets with generative models.")
+data_app = typer.Typer(no_args_is_help=True, help="Read, check and prepare datasets.")
+config_app = typer.Typer(no_args_is_help=True, help="Show resolved configs and presets.")
+app.add_typer(data_app, name="data")
+app.add_typer(config_app, name="config")
+out = Console(soft_wrap=True, highlight=False)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+OVERRIDES = typer.Argument(None, help="Config overrides in dotted form, e.g. data.size=128 split.seed=3", show_default=False)
+CONFIG = typer.Option(None, "--config", "-c", help="Preset name (tiny, quick, full) or a YAML file.")
+FORMAT = typer.Option(None, "--format", help="auto, images, npy, npz, mat, hdf5 (data.format).")
+COLORMAP = typer.Option(None, "--colormap", help="Colour images: auto, a matplotlib name (jet, viridis...), rgb or gray.")
+SIZE = typer.Option(None, "--size", help="Resize to SIZE x SIZE, or DxT like 128x64 (data.size).")
+SKIP_BAD = typer.Option(False, "--skip-bad", help="Skip unreadable files and NaN samples (each is still reported).")
+
+
+def _config(config: str | None, overrides: list[str] | None, path: Path | None = None, **flags):
+    from mdaug.config import load_config
+
+    extra = [f"data.{k}={v}" for k, v in flags.items() if v not in (None, False)]
+    if path is not None:
+        extra.append(f"data.path={path}")
+    return load_config(config, list(overrides or []) + extra)
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")) -> None:
+    if version:
+        out.print(f"mdaug {__version__}")
+        raise typer.Exit()
+
+
+@config_app.command("show")
+def config_show(config: Optional[str] = CONFIG, overrides: Optional[list[str]] = OVERRIDES) -> None:
+    """Print the resolved config (defaults + preset + overrides) as YAML."""
+    from mdaug.config import config_to_yaml
+
+    out.print(config_to_yaml(_config(config, overrides)), end="")
+
+
+@config_app.command("presets")
+def config_presets() -> None:
+    """List the shipped presets."""
+    from mdaug.config import preset_names
+
+    out.print("\n".join(preset_names()))
+
+
+@data_app.command("inspect")
+def data_inspect(
+    path: Path = typer.Argument(..., help="Class-folder tree, array file or prepared dataset."),
+    overrides: Optional[list[str]] = OVERRIDES,
+    config: Optional[str] = CONFIG,
+    format: Optional[str] = FORMAT,
+    colormap: Optional[str] = COLORMAP,
+    size: Optional[str] = SIZE,
+    skip_bad: bool = SKIP_BAD,
+    preview: Optional[Path] = typer.Option(None, "--preview", help="Preview PNG path [default: ./<name>_preview.png, never overwritten]."),
+    per_class: int = typer.Option(4, "--per-class", min=1, max=16, help="Samples per class in the preview."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the summary as JSON here."),
+) -> None:
+    """Summarise a dataset (classes, counts, shapes, value ranges, problems) and write a preview grid.
+
+    Exits with status 1 when problems that would stop training were found."""
+    from mdaug.data.read import read_dataset
+    from mdaug.data.summary import preview_grid, print_summary, summarize
+    from mdaug.files import atomic_write_text, free_path
+
+    cfg = _config(config, overrides, path, format=format, colormap=colormap, size=size, skip_bad=skip_bad)
+    result = read_dataset(path, cfg.data, collect=True)
+    summary = summarize(result)
+    print_summary(summary, out)
+    target = free_path(preview or Path(f"{path.resolve().name or 'dataset'}_preview.png"))
+    preview_grid(result.dataset, target, per_class=per_class, seed=cfg.seed)
+    out.print(f"preview: {target}")
+    if json_out:
+        atomic_write_text(free_path(json_out), json.dumps(summary, indent=2))
+    if result.errors:
+        raise MdaugError(f"{len(result.errors)} problem(s) must be fixed before this dataset can be used"
+                         + ("; --skip-bad skips bad files" if all(p.skippable for p in result.errors) else ""))
+
+
+@data_app.command("prepare")
+def data_prepare(
+    path: Path = typer.Argument(..., help="Class-folder tree or array file to read."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="New folder for the prepared dataset."),
+    overrides: Optional[list[str]] = OVERRIDES,
+    config: Optional[str] = CONFIG,
+    format: Optional[str] = FORMAT,
+    colormap: Optional[str] = COLORMAP,
+    size: Optional[str] = SIZE,
+    skip_bad: bool = SKIP_BAD,
+) -> None:
+    """Read, normalise and resize a dataset, split it leak-free, and save it for the later stages."""
+    from mdaug.config import save_config
+    from mdaug.data import make_split, read_dataset, save_prepared, save_split
+    from mdaug.data.summary import preview_grid
+    from mdaug.files import ensure_empty_dir
+
+    cfg = _config(config, overrides, path, format=format, colormap=colormap, size=size, skip_bad=skip_bad)
+    ensure_empty_dir(out_dir)
+    result = read_dataset(path, cfg.data)
+    for p in result.problems:
+        err.print(f"warning: {p.message}")
+    ds = result.dataset
+    split = make_split(ds, cfg.split)
+    save_prepared(ds, out_dir)
+    save_split(split, out_dir / "split.json")
+    save_config(cfg, out_dir / "config.yaml")
+    preview_grid(ds, out_dir / "preview.png", seed=cfg.seed)
+    for w in split.warnings:
+        err.print(f"warning: {w}")
+    counts = ", ".join(f"{k} {len(v)}" for k, v in split.ids.items())
+    out.print(f"prepared {len(ds)} spectrograms {tuple(ds.x.shape[1:])} in {len(ds.class_names)} classes -> {out_dir}")
+    out.print(f"split by {split.group_by}: {counts}")
+
+
+@data_app.command("examples")
+def data_examples(
+    out_dir: Path = typer.Option(..., "--out", "-o", help="New folder to write into."),
+    format: str = typer.Option("images", "--format", help="images, npz, mat, mat73 or hdf5."),
+    colormap: str = typer.Option("jet", "--colormap", help="Colormap of the images."),
+    classes: int = typer.Option(4, "--classes", min=2, max=64),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Write a small labelled example dataset (point-scatterer gait signals) in a chosen format."""
+    from mdaug.data.examples import write_examples
+    from mdaug.files import ensure_empty_dir
+
+    if format not in ("images", "npz", "mat", "mat73", "hdf5"):
+        raise MdaugError(f"unknown example format '{format}'; use images, npz, mat, mat73 or hdf5")
+    ensure_empty_dir(out_dir)
+    path = write_examples(out_dir, format, colormap=colormap, n_classes=classes, seed=seed)
+    out.print(f"wrote {path}")
+
+
+@app.command("demo")
+def demo(out_dir: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Folder for the demo's outputs.")) -> None:
+    """The main job on built-in data: example data in two formats -> inspect -> prepared, split dataset."""
+    from mdaug.demo import run_demo
+
+    run_demo(out_dir, out)
+
+
+def main() -> None:
+    try:
+        app()
+    except MdaugError as e:
+        err.print(f"error: {e}", markup=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,224 @@
+"""Typed, nested configuration: YAML presets + dotted command-line overrides.
+
+Every section is a pydantic model that forbids unknown keys, so a typo fails loudly with the nearest
+valid key named. `load_config("quick", ["data.size=128"])` is what the CLI calls; the resolved config is
+written beside every run's outputs with `save_config`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from mdaug.errors import ConfigError
+from mdaug.files import atomic_write_text
+
+# Colormap names that are not matplotlib colormaps.
+SPECIAL_COLORMAPS = ("auto", "gray", "rgb")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    """How to read a dataset into the canonical form (1, doppler, time) float32 in [-1, 1]."""
+
+    path: str | None = None
+    """File or folder to read; None means the built-in dataset."""
+    format: Literal["auto", "images", "npy", "npz", "mat", "hdf5", "prepared"] = "auto"
+    colormap: str = "auto"
+    """Colour images: 'auto' detects the colormap, a matplotlib name (jet, viridis, ...) inverts that
+    one by nearest-colour lookup, 'rgb' keeps three channels, 'gray' requires greyscale images."""
+    size: tuple[int, int] | None = None
+    """(doppler, time) to resize every sample to; None keeps the native size (all must then agree)."""
+    scale: Literal["auto", "linear", "power", "db", "unit", "normalized"] = "auto"
+    """Array values: linear magnitude, linear power, dB, [0, 1] display values, or already in [-1, 1].
+    'auto': complex -> linear; real with negatives -> db (normalized if within [-1, 1]); else linear."""
+    dynamic_range_db: float = Field(40.0, gt=0)
+    """dB below each sample's maximum that map to -1; everything lower is clipped."""
+    array_key: str | None = None
+    """Variable holding the spectrograms in .npz/.mat/.h5 files (auto-detected when unset)."""
+    label_key: str | None = None
+    session_key: str | None = None
+    class_names_key: str | None = None
+    sample_axis: Literal["auto", "first", "last"] = "auto"
+    """Which axis of a 3-D array indexes samples. auto: last for .mat (MATLAB's cat(3, ...)), else first."""
+    session_regex: str | None = None
+    """Regex with a group named 'session' applied to each file's path relative to its class folder."""
+    flip_doppler: bool = False
+    """Arrays are stored with the highest Doppler in row 0 (canonical is lowest first, as in images
+    drawn with origin='lower')."""
+    skip_bad: bool = False
+    """Skip unreadable files and samples with NaN/inf (each is still reported by name)."""
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError("size must be an int or two ints")
+        if isinstance(v, int):
+            v = (v, v)
+        if isinstance(v, str) and "x" in v:
+            v = tuple(v.lower().split("x"))
+        if v is not None and any(int(s) < 4 for s in v):
+            raise ValueError("each size must be at least 4")
+        return v
+
+    @field_validator("colormap")
+    @classmethod
+    def _colormap(cls, v: str) -> str:
+        from matplotlib import colormaps
+
+        if v in SPECIAL_COLORMAPS or v in colormaps:
+            return v
+        names = list(SPECIAL_COLORMAPS) + sorted(colormaps)
+        near = difflib.get_close_matches(v, names, n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else "; use auto, gray, rgb or a matplotlib name"
+        raise ValueError(f"unknown colormap '{v}'{hint}")
+
+
+class SplitConfig(Section):
+    """Leak-free train/val/test split; groups (sessions, else files) never straddle two splits."""
+
+    seed: int = 0
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    test_fraction: float = Field(0.2, ge=0, lt=1)
+    group_by: Literal["auto", "session", "file", "sample"] = "auto"
+    """auto: session ids when the data has them, else the source file. 'sample' leaks when windows
+    overlap in time, so it is only for data whose samples are independent recordings."""
+
+
+class AugmentConfig(Section):
+    """Physics-respecting augmentation: time only. Doppler flips change the label's meaning."""
+
+    time_shift: float = Field(0.0, ge=0, le=1)
+    """Largest circular shift along time, as a fraction of the width."""
+    time_crop: int | None = Field(None, ge=4)
+    """Random crop of this many time bins (then resized back by the caller if needed)."""
+
+
+class Config(Section):
+    seed: int = 0
+    data: DataConfig = DataConfig()
+    split: SplitConfig = SplitConfig()
+    augment: AugmentConfig = AugmentConfig()
+
+
+# ---------------------------------------------------------------- loading, overrides, errors
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files("mdaug.configs").iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_yaml(source: str | Path) -> dict[str, Any]:
+    path = Path(source)
+    if path.suffix not in (".yaml", ".yml"):
+        if str(source) not in preset_names():
+            near = difflib.get_close_matches(str(source), preset_names(), n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else f" (presets: {', '.join(preset_names())})"
+            raise ConfigError(f"no preset or YAML file named '{source}'{hint}")
+        text = resources.files("mdaug.configs").joinpath(f"{source}.yaml").read_text()
+    elif not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    else:
+        text = path.read_text()
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config {source} is not valid YAML{where}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {source} must be a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """'model.codebook_size=1024' -> (['model', 'codebook_size'], 1024); the value is parsed as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override '{text}' must look like section.key=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def _merge(base: dict[str, Any], keys: list[str], value: Any) -> None:
+    node = base
+    for i, k in enumerate(keys[:-1]):
+        child = node.setdefault(k, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"'{'.'.join(keys[: i + 1])}' is a value, not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def all_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
+    """Every dotted key a config accepts, sections included."""
+    keys = []
+    for name, field in model.model_fields.items():
+        dotted = f"{prefix}{name}"
+        keys.append(dotted)
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            keys.extend(all_keys(ann, dotted + "."))
+    return keys
+
+
+def _one_line(err: ValidationError, source: str) -> str:
+    e = err.errors()[0]
+    dotted = ".".join(str(p) for p in e["loc"])
+    if e["type"] == "extra_forbidden":
+        near = difflib.get_close_matches(dotted, all_keys(), n=1, cutoff=0.5)
+        if not near:  # compare the last part only, within the same section
+            parent = dotted.rsplit(".", 1)[0] if "." in dotted else ""
+            siblings = [k for k in all_keys() if k.rsplit(".", 1)[0] == parent or (not parent and "." not in k)]
+            near = difflib.get_close_matches(dotted, siblings, n=1, cutoff=0.3)
+        hint = f"; did you mean '{near[0]}'?" if near else ""
+        return f"unknown config key '{dotted}' in {source}{hint}"
+    msg = e["msg"].removeprefix("Value error, ")
+    return f"config key '{dotted}' in {source}: {msg} (got {e.get('input')!r})"
+
+
+def load_config(source: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Build a Config from a preset name or YAML file, then apply dotted overrides in order."""
+    data = _read_yaml(source) if source is not None else {}
+    origin = f"config '{source}'" if source is not None else "the defaults"
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        _merge(data, keys, value)
+        origin = "the overrides" if source is None else f"'{source}' + overrides"
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_one_line(err, origin)) from None
+
+
+def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
+    """A new Config with `overrides` applied on top of `cfg`."""
+    data = cfg.model_dump(mode="json")
+    for text in overrides:
+        keys, value = parse_override(text)
+        _merge(data, keys, value)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(_one_line(err, "the overrides")) from None
+
+
+def config_to_yaml(cfg: BaseModel) -> str:
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+
+
+def save_config(cfg: BaseModel, path: str | Path) -> Path:
+    """Write the resolved config (every key, defaults included) atomically."""
+    return atomic_write_text(path, config_to_yaml(cfg))

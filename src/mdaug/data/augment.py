@@ -1,0 +1,48 @@
+"""Augmentations that respect the physics of a spectrogram: along time only.
+
+Flipping the Doppler axis swaps approaching and receding motion and so changes what the label means;
+colour jitter has no meaning on a dB scale. Neither is offered. A circular time shift keeps the Doppler
+content of every time bin and only moves where the gait cycle starts; a time crop picks a window.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from mdaug.config import AugmentConfig
+
+
+def random_time_shift(x: torch.Tensor, max_fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Roll each sample of x (batch, channels, doppler, time) by a random whole number of time bins in
+    [-max_fraction * time, +max_fraction * time]."""
+    t = x.shape[-1]
+    limit = int(round(max_fraction * t))
+    if limit == 0:
+        return x
+    shifts = torch.randint(-limit, limit + 1, (x.shape[0],), generator=generator)
+    idx = (torch.arange(t)[None, :] - shifts[:, None]) % t  # (batch, time)
+    return torch.gather(x, -1, idx[:, None, None, :].expand_as(x))
+
+
+def random_time_crop(x: torch.Tensor, width: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """A random window of `width` time bins from each sample: (batch, c, doppler, time) -> (batch, c, doppler, width)."""
+    t = x.shape[-1]
+    if width > t:
+        raise ValueError(f"time crop of {width} bins is wider than the spectrogram ({t})")
+    starts = torch.randint(0, t - width + 1, (x.shape[0],), generator=generator)
+    idx = starts[:, None] + torch.arange(width)[None, :]
+    return torch.gather(x, -1, idx[:, None, None, :].expand(*x.shape[:-1], width))
+
+
+class TimeAugment:
+    """Batch augmentation from an AugmentConfig; the identity when nothing is switched on."""
+
+    def __init__(self, cfg: AugmentConfig, generator: torch.Generator | None = None) -> None:
+        self.cfg, self.generator = cfg, generator
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self.cfg.time_crop is not None:
+            x = random_time_crop(x, self.cfg.time_crop, self.generator)
+        if self.cfg.time_shift > 0:
+            x = random_time_shift(x, self.cfg.time_shift, self.generator)
+        return x

@@ -1,0 +1,89 @@
+"""The canonical dataset on disk, as `mdaug data prepare` writes it and every later stage reads it.
+
+    DIR/mdaug_dataset.json   format version, shape, class names, fingerprint, read-time facts
+    DIR/spectrograms.npy     (n, channels, doppler, time) float32 in [-1, 1]
+    DIR/manifest.csv         one row per sample: id, file, index, class, label, session, shape, checksums
+    DIR/classes.json         class name <-> index map (stored with every dataset and model)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from mdaug.data.canonical import Record, SpectrogramSet
+from mdaug.errors import MdaugError
+from mdaug.files import atomic_write_bytes, atomic_write_text
+
+FORMAT_VERSION = 1
+MANIFEST_FIELDS = ("id", "file", "index", "class", "label", "session", "orig_shape", "file_sha256", "sample_hash")
+
+
+def manifest_csv(ds: SpectrogramSet) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(MANIFEST_FIELDS)
+    for r, lab in zip(ds.records, ds.labels):
+        w.writerow([r.id, r.file, r.index, r.class_name, int(lab), r.session or "", "x".join(map(str, r.orig_shape)), r.file_sha256, r.sample_hash])
+    return buf.getvalue()
+
+
+def read_manifest(path: Path) -> tuple[list[Record], np.ndarray]:
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if rows and set(MANIFEST_FIELDS) - set(rows[0]):
+        raise MdaugError(f"{path} is not an mdaug manifest (missing columns {sorted(set(MANIFEST_FIELDS) - set(rows[0]))})")
+    records = [
+        Record(id=r["id"], file=r["file"], index=int(r["index"]), class_name=r["class"], session=r["session"] or None,
+               orig_shape=tuple(int(v) for v in r["orig_shape"].split("x")), file_sha256=r["file_sha256"], sample_hash=r["sample_hash"])
+        for r in rows
+    ]
+    return records, np.array([int(r["label"]) for r in rows], dtype=np.int64)
+
+
+def class_map_json(class_names: list[str]) -> str:
+    return json.dumps({"names": list(class_names), "index": {n: i for i, n in enumerate(class_names)}}, indent=2)
+
+
+def load_class_map(path: Path) -> list[str]:
+    try:
+        names = json.loads(Path(path).read_text())["names"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise MdaugError(f"{path} is not a readable class map (classes.json)") from None
+    return [str(n) for n in names]
+
+
+def save_prepared(ds: SpectrogramSet, out: Path) -> Path:
+    """Write `ds` into the folder `out` (which must be new or empty; the caller checks)."""
+    out.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.save(buf, ds.x, allow_pickle=False)
+    atomic_write_bytes(out / "spectrograms.npy", buf.getvalue())
+    atomic_write_text(out / "manifest.csv", manifest_csv(ds))
+    atomic_write_text(out / "classes.json", class_map_json(ds.class_names))
+    meta = {"format_version": FORMAT_VERSION, "n": len(ds), "shape": list(ds.x.shape[1:]),
+            "class_names": ds.class_names, "fingerprint": ds.fingerprint(), "info": ds.info}
+    atomic_write_text(out / "mdaug_dataset.json", json.dumps(meta, indent=2, default=str))  # written last: marks it complete
+    return out
+
+
+def load_prepared(folder: Path) -> SpectrogramSet:
+    try:
+        meta = json.loads((folder / "mdaug_dataset.json").read_text())
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise MdaugError(f"{folder} was written by another mdaug version (format {meta.get('format_version')}); prepare it again")
+        x = np.load(folder / "spectrograms.npy", allow_pickle=False)
+        records, labels = read_manifest(folder / "manifest.csv")
+        names = load_class_map(folder / "classes.json")
+    except (OSError, ValueError) as e:
+        raise MdaugError(f"{folder} is not a complete mdaug dataset ({type(e).__name__}: {str(e)[:80]})") from None
+    if x.dtype != np.float32 or x.ndim != 4 or len(x) != len(records):
+        raise MdaugError(f"{folder}: spectrograms.npy {x.shape} {x.dtype} does not match manifest.csv ({len(records)} rows)")
+    ds = SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=meta.get("info", {}))
+    if ds.fingerprint() != meta.get("fingerprint"):
+        raise MdaugError(f"{folder}: manifest.csv does not match mdaug_dataset.json (edited by hand?); prepare it again")
+    return ds

@@ -1,0 +1,105 @@
+"""`mdaug data inspect`: what a dataset holds, what is wrong with it, and a picture of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mdaug.data.canonical import SpectrogramSet
+from mdaug.data.read import ReadResult
+
+
+def summarize(result: ReadResult) -> dict:
+    """Plain-data summary: classes, counts and sessions per class, shapes, value ranges, problems."""
+    ds = result.dataset
+    counts = ds.counts()
+    per_class_sessions = {n: len({r.session for r in ds.records if r.class_name == n and r.session is not None}) for n in ds.class_names}
+    x = ds.x
+    return {
+        "source": ds.info.get("source"),
+        "layout": ds.info.get("layout"),
+        "n": len(ds),
+        "classes": ds.class_names,
+        "counts": counts,
+        "sessions_per_class": per_class_sessions,
+        "shape": list(x.shape[1:]),
+        "native_shapes": ds.info.get("native_shapes"),
+        "kinds": ds.info.get("kinds"),
+        "colormap": ds.info.get("colormap"),
+        "colormap_detected": ds.info.get("colormap_detected"),
+        "scales": ds.info.get("scales"),
+        "raw_range": ds.info.get("raw_range"),
+        "value_range": [float(x.min()), float(x.max())],
+        "value_mean": float(x.mean()),
+        "value_std": float(x.std()),
+        "problems": [{"level": p.level, "message": p.message} for p in result.problems],
+    }
+
+
+def print_summary(summary: dict, console) -> None:
+    from rich.table import Table
+
+    s = summary
+    console.print(f"[bold]{s['source']}[/bold]  ({s['layout']})")
+    kinds = ", ".join(f"{v} {k}" for k, v in (s["kinds"] or {}).items())
+    console.print(f"  samples: {s['n']} in {len(s['classes'])} classes   read: {kinds}")
+    cmap = s["colormap"]
+    if cmap:
+        console.print(f"  colormap: {cmap}" + (" (detected)" if s["colormap_detected"] else ""))
+    scales = ", ".join(f"{k} ({v})" for k, v in (s["scales"] or {}).items())
+    console.print(f"  values read as: {scales}")
+    if s["raw_range"]:
+        console.print(f"  raw value range: {s['raw_range'][0]:.4g} .. {s['raw_range'][1]:.4g}")
+    shapes = ", ".join(f"{k} ({v})" for k, v in (s["native_shapes"] or {}).items())
+    console.print(f"  native shapes (doppler x time): {shapes}   ->   canonical {tuple(s['shape'])}")
+    lo, hi = s["value_range"]
+    console.print(f"  canonical values: [{lo:.3f}, {hi:.3f}], mean {s['value_mean']:.3f}, std {s['value_std']:.3f}")
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("class")
+    table.add_column("samples", justify="right")
+    table.add_column("sessions", justify="right")
+    for name in s["classes"]:
+        table.add_row(name, str(s["counts"][name]), str(s["sessions_per_class"][name] or "-"))
+    console.print(table)
+    if s["problems"]:
+        console.print(f"[bold]problems found ({len(s['problems'])}):[/bold]")
+        for p in s["problems"]:
+            colour = "red" if p["level"] == "error" else "yellow"
+            console.print(f"  [{colour}]{p['level']}[/{colour}]: {p['message']}", markup=True, highlight=False)
+    else:
+        console.print("problems found: none")
+
+
+def preview_grid(ds: SpectrogramSet, path: Path, per_class: int = 4, max_classes: int = 32, seed: int = 0,
+                 cmap: str = "jet") -> Path:
+    """PNG grid: one row per class (first `max_classes`), `per_class` random samples each, Doppler up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    names = ds.class_names[:max_classes]
+    fig, axes = plt.subplots(len(names), per_class, figsize=(1.3 * per_class + 1.2, 1.3 * len(names) + 0.5), squeeze=False)
+    for row, name in enumerate(names):
+        idx = np.flatnonzero(ds.labels == row)
+        pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []
+        for col in range(per_class):
+            ax = axes[row, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col < len(pick):
+                x = ds.x[pick[col]]
+                img = x[0] if x.shape[0] == 1 else np.moveaxis((x + 1) / 2, 0, -1)
+                ax.imshow(img, origin="lower", aspect="auto", cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+            else:
+                ax.axis("off")
+        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    more = f" (first {max_classes} of {len(ds.class_names)} classes)" if len(ds.class_names) > max_classes else ""
+    fig.suptitle(f"{len(ds)} spectrograms, {len(ds.class_names)} classes{more}; Doppler up, time right", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path

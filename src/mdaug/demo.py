@@ -1,0 +1,49 @@
+"""The README's main job, as far as the pipeline exists: example data in two of the formats radar people
+use -> inspection with preview grids -> a prepared, leak-free split dataset. Steps whose output already
+exists are skipped, so the demo can be re-run or continued."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+
+from mdaug.config import load_config, save_config
+from mdaug.data import load_prepared, make_split, read_dataset, save_prepared, save_split
+from mdaug.data.examples import write_examples
+from mdaug.data.summary import preview_grid, print_summary, summarize
+from mdaug.errors import MdaugError
+
+
+def run_demo(out: Path, console: Console) -> Path:
+    cfg = load_config("quick")
+    sources = {"jet_images": ("images", out / "example_data" / "jet_images"), "matlab_v73": ("mat73", out / "example_data" / "matlab_v73")}
+    for name, (fmt, folder) in sources.items():
+        if not folder.exists():
+            console.print(f"[bold]writing[/bold] example data ({fmt}) -> {folder}")
+            write_examples(folder, fmt, colormap="jet", n_classes=6, per_session=6, sessions=4, seed=cfg.seed)
+    read_back = {}
+    for name, (fmt, folder) in sources.items():
+        path = folder if fmt == "images" else next(folder.glob("*.mat"))
+        console.rule(f"inspect {path}")
+        result = read_dataset(path, cfg.data, progress=False, collect=True)
+        print_summary(summarize(result), console)
+        read_back[name] = result.dataset
+        preview = preview_grid(result.dataset, out / f"preview_{name}.png", seed=cfg.seed)
+        console.print(f"preview: {preview}")
+    prepared = out / "dataset"
+    try:
+        ds = load_prepared(prepared)
+        console.print(f"prepared dataset exists, reusing {prepared}")
+    except MdaugError:
+        if prepared.exists() and any(prepared.iterdir()):
+            raise MdaugError(f"{prepared} exists but is not a complete dataset; remove it and re-run") from None
+        ds = read_back["jet_images"]
+        save_prepared(ds, prepared)
+        save_split(make_split(ds, cfg.split), prepared / "split.json")
+        save_config(cfg, prepared / "config.yaml")
+        preview_grid(ds, prepared / "preview.png", seed=cfg.seed)
+    console.rule("done")
+    console.print(f"prepared dataset: {prepared} ({len(ds)} spectrograms {tuple(ds.x.shape[1:])}, {len(ds.class_names)} classes)")
+    console.print(f"previews: {out / 'preview_jet_images.png'}, {out / 'preview_matlab_v73.png'}")
+    return prepared

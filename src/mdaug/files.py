@@ -1,0 +1,65 @@
+"""Small file-system helpers: atomic writes and never-overwrite paths."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from mdaug.errors import MdaugError
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to `path` via a temporary file in the same folder and a rename.
+
+    A reader never sees a half-written file, and a crash leaves the old file intact.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def free_path(path: str | os.PathLike) -> Path:
+    """`path` if nothing is there, else the first of `name-2.ext`, `name-3.ext`, ... that is free."""
+    path = Path(path)
+    if not path.exists():
+        return path
+    for i in range(2, 10_000):
+        candidate = path.with_name(f"{path.stem}-{i}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise MdaugError(f"too many files named like {path}; clean up that folder")
+
+
+def ensure_empty_dir(path: str | os.PathLike, *, what: str = "output folder") -> Path:
+    """Create `path`, refusing to write into a folder that already holds files."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise MdaugError(f"{what} {path} exists and is a file; choose another --out")
+    if path.is_dir() and any(path.iterdir()):
+        raise MdaugError(f"{what} {path} is not empty; choose a new --out (nothing was overwritten)")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
