@@ -39,8 +39,14 @@ def lut(name: str) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def _tree(name: str) -> cKDTree:
-    return cKDTree(lut(name))
+def _tree(name: str) -> tuple[cKDTree, np.ndarray]:
+    """KD-tree over the colormap's distinct 8-bit colours, and the value of each.
+
+    Some maps repeat a colour (jet is pure blue over five entries); such a colour gets the middle of its
+    run, which halves the worst error on the plateau."""
+    colours, inverse = np.unique(np.rint(lut(name)), axis=0, return_inverse=True)
+    values = np.bincount(inverse.ravel(), weights=np.arange(LUT_SIZE)) / np.bincount(inverse.ravel()) / (LUT_SIZE - 1)
+    return cKDTree(colours), values.astype(np.float32)
 
 
 @dataclass
@@ -56,8 +62,9 @@ def invert(rgb: np.ndarray, name: str) -> Inversion:
     packed = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
     colours, inverse, counts = np.unique(packed.ravel(), return_inverse=True, return_counts=True)
     unique_rgb = np.stack([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255], axis=1).astype(np.float64)
-    dist, idx = _tree(name).query(unique_rgb)
-    values = (idx / (LUT_SIZE - 1)).astype(np.float32)[inverse].reshape(rgb.shape[:2])
+    tree, lut_values = _tree(name)
+    dist, idx = tree.query(unique_rgb)
+    values = lut_values[idx][inverse.ravel()].reshape(rgb.shape[:2])
     n = counts.sum()
     return Inversion(
         values=values,

@@ -35,19 +35,19 @@ def example_magnitudes(n_classes: int = 4, per_session: int = 4, sessions: int =
     stft = ShortTimeFFT(hamming(d, sym=False), hop=hop, fs=PRF_HZ, fft_mode="centered", mfft=d)
     mags, labels, sess = [], [], []
     for c in range(n_classes):
-        speed, cadence, swing = rng.uniform(0.8, 1.5), rng.uniform(0.75, 1.1), rng.uniform(1.2, 1.9)
+        speed, cadence, swing = rng.uniform(0.8, 1.5), rng.uniform(0.75, 1.1), rng.uniform(1.0, 1.6)
         for s in range(sessions):
             phase0 = rng.uniform(0, 2 * np.pi)
             for _ in range(per_session):
                 v0 = speed * rng.uniform(0.95, 1.05)
                 phase = phase0 + rng.uniform(0, 2 * np.pi)
-                limbs = [(swing, 0.0, 0.35), (swing, np.pi, 0.35), (0.6 * swing, np.pi, 0.2), (0.6 * swing, 0.0, 0.2)]
-                sig = np.exp(-4j * np.pi / WAVELENGTH_M * v0 * t)
+                limbs = [(swing, 0.0, 0.35), (swing, np.pi, 0.35), (0.5 * swing, np.pi, 0.2), (0.5 * swing, 0.0, 0.2)]
+                sig = np.exp(4j * np.pi / WAVELENGTH_M * v0 * t)  # approaching: positive Doppler
                 for gain, offset, amp in limbs:
                     w = 2 * np.pi * cadence
-                    # range of a scatterer whose speed is v0 * (1 + gain * sin(w t + phase + offset))
+                    # distance closed by a scatterer whose speed is v0 * (1 + gain * sin(w t + phase + offset))
                     r = v0 * t - v0 * gain / w * np.cos(w * t + phase + offset)
-                    sig += amp * np.exp(-4j * np.pi / WAVELENGTH_M * r)
+                    sig += amp * np.exp(4j * np.pi / WAVELENGTH_M * r)
                 sig += (rng.standard_normal(n_samples) + 1j * rng.standard_normal(n_samples)) * 0.05
                 spec = np.abs(stft.stft(sig, p0=p0, p1=p0 + t_bins))  # (doppler, time), ascending frequency
                 mags.append(spec.astype(np.float32))

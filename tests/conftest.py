@@ -1,0 +1,45 @@
+import sys
+
+import numpy as np
+import pytest
+
+from mdaug.data.examples import example_set
+
+
+@pytest.fixture(scope="session")
+def small_set():
+    """24 example spectrograms: 3 classes x 2 sessions x 4, 32x32, canonical form."""
+    return example_set(n_classes=3, per_session=4, sessions=2, shape=(32, 32), seed=1)
+
+
+@pytest.fixture
+def cli(monkeypatch, capsys):
+    """Run the mdaug CLI in-process: returns (exit code, stdout, stderr)."""
+    from mdaug.cli import main
+
+    def run(*args: str):
+        monkeypatch.setattr(sys, "argv", ["mdaug", *map(str, args)])
+        code = 0
+        try:
+            main()
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def assert_one_line_error(code: int, stderr: str, *needles: str) -> None:
+    """An expected mistake: non-zero exit, one 'error:' line naming the problem, no traceback."""
+    assert code != 0, "expected a non-zero exit code"
+    assert "Traceback" not in stderr
+    lines = [ln for ln in stderr.splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1, stderr
+    for n in needles:
+        assert n in lines[0], f"{n!r} not in {lines[0]!r}"
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    np.random.seed(0)

@@ -1,0 +1,64 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mdaug.data import colormaps
+from mdaug.errors import MdaugError
+
+
+def smooth_field(h=48, w=64, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    v = 0.5 + 0.25 * np.sin(6 * xx + rng.uniform(0, 6)) + 0.25 * np.cos(5 * yy + rng.uniform(0, 6))
+    return np.clip(v, 0, 1)
+
+
+@pytest.mark.parametrize("name", ["jet", "viridis", "turbo", "magma"])
+def test_png_render_inverts_within_half_a_lut_step(name):
+    v = smooth_field()
+    inv = colormaps.invert(colormaps.apply(v, name), name)
+    # Stated tolerance for lossless renders: within half a lookup-table step (1/510) except on a
+    # colormap's own plateaus (jet repeats pure blue over 5 entries), and never worse than 2.5 steps.
+    err = np.abs(inv.values - v)
+    step = 1 / (colormaps.LUT_SIZE - 1)
+    assert np.quantile(err, 0.95) <= 0.5 * step + 1e-6
+    assert err.max() <= 2.5 * step + 1e-6
+    assert inv.off_map_fraction == 0.0
+
+
+def test_jpeg_render_inverts_within_stated_tolerance():
+    v = smooth_field(seed=3)
+    buf = io.BytesIO()
+    Image.fromarray(colormaps.apply(v, "jet")).save(buf, format="JPEG", quality=95)
+    rgb = np.asarray(Image.open(buf).convert("RGB"))
+    inv = colormaps.invert(rgb, "jet")
+    # Stated tolerance for JPEG q95 renders: mean error below 1%, 99th percentile below 4% of full scale.
+    err = np.abs(inv.values - v)
+    assert err.mean() < 0.01 and np.quantile(err, 0.99) < 0.04, (err.mean(), np.quantile(err, 0.99))
+
+
+def test_wrong_colormap_gives_wrong_values():
+    v = smooth_field()
+    inv = colormaps.invert(colormaps.apply(v, "viridis"), "jet")
+    assert np.abs(inv.values - v).mean() > 0.1
+
+
+@pytest.mark.parametrize("name", ["jet", "viridis", "turbo", "hot"])
+def test_detect_finds_the_colormap(name):
+    renders = [colormaps.apply(smooth_field(seed=s), name) for s in range(2)]
+    assert colormaps.detect(renders)[0] == name
+
+
+def test_detect_refuses_a_photo():
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    with pytest.raises(MdaugError, match="--colormap"):
+        colormaps.detect([noise])
+
+
+def test_off_map_pixels_are_counted():
+    rgb = colormaps.apply(smooth_field(), "jet")
+    rgb[:, :8] = 255  # a white border, as a saved figure has
+    assert colormaps.invert(rgb, "jet").off_map_fraction == pytest.approx(8 / 64, abs=1e-6)
