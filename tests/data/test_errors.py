@@ -1,0 +1,125 @@
+"""Every expected mistake: one clear line naming the problem, a non-zero exit, no traceback, nothing lost."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mdaug.data import write_dataset
+from mdaug.data.arrays import save_mat
+from tests.conftest import assert_one_line_error
+
+
+@pytest.fixture
+def images(tmp_path, small_set):
+    write_dataset(small_set, tmp_path / "ds", "images", colormap="jet")
+    return tmp_path / "ds"
+
+
+def test_missing_path(cli, tmp_path):
+    code, _, err = cli("data", "inspect", tmp_path / "nope")
+    assert_one_line_error(code, err, "path not found", "nope")
+
+
+def test_empty_folder(cli, tmp_path):
+    (tmp_path / "empty").mkdir()
+    code, _, err = cli("data", "inspect", tmp_path / "empty")
+    assert_one_line_error(code, err, "no spectrogram files")
+
+
+def test_images_without_class_folders(cli, tmp_path, images):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    next(images.rglob("*.png")).rename(flat / "a.png")
+    code, _, err = cli("data", "inspect", flat)
+    assert_one_line_error(code, err, "no class folders")
+
+
+def test_empty_class_is_reported_by_name(cli, images, tmp_path):
+    (images / "person9").mkdir()
+    code, out, err = cli("data", "inspect", images, "--preview", tmp_path / "p.png")
+    assert "class folder 'person9' has no spectrogram files" in out
+    assert_one_line_error(code, err, "must be fixed")
+    code, _, err = cli("data", "prepare", images, "--out", tmp_path / "prep")
+    assert_one_line_error(code, err, "person9")
+
+
+def test_corrupt_image_is_named_and_skippable(cli, images, tmp_path):
+    bad = images / "person2" / "s1" / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    code, _, err = cli("data", "prepare", images, "--out", tmp_path / "prep")
+    assert_one_line_error(code, err, "person2/s1/broken.png", "not a readable image", "--skip-bad")
+    assert not (tmp_path / "prep" / "mdaug_dataset.json").exists()
+    code, out, err = cli("data", "prepare", images, "--out", tmp_path / "prep2", "--skip-bad")
+    assert code == 0, err
+    assert "skipped person2/s1/broken.png" in err  # still reported, never silently dropped
+    assert "prepared 24 spectrograms" in out
+
+
+def test_inspect_lists_every_problem_and_exits_non_zero(cli, images, tmp_path):
+    (images / "person1" / "s1" / "x.png").write_bytes(b"not an image")
+    (images / "person3" / "s2" / "y.jpg").write_bytes(b"")
+    code, out, err = cli("data", "inspect", images, "--preview", tmp_path / "p.png")
+    assert "person1/s1/x.png" in out and "person3/s2/y.jpg" in out
+    assert_one_line_error(code, err, "2 problem(s)")
+    assert (tmp_path / "p.png").exists()  # the readable part is still previewed
+
+
+def test_mat_without_the_named_variable(cli, tmp_path):
+    save_mat(tmp_path / "d.mat", {"spec": np.ones((8, 8, 2)), "labels": np.array([[1], [2]])})
+    code, _, err = cli("data", "inspect", tmp_path / "d.mat", "data.array_key=micro_doppler")
+    assert_one_line_error(code, err, "d.mat", "no variable 'micro_doppler'", "spec")
+
+
+def test_nan_values(cli, tmp_path):
+    x = np.random.default_rng(0).random((4, 8, 8))
+    x[2, 3, 3] = np.nan
+    np.savez(tmp_path / "d.npz", x=x, labels=np.array([0, 0, 1, 1]))
+    code, _, err = cli("data", "prepare", tmp_path / "d.npz", "--out", tmp_path / "o")
+    assert_one_line_error(code, err, "d.npz#2", "NaN")
+
+
+def test_mixed_shapes_without_resize(cli, tmp_path):
+    for c, t in (("a", 20), ("b", 24)):
+        (tmp_path / "m" / c).mkdir(parents=True)
+        np.save(tmp_path / "m" / c / "0.npy", np.ones((16, t)))
+    code, _, err = cli("data", "prepare", tmp_path / "m", "--out", tmp_path / "o")
+    assert_one_line_error(code, err, "different shapes", "16x20", "16x24", "data.size")
+    code, out, err = cli("data", "prepare", tmp_path / "m", "--out", tmp_path / "o2", "--size", "16")
+    assert code == 0, err
+
+
+def test_unknown_colormap_and_config_typo(cli, images):
+    code, _, err = cli("data", "inspect", images, "--colormap", "jte")
+    assert_one_line_error(code, err, "unknown colormap 'jte'", "did you mean 'jet'")
+    code, _, err = cli("data", "inspect", images, "data.colomap=jet")
+    assert_one_line_error(code, err, "data.colomap", "did you mean 'data.colormap'")
+
+
+def test_colour_images_that_match_no_colormap(cli, tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "p" / c).mkdir(parents=True)
+        Image.fromarray(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)).save(tmp_path / "p" / c / "0.png")
+    code, _, err = cli("data", "inspect", tmp_path / "p")
+    assert_one_line_error(code, err, "do not match a known colormap", "--colormap rgb")
+
+
+def test_prepare_never_overwrites(cli, images, tmp_path):
+    out = tmp_path / "prep"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    code, _, err = cli("data", "prepare", images, "--out", out)
+    assert_one_line_error(code, err, "not empty")
+    assert (out / "mine.txt").read_text() == "keep me" and len(list(out.iterdir())) == 1
+
+
+def test_process_exit_code_and_no_traceback(tmp_path):
+    """The installed entry point itself, as a user runs it."""
+    r = subprocess.run([sys.executable, "-m", "mdaug", "data", "inspect", str(tmp_path / "missing")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr.strip() == f"error: path not found: {tmp_path / 'missing'}"
