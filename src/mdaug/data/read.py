@@ -202,7 +202,7 @@ class _Reader:
                 self.class_names = [str(s) for s in np.asarray(arrays[ckey]).ravel()]
         skey = self._pick(arrays, self.cfg.session_key, SESSION_NAMES, "sessions", path=rel, required=False)
         sessions = [str(s) for s in _vector(arrays[skey], n, "sessions")] if skey else [None] * n
-        self.kinds["array"] += n
+        self.kinds["array sample"] += n
         scale = self.cfg.scale if self.cfg.scale != "auto" else guess_scale(stack)
         for i, s in enumerate(stack):
             sid = f"{rel}#{i}" if n > 1 else rel

@@ -42,7 +42,7 @@ def print_summary(summary: dict, console) -> None:
 
     s = summary
     console.print(f"[bold]{s['source']}[/bold]  ({s['layout']})")
-    kinds = ", ".join(f"{v} {k}" for k, v in (s["kinds"] or {}).items())
+    kinds = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in (s["kinds"] or {}).items())
     console.print(f"  samples: {s['n']} in {len(s['classes'])} classes   read: {kinds}")
     cmap = s["colormap"]
     if cmap:
