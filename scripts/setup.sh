@@ -6,7 +6,7 @@
 #
 # Torch is settled first, then everything else is installed with a constraint that pins it:
 #   * a torch the calling Python already has (e.g. the user's CUDA build) is reused as is: the venv
-#     is made with --system-site-packages so that it sees it;
+#     sees it through a .pth file;
 #   * otherwise, with an NVIDIA GPU visible, the default PyPI (CUDA) build is installed;
 #   * otherwise the CPU build of torch 2.13.0: a local wheel when pip can find one offline, else the
 #     PyTorch CPU index. Multi-GB CUDA packages are never pulled onto a machine without a GPU.
@@ -28,15 +28,17 @@ fi
 "$PY" -c 'import sys; assert sys.version_info >= (3, 10), "mdaug needs Python >= 3.10"' \
   || { echo "error: $PY is older than Python 3.10; set PYTHON=python3.11" >&2; exit 1; }
 
-if [ ! -x "$VENV/bin/python" ]; then
-  if "$PY" -c "import torch" 2>/dev/null; then
-    echo "setup: reusing the torch of $PY ($("$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null))"
-    "$PY" -m venv --system-site-packages "$VENV"
-  else
-    "$PY" -m venv "$VENV"
-  fi
-fi
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 VPY="$VENV/bin/python"
+# An existing torch of the calling Python (conda env, venv or system) is made visible to the venv
+# through a .pth file: it is used as is and never reinstalled. Packages installed in the venv itself
+# still come first on sys.path.
+parent_site=$("$PY" -c "import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))" 2>/dev/null || true)
+if [ -n "$parent_site" ] && ! "$VPY" -c "import torch" 2>/dev/null; then
+  venv_site=$("$VPY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+  echo "$parent_site" > "$venv_site/_mdaug_existing_torch.pth"
+  echo "setup: using the torch already in $parent_site ($("$VPY" -c 'import torch; print(torch.__version__)' 2>/dev/null))"
+fi
 pip_q() { "$VPY" -m pip install --quiet --disable-pip-version-check "$@" 2> >(grep -v "is ignored: it is neither" >&2); }
 
 if ! "$VPY" -c "import torch" 2>/dev/null; then
