@@ -76,3 +76,12 @@ def test_cli_config_show_and_typo(cli):
     assert Config.model_validate(yaml.safe_load(out)).data.size == (128, 128)
     code, out, err = cli("config", "show", "data.colomap=jet")
     assert_one_line_error(code, err, "data.colomap", "data.colormap")
+
+
+def test_readme_config_reference_is_current():
+    from pathlib import Path
+
+    from mdaug.config import reference_markdown
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert reference_markdown() in readme, "README config table is stale: paste `mdaug config reference`"

@@ -54,6 +54,14 @@ def config_show(config: Optional[str] = CONFIG, overrides: Optional[list[str]] =
     out.print(config_to_yaml(_config(config, overrides)), end="")
 
 
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print every config key with its default and meaning (Markdown table)."""
+    from mdaug.config import reference_markdown
+
+    out.print(reference_markdown(), markup=False)
+
+
 @config_app.command("presets")
 def config_presets() -> None:
     """List the shipped presets."""

@@ -23,15 +23,17 @@ SPECIAL_COLORMAPS = ("auto", "gray", "rgb")
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # attribute docstrings become field descriptions: they are the config reference in the README
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
 
 
 class DataConfig(Section):
     """How to read a dataset into the canonical form (1, doppler, time) float32 in [-1, 1]."""
 
     path: str | None = None
-    """File or folder to read; None means the built-in dataset."""
+    """File or folder to read (the CLI sets it from its PATH argument)."""
     format: Literal["auto", "images", "npy", "npz", "mat", "hdf5", "prepared"] = "auto"
+    """Which files to read in a folder; auto reads every supported kind."""
     colormap: str = "auto"
     """Colour images: 'auto' detects the colormap, a matplotlib name (jet, viridis, ...) inverts that
     one by nearest-colour lookup, 'rgb' keeps three channels, 'gray' requires greyscale images."""
@@ -45,12 +47,16 @@ class DataConfig(Section):
     array_key: str | None = None
     """Variable holding the spectrograms in .npz/.mat/.h5 files (auto-detected when unset)."""
     label_key: str | None = None
+    """Variable holding the labels (ints or strings) when files are not in class folders."""
     session_key: str | None = None
+    """Variable holding a recording/session id per sample (used for leak-free splits)."""
     class_names_key: str | None = None
+    """Variable holding class names that integer labels index (0- or 1-based)."""
     sample_axis: Literal["auto", "first", "last"] = "auto"
     """Which axis of a 3-D array indexes samples. auto: last for .mat (MATLAB's cat(3, ...)), else first."""
     session_regex: str | None = None
-    """Regex with a group named 'session' applied to each file's path relative to its class folder."""
+    """Regex applied to each file's path relative to the dataset folder (class folder included); its group
+    named 'session' (else the whole match) is the recording id."""
     flip_doppler: bool = False
     """Arrays are stored with the highest Doppler in row 0 (canonical is lowest first, as in images
     drawn with origin='lower')."""
@@ -87,8 +93,11 @@ class SplitConfig(Section):
     """Leak-free train/val/test split; groups (sessions, else files) never straddle two splits."""
 
     seed: int = 0
+    """Seed of the split; the same seed and data give the same split."""
     val_fraction: float = Field(0.1, ge=0, lt=1)
+    """Share of each class's samples for validation (whole groups, so approximately)."""
     test_fraction: float = Field(0.2, ge=0, lt=1)
+    """Share of each class's samples held out for testing (whole groups, so approximately)."""
     group_by: Literal["auto", "session", "file", "sample"] = "auto"
     """auto: session ids when the data has them, else the source file. 'sample' leaks when windows
     overlap in time, so it is only for data whose samples are independent recordings."""
@@ -105,6 +114,7 @@ class AugmentConfig(Section):
 
 class Config(Section):
     seed: int = 0
+    """Seed for everything random in a run that has no seed of its own (previews, ...)."""
     data: DataConfig = DataConfig()
     split: SplitConfig = SplitConfig()
     augment: AugmentConfig = AugmentConfig()
@@ -213,6 +223,21 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
         return Config.model_validate(data)
     except ValidationError as err:
         raise ConfigError(_one_line(err, "the overrides")) from None
+
+
+def reference_markdown(model: type[BaseModel] = Config, prefix: str = "") -> str:
+    """The config reference table of the README: every key, its default and what it means."""
+    rows = [] if prefix else ["| key | default | meaning |", "|---|---|---|"]
+    for name, field in model.model_fields.items():
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows.append(reference_markdown(ann, f"{prefix}{name}."))
+            continue
+        default = yaml.safe_dump(field.default if not isinstance(field.default, tuple) else list(field.default),
+                                 default_flow_style=True).strip().removesuffix("...").strip()
+        text = " ".join((field.description or "").split()).replace("|", "\\|")
+        rows.append(f"| `{prefix}{name}` | `{default}` | {text} |")
+    return "\n".join(rows)
 
 
 def config_to_yaml(cfg: BaseModel) -> str:
