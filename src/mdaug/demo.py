@@ -21,7 +21,7 @@ def run_demo(out: Path, console: Console) -> Path:
     for name, (fmt, folder) in sources.items():
         if not folder.exists():
             console.print(f"[bold]writing[/bold] example data ({fmt}) -> {folder}")
-            write_examples(folder, fmt, colormap="jet", n_classes=6, per_session=6, sessions=4, seed=cfg.seed)
+            write_examples(folder, fmt, colormap="jet", n_classes=6, per_session=4, sessions=6, seed=cfg.seed)
     read_back = {}
     for name, (fmt, folder) in sources.items():
         path = folder if fmt == "images" else next(folder.glob("*.mat"))

@@ -93,4 +93,5 @@ def test_saved_split_reloads_and_checks_the_dataset(tmp_path):
 def test_single_session_class_is_warned():
     ds = make_set(sessions=1)
     split = make_split(ds, SplitConfig(seed=0))
-    assert len(split.warnings) == 4 and "no test samples" in split.warnings[0]
+    assert split.warnings == ["4 class(es) have no val samples (p0, p1, p2, ...): as few as 1 session group(s) per class",
+                              "4 class(es) have no test samples (p0, p1, p2, ...): as few as 1 session group(s) per class"]

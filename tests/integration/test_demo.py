@@ -9,6 +9,7 @@ def test_demo_runs_and_reruns(cli, tmp_path):
     assert code == 0, err
     ds = load_prepared(out / "dataset")
     assert ds.x.shape == (144, 1, 64, 64) and len(ds.class_names) == 6
+    assert len({r.session for r in ds.records}) == 36  # 6 persons x 6 sessions
     assert ds.info["colormap"] == "jet"
     split = load_split(out / "dataset" / "split.json")
     assert sum(len(v) for v in split.ids.values()) == 144

@@ -150,11 +150,11 @@ class _Reader:
         all_files = [(f, name) for name, files in per_class.items() for f in files]
         if self.colormap is None:
             self._detect_colormap([f for f, _ in all_files])
-        for f, name in tqdm(all_files, desc="reading", unit="file", disable=not self.progress, leave=False):
+        for f, name in tqdm(all_files, desc="reading", unit="file", disable=None if self.progress else True, leave=False):
             self._read_one(f, label=name)
 
     def _read_files(self, files: list[Path], label: str | None) -> None:
-        for f in tqdm(files, desc="reading", unit="file", disable=not self.progress or len(files) < 2, leave=False):
+        for f in tqdm(files, desc="reading", unit="file", disable=None if self.progress and len(files) > 1 else True, leave=False):
             self._read_one(f, label=label)
 
     # ------------------------------------------------------------ one file

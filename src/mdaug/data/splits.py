@@ -79,9 +79,12 @@ def make_split(ds: SpectrogramSet, cfg: SplitConfig) -> Split:
     ids = {name: [ds.ids[i] for i in np.flatnonzero(sample_split == s)] for s, name in enumerate(SPLITS)}
     warnings = []
     groups_per_class = (counts > 0).sum(0)
-    for c, name in enumerate(ds.class_names):
-        if cfg.test_fraction > 0 and have[2, c] == 0:
-            warnings.append(f"class '{name}' has no test samples (only {groups_per_class[c]} {kind} group(s))")
+    for s, name in ((1, "val"), (2, "test")):
+        empty = [c for c in range(k) if frac[s] > 0 and have[s, c] == 0]
+        if empty:
+            few = int(groups_per_class[empty].min())
+            names = ", ".join(ds.class_names[c] for c in empty[:3]) + (", ..." if len(empty) > 3 else "")
+            warnings.append(f"{len(empty)} class(es) have no {name} samples ({names}): as few as {few} {kind} group(s) per class")
     return Split(ids=ids, group_by=kind, seed=cfg.seed, fingerprint=ds.fingerprint(), warnings=warnings)
 
 
