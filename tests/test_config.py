@@ -84,4 +84,4 @@ def test_readme_config_reference_is_current():
     from mdaug.config import reference_markdown
 
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert reference_markdown() in readme, "README config table is stale: paste `mdaug config reference`"
+    assert reference_markdown() in readme, "README config table is stale: run scripts/update_readme_config.py"

@@ -54,6 +54,9 @@ class DataConfig(Section):
     """Variable holding class names that integer labels index (0- or 1-based)."""
     sample_axis: Literal["auto", "first", "last"] = "auto"
     """Which axis of a 3-D array indexes samples. auto: last for .mat (MATLAB's cat(3, ...)), else first."""
+    label_regex: str | None = None
+    """Regex applied to each file's path relative to the dataset folder; its group named 'label' (else
+    the whole match) is the class. For data not sorted into class folders, e.g. 'P03_walk_r2.mat'."""
     session_regex: str | None = None
     """Regex applied to each file's path relative to the dataset folder (class folder included); its group
     named 'session' (else the whole match) is the recording id."""
@@ -74,6 +77,18 @@ class DataConfig(Section):
             v = tuple(v.lower().split("x"))
         if v is not None and any(int(s) < 4 for s in v):
             raise ValueError("each size must be at least 4")
+        return v
+
+    @field_validator("label_regex", "session_regex")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        import re
+
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression ({e})") from None
         return v
 
     @field_validator("colormap")

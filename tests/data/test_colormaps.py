@@ -62,3 +62,21 @@ def test_off_map_pixels_are_counted():
     rgb = colormaps.apply(smooth_field(), "jet")
     rgb[:, :8] = 255  # a white border, as a saved figure has
     assert colormaps.invert(rgb, "jet").off_map_fraction == pytest.approx(8 / 64, abs=1e-6)
+
+
+def test_detect_sees_through_figure_margins():
+    """A spectrogram saved as a figure: white margins and black axes around a jet image."""
+    rgb = np.full((80, 100, 3), 255, dtype=np.uint8)
+    rgb[10:70, 15:95] = colormaps.apply(smooth_field(60, 80), "jet")
+    rgb[10:70, 14] = 0
+    rgb[70, 14:95] = 0
+    assert colormaps.detect([rgb])[0] == "jet"
+    inv = colormaps.invert(rgb, "jet")
+    assert 0.35 < inv.off_map_fraction < 0.45
+
+
+def test_near_grey_jpeg_colour_is_read_as_gray():
+    rng = np.random.default_rng(0)
+    grey = np.repeat(np.rint(smooth_field() * 255).astype(np.uint8)[..., None], 3, axis=2)
+    noisy = np.clip(grey.astype(int) + rng.integers(-2, 3, grey.shape), 0, 255).astype(np.uint8)
+    assert colormaps.detect([noisy])[0] == "gray"

@@ -153,3 +153,40 @@ def test_npz_without_pickle(tmp_path):
         read(tmp_path / "p.npz")
     save_npz(tmp_path / "ok.npz", {"x": np.ones((2, 4, 4)), "labels": np.array([0, 1])})
     assert len(read(tmp_path / "ok.npz").dataset) == 2
+
+
+@pytest.mark.parametrize("v73", [False, True])
+def test_matlab_cell_array_of_different_sizes(tmp_path, v73):
+    rng = np.random.default_rng(2)
+    mats = [rng.random((16, 20 + 4 * i)) + 0.01 for i in range(4)]
+    cell = np.empty(4, dtype=object)
+    cell[:] = mats
+    save_mat(tmp_path / "c.mat", {"specs": cell, "labels": np.array([[1], [1], [2], [2]], dtype=float)}, v73=v73)
+    with pytest.raises(Exception, match="different shapes"):
+        read(tmp_path / "c.mat")
+    ds = read(tmp_path / "c.mat", size=(16, 16)).dataset
+    assert ds.x.shape == (4, 1, 16, 16) and ds.class_names == ["1", "2"]
+    assert [r.orig_shape for r in ds.records] == [(1, 16, 20 + 4 * i) for i in range(4)]
+    widest = normalise_like_reader(mats[3])
+    assert np.abs(ds.x[3, 0].mean() - widest.mean()) < 0.05  # same content, resized
+
+
+def normalise_like_reader(m):
+    from mdaug.data.scaling import normalise
+
+    return normalise(m, "linear", 40.0)
+
+
+def test_labels_from_file_names(tmp_path, small_set):
+    from mdaug.data.images import write_image
+
+    for i, (x, lab) in enumerate(zip(small_set.x, small_set.labels)):
+        name = small_set.class_names[lab]
+        write_image(tmp_path / "flat" / f"{name}_walk_r{i % 2}_{i:03d}.png", x, "jet")
+    ds = read(tmp_path / "flat", label_regex=r"^(?P<label>person\d+)_", session_regex=r"^(?P<session>person\d+_walk_r\d)").dataset
+    assert ds.class_names == small_set.class_names
+    assert ds.counts() == small_set.counts()
+    assert len(set(ds.sessions)) == 6
+    (tmp_path / "flat" / "README.png").write_bytes((tmp_path / "flat" / "person1_walk_r0_000.png").read_bytes())
+    with pytest.raises(Exception, match="README.png: does not match data.label_regex"):
+        read(tmp_path / "flat", label_regex=r"^(?P<label>person\d+)_")

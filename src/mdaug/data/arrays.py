@@ -79,6 +79,10 @@ def _h5_value(f: h5py.File, ds: h5py.Dataset, matlab: bool) -> np.ndarray:
     cls = cls.decode() if isinstance(cls, bytes) else str(cls)
     if ds.dtype.kind == "O" or ds.dtype == h5py.ref_dtype:  # MATLAB cell array: references
         items = [_h5_value(f, f[ref], matlab) for ref in np.asarray(ds[()]).T.ravel()]
+        if items and all(i.dtype.kind in "fciu" and i.ndim >= 2 for i in items):  # cell of matrices
+            cell = np.empty(len(items), dtype=object)
+            cell[:] = items
+            return cell
         return np.array([str(i) if i.ndim == 0 else "".join(map(str, i.ravel())) for i in items])
     a = ds[()]
     if matlab and cls == "char":
@@ -107,12 +111,16 @@ def save_mat(path: Path, arrays: dict[str, np.ndarray], *, v73: bool = False) ->
     with h5py.File(path, "w", userblock_size=512) as f:
         for k, a in arrays.items():
             a = np.asarray(a)
-            if a.dtype.kind == "U":  # cellstr: one char array per cell, referenced from the variable
+            if a.dtype.kind in "UO":  # cell array: one dataset per cell, referenced from the variable
                 refs = f.require_group("#refs#")
                 ref_list = []
                 for i, s in enumerate(a.ravel()):
-                    d = refs.create_dataset(f"{k}_{i}", data=np.array([[ord(c)] for c in s], dtype=np.uint16))
-                    d.attrs["MATLAB_class"] = np.bytes_("char")
+                    if isinstance(s, str):
+                        d = refs.create_dataset(f"{k}_{i}", data=np.array([[ord(c)] for c in s], dtype=np.uint16))
+                        d.attrs["MATLAB_class"] = np.bytes_("char")
+                    else:
+                        d = refs.create_dataset(f"{k}_{i}", data=np.asarray(s, dtype=np.float64).T)
+                        d.attrs["MATLAB_class"] = np.bytes_("double")
                     ref_list.append(d.ref)
                 d = f.create_dataset(k, data=np.array([ref_list], dtype=h5py.ref_dtype))
                 d.attrs["MATLAB_class"] = np.bytes_("cell")

@@ -19,11 +19,12 @@ from mdaug.errors import MdaugError
 LUT_SIZE = 256  # matplotlib's and MATLAB's default lookup-table length
 # Colormaps that `colormap=auto` tries. Reversed maps (jet_r) hold the same colours in the opposite
 # order, so they cannot be told apart from the image alone and must be named explicitly.
-CANDIDATES = ("jet", "turbo", "viridis", "plasma", "inferno", "magma", "cividis", "hot", "rainbow")
+CANDIDATES = ("jet", "turbo", "viridis", "plasma", "inferno", "magma", "cividis", "hot", "rainbow", "gray")
 # A pixel further than this from every colormap colour (RGB distance, 0..255 per channel) is not part
 # of the render: axes, text or a border. JPEG noise on a render stays well below it.
 OFF_MAP_DISTANCE = 24.0
-# Mean distance above which `auto` refuses to guess (a photo, an annotated figure, an unknown colormap).
+# Median distance above which `auto` refuses to guess (a photo, an unknown colormap). The median, not
+# the mean, so that a saved figure's white margins and axes do not hide the colormap of its image.
 MAX_AUTO_RESIDUAL = 8.0
 
 
@@ -53,6 +54,7 @@ def _tree(name: str) -> tuple[cKDTree, np.ndarray]:
 class Inversion:
     values: np.ndarray  # (h, w) float32 in [0, 1]
     mean_distance: float  # mean RGB distance of the pixels to their nearest colormap colour
+    median_distance: float
     off_map_fraction: float  # share of pixels further than OFF_MAP_DISTANCE from the colormap
 
 
@@ -66,9 +68,12 @@ def invert(rgb: np.ndarray, name: str) -> Inversion:
     dist, idx = tree.query(unique_rgb)
     values = lut_values[idx][inverse.ravel()].reshape(rgb.shape[:2])
     n = counts.sum()
+    order = np.argsort(dist)
+    median = float(dist[order][np.searchsorted(np.cumsum(counts[order]), n / 2)])
     return Inversion(
         values=values,
         mean_distance=float((dist * counts).sum() / n),
+        median_distance=median,
         off_map_fraction=float(counts[dist > OFF_MAP_DISTANCE].sum() / n),
     )
 
@@ -77,11 +82,11 @@ def detect(rgb_samples: list[np.ndarray]) -> tuple[str, float]:
     """The candidate colormap that explains `rgb_samples` best, and its mean colour distance."""
     scores = {}
     for name in CANDIDATES:
-        scores[name] = float(np.mean([invert(s, name).mean_distance for s in rgb_samples]))
+        scores[name] = float(np.mean([invert(s, name).median_distance for s in rgb_samples]))
     best = min(scores, key=scores.get)
     if scores[best] > MAX_AUTO_RESIDUAL:
         raise MdaugError(
-            f"colour images do not match a known colormap (closest: {best}, mean colour error "
+            f"colour images do not match a known colormap (closest: {best}, median colour error "
             f"{scores[best]:.1f}/255); pass --colormap NAME (any matplotlib name), or --colormap rgb to keep colour"
         )
     return best, scores[best]

@@ -122,7 +122,15 @@ class _Reader:
         else:
             class_dirs = sorted((d for d in self.root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: natural_key(d.name))
             top_files = _data_files(self.root, suffixes, recursive=False)
-            if class_dirs:
+            if self.cfg.label_regex:
+                layout = "labels from file names"
+                files = _data_files(self.root, suffixes, recursive=True)
+                if not files:
+                    raise MdaugError(f"no spectrogram files in {self.root} (looked for {', '.join(suffixes)})")
+                if self.colormap is None:
+                    self._detect_colormap(files)
+                self._read_files(files, label=None)
+            elif class_dirs:
                 layout = "class folders"
                 self._read_class_folders(class_dirs, suffixes)
                 if top_files:
@@ -167,6 +175,12 @@ class _Reader:
             self._problem("error", f"{rel}: cannot be opened ({e.strerror})")
             return
         sha = hashlib.sha256(data).hexdigest()
+        if label is None and self.cfg.label_regex:
+            m = re.search(self.cfg.label_regex, rel)
+            if not m:
+                self._problem("error", f"{rel}: does not match data.label_regex {self.cfg.label_regex!r}")
+                return
+            label = m.groupdict().get("label") or m.group(0)
         try:
             if path.suffix.lower() in IMAGE_SUFFIXES:
                 self._read_image(data, rel, label, sha)
@@ -189,7 +203,7 @@ class _Reader:
     def _read_array_file(self, path: Path, data: bytes, rel: str, label: str | None, sha: str) -> None:
         arrays = load_arrays(path, data)
         key = self._pick(arrays, self.cfg.array_key, ARRAY_NAMES, "spectrogram", numeric_2d=True, path=rel)
-        stack = _as_stack(arrays[key], self.cfg.sample_axis, path.suffix.lower() == ".mat")
+        stack = _as_samples(arrays[key], self.cfg.sample_axis, path.suffix.lower() == ".mat")
         n = len(stack)
         labels: list = [label] * n
         if label is None:  # labelled files: labels come from a variable
@@ -203,7 +217,7 @@ class _Reader:
         skey = self._pick(arrays, self.cfg.session_key, SESSION_NAMES, "sessions", path=rel, required=False)
         sessions = [str(s) for s in _vector(arrays[skey], n, "sessions")] if skey else [None] * n
         self.kinds["array sample"] += n
-        scale = self.cfg.scale if self.cfg.scale != "auto" else guess_scale(stack)
+        scale = self.cfg.scale if self.cfg.scale != "auto" else guess_scale(np.concatenate([a.ravel() for a in stack]))
         for i, s in enumerate(stack):
             sid = f"{rel}#{i}" if n > 1 else rel
             finite = np.isfinite(s.real).all() and (not np.iscomplexobj(s) or np.isfinite(s.imag).all())
@@ -249,7 +263,7 @@ class _Reader:
             if name in arrays:
                 return name
         if numeric_2d:
-            cands = [k for k, a in arrays.items() if a.dtype.kind in "fciu" and a.ndim >= 2]
+            cands = [k for k, a in arrays.items() if (a.dtype.kind in "fciu" and a.ndim >= 2) or _is_cell_of_matrices(a)]
             if len(cands) == 1:
                 return cands[0]
             if not cands:
@@ -362,8 +376,16 @@ def _data_files(folder: Path, suffixes: tuple[str, ...], *, recursive: bool) -> 
     return sorted(files, key=lambda p: natural_key(str(p.relative_to(folder))))
 
 
-def _as_stack(a: np.ndarray, axis: str, is_mat: bool) -> np.ndarray:
-    """Any supported array -> (n, channels, doppler, time)."""
+def _is_cell_of_matrices(a: np.ndarray) -> bool:
+    return a.dtype == object and a.size > 0 and all(
+        isinstance(e, np.ndarray) and e.dtype.kind in "fciu" and np.squeeze(e).ndim == 2 for e in a.ravel())
+
+
+def _as_samples(a: np.ndarray, axis: str, is_mat: bool) -> list[np.ndarray] | np.ndarray:
+    """Any supported array -> samples of shape (channels, doppler, time): an (n, c, d, t) array, or a
+    list when a MATLAB cell array holds matrices of different sizes."""
+    if _is_cell_of_matrices(a):  # MATLAB {spec1, spec2, ...}, in MATLAB's linear (column-major) order
+        return [_as_samples(np.squeeze(e), axis, is_mat)[0] for e in a.ravel(order="F" if is_mat else "C")]
     if a.dtype.kind not in "fciub":
         raise BadFile(f"spectrogram variable has dtype {a.dtype}, not numbers")
     a = a.astype(np.complex64 if a.dtype.kind == "c" else np.float64, copy=False)
