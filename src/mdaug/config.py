@@ -37,6 +37,9 @@ class DataConfig(Section):
     colormap: str = "auto"
     """Colour images: 'auto' detects the colormap, a matplotlib name (jet, viridis, ...) inverts that
     one by nearest-colour lookup, 'rgb' keeps three channels, 'gray' requires greyscale images."""
+    crop_to_colormap: bool = False
+    """Crop each colour image to its largest colormapped region: for spectrograms saved as figures,
+    with axes, labels and a colorbar around them."""
     size: tuple[int, int] | None = None
     """(doppler, time) to resize every sample to; None keeps the native size (all must then agree)."""
     scale: Literal["auto", "linear", "power", "db", "unit", "normalized"] = "auto"

@@ -190,3 +190,30 @@ def test_labels_from_file_names(tmp_path, small_set):
     (tmp_path / "flat" / "README.png").write_bytes((tmp_path / "flat" / "person1_walk_r0_000.png").read_bytes())
     with pytest.raises(Exception, match="README.png: does not match data.label_regex"):
         read(tmp_path / "flat", label_regex=r"^(?P<label>person\d+)_")
+
+
+def test_spectrograms_saved_as_figures_are_cropped(tmp_path, small_set):
+    """What users often have: matplotlib/MATLAB figures with axes, labels and a colorbar."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for i in range(4):
+        folder = tmp_path / ("a" if i < 2 else "b")
+        folder.mkdir(exist_ok=True)
+        fig, ax = plt.subplots(figsize=(3, 2.5))
+        im = ax.imshow(small_set.x[i, 0], origin="lower", aspect="auto", cmap="jet", vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("Doppler (Hz)")
+        fig.colorbar(im)
+        fig.savefig(folder / f"{i}.png", dpi=64)
+        plt.close(fig)
+    raw = read_dataset(tmp_path, DataConfig(), progress=False, collect=True)
+    assert raw.dataset.info["colormap"] == "jet"  # detected despite the white figure around it
+    assert any("off the jet colormap" in p.message for p in raw.problems)
+    res = read(tmp_path, crop_to_colormap=True, size=(32, 32))
+    assert not res.problems
+    for i in range(4):  # the plot area, resized back to 32x32, matches the plotted values
+        got, want = res.dataset.x[i, 0], small_set.x[i, 0]
+        assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.9

@@ -49,10 +49,11 @@ def is_colour(pixels: np.ndarray) -> bool:
     return pixels.ndim == 3
 
 
-def image_to_canonical(pixels: np.ndarray, colormap: str) -> tuple[np.ndarray, float]:
+def image_to_canonical(pixels: np.ndarray, colormap: str, crop: bool = False) -> tuple[np.ndarray, float]:
     """Decoded pixels -> ((channels, doppler, time) float32 in [-1, 1], share of off-colormap pixels).
 
-    `colormap` is a resolved name: a matplotlib colormap, 'rgb' (keep colour) or 'gray'.
+    `colormap` is a resolved name: a matplotlib colormap, 'rgb' (keep colour) or 'gray'. With `crop`, a
+    colour image is cut to its largest colormapped region (the plot inside a saved figure).
     """
     off = 0.0
     if not is_colour(pixels):
@@ -64,6 +65,9 @@ def image_to_canonical(pixels: np.ndarray, colormap: str) -> tuple[np.ndarray, f
     else:
         inv = colormaps.invert(pixels, colormap)
         values, off = inv.values[None], inv.off_map_fraction
+        if crop:
+            box = colormaps.largest_region_box(inv.on_map)
+            values, off = values[(slice(None), *box)], 1.0 - float(inv.on_map[box].mean())
     values = values[:, ::-1, :]  # top row is the highest Doppler
     return np.ascontiguousarray(values * 2.0 - 1.0, dtype=np.float32), off
 

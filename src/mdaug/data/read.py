@@ -37,7 +37,10 @@ FORMAT_SUFFIXES = {
     "images": IMAGE_SUFFIXES, "npy": (".npy",), "npz": (".npz",), "mat": (".mat",),
     "hdf5": (".h5", ".hdf5", ".he5"), "auto": IMAGE_SUFFIXES + ARRAY_SUFFIXES,
 }
-OFF_MAP_WARN = 0.02  # share of off-colormap pixels above which an image is flagged
+OFF_MAP_WARN = 0.05  # share of off-colormap pixels above which a lossless image is flagged (axes, borders)
+# JPEG halves colour resolution, which pushes pixels at sharp spectrogram lines off the colormap (10-15%
+# at matplotlib's default quality): only far more than that points at axes or borders.
+OFF_MAP_WARN_JPEG = 0.30
 
 
 @dataclass
@@ -109,6 +112,7 @@ class _Reader:
         self.raw_range = [np.inf, -np.inf]
         self.off_map: list[tuple[str, float]] = []
         self.colormap_detected = False
+        self.off_map_sum = 0.0
 
     # ------------------------------------------------------------ layout
 
@@ -194,9 +198,11 @@ class _Reader:
         self.kinds["colour image" if is_colour(pixels) else "greyscale image"] += 1
         if is_colour(pixels) and self.colormap is None:
             self._detect_colormap([self.root / rel])
-        x, off = image_to_canonical(pixels, self.colormap or "gray")
-        if off > OFF_MAP_WARN:
+        x, off = image_to_canonical(pixels, self.colormap or "gray", crop=self.cfg.crop_to_colormap)
+        jpeg = rel.lower().endswith((".jpg", ".jpeg"))
+        if off > (OFF_MAP_WARN_JPEG if jpeg else OFF_MAP_WARN):
             self.off_map.append((rel, off))
+        self.off_map_sum += off
         self.scales["image"] += 1
         self.samples.append(_Sample(x, label, self._session(rel, 1), rel, -1, sha))
 
@@ -312,8 +318,9 @@ class _Reader:
                 self._problem("warning", f"class '{n}' has no samples", skippable=False)
         if self.off_map:
             worst = max(self.off_map, key=lambda t: t[1])
-            self._problem("warning", f"{len(self.off_map)} images have pixels off the {self.colormap} colormap "
-                          f"(worst: {worst[0]}, {worst[1]:.0%}); axes, labels or borders should be cropped out", skippable=False)
+            hint = "" if self.cfg.crop_to_colormap else "; figures with axes: set data.crop_to_colormap=true"
+            self._problem("warning", f"{len(self.off_map)} images have many pixels off the {self.colormap} colormap "
+                          f"(worst: {worst[0]}, {worst[1]:.0%}): axes, labels or borders{hint}", skippable=False)
         if len(self.kinds.keys() & {"colour image", "greyscale image"}) == 2:
             self._problem("warning", f"mixed greyscale ({self.kinds['greyscale image']}) and colour ({self.kinds['colour image']}) images", skippable=False)
         channels = Counter(s.x.shape[0] for s in samples)
@@ -348,7 +355,8 @@ class _Reader:
             self._problem("warning", f"{n_dup} duplicate samples (e.g. {' = '.join(ex)}); duplicates can leak across splits", skippable=False)
         info = {
             "source": str(self.root), "layout": layout, "format": self.cfg.format,
-            "kinds": dict(self.kinds), "colormap": self.colormap, "colormap_detected": self.colormap_detected, "scales": dict(self.scales),
+            "kinds": dict(self.kinds), "colormap": self.colormap, "colormap_detected": self.colormap_detected,
+            "off_map_fraction": self.off_map_sum / max(1, self.kinds["colour image"]), "scales": dict(self.scales),
             "raw_range": self.raw_range if np.isfinite(self.raw_range[0]) else None,
             "dynamic_range_db": self.cfg.dynamic_range_db, "native_shapes": {f"{k[0]}x{k[1]}": v for k, v in shapes.items()},
             "orientation": "doppler ascending (row 0 = lowest Doppler), time ascending",

@@ -28,6 +28,7 @@ def summarize(result: ReadResult) -> dict:
         "kinds": ds.info.get("kinds"),
         "colormap": ds.info.get("colormap"),
         "colormap_detected": ds.info.get("colormap_detected"),
+        "off_map_fraction": ds.info.get("off_map_fraction"),
         "scales": ds.info.get("scales"),
         "raw_range": ds.info.get("raw_range"),
         "value_range": [float(x.min()), float(x.max())],
@@ -46,7 +47,9 @@ def print_summary(summary: dict, console) -> None:
     console.print(f"  samples: {s['n']} in {len(s['classes'])} classes   read: {kinds}")
     cmap = s["colormap"]
     if cmap:
-        console.print(f"  colormap: {cmap}" + (" (detected)" if s["colormap_detected"] else ""))
+        off = s.get("off_map_fraction") or 0.0
+        console.print(f"  colormap: {cmap}" + (" (detected)" if s["colormap_detected"] else "")
+                      + (f", {off:.1%} of pixels off the map on average" if cmap not in ("rgb", "gray") else ""))
     scales = ", ".join(f"{k} ({v})" for k, v in (s["scales"] or {}).items())
     console.print(f"  values read as: {scales}")
     if s["raw_range"]:
