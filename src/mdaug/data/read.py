@@ -81,7 +81,12 @@ def read_dataset(path: str | Path, cfg: DataConfig, *, progress: bool = True, co
     root = Path(path).expanduser()
     if not root.exists():
         raise MdaugError(f"path not found: {root}")
-    if root.is_dir() and (root / "mdaug_dataset.json").is_file():
+    is_prepared = root.is_dir() and (root / "mdaug_dataset.json").is_file()
+    if cfg.format == "prepared" and not is_prepared:
+        raise MdaugError(f"{root} is not a prepared dataset (no mdaug_dataset.json); make one with `mdaug data prepare`")
+    if root.is_file() and cfg.format not in ("auto", "prepared") and root.suffix.lower() not in FORMAT_SUFFIXES[cfg.format]:
+        raise MdaugError(f"data.format={cfg.format} but {root.name} is a {root.suffix} file; use --format auto")
+    if is_prepared:
         from mdaug.data.prepared import load_prepared
 
         ds = load_prepared(root)
