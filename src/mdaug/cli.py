@@ -94,7 +94,12 @@ def data_inspect(
     result = read_dataset(path, cfg.data, collect=True)
     summary = summarize(result)
     print_summary(summary, out)
-    target = free_path(preview or Path(f"{path.resolve().name or 'dataset'}_preview.png"))
+    target = preview or Path(f"{path.resolve().name or 'dataset'}_preview.png")
+    if target.suffix.lower() != ".png":
+        target = target.with_name(target.name + ".png") if not target.suffix else target
+        if target.suffix.lower() != ".png":
+            raise MdaugError(f"--preview {target} must be a .png file")
+    target = free_path(target)
     preview_grid(result.dataset, target, per_class=per_class, seed=cfg.seed)
     out.print(f"preview: {target}")
     if json_out:
@@ -122,8 +127,9 @@ def data_prepare(
     from mdaug.files import ensure_empty_dir
 
     cfg = _config(config, overrides, path, format=format, colormap=colormap, size=size, skip_bad=skip_bad)
-    ensure_empty_dir(out_dir)
+    ensure_empty_dir(out_dir, create=False)  # checked now, created only after a successful read
     result = read_dataset(path, cfg.data)
+    ensure_empty_dir(out_dir)
     for p in result.problems:
         err.print(f"warning: {p.message}")
     ds = result.dataset
@@ -175,3 +181,7 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except OSError as e:  # a file or folder the user named cannot be written or read
+        where = f": {e.filename}" if e.filename else ""
+        err.print(f"error: {e.strerror or e}{where}", markup=False)
+        sys.exit(1)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from mdaug.errors import ConfigError
 from mdaug.files import atomic_write_text
@@ -36,7 +36,7 @@ class DataConfig(Section):
     """Which files to read in a folder; auto reads every supported kind."""
     colormap: str = "auto"
     """Colour images: 'auto' detects the colormap, a matplotlib name (jet, viridis, ...) inverts that
-    one by nearest-colour lookup, 'rgb' keeps three channels, 'gray' requires greyscale images."""
+    one by nearest-colour lookup, 'rgb' keeps three channels, 'gray' reads each pixel's nearest grey."""
     crop_to_colormap: bool = False
     """Crop each colour image to its largest colormapped region: for spectrograms saved as figures,
     with axes, labels and a colorbar around them."""
@@ -45,7 +45,7 @@ class DataConfig(Section):
     scale: Literal["auto", "linear", "power", "db", "unit", "normalized"] = "auto"
     """Array values: linear magnitude, linear power, dB, [0, 1] display values, or already in [-1, 1].
     'auto': complex -> linear; real with negatives -> db (normalized if within [-1, 1]); else linear."""
-    dynamic_range_db: float = Field(40.0, gt=0)
+    dynamic_range_db: float = Field(40.0, gt=0, le=200, allow_inf_nan=False)
     """dB below each sample's maximum that map to -1; everything lower is clipped."""
     array_key: str | None = None
     """Variable holding the spectrograms in .npz/.mat/.h5 files (auto-detected when unset)."""
@@ -72,15 +72,21 @@ class DataConfig(Section):
     @field_validator("size", mode="before")
     @classmethod
     def _size(cls, v: Any) -> Any:
-        if isinstance(v, bool):
-            raise ValueError("size must be an int or two ints")
-        if isinstance(v, int):
-            v = (v, v)
-        if isinstance(v, str) and "x" in v:
-            v = tuple(v.lower().split("x"))
-        if v is not None and any(int(s) < 4 for s in v):
-            raise ValueError("each size must be at least 4")
-        return v
+        if v is None:
+            return None
+        parts = v.lower().split("x") if isinstance(v, str) else (v if isinstance(v, (list, tuple)) else [v])
+        if len(parts) == 1:
+            parts = [parts[0], parts[0]]
+        try:
+            ok = len(parts) == 2 and all(not isinstance(p, (bool, float)) and str(p).strip().isdigit() for p in parts)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError("size must be N, DxT (e.g. 128x64) or [D, T] with whole numbers")
+        d, t = (int(str(p).strip()) for p in parts)
+        if min(d, t) < 4 or max(d, t) > 4096:
+            raise ValueError("each size must be between 4 and 4096")
+        return (d, t)
 
     @field_validator("label_regex", "session_regex")
     @classmethod
@@ -121,6 +127,13 @@ class SplitConfig(Section):
     overlap in time, so it is only for data whose samples are independent recordings."""
 
 
+    @model_validator(mode="after")
+    def _fractions(self) -> "SplitConfig":
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(f"val_fraction + test_fraction must be below 1, got {self.val_fraction + self.test_fraction:g}")
+        return self
+
+
 class AugmentConfig(Section):
     """Physics-respecting augmentation: time only. Doppler flips change the label's meaning."""
 
@@ -156,7 +169,10 @@ def _read_yaml(source: str | Path) -> dict[str, Any]:
     elif not path.is_file():
         raise ConfigError(f"config file not found: {path}")
     else:
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"config file {path} cannot be read ({type(e).__name__})") from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as e:
@@ -204,7 +220,7 @@ def all_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
 
 def _one_line(err: ValidationError, source: str) -> str:
     e = err.errors()[0]
-    dotted = ".".join(str(p) for p in e["loc"])
+    dotted = ".".join(str(p) for p in e["loc"]) or "(top level)"
     if e["type"] == "extra_forbidden":
         near = difflib.get_close_matches(dotted, all_keys(), n=1, cutoff=0.5)
         if not near:  # compare the last part only, within the same section

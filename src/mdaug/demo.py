@@ -4,6 +4,7 @@ exists are skipped, so the demo can be re-run or continued."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from rich.console import Console
@@ -17,11 +18,16 @@ from mdaug.errors import MdaugError
 
 def run_demo(out: Path, console: Console) -> Path:
     cfg = load_config("quick")
+    if out.exists() and not out.is_dir():
+        raise MdaugError(f"--out {out} is a file; choose a folder")
     sources = {"jet_images": ("images", out / "example_data" / "jet_images"), "matlab_v73": ("mat73", out / "example_data" / "matlab_v73")}
     for name, (fmt, folder) in sources.items():
-        if not folder.exists():
+        if not folder.exists():  # written beside, then renamed: an interrupted write is never reused
             console.print(f"[bold]writing[/bold] example data ({fmt}) -> {folder}")
-            write_examples(folder, fmt, colormap="jet", n_classes=6, per_session=4, sessions=6, seed=cfg.seed)
+            tmp = folder.with_name(folder.name + ".partial")
+            shutil.rmtree(tmp, ignore_errors=True)
+            write_examples(tmp, fmt, colormap="jet", n_classes=6, per_session=4, sessions=6, seed=cfg.seed)
+            tmp.rename(folder)
     read_back = {}
     for name, (fmt, folder) in sources.items():
         path = folder if fmt == "images" else next(folder.glob("*.mat"))
@@ -32,17 +38,20 @@ def run_demo(out: Path, console: Console) -> Path:
         preview = preview_grid(result.dataset, out / f"preview_{name}.png", seed=cfg.seed)
         console.print(f"preview: {preview}")
     prepared = out / "dataset"
-    try:
-        ds = load_prepared(prepared)
+    if (prepared / "mdaug_dataset.json").exists() and (prepared / "split.json").exists():
+        ds = load_prepared(prepared)  # complete: both are written last
         console.print(f"prepared dataset exists, reusing {prepared}")
-    except MdaugError:
-        if prepared.exists() and any(prepared.iterdir()):
-            raise MdaugError(f"{prepared} exists but is not a complete dataset; remove it and re-run") from None
+    else:
+        tmp = prepared.with_name("dataset.partial")
+        shutil.rmtree(tmp, ignore_errors=True)
         ds = read_back["jet_images"]
-        save_prepared(ds, prepared)
-        save_split(make_split(ds, cfg.split), prepared / "split.json")
-        save_config(cfg, prepared / "config.yaml")
-        preview_grid(ds, prepared / "preview.png", seed=cfg.seed)
+        save_prepared(ds, tmp)
+        save_split(make_split(ds, cfg.split), tmp / "split.json")
+        save_config(cfg, tmp / "config.yaml")
+        preview_grid(ds, tmp / "preview.png", seed=cfg.seed)
+        if prepared.exists():
+            raise MdaugError(f"{prepared} exists but is not a complete dataset; remove it and re-run")
+        tmp.rename(prepared)
     console.rule("done")
     console.print(f"prepared dataset: {prepared} ({len(ds)} spectrograms {tuple(ds.x.shape[1:])}, {len(ds.class_names)} classes)")
     console.print(f"previews: {out / 'preview_jet_images.png'}, {out / 'preview_matlab_v73.png'}")

@@ -46,14 +46,15 @@ def free_path(path: str | os.PathLike) -> Path:
     raise MdaugError(f"too many files named like {path}; clean up that folder")
 
 
-def ensure_empty_dir(path: str | os.PathLike, *, what: str = "output folder") -> Path:
-    """Create `path`, refusing to write into a folder that already holds files."""
+def ensure_empty_dir(path: str | os.PathLike, *, what: str = "output folder", create: bool = True) -> Path:
+    """Create `path` (unless create=False), refusing a folder that already holds files."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise MdaugError(f"{what} {path} exists and is a file; choose another --out")
     if path.is_dir() and any(path.iterdir()):
         raise MdaugError(f"{what} {path} is not empty; choose a new --out (nothing was overwritten)")
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 

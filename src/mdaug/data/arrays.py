@@ -77,7 +77,9 @@ def _load_hdf5(data: bytes, *, matlab: bool) -> dict[str, np.ndarray]:
 def _h5_value(f: h5py.File, ds: h5py.Dataset, matlab: bool) -> np.ndarray:
     cls = ds.attrs.get("MATLAB_class", b"")
     cls = cls.decode() if isinstance(cls, bytes) else str(cls)
-    if ds.dtype.kind == "O" or ds.dtype == h5py.ref_dtype:  # MATLAB cell array: references
+    if h5py.check_string_dtype(ds.dtype) is not None:  # variable-length or fixed strings
+        return np.asarray(ds.asstr()[()], dtype=str)
+    if h5py.check_ref_dtype(ds.dtype) is not None:  # MATLAB cell array: references
         items = [_h5_value(f, f[ref], matlab) for ref in np.asarray(ds[()]).T.ravel()]
         if items and all(i.dtype.kind in "fciu" and i.ndim >= 2 for i in items):  # cell of matrices
             cell = np.empty(len(items), dtype=object)

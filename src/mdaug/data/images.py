@@ -29,14 +29,24 @@ def decode_image(data: bytes, name: str = "") -> np.ndarray:
     try:
         img = Image.open(io.BytesIO(data))
         img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+    except UnidentifiedImageError:
+        raise BadFile("not a readable image (unknown or damaged format)") from None
+    except (OSError, SyntaxError, ValueError) as e:
         raise BadFile(f"not a readable image ({type(e).__name__}: {str(e)[:80]})") from None
-    if img.mode in ("I;16", "I;16B", "I;16L"):
-        return (np.asarray(img, dtype=np.float32) / 65535.0).astype(np.float32)
-    if img.mode in ("I", "F"):
-        a = np.asarray(img, dtype=np.float32)
-        hi = 65535.0 if a.max() > 255 else 255.0
-        return np.clip(a / hi, 0, 1).astype(np.float32)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale (PIL opens many as "I")
+        a = np.asarray(img, dtype=np.float64)
+        if a.min() < 0 or a.max() > 65535:
+            raise BadFile(f"integer image values [{a.min():.0f}, {a.max():.0f}] are outside 16 bits; save the array as .npy")
+        return (a / 65535.0).astype(np.float32)
+    if img.mode == "F":  # float image: [0, 1], else 8- or 16-bit ranges, fixed per range (never per image max)
+        a = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(a).all():
+            raise BadFile("contains NaN or inf values")
+        lo, hi = float(a.min()), float(a.max())
+        top = next((v for v in (1.0, 255.0, 65535.0) if lo >= 0 and hi <= v), None)
+        if top is None:
+            raise BadFile(f"float image values [{lo:.3g}, {hi:.3g}] are not display values; save the array as .npy and set data.scale")
+        return (a / top).astype(np.float32)
     if img.mode in ("L", "LA", "1"):
         return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
     rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
@@ -60,9 +70,7 @@ def image_to_canonical(pixels: np.ndarray, colormap: str, crop: bool = False) ->
         values = pixels[None]
     elif colormap == "rgb":
         values = np.moveaxis(pixels.astype(np.float32) / 255.0, -1, 0)
-    elif colormap == "gray":
-        raise BadFile("is a colour image but data.colormap=gray; name its colormap or use rgb")
-    else:
+    else:  # a colormap, 'gray' included (the nearest grey of a colour pixel)
         inv = colormaps.invert(pixels, colormap)
         values, off = inv.values[None], inv.off_map_fraction
         if crop:

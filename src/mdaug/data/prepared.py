@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -54,7 +55,9 @@ def load_class_map(path: Path) -> list[str]:
         names = json.loads(Path(path).read_text())["names"]
     except (OSError, ValueError, KeyError, TypeError):
         raise MdaugError(f"{path} is not a readable class map (classes.json)") from None
-    return [str(n) for n in names]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise MdaugError(f"{path}: 'names' must be a list of distinct class names")
+    return names
 
 
 def save_prepared(ds: SpectrogramSet, out: Path) -> Path:
@@ -66,24 +69,34 @@ def save_prepared(ds: SpectrogramSet, out: Path) -> Path:
     atomic_write_text(out / "manifest.csv", manifest_csv(ds))
     atomic_write_text(out / "classes.json", class_map_json(ds.class_names))
     meta = {"format_version": FORMAT_VERSION, "n": len(ds), "shape": list(ds.x.shape[1:]),
-            "class_names": ds.class_names, "fingerprint": ds.fingerprint(), "info": ds.info}
+            "class_names": ds.class_names, "fingerprint": ds.fingerprint(),
+            "spectrograms_sha256": hashlib.sha256(buf.getvalue()).hexdigest(), "info": ds.info}
     atomic_write_text(out / "mdaug_dataset.json", json.dumps(meta, indent=2, default=str))  # written last: marks it complete
     return out
 
 
 def load_prepared(folder: Path) -> SpectrogramSet:
+    """Load a prepared dataset, checking that its files agree with each other and were not edited."""
     try:
         meta = json.loads((folder / "mdaug_dataset.json").read_text())
+        if not isinstance(meta, dict):
+            raise ValueError("mdaug_dataset.json is not an object")
         if meta.get("format_version") != FORMAT_VERSION:
             raise MdaugError(f"{folder} was written by another mdaug version (format {meta.get('format_version')}); prepare it again")
-        x = np.load(folder / "spectrograms.npy", allow_pickle=False)
+        raw = (folder / "spectrograms.npy").read_bytes()
+        x = np.load(io.BytesIO(raw), allow_pickle=False)
         records, labels = read_manifest(folder / "manifest.csv")
         names = load_class_map(folder / "classes.json")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, KeyError, TypeError) as e:
         raise MdaugError(f"{folder} is not a complete mdaug dataset ({type(e).__name__}: {str(e)[:80]})") from None
+    if hashlib.sha256(raw).hexdigest() != meta.get("spectrograms_sha256"):
+        raise MdaugError(f"{folder}: spectrograms.npy does not match mdaug_dataset.json (changed after it was prepared); prepare it again")
     if x.dtype != np.float32 or x.ndim != 4 or len(x) != len(records):
         raise MdaugError(f"{folder}: spectrograms.npy {x.shape} {x.dtype} does not match manifest.csv ({len(records)} rows)")
-    ds = SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=meta.get("info", {}))
+    if names != meta.get("class_names") or len(labels) and (labels.min() < 0 or labels.max() >= len(names)) \
+            or any(r.class_name != names[lab] for r, lab in zip(records, labels)):
+        raise MdaugError(f"{folder}: labels in manifest.csv and classes.json disagree (edited by hand?); prepare it again")
+    ds = SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=meta.get("info") or {})
     if ds.fingerprint() != meta.get("fingerprint"):
         raise MdaugError(f"{folder}: manifest.csv does not match mdaug_dataset.json (edited by hand?); prepare it again")
     return ds

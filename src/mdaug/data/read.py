@@ -10,6 +10,7 @@ Layouts:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -111,7 +112,9 @@ class _Reader:
         self.problems: list[Problem] = []
         self.samples: list[_Sample] = []
         self.colormap: str | None = None if cfg.colormap == "auto" else cfg.colormap
-        self.class_names: list[str] | None = None  # from folders or a class-names variable
+        self.class_names: list[str] | None = None  # class folder names
+        self.file_class_names: list[str] | None = None  # a class-names variable in the files
+        self.labels_in_folders = 0  # files in class folders with a labels variable of their own
         self.scales: Counter[str] = Counter()
         self.kinds: Counter[str] = Counter()  # grey / colour images, arrays
         self.raw_range = [np.inf, -np.inf]
@@ -157,7 +160,14 @@ class _Reader:
         return ReadResult(self._assemble(layout), self.problems)
 
     def _read_class_folders(self, class_dirs: list[Path], suffixes: tuple[str, ...]) -> None:
-        per_class = {d.name: _data_files(d, suffixes, recursive=True) for d in class_dirs}
+        per_class = {}
+        for d in class_dirs:
+            if (d / "mdaug_dataset.json").exists():
+                self._problem("warning", f"folder '{d.name}' is a prepared mdaug dataset, not a class: left out", skippable=False)
+            elif not os.access(d, os.R_OK | os.X_OK):
+                self._problem("error", f"class folder '{d.name}' cannot be read (permission denied)", skippable=False)
+            else:
+                per_class[d.name] = _data_files(d, suffixes, recursive=True)
         self.class_names = []
         for name, files in per_class.items():
             if files:
@@ -214,21 +224,33 @@ class _Reader:
     def _read_array_file(self, path: Path, data: bytes, rel: str, label: str | None, sha: str) -> None:
         arrays = load_arrays(path, data)
         key = self._pick(arrays, self.cfg.array_key, ARRAY_NAMES, "spectrogram", numeric_2d=True, path=rel)
-        stack = _as_samples(arrays[key], self.cfg.sample_axis, path.suffix.lower() == ".mat")
+        raw = arrays[key]
+        stack = _as_samples(raw, self.cfg.sample_axis, path.suffix.lower() == ".mat")
         n = len(stack)
+        scale = self.cfg.scale
+        if scale == "auto" and raw.dtype in (np.uint8, np.uint16):  # 8/16-bit display values, like images
+            stack = [a / (255.0 if raw.dtype == np.uint8 else 65535.0) for a in stack]
+            scale = "unit"
         labels: list = [label] * n
-        if label is None:  # labelled files: labels come from a variable
-            lkey = self._pick(arrays, self.cfg.label_key, LABEL_NAMES, "labels", path=rel, required=False)
+        lkey = self._pick(arrays, self.cfg.label_key, LABEL_NAMES, "labels", path=rel, required=False)
+        if label is not None and lkey is not None:  # files in class folders that carry their own labels
+            self.labels_in_folders += 1
+        if label is None or lkey is not None:
             if lkey is None:
                 raise BadFile("has no labels variable (e.g. 'labels'); set data.label_key, or put files in one folder per class")
             labels = _vector(arrays[lkey], n, "labels")
             ckey = self._pick(arrays, self.cfg.class_names_key, CLASS_NAME_NAMES, "class names", path=rel, required=False)
-            if ckey is not None and self.class_names is None:
-                self.class_names = [str(s) for s in np.asarray(arrays[ckey]).ravel()]
+            if ckey is not None:
+                names = [str(v) for v in _vector(arrays[ckey], None, "class names")]
+                if self.file_class_names is None:
+                    self.file_class_names = names
+                elif names != self.file_class_names:
+                    raise BadFile(f"lists other class names than the first file ({names[:3]}... vs {self.file_class_names[:3]}...)")
         skey = self._pick(arrays, self.cfg.session_key, SESSION_NAMES, "sessions", path=rel, required=False)
-        sessions = [str(s) for s in _vector(arrays[skey], n, "sessions")] if skey else [None] * n
+        sessions = [str(v) for v in _vector(arrays[skey], n, "sessions")] if skey else [None] * n
         self.kinds["array sample"] += n
-        scale = self.cfg.scale if self.cfg.scale != "auto" else guess_scale(np.concatenate([a.ravel() for a in stack]))
+        if scale == "auto":
+            scale = guess_scale(np.concatenate([a.ravel() for a in stack]))
         for i, s in enumerate(stack):
             sid = f"{rel}#{i}" if n > 1 else rel
             finite = np.isfinite(s.real).all() and (not np.iscomplexobj(s) or np.isfinite(s.imag).all())
@@ -315,12 +337,15 @@ class _Reader:
 
     def _assemble(self, layout: str) -> SpectrogramSet:
         samples = self.samples
+        if self.labels_in_folders:
+            self._problem("warning", f"{self.labels_in_folders} files in class folders carry their own labels variable: "
+                          "classes come from it, not from the folder names", skippable=False)
         names = self._class_names()
-        index = {n: i for i, n in enumerate(names)}
         counts = Counter(str(s.label) for s in samples)
-        for n in names:
-            if counts[n] == 0 and layout != "class folders":
-                self._problem("warning", f"class '{n}' has no samples", skippable=False)
+        for n in [n for n in names if counts[n] == 0]:
+            self._problem("warning", f"class '{n}' has no readable samples and was left out", skippable=False)
+        names = [n for n in names if counts[n] > 0]
+        index = {n: i for i, n in enumerate(names)}
         if self.off_map:
             worst = max(self.off_map, key=lambda t: t[1])
             hint = "" if self.cfg.crop_to_colormap else "; figures with axes: set data.crop_to_colormap=true"
@@ -369,18 +394,25 @@ class _Reader:
         return SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=info)
 
     def _class_names(self) -> list[str]:
+        """Class names in order; integer labels that index a class-names variable become names."""
         labels = [s.label for s in self.samples]
-        if self.class_names is not None and all(isinstance(v, str) for v in labels) and set(labels) <= set(self.class_names):
-            return list(self.class_names)  # folder names, or string labels within the given names
-        if self.class_names is not None:  # integer labels indexing a class-names variable
-            ints = np.array(labels, dtype=np.int64)
-            base = 1 if ints.min() >= 1 and ints.max() == len(self.class_names) else 0
-            if ints.min() - base < 0 or ints.max() - base >= len(self.class_names):
-                raise MdaugError(f"labels run from {ints.min()} to {ints.max()} but there are {len(self.class_names)} class names")
-            for s in self.samples:
-                s.label = self.class_names[int(s.label) - base]
-            return list(self.class_names)
-        return sorted({str(v) for v in labels}, key=natural_key)
+        if any(isinstance(v, str) for v in labels) and not all(isinstance(v, str) for v in labels):
+            raise MdaugError("labels mix numbers and names across files; use one kind")
+        given = self.file_class_names if self.labels_in_folders or self.class_names is None else self.class_names
+        if given is None:
+            return sorted({str(v) for v in labels}, key=natural_key)
+        if all(isinstance(v, str) for v in labels):
+            unknown = sorted(set(labels) - set(given))
+            if unknown:
+                raise MdaugError(f"labels {unknown[:3]} are not among the class names {given[:5]}")
+            return list(given)
+        ints = np.array(labels, dtype=np.int64)
+        base = 1 if ints.min() >= 1 and ints.max() == len(given) else 0
+        if ints.min() - base < 0 or ints.max() - base >= len(given):
+            raise MdaugError(f"labels run from {ints.min()} to {ints.max()} but there are {len(given)} class names")
+        for smp in self.samples:
+            smp.label = given[int(smp.label) - base]
+        return list(given)
 
 
 def _data_files(folder: Path, suffixes: tuple[str, ...], *, recursive: bool) -> list[Path]:
@@ -401,27 +433,44 @@ def _as_samples(a: np.ndarray, axis: str, is_mat: bool) -> list[np.ndarray] | np
         return [_as_samples(np.squeeze(e), axis, is_mat)[0] for e in a.ravel(order="F" if is_mat else "C")]
     if a.dtype.kind not in "fciub":
         raise BadFile(f"spectrogram variable has dtype {a.dtype}, not numbers")
+    if a.size == 0 or a.ndim < 2:
+        raise BadFile(f"spectrogram variable is empty or not 2-D (shape {a.shape})")
     a = a.astype(np.complex64 if a.dtype.kind == "c" else np.float64, copy=False)
     last = axis == "last" or (axis == "auto" and is_mat)
+    out = None
     if a.ndim == 2:
-        return a[None, None]
-    if a.ndim == 3:
-        return (np.moveaxis(a, -1, 0) if last else a)[:, None]
-    if a.ndim == 4:
+        out = a[None, None]
+    elif a.ndim == 3:
+        out = (np.moveaxis(a, -1, 0) if last else a)[:, None]
+    elif a.ndim == 4:
         a = np.moveaxis(a, (-1, -2), (0, 1)) if last else a  # MATLAB (doppler, time, channels, n)
-        if a.shape[1] in (1, 3):
-            return a
-    raise BadFile(f"spectrogram array has shape {a.shape}; expected (doppler, time), a stack of them, or (n, channels, doppler, time)")
+        out = a if a.shape[1] in (1, 3) else None
+    if out is None:
+        raise BadFile(f"spectrogram array has shape {a.shape}; expected (doppler, time), a stack of them, or (n, channels, doppler, time)")
+    if min(out.shape[-2:]) < 4:
+        raise BadFile(f"spectrograms of {out.shape[-2]}x{out.shape[-1]} are too small (a 1-D vector is not a spectrogram); "
+                      "check data.sample_axis")
+    return out
 
 
-def _vector(a: np.ndarray, n: int, what: str) -> list:
+def _vector(a: np.ndarray, n: int | None, what: str) -> list:
+    """A labels / sessions / names variable as a list of ints or strings (n entries, or any if None)."""
     v = np.asarray(a).ravel()
-    if v.size == 1 and n > 1:
+    if v.dtype == object:  # MATLAB cell: one value per cell
+        items = [np.asarray(e).ravel() for e in v]
+        if not all(i.size == 1 for i in items):
+            raise BadFile(f"{what} variable holds cells that are not single numbers or strings")
+        v = np.array([i[0] for i in items])
+    if v.dtype.kind == "S":
+        v = np.char.decode(v, "utf-8", errors="replace")
+    if v.dtype.kind not in "fiuUb":
+        raise BadFile(f"{what} variable is not numbers or strings (dtype {v.dtype})")
+    if n is not None and v.size == 1 and n > 1:
         v = np.repeat(v, n)
-    if v.size != n:
+    if n is not None and v.size != n:
         raise BadFile(f"has {v.size} {what} for {n} spectrograms")
     if v.dtype.kind == "f":
         if not np.all(np.isfinite(v)) or not np.all(v == np.round(v)):
             raise BadFile(f"{what} are not whole numbers or strings")
         v = v.astype(np.int64)
-    return [str(x) if v.dtype.kind in "US" else int(x) for x in v]
+    return [str(x).strip() if v.dtype.kind == "U" else int(x) for x in v]

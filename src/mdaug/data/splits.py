@@ -42,7 +42,10 @@ def groups_of(ds: SpectrogramSet, group_by: str) -> tuple[list[str], str]:
     """Group key of every sample, and which kind of key was used."""
     sessions = ds.sessions
     if group_by == "auto":
-        group_by = "session" if all(s is not None for s in sessions) else "file"
+        if all(s is not None for s in sessions):
+            group_by = "session"
+        else:  # one file holding everything is no recording: then every sample stands alone
+            group_by = "file" if len({r.file for r in ds.records}) > 1 else "sample"
     if group_by == "session":
         if any(s is None for s in sessions):
             raise MdaugError("split.group_by=session but some samples have no session id; set data.session_key or data.session_regex")
@@ -78,6 +81,9 @@ def make_split(ds: SpectrogramSet, cfg: SplitConfig) -> Split:
     sample_split = assign[inv]
     ids = {name: [ds.ids[i] for i in np.flatnonzero(sample_split == s)] for s, name in enumerate(SPLITS)}
     warnings = []
+    if kind == "sample" and cfg.group_by == "auto":
+        warnings.append("no session ids and a single source file: split sample by sample; if the samples are "
+                        "overlapping windows of longer recordings the test score will be optimistic (set data.session_key)")
     groups_per_class = (counts > 0).sum(0)
     for s, name in ((1, "val"), (2, "test")):
         empty = [c for c in range(k) if frac[s] > 0 and have[s, c] == 0]
