@@ -1,6 +1,6 @@
-"""The README's main job, as far as the pipeline exists: example data in two of the formats radar people
-use -> inspection with preview grids -> a prepared, leak-free split dataset. Steps whose output already
-exists are skipped, so the demo can be re-run or continued."""
+"""The README's main job, as far as the pipeline exists: simulate the built-in 31-person gait dataset,
+write it also as a jet-coloured image folder, and read both back through the data layer with previews.
+Steps whose output already exists are skipped, so the demo can be re-run or continued after a kill."""
 
 from __future__ import annotations
 
@@ -9,50 +9,43 @@ from pathlib import Path
 
 from rich.console import Console
 
-from mdaug.config import load_config, save_config
-from mdaug.data import load_prepared, make_split, read_dataset, save_prepared, save_split
-from mdaug.data.examples import write_examples
+from mdaug.config import load_config
+from mdaug.data import load_prepared, read_dataset
 from mdaug.data.summary import preview_grid, print_summary, summarize
 from mdaug.errors import MdaugError
+from mdaug.simulate.dataset import simulate_dataset
+from mdaug.simulate.export import write_simulated
 
 
-def run_demo(out: Path, console: Console) -> Path:
-    cfg = load_config("quick")
+def run_demo(out: Path, console: Console, preset: str = "gait31") -> Path:
+    cfg = load_config(preset)
+    if cfg.data.size is None:
+        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"size": (64, 64)})})
     if out.exists() and not out.is_dir():
         raise MdaugError(f"--out {out} is a file; choose a folder")
-    sources = {"jet_images": ("images", out / "example_data" / "jet_images"), "matlab_v73": ("mat73", out / "example_data" / "matlab_v73")}
-    for name, (fmt, folder) in sources.items():
-        if not folder.exists():  # written beside, then renamed: an interrupted write is never reused
-            console.print(f"[bold]writing[/bold] example data ({fmt}) -> {folder}")
-            tmp = folder.with_name(folder.name + ".partial")
-            shutil.rmtree(tmp, ignore_errors=True)
-            write_examples(tmp, fmt, colormap="jet", n_classes=6, per_session=4, sessions=6, seed=cfg.seed)
-            tmp.rename(folder)
-    read_back = {}
-    for name, (fmt, folder) in sources.items():
-        path = folder if fmt == "images" else next(folder.glob("*.mat"))
-        console.rule(f"inspect {path}")
+    data = out / "gait"
+    if (data / "mdaug_dataset.json").exists() and (data / "preview.png").exists():
+        load_prepared(data)  # complete (written last) and intact
+        console.print(f"simulated dataset exists, reusing {data}")
+    else:
+        if data.exists():
+            raise MdaugError(f"{data} exists but is incomplete; remove it and re-run")
+        s = cfg.simulate
+        console.print(f"[bold]simulating[/bold] {s.people} people x {s.per_person} recordings ({s.sessions} sessions), "
+                      f"{s.radar.carrier_hz / 1e9:g} GHz radar -> {data}")
+        sim = simulate_dataset(s, cfg.data.size)
+        tmp = data.with_name(data.name + ".partial")  # written beside, then renamed: never half-reused
+        shutil.rmtree(tmp, ignore_errors=True)
+        write_simulated(sim, tmp, cfg, images=True)
+        tmp.rename(data)
+    for path in (data, data / "images"):
+        console.rule(f"mdaug data inspect {path}")
         result = read_dataset(path, cfg.data, progress=False, collect=True)
         print_summary(summarize(result), console)
-        read_back[name] = result.dataset
-        preview = preview_grid(result.dataset, out / f"preview_{name}.png", seed=cfg.seed)
-        console.print(f"preview: {preview}")
-    prepared = out / "dataset"
-    if (prepared / "mdaug_dataset.json").exists() and (prepared / "split.json").exists():
-        ds = load_prepared(prepared)  # complete: both are written last
-        console.print(f"prepared dataset exists, reusing {prepared}")
-    else:
-        tmp = prepared.with_name("dataset.partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        ds = read_back["jet_images"]
-        save_prepared(ds, tmp)
-        save_split(make_split(ds, cfg.split), tmp / "split.json")
-        save_config(cfg, tmp / "config.yaml")
-        preview_grid(ds, tmp / "preview.png", seed=cfg.seed)
-        if prepared.exists():
-            raise MdaugError(f"{prepared} exists but is not a complete dataset; remove it and re-run")
-        tmp.rename(prepared)
+        if path.name == "images":
+            preview_grid(result.dataset, out / "preview_images.png", per_class=4, max_classes=8, seed=cfg.seed)
     console.rule("done")
-    console.print(f"prepared dataset: {prepared} ({len(ds)} spectrograms {tuple(ds.x.shape[1:])}, {len(ds.class_names)} classes)")
-    console.print(f"previews: {out / 'preview_jet_images.png'}, {out / 'preview_matlab_v73.png'}")
-    return prepared
+    console.print(f"dataset: {data}  (people.csv: traits, recordings.csv: speed/aspect/range/SNR per recording)")
+    console.print(f"preview: {data / 'preview.png'} (one spectrogram per person, axes in Hz and seconds)")
+    console.print(f"image folder read back through the jet colormap: {out / 'preview_images.png'}")
+    return data

@@ -97,13 +97,14 @@ def read_dataset(path: str | Path, cfg: DataConfig, *, progress: bool = True, co
     return _Reader(root, cfg, progress, collect).run()
 
 
-def resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """(channels, doppler, time) -> (channels, *size), bilinear with anti-aliasing, kept in [-1, 1]."""
+def resize(x: np.ndarray, size: tuple[int, int], *, clamp: bool = True) -> np.ndarray:
+    """(channels, doppler, time) -> (channels, *size), bilinear with anti-aliasing (an area average when
+    shrinking), kept in [-1, 1] unless clamp=False."""
     if tuple(x.shape[-2:]) == tuple(size):
         return x
-    t = torch.from_numpy(np.ascontiguousarray(x))[None]
-    out = F.interpolate(t, size=tuple(size), mode="bilinear", antialias=True, align_corners=False)
-    return out[0].clamp_(-1.0, 1.0).numpy()
+    t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))[None]
+    out = F.interpolate(t, size=tuple(size), mode="bilinear", antialias=True, align_corners=False)[0]
+    return (out.clamp_(-1.0, 1.0) if clamp else out).numpy()
 
 
 class _Reader:

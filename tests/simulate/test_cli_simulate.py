@@ -1,0 +1,51 @@
+"""`mdaug simulate` writes a dataset the data layer reads back, with traits, metadata and a preview."""
+
+import csv
+
+import numpy as np
+
+from mdaug.config import load_config
+from mdaug.data import load_prepared, load_split
+from mdaug.simulate.dataset import plan
+from tests.conftest import assert_one_line_error
+
+
+def test_simulate_writes_a_readable_dataset(cli, tmp_path):
+    out = tmp_path / "sim"
+    code, text, err = cli("simulate", "--people", 3, "--per-person", 6, "--sessions", 3, "--size", 32, "--out", out,
+                          "--images", "--workers", 1, "simulate.duration_s=1.5")
+    assert code == 0, err
+    ds = load_prepared(out)
+    assert ds.x.shape == (18, 1, 32, 32) and ds.class_names == ["person01", "person02", "person03"]
+    assert ds.x.max() == 1.0 and ds.x.min() == -1.0  # each sample's peak is 0 dB, the floor -40 dB
+    assert len(set(ds.sessions)) == 9 and -1400 <= ds.info["doppler_hz"][0] < 0 < ds.info["doppler_hz"][1] <= 1400
+    people = list(csv.DictReader(open(out / "people.csv")))
+    assert [p["name"] for p in people] == ds.class_names
+    assert 1.5 <= float(people[0]["height"]) <= 1.95
+    recs = list(csv.DictReader(open(out / "recordings.csv")))
+    assert len(recs) == 18 and {"speed_mps", "aspect_deg", "range_m", "snr_db", "session"} <= set(recs[0])
+    split = load_split(out / "split.json")
+    test_sessions = {ds.records[i].session for i in split.indices(ds, "test")}
+    train_sessions = {ds.records[i].session for i in split.indices(ds, "train")}
+    assert test_sessions and not test_sessions & train_sessions
+    assert (out / "preview.png").stat().st_size > 10_000
+    # the image folder reads back through the colormap inversion
+    code, text, err = cli("data", "inspect", out / "images", "--preview", tmp_path / "p.png")
+    assert code == 0, err
+    assert "colormap: jet (detected)" in text and "samples: 18 in 3 classes" in text
+
+
+def test_plan_spreads_recordings_over_sessions():
+    cfg = load_config(None, ["simulate.people=2", "simulate.per_person=10", "simulate.sessions=3"]).simulate
+    jobs = plan(cfg)
+    sessions = np.array([s for p, s, k in jobs if p == 0])
+    assert np.bincount(sessions).tolist() == [4, 3, 3]
+
+
+def test_simulate_errors(cli, tmp_path):
+    code, _, err = cli("simulate", "--out", tmp_path / "o", "--people", 2, "simulate.radar.prf_hz=500")
+    assert_one_line_error(code, err, "aliases", "PRF")
+    code, _, err = cli("simulate", "--out", tmp_path / "o", "--per-person", 2, "--sessions", 5)
+    assert_one_line_error(code, err, "more than --per-person")
+    code, _, err = cli("simulate", "--out", tmp_path / "o", "simulate.peeple=3")
+    assert_one_line_error(code, err, "did you mean 'simulate.people'")
