@@ -188,8 +188,6 @@ def simulate(
     cfg = load_config(config, list(overrides or []) + extra + ([f"data.size={size}"] if size else []))
     if cfg.data.size is None:
         cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"size": (64, 64)})})
-    if cfg.simulate.sessions > cfg.simulate.per_person:
-        raise MdaugError(f"--sessions {cfg.simulate.sessions} is more than --per-person {cfg.simulate.per_person}")
     ensure_empty_dir(out_dir)
     sim = simulate_dataset(cfg.simulate, cfg.data.size, workers=workers)
     write_simulated(sim, out_dir, cfg, images=images)

@@ -217,6 +217,18 @@ class SimulateConfig(Section):
             raise ValueError(f"range must be [low, high], got {list(v)}")
         return v
 
+    @model_validator(mode="after")
+    def _walkable(self) -> "SimulateConfig":
+        top = self.rv[1] * (1 + self.session_speed_jitter) * 1.01
+        if self.rv[0] <= 0 or top > 3:
+            raise ValueError(f"rv {list(self.rv)} with session_speed_jitter {self.session_speed_jitter} leaves the walking "
+                             "model's range 0 < RV <= 3")
+        if min(self.height_m[0], self.build[0], self.cadence[0], self.range_m[0]) <= 0:
+            raise ValueError("height_m, build, cadence and range_m must be positive")
+        if self.sessions > self.per_person:
+            raise ValueError(f"sessions ({self.sessions}) cannot exceed per_person ({self.per_person})")
+        return self
+
 
 class Config(Section):
     seed: int = 0

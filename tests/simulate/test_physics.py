@@ -151,3 +151,11 @@ def test_same_seed_same_data_and_people_differ():
     assert stats.f_oneway(*cycles).pvalue < 1e-3
     heights = [p.height for p in a.people]
     assert len(set(np.round(heights, 3))) == 6
+
+
+def test_treadmill_walker_stays_in_place_but_moves_its_limbs():
+    g = Gait(height=1.8, speed=1.4)
+    t = np.arange(0, 3 * g.period, 1 / 1000)
+    v = radial_velocities(t, g, Recording(range_m=5.0, path="treadmill"), RADAR)
+    assert abs(v[1].mean()) < 0.02  # torso: no net motion
+    assert v[8].max() > 2.0 and v[8].min() < -1.0  # a foot still swings forward and is carried back
