@@ -189,9 +189,9 @@ class SimulateConfig(Section):
     heights walk at similar RV; 1.6-2.1 is 1.2-2.0 m/s across the heights)."""
     segment_jitter: float = Field(0.04, ge=0, le=0.2)
     """Each segment-length ratio is scaled by 1 + U(-j, j) per person."""
-    build: tuple[float, float] = (0.85, 1.2)
+    build: tuple[float, float] = (0.8, 1.25)
     """Range of the factor on segment radii (body build)."""
-    arm_swing: tuple[float, float] = (0.6, 1.4)
+    arm_swing: tuple[float, float] = (0.4, 1.6)
     knee_peak_offset_deg: float = Field(4.0, ge=0)
     hip_amplitude_offset_deg: float = Field(4.0, ge=0)
     cadence: tuple[float, float] = (0.94, 1.06)
@@ -200,11 +200,16 @@ class SimulateConfig(Section):
     """Left/right asymmetry is drawn from U(-a, a)."""
     session_speed_jitter: float = Field(0.05, ge=0, le=0.5)
     """Per-session speed factor 1 + U(-j, j)."""
-    aspect_jitter_deg: float = Field(30.0, ge=0, le=90)
+    recording_speed_jitter: float = Field(0.03, ge=0, le=0.2)
+    """Stride-to-stride variability: each recording's speed factor 1 + U(-j, j) within its session."""
+    recording_arm_jitter: float = Field(0.1, ge=0, le=0.5)
+    """Each recording's arm swing factor 1 + U(-j, j)."""
+    recording_snr_jitter_db: float = Field(3.0, ge=0)
+    aspect_jitter_deg: float = Field(15.0, ge=0, le=90)
     """Per-session walking direction: towards (0 deg) or away (180 deg) from the radar, +- this."""
     away_fraction: float = Field(0.5, ge=0, le=1)
     range_m: tuple[float, float] = (4.0, 12.0)
-    snr_db: tuple[float, float] = (10.0, 30.0)
+    snr_db: tuple[float, float] = (5.0, 25.0)
     clutter_db: float | None = 10.0
     """Static clutter above the body's return (None: none)."""
     mti_cutoff_hz: float | None = Field(15.0, gt=0)
@@ -219,7 +224,7 @@ class SimulateConfig(Section):
 
     @model_validator(mode="after")
     def _walkable(self) -> "SimulateConfig":
-        top = self.rv[1] * (1 + self.session_speed_jitter) * 1.01
+        top = self.rv[1] * (1 + self.session_speed_jitter) * (1 + self.recording_speed_jitter)
         if self.rv[0] <= 0 or top > 3:
             raise ValueError(f"rv {list(self.rv)} with session_speed_jitter {self.session_speed_jitter} leaves the walking "
                              "model's range 0 < RV <= 3")

@@ -45,9 +45,9 @@ def max_doppler_hz(cfg: SimulateConfig) -> float:
 
     height = cfg.height_m[1]
     ht = (SEGMENT_RATIOS["thigh"] + SEGMENT_RATIOS["shank"]) * height * (1 + cfg.segment_jitter)
-    rv = cfg.rv[1] * (1 + cfg.session_speed_jitter) * 1.01
+    rv = cfg.rv[1] * (1 + cfg.session_speed_jitter) * (1 + cfg.recording_speed_jitter)
     gait = Gait(height=height, speed=rv * ht, knee_peak_offset=cfg.knee_peak_offset_deg,
-                hip_amplitude_offset=cfg.hip_amplitude_offset_deg, cadence=cfg.cadence[1], arm_swing=cfg.arm_swing[1])
+                hip_amplitude_offset=cfg.hip_amplitude_offset_deg, cadence=cfg.cadence[1], arm_swing=cfg.arm_swing[1] * (1 + cfg.recording_arm_jitter))
     t = np.arange(0.0, 2 * gait.period, 1 / 1000.0)
     v = radial_velocities(t, gait, Recording(range_m=20.0), radar_of(cfg))
     return float(2 * np.abs(v).max() * cfg.radar.carrier_hz / 299_792_458.0)
