@@ -208,7 +208,8 @@ class SimulateConfig(Section):
     aspect_jitter_deg: float = Field(15.0, ge=0, le=90)
     """Per-session walking direction: towards (0 deg) or away (180 deg) from the radar, +- this."""
     away_fraction: float = Field(0.5, ge=0, le=1)
-    range_m: tuple[float, float] = (4.0, 12.0)
+    range_m: tuple[float, float] = (6.0, 14.0)
+    """Range of the walker at mid-recording (a 3 s walk at 2 m/s keeps at least 3 m from the radar)."""
     snr_db: tuple[float, float] = (5.0, 25.0)
     clutter_db: float | None = 10.0
     """Static clutter above the body's return (None: none)."""
