@@ -95,3 +95,13 @@ def test_single_session_class_is_warned():
     split = make_split(ds, SplitConfig(seed=0))
     assert split.warnings == ["4 class(es) have no val samples (p0, p1, p2, ...): as few as 1 session group(s) per class",
                               "4 class(es) have no test samples (p0, p1, p2, ...): as few as 1 session group(s) per class"]
+
+
+def test_requested_val_split_is_filled_when_groups_tie():
+    """5 equal sessions per class at val 0.1 / test 0.2: train 3, val 1, test 1 (not 4 / 0 / 1)."""
+    ds = make_set(sessions=5, per_session=30)
+    split = make_split(ds, SplitConfig(seed=0, val_fraction=0.1, test_fraction=0.2))
+    for c in range(4):
+        per = [int((ds.labels[split.indices(ds, n)] == c).sum()) for n in ("train", "val", "test")]
+        assert per == [90, 30, 30], per
+    assert not split.warnings

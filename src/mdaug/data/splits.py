@@ -3,8 +3,9 @@
 Samples are split by group: the recording session when the data has session ids, else the source file.
 Overlapping STFT windows cut from one recording are near copies, so a group never straddles two splits.
 Groups are assigned greedily, largest first (ties in seeded random order), each to the split whose
-per-class shortfall against its target fraction it reduces most; this keeps every class near the target
-fractions even when a group (a person in activity data) spans several classes.
+per-class shortfall against its target fraction it reduces most (ties: the split furthest below its
+target, relatively); this keeps every class near the target fractions even when a group (a person in
+activity data) spans several classes.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def make_split(ds: SpectrogramSet, cfg: SplitConfig) -> Split:
     for g in order:
         c = counts[g]
         gain = ((np.minimum(target - have, c[None, :]) * (c > 0)[None, :]).clip(min=0)).sum(1)
-        gain = np.where(frac > 0, gain, -1.0)
+        # ties go to the split furthest below its target relative to it (a requested val split is filled)
+        short = ((target - have).clip(min=0) * (c > 0)[None, :]).sum(1) / np.maximum((target * (c > 0)[None, :]).sum(1), 1e-9)
+        gain = np.where(frac > 0, gain + 1e-6 * short, -1.0)
         s = int(np.argmax(gain)) if gain.max() > 0 else int(np.argmax(frac * (frac > 0)))
         assign[g] = s
         have[s] += c
