@@ -95,10 +95,10 @@ def data_inspect(
     summary = summarize(result)
     print_summary(summary, out)
     target = preview or Path(f"{path.resolve().name or 'dataset'}_preview.png")
-    if target.suffix.lower() != ".png":
-        target = target.with_name(target.name + ".png") if not target.suffix else target
-        if target.suffix.lower() != ".png":
-            raise MdaugError(f"--preview {target} must be a .png file")
+    if not target.suffix:
+        target = target.with_suffix(".png")
+    elif target.suffix.lower() != ".png":
+        raise MdaugError(f"--preview {target} must be a .png file")
     target = free_path(target)
     preview_grid(result.dataset, target, per_class=per_class, seed=cfg.seed)
     out.print(f"preview: {target}")
