@@ -180,14 +180,13 @@ def simulate(
     """Simulate radar micro-Doppler spectrograms of walking people: the built-in gait dataset."""
     from mdaug.config import load_config
     from mdaug.files import ensure_empty_dir
-    from mdaug.simulate.dataset import simulate_dataset
+    from mdaug.simulate.dataset import simulate_dataset, with_output_size
     from mdaug.simulate.export import write_simulated
 
     extra = [f"simulate.{k}={v}" for k, v in (("people", people), ("per_person", per_person), ("sessions", sessions),
                                                ("seed", seed)) if v is not None]
     cfg = load_config(config, list(overrides or []) + extra + ([f"data.size={size}"] if size else []))
-    if cfg.data.size is None:
-        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"size": (64, 64)})})
+    cfg = with_output_size(cfg)
     ensure_empty_dir(out_dir)
     sim = simulate_dataset(cfg.simulate, cfg.data.size, workers=workers)
     write_simulated(sim, out_dir, cfg, images=images)

@@ -13,14 +13,12 @@ from mdaug.config import load_config
 from mdaug.data import load_prepared, read_dataset
 from mdaug.data.summary import preview_grid, print_summary, summarize
 from mdaug.errors import MdaugError
-from mdaug.simulate.dataset import simulate_dataset
+from mdaug.simulate.dataset import simulate_dataset, with_output_size
 from mdaug.simulate.export import write_simulated
 
 
 def run_demo(out: Path, console: Console, preset: str = "gait31") -> Path:
-    cfg = load_config(preset)
-    if cfg.data.size is None:
-        cfg = cfg.model_copy(update={"data": cfg.data.model_copy(update={"size": (64, 64)})})
+    cfg = with_output_size(load_config(preset))
     if out.exists() and not out.is_dir():
         raise MdaugError(f"--out {out} is a file; choose a folder")
     data = out / "gait"

@@ -18,7 +18,7 @@ import numpy as np
 
 from mdaug.data.canonical import Record, SpectrogramSet
 from mdaug.errors import MdaugError
-from mdaug.files import atomic_write_bytes, atomic_write_text
+from mdaug.files import atomic_write_bytes, atomic_write_text, sha256_file
 
 FORMAT_VERSION = 1
 MANIFEST_FIELDS = ("id", "file", "index", "class", "label", "session", "orig_shape", "file_sha256", "sample_hash")
@@ -83,13 +83,13 @@ def load_prepared(folder: Path) -> SpectrogramSet:
             raise ValueError("mdaug_dataset.json is not an object")
         if meta.get("format_version") != FORMAT_VERSION:
             raise MdaugError(f"{folder} was written by another mdaug version (format {meta.get('format_version')}); prepare it again")
-        raw = (folder / "spectrograms.npy").read_bytes()
-        x = np.load(io.BytesIO(raw), allow_pickle=False)
+        content_sha = sha256_file(folder / "spectrograms.npy")
+        x = np.load(folder / "spectrograms.npy", allow_pickle=False)
         records, labels = read_manifest(folder / "manifest.csv")
         names = load_class_map(folder / "classes.json")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise MdaugError(f"{folder} is not a complete mdaug dataset ({type(e).__name__}: {str(e)[:80]})") from None
-    if hashlib.sha256(raw).hexdigest() != meta.get("spectrograms_sha256"):
+    if content_sha != meta.get("spectrograms_sha256"):
         raise MdaugError(f"{folder}: spectrograms.npy does not match mdaug_dataset.json (changed after it was prepared); prepare it again")
     if x.dtype != np.float32 or x.ndim != 4 or len(x) != len(records):
         raise MdaugError(f"{folder}: spectrograms.npy {x.shape} {x.dtype} does not match manifest.csv ({len(records)} rows)")

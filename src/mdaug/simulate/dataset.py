@@ -9,14 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from mdaug.config import SimulateConfig
+from mdaug.config import Config, SimulateConfig
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
 from mdaug.data.read import resize
 from mdaug.data.scaling import normalise
 from mdaug.errors import MdaugError
 from mdaug.simulate.people import Person, make_person, make_recording, make_session
 from mdaug.simulate.radar import Radar
-from mdaug.simulate.scene import Stft, slow_time_return, spectrogram
+from mdaug.simulate.scene import Stft, slow_time_return, spectrogram, spectrogram_axes
 
 
 @dataclass
@@ -26,6 +26,16 @@ class Simulated:
     samples: list[dict]  # per-recording metadata: person, session, speed, aspect, range, snr, phase
     doppler_hz: np.ndarray  # axis of the native spectrogram (before resizing), ascending
     time_s: np.ndarray
+
+
+DEFAULT_SIZE = (64, 64)
+
+
+def with_output_size(cfg: Config) -> Config:
+    """`cfg` with data.size set: the simulator always resizes, to 64x64 unless told otherwise."""
+    if cfg.data.size is not None:
+        return cfg
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"size": DEFAULT_SIZE})})
 
 
 def radar_of(cfg: SimulateConfig) -> Radar:
@@ -105,7 +115,7 @@ def simulate_dataset(cfg: SimulateConfig, size: tuple[int, int] | None = (64, 64
     check_no_aliasing(cfg)
     people = [make_person(cfg, p) for p in range(cfg.people)]
     jobs = plan(cfg)
-    _, _, freqs, times = simulate_one(cfg, people[0], 0, 0, None)  # native axes
+    freqs, times = spectrogram_axes(int(round(cfg.duration_s * cfg.radar.prf_hz)), cfg.radar.prf_hz, stft_of(cfg))
     workers = workers or min(len(jobs), os.cpu_count() or 1)
     chunks = [jobs[i:i + 25] for i in range(0, len(jobs), 25)]
     args = [(cfg, people, c, size) for c in chunks]

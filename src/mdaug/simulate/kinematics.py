@@ -116,11 +116,16 @@ def _curves(rv: float, knee_offset: float, hip_offset: float) -> dict[str, Pchip
             "elbow": _periodic(*elbow), "thorax": _periodic(*thorax)}
 
 
+def gait_curves(gait: Gait) -> dict[str, PchipInterpolator]:
+    """The trajectories of one gait (cached: a recording evaluates them for both sides and the pelvis)."""
+    return _curves(round(gait.rv, 4), round(gait.knee_peak_offset, 3), round(gait.hip_amplitude_offset, 3))
+
+
 def joint_angles(phase: np.ndarray, gait: Gait, side_gain: float = 1.0) -> dict[str, np.ndarray]:
     """Joint angles in degrees at cycle `phase` (any real numbers; taken mod 1) for one side."""
     rv = gait.rv
     p = np.mod(phase, 1.0)
-    c = _curves(round(rv, 4), round(gait.knee_peak_offset, 3), round(gait.hip_amplitude_offset, 3))
+    c = gait_curves(gait)
     a_sh = 9.88 * rv * gait.arm_swing * side_gain
     return {
         "hip": c["hip"](p) * side_gain,
@@ -157,7 +162,7 @@ def pelvis_motion(phase: np.ndarray, gait: Gait) -> dict[str, np.ndarray]:
         "lean": -a1 + a1 * np.sin(2 * np.pi * (2 * p - 0.1)),  # rotation forward/backward
         "tilt": tilt,  # rotation left/right
         "torsion": -4 * rv * np.cos(2 * np.pi * p),
-        "thorax": _curves(round(rv, 4), 0.0, 0.0)["thorax"](p),  # thorax torsion against the pelvis
+        "thorax": gait_curves(gait)["thorax"](p),  # thorax torsion against the pelvis
     }
 
 

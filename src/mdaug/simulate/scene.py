@@ -55,8 +55,8 @@ def world_joints(t: np.ndarray, gait: Gait, rec: Recording) -> dict[str, np.ndar
 
 KINEMATIC_RATE_HZ = 250.0
 """Body geometry is computed at this rate and spline-interpolated to the PRF: limb motion has no content
-above ~20 Hz, and the interpolated ranges stay within a few micrometres of the exact ones (a phase error
-of a few milliradians at 24 GHz; see tests/simulate), at a sixth of the cost."""
+above ~20 Hz, and the interpolated ranges stay within 20 micrometres of the exact ones (under 0.02 rad
+of phase at 24 GHz; tests/simulate). With the batched STFT below it took a recording from 74 to 17 ms."""
 
 
 def slow_time_return(gait: Gait, rec: Recording, radar: Radar, duration_s: float, rng: np.random.Generator,
@@ -104,14 +104,27 @@ def spectrogram(s: np.ndarray, prf_hz: float, stft: Stft) -> tuple[np.ndarray, n
     Only frames whose window lies wholly inside the signal are kept, so there are no edge effects.
     Framed with numpy's sliding windows and one batched scipy FFT: scipy's ShortTimeFFT transforms
     frame by frame in Python, which was a fifth of the simulator's time."""
-    win = max(8, int(round(stft.window_s * prf_hz)))
-    hop = max(1, int(round(stft.hop_s * prf_hz)))
-    nfft = max(stft.nfft, win)
+    win, hop, nfft = _stft_sizes(prf_hz, stft)
     frames = np.lib.stride_tricks.sliding_window_view(s, win)[::hop]  # (time, win)
     mag = np.abs(fftshift(fft(frames * get_window(stft.window, win, fftbins=True), n=nfft, axis=-1), axes=-1)).T
+    freqs, times, keep = _axes(len(s), prf_hz, stft)
+    return mag[keep], freqs, times
+
+
+def spectrogram_axes(n_samples: int, prf_hz: float, stft: Stft) -> tuple[np.ndarray, np.ndarray]:
+    """Doppler (Hz) and time (s) axes of `spectrogram` for a signal of `n_samples`, without computing it."""
+    freqs, times, _ = _axes(n_samples, prf_hz, stft)
+    return freqs, times
+
+
+def _stft_sizes(prf_hz: float, stft: Stft) -> tuple[int, int, int]:
+    win = max(8, int(round(stft.window_s * prf_hz)))
+    return win, max(1, int(round(stft.hop_s * prf_hz))), max(stft.nfft, win)
+
+
+def _axes(n_samples: int, prf_hz: float, stft: Stft) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    win, hop, nfft = _stft_sizes(prf_hz, stft)
     freqs = fftshift(fftfreq(nfft, 1.0 / prf_hz))
-    times = (np.arange(frames.shape[0]) * hop + win / 2) / prf_hz
-    if stft.doppler_span_hz is not None:
-        keep = np.abs(freqs) <= stft.doppler_span_hz
-        mag, freqs = mag[keep], freqs[keep]
-    return mag, freqs, times
+    times = (np.arange((n_samples - win) // hop + 1) * hop + win / 2) / prf_hz
+    keep = np.abs(freqs) <= stft.doppler_span_hz if stft.doppler_span_hz is not None else np.ones(nfft, dtype=bool)
+    return freqs[keep], times, keep
