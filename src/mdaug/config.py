@@ -13,18 +13,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from mdaug.errors import ConfigError
 from mdaug.files import atomic_write_text
+from mdaug.section import Section
+from mdaug.train_config import (
+    AutoencoderConfig,
+    AutoencoderLossConfig,
+    GanConfig,
+    RecognizerConfig,
+    RecognizerTrainConfig,
+    TrainConfig,
+    family_key_problem,
+    prune_for_family,
+)
 
 # Colormap names that are not matplotlib colormaps.
 SPECIAL_COLORMAPS = ("auto", "gray", "rgb")
-
-
-class Section(BaseModel):
-    # attribute docstrings become field descriptions: they are the config reference in the README
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
 
 
 class DataConfig(Section):
@@ -243,6 +249,14 @@ class Config(Section):
     split: SplitConfig = SplitConfig()
     augment: AugmentConfig = AugmentConfig()
     simulate: SimulateConfig = SimulateConfig()
+    ae: AutoencoderConfig = AutoencoderConfig()
+    ae_loss: AutoencoderLossConfig = AutoencoderLossConfig()
+    gan: GanConfig = GanConfig()
+    """vqgan only."""
+    ae_train: TrainConfig = TrainConfig()
+    recognizer: RecognizerConfig = RecognizerConfig()
+    recognizer_train: RecognizerTrainConfig = RecognizerTrainConfig()
+    """The recogniser's training loop."""
 
 
 # ---------------------------------------------------------------- loading, overrides, errors
@@ -252,7 +266,7 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files("mdaug.configs").iterdir() if p.name.endswith(".yaml"))
 
 
-def _read_yaml(source: str | Path) -> dict[str, Any]:
+def _read_yaml(source: str | Path, _depth: int = 0) -> dict[str, Any]:
     path = Path(source)
     if path.suffix not in (".yaml", ".yml"):
         if str(source) not in preset_names():
@@ -275,7 +289,21 @@ def _read_yaml(source: str | Path) -> dict[str, Any]:
         raise ConfigError(f"config {source} is not valid YAML{where}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config {source} must be a mapping of sections, got {type(data).__name__}")
+    base = data.pop("base", None)
+    if base is not None:  # `base: quick` (or a YAML path, relative to this file): this file's keys win
+        if not isinstance(base, str) or base == str(source) or _depth > 8:
+            raise ConfigError(f"config {source}: 'base' must name another preset or YAML file")
+        if base.endswith((".yaml", ".yml")) and path.suffix in (".yaml", ".yml"):
+            base = str(path.parent / base)
+        data = _deep_merge(_read_yaml(base, _depth + 1), data)
     return data
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -335,6 +363,19 @@ def load_config(source: str | Path | None = None, overrides: list[str] | None = 
         keys, value = parse_override(text)
         _merge(data, keys, value)
         origin = "the overrides" if source is None else f"'{source}' + overrides"
+    return _validate(data, origin)
+
+
+def _validate(data: dict[str, Any], origin: str) -> Config:
+    ae = data.get("ae")
+    family = ae.get("family", Config().ae.family) if isinstance(ae, dict) else Config().ae.family
+    for section in ("ae", "ae_loss", "gan"):
+        raw = data.get(section)
+        if isinstance(raw, dict) and isinstance(family, str):
+            problem = family_key_problem(section, family, raw)
+            if problem:
+                raise ConfigError(f"{problem} (in {origin}): a config for another family? Remove the key or "
+                                  "set ae.family to match")
     try:
         return Config.model_validate(data)
     except ValidationError as err:
@@ -343,14 +384,11 @@ def load_config(source: str | Path | None = None, overrides: list[str] | None = 
 
 def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     """A new Config with `overrides` applied on top of `cfg`."""
-    data = cfg.model_dump(mode="json")
+    data = config_dict(cfg)
     for text in overrides:
         keys, value = parse_override(text)
         _merge(data, keys, value)
-    try:
-        return Config.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(_one_line(err, "the overrides")) from None
+    return _validate(data, "the overrides")
 
 
 def reference_markdown(model: type[BaseModel] = Config, prefix: str = "") -> str:
@@ -368,8 +406,19 @@ def reference_markdown(model: type[BaseModel] = Config, prefix: str = "") -> str
     return "\n".join(rows)
 
 
+def config_dict(cfg: BaseModel) -> dict[str, Any]:
+    """Every key with its value, without the keys that do not apply to the config's model family."""
+    data = cfg.model_dump(mode="json")
+    return prune_for_family(data, cfg.ae.family) if isinstance(cfg, Config) else data
+
+
+def config_from_dict(data: dict[str, Any], origin: str) -> Config:
+    """Validate a dict (e.g. a run's saved config) as a Config, with the same one-line errors."""
+    return _validate(data, origin)
+
+
 def config_to_yaml(cfg: BaseModel) -> str:
-    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+    return yaml.safe_dump(config_dict(cfg), sort_keys=False)
 
 
 def save_config(cfg: BaseModel, path: str | Path) -> Path:

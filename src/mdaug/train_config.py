@@ -1,0 +1,226 @@
+"""Config sections of the training stages: the autoencoder family, its losses, the discriminator, the
+training loop and the recogniser. Kept apart from mdaug.config, which holds the data sections and loading."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from mdaug.section import Section
+
+Family = Literal["kl", "vq", "vqgan", "rq", "fsq"]
+FAMILIES: tuple[str, ...] = ("kl", "vq", "vqgan", "rq", "fsq")
+QUANTIZED: tuple[str, ...] = ("vq", "vqgan", "rq")
+"""Families with a learned codebook (EMA, k-means init, dead-code restart)."""
+
+# Keys that only mean something for some families: setting one for another family is an error (a config
+# written for one family loaded into another), and saved configs leave them out.
+FAMILY_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "ae": {
+        "codebook_size": QUANTIZED, "codebook_dim": QUANTIZED, "cosine_codes": ("vq", "vqgan"),
+        "codebook_ema_decay": QUANTIZED, "kmeans_init": QUANTIZED, "dead_code_threshold": QUANTIZED,
+        "commitment_weight": QUANTIZED, "num_quantizers": ("rq",), "shared_codebook": ("rq",),
+        "fsq_levels": ("fsq",),
+    },
+    "ae_loss": {"kl_weight": ("kl",), "kl_anneal_steps": ("kl",)},
+    "gan": {"*": ("vqgan",)},
+}
+
+
+class AutoencoderConfig(Section):
+    """Stage 1: one convolutional encoder/decoder backbone (diffusers blocks) for every family."""
+
+    family: Family = "vqgan"
+    """kl (VAE), vq (VQ-VAE), vqgan (VQ-VAE + PatchGAN), rq (residual quantization) or fsq."""
+    block_out_channels: tuple[int, ...] = (32, 64, 64)
+    """Channels per resolution level; the latent grid is the input divided by 2^(levels-1)."""
+    layers_per_block: int = Field(1, ge=1, le=4)
+    norm_num_groups: int = Field(32, ge=1)
+    attention: bool = False
+    """Self-attention in the bottleneck (slower on CPU; worth it at 256x256)."""
+    latent_channels: int = Field(4, ge=1)
+    """Channels of the latent grid (kl), or the dimension of each code vector (vq/vqgan/rq/fsq)."""
+    codebook_size: int = Field(512, ge=2)
+    codebook_dim: int | None = Field(None, ge=1)
+    """Look codes up in this many dimensions (a learned projection): low-dimensional codes are used more
+    evenly (Yu et al. 2022, ViT-VQGAN). None: the latent_channels themselves."""
+    cosine_codes: bool = True
+    """vq/vqgan: L2-normalise codes and encoder outputs before the lookup (cosine similarity)."""
+    codebook_ema_decay: float = Field(0.95, gt=0, lt=1)
+    """Codebook vectors follow their assigned encoder outputs by an exponential moving average."""
+    kmeans_init: bool = True
+    """Initialise the codebook by k-means on the first batch."""
+    dead_code_threshold: float = Field(1.0, ge=0)
+    """Codes whose EMA usage count falls below this are restarted from encoder outputs (0: off)."""
+    commitment_weight: float = Field(0.25, ge=0)
+    """beta on ||sg[z_q] - z_e||^2, the term that pulls the encoder to the codes (van den Oord 2017)."""
+    num_quantizers: int = Field(4, ge=1, le=16)
+    """rq: levels of residual quantization (Lee et al. 2022)."""
+    shared_codebook: bool = False
+    """rq: one codebook for all levels instead of one per level."""
+    fsq_levels: tuple[int, ...] = (8, 5, 5, 5)
+    """fsq: quantization levels per code dimension (Mentzer et al. 2023); the codebook is their product."""
+
+    @field_validator("block_out_channels", "fsq_levels")
+    @classmethod
+    def _non_empty(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or min(v) < 1:
+            raise ValueError("must be a non-empty list of positive integers")
+        return v
+
+    @model_validator(mode="after")
+    def _groups(self) -> "AutoencoderConfig":
+        bad = [c for c in self.block_out_channels if c % self.norm_num_groups]
+        if bad:
+            raise ValueError(f"norm_num_groups {self.norm_num_groups} must divide every block_out_channels entry (not {bad[0]})")
+        return self
+
+    @property
+    def downsampling(self) -> int:
+        return 2 ** (len(self.block_out_channels) - 1)
+
+
+class AutoencoderLossConfig(Section):
+    """Stage-1 loss terms (mdaug.losses); each is a pure function, the weights are applied here."""
+
+    reconstruction: Literal["l1", "l2"] = "l1"
+    spectral_weight: float = Field(0.1, ge=0)
+    """Weight of the error of FFT magnitudes (log) along Doppler and in 2-D: keeps the speckle/noise texture
+    and Doppler envelope statistics that an L1 loss blurs."""
+    perceptual_weight: float = Field(0.0, ge=0)
+    """Weight of the spectrogram perceptual loss (feature distances in a recogniser trained on this data)."""
+    perceptual_net: str | None = None
+    """Folder of a recogniser from `mdaug train-recognizer --role loss`, or of any model saved with
+    save_pretrained whose class has a `features(x)` method; required when perceptual_weight > 0."""
+    kl_weight: float = Field(1e-4, ge=0)
+    """kl: weight of KL(q(z|x) || N(0, I)) per latent element."""
+    kl_anneal_steps: int = Field(0, ge=0)
+    """kl: the KL weight rises linearly from 0 over this many steps (Bowman et al. 2016)."""
+
+
+class GanConfig(Section):
+    """vqgan: the PatchGAN discriminator and how its loss reaches the generator (Esser et al. 2021)."""
+
+    channels: int = Field(64, ge=4)
+    layers: int = Field(3, ge=1, le=6)
+    """Strided conv layers; each halves the patch grid and widens the receptive field."""
+    loss: Literal["hinge", "non_saturating"] = "hinge"
+    weight: float = Field(0.5, ge=0)
+    """Generator's adversarial weight (times the adaptive weight when that is on)."""
+    adaptive_weight: bool = True
+    """Scale the adversarial term by ||grad rec|| / ||grad adv|| at the decoder's last layer."""
+    disc_start: int = Field(0, ge=0)
+    """Step at which the discriminator starts learning."""
+    gen_start: int | Literal["auto"] = "auto"
+    """Step at which the adversarial loss reaches the generator; must not precede disc_start. 'auto': once
+    the reconstruction loss stops improving (see plateau_*), and at least warmup_steps after disc_start."""
+    warmup_steps: int = Field(100, ge=0)
+    """auto: the discriminator trains alone at least this many steps before the generator sees its loss."""
+    plateau_window: int = Field(50, ge=2)
+    """auto: steps compared (mean of the last window against the window before)."""
+    plateau_tolerance: float = Field(0.02, ge=0)
+    """auto: relative improvement below which the reconstruction counts as plateaued."""
+    lr: float | None = Field(None, gt=0)
+    """Discriminator learning rate (None: the autoencoder's)."""
+    r1_weight: float = Field(0.0, ge=0)
+    """R1 gradient penalty on real inputs (Mescheder et al. 2018); helps with few samples."""
+    lecam_weight: float = Field(0.0, ge=0)
+    """LeCam regularisation (Tseng et al. 2021) for small datasets."""
+    lecam_decay: float = Field(0.99, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> "GanConfig":
+        if isinstance(self.gen_start, int) and self.gen_start < self.disc_start:
+            raise ValueError(f"gen_start ({self.gen_start}) must not precede disc_start ({self.disc_start}): "
+                             "an untrained discriminator's loss damages reconstructions")
+        return self
+
+
+class TrainConfig(Section):
+    """One training loop (Hugging Face Accelerate): optimisation, precision, logging and checkpoints."""
+
+    steps: int = Field(300, ge=1)
+    """Optimizer steps (each one batch_size x grad_accum samples, per process)."""
+    batch_size: int = Field(16, ge=1)
+    lr: float = Field(2e-4, gt=0)
+    betas: tuple[float, float] = (0.5, 0.9)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_steps: int = Field(0, ge=0)
+    """Linear learning-rate warm-up."""
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    grad_accum: int = Field(1, ge=1)
+    grad_clip: float | None = Field(1.0, gt=0)
+    ema_decay: float | None = Field(0.999, gt=0, lt=1)
+    """Weight EMA of the model (None: off); the EMA weights are the ones saved in final/."""
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    """Autocast precision; quantizers always run in fp32. fp16 needs a GPU."""
+    seed: int = 0
+    log_every: int = Field(10, ge=1)
+    image_every: int = Field(100, ge=1)
+    """Write a reconstruction grid PNG every this many steps."""
+    checkpoint_every: int = Field(100, ge=1)
+    keep_checkpoints: int = Field(3, ge=1)
+    on_nan: Literal["stop", "skip"] = "stop"
+    """A NaN/inf loss stops the run naming the step and the last good checkpoint, or skips the batch."""
+
+    @field_validator("betas")
+    @classmethod
+    def _betas(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(0 <= b < 1 for b in v):
+            raise ValueError("betas must be in [0, 1)")
+        return v
+
+
+class RecognizerTrainConfig(TrainConfig):
+    """The recogniser's training loop: the same keys, with defaults for a classifier."""
+
+    steps: int = Field(600, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = Field(1e-4, ge=0)
+    lr_schedule: Literal["constant", "cosine"] = "cosine"
+    ema_decay: float | None = Field(None, gt=0, lt=1)
+    grad_clip: float | None = Field(None, gt=0)
+    seed: int = 1
+    """Seed of the 'eval' recogniser; the 'loss' one uses seed + 1000."""
+    checkpoint_every: int = Field(200, ge=1)
+
+
+class RecognizerConfig(Section):
+    """The compact CNN spectrogram classifier: the perceptual loss's features (role 'loss') and, later, the
+    evaluation's (role 'eval'). The two roles use different seeds and different validation carve-outs of the
+    training split, so the network that shapes training never judges it."""
+
+    channels: tuple[int, ...] = (32, 64, 128)
+    """Channels of the conv stages (each stage halves both axes)."""
+    dropout: float = Field(0.2, ge=0, lt=1)
+    val_fraction: float = Field(0.15, ge=0, lt=1)
+    """Share of the training split held back to pick the best step (drawn with the role's seed)."""
+
+
+def family_key_problem(section: str, family: str, raw: dict[str, Any]) -> str | None:
+    """The first key of `raw` (the YAML/override dict of `section`) that does not apply to `family`."""
+    rules = FAMILY_KEYS.get(section, {})
+    if "*" in rules and raw and family not in rules["*"]:
+        key = sorted(raw)[0]
+        return f"'{section}.{key}' applies to family {'/'.join(rules['*'])}, not {family}"
+    for key in sorted(raw):
+        if key in rules and family not in rules[key]:
+            return f"'{section}.{key}' applies to family {'/'.join(rules[key])}, not {family}"
+    return None
+
+
+def prune_for_family(data: dict[str, Any], family: str) -> dict[str, Any]:
+    """A dumped config without the keys that do not apply to `family` (so it loads back cleanly)."""
+    out = dict(data)
+    for section, rules in FAMILY_KEYS.items():
+        if section not in out:
+            continue
+        if "*" in rules:
+            if family not in rules["*"]:
+                del out[section]
+            continue
+        out[section] = {k: v for k, v in out[section].items() if k not in rules or family in rules[k]}
+    return out
