@@ -196,6 +196,107 @@ def simulate(
     out.print(f"preview: {out_dir / 'preview.png'}   traits: {out_dir / 'people.csv'}")
 
 
+RESUME = typer.Option(False, "--resume", help="Continue the stopped run in --out from its latest checkpoint.")
+FROM_CHECKPOINT = typer.Option(None, "--checkpoint", help="Continue from this checkpoint folder (RUN/checkpoints/step-N).")
+
+
+def _resume_arg(resume: bool, checkpoint: Path | None) -> str | None:
+    return str(checkpoint) if checkpoint is not None else ("latest" if resume else None)
+
+
+def _run_config(config: str | None, overrides: list[str], run: Path, resume: str | None, data: Path | None):
+    """The config of a training command: the given preset/YAML, or, when resuming without one, the run's own."""
+    from mdaug.config import apply_overrides, load_config
+    from mdaug.training.autoencoder import run_config
+
+    from mdaug.training.checkpoint import resolve_resume
+
+    extra = [f"data.path={data}"] if data else []
+    found = resolve_resume(run, resume)  # first: "nothing to resume" is the clearer message
+    if found is not None and config is None:
+        return apply_overrides(run_config(found.parent.parent), overrides + extra)
+    return load_config(config or "quick", overrides + extra)
+
+
+@app.command("train-ae")
+def train_ae(
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/ae-FAMILY]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset (tiny, quick, full), family file "
+                                         "(configs/vq.yaml ...) or YAML [default: quick; when resuming: the run's own]."),
+    family: Optional[str] = typer.Option(None, "--family", help="kl, vq, vqgan, rq or fsq (ae.family)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset to train on [default: the built-in simulated set]."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ae_train.steps)."),
+    resume: bool = RESUME,
+    checkpoint: Optional[Path] = FROM_CHECKPOINT,
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train a stage-1 autoencoder (kl, vq, vqgan, rq, fsq); writes checkpoints, logs, images and final/."""
+    from mdaug.training.autoencoder import train_autoencoder
+
+    resume = _resume_arg(resume, checkpoint)
+    extra = list(overrides or []) + ([f"ae.family={family}"] if family else []) + ([f"ae_train.steps={steps}"] if steps else [])
+    run = out_dir or Path(f"runs/ae-{family or 'vqgan'}")
+    cfg = _run_config(config, extra, run, resume, data)
+    if out_dir is None and family is None:
+        run = Path(f"runs/ae-{cfg.ae.family}")
+    final = train_autoencoder(cfg, run, resume=resume, console=out)
+    out.print(f"trained {cfg.ae.family} -> {final}  (load with mdaug.models.pretrained.load_pretrained_autoencoder)")
+    out.print(f"next: mdaug eval-ae {final.parent}")
+
+
+@app.command("eval-ae")
+def eval_ae(
+    run: Path = typer.Argument(..., help="A train-ae run folder (with final/)."),
+    split: str = typer.Option("test", "--split", help="test, val or train."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Reconstruction quality on held-out data: PSNR, SSIM, spectral error, codebook/latent statistics."""
+    from mdaug.evaluation.reconstruction import evaluate_reconstruction
+
+    if not run.is_dir():
+        raise MdaugError(f"run folder {run} does not exist")
+    r = evaluate_reconstruction(run, split=split, batch_size=batch_size)
+    if as_json:
+        out.print(json.dumps(r, indent=1), markup=False)
+        return
+    out.print(f"{r['family']} on {r['split']} ({r['samples']} spectrograms): PSNR {r['psnr_db']:.2f} dB, "
+              f"SSIM {r['ssim']:.3f}, spectral error {r['spectral_error']:.4f}, L1 {r['l1']:.4f}")
+    lat = r["latent"]
+    if "codebook_usage_pct" in lat:
+        out.print(f"codes: {lat['codebook_usage_pct']:.1f}% of the codebook used, perplexity {lat['perplexity']:.1f}, "
+                  f"{lat['dead_codes']:.0f} dead")
+    elif lat:
+        stds = ", ".join(f"{v:.3f}" for v in lat["posterior_std_per_channel"])
+        out.print(f"posterior std per channel: {stds}; active units {lat['active_units_pct']:.0f}%")
+    out.print(f"report: {r['files']['json']}  figure: {r['files']['figure']}")
+
+
+@app.command("train-recognizer")
+def train_recognizer_cmd(
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder for the recogniser."),
+    role: str = typer.Option("loss", "--role", help="'loss' (features of the perceptual loss) or 'eval' (evaluation)."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: quick]."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset [default: the built-in simulated set]."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (recognizer_train.steps)."),
+    resume: bool = RESUME,
+    checkpoint: Optional[Path] = FROM_CHECKPOINT,
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train the compact CNN spectrogram recogniser on the training split (for the perceptual loss or evaluation)."""
+    from mdaug.training.recognizer import train_recognizer
+
+    resume = _resume_arg(resume, checkpoint)
+    if role not in ("loss", "eval"):
+        raise MdaugError(f"--role must be 'loss' or 'eval', not '{role}'")
+    extra = list(overrides or []) + ([f"recognizer_train.steps={steps}"] if steps else [])
+    cfg = _run_config(config, extra, out_dir, resume, data)
+    final = train_recognizer(cfg, out_dir, role=role, resume=resume, console=out)
+    out.print(f"trained the '{role}' recogniser -> {final}")
+    if role == "loss":
+        out.print(f"use it: mdaug train-ae ae_loss.perceptual_net={final} ae_loss.perceptual_weight=0.1")
+
+
 @app.command("demo")
 def demo(out_dir: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Folder for the demo's outputs."),
          config: str = typer.Option("gait31", "--config", "-c", help="Preset or YAML file.")) -> None:

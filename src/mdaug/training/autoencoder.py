@@ -1,0 +1,460 @@
+"""Stage 1 recipe: train any autoencoder family (kl, vq, vqgan, rq, fsq) with one loop.
+
+setup (data, model, discriminator, optimizers, EMA, Accelerate) -> train (reconstruction + spectral +
+perceptual + KL/commitment, adversarial for vqgan) -> save_checkpoint / load_checkpoint -> final/.
+
+The discriminator learns from `gan.disc_start` but its loss reaches the generator only from `gan.gen_start`
+(or, with 'auto', once the reconstruction has plateaued): a discriminator switched on at the same moment as
+its loss is random and damages reconstructions (DOMAIN.md, section 5)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from rich.console import Console
+from tqdm.auto import tqdm
+
+from mdaug.config import Config, config_from_dict, save_config
+from mdaug.data.augment import TimeAugment
+from mdaug.errors import MdaugError
+from mdaug.files import atomic_write_text, ensure_empty_dir, free_path
+from mdaug.losses import (adaptive_weight, d_hinge, d_non_saturating, g_hinge, g_non_saturating, kl_weight_at,
+                          lecam_penalty, perceptual_loss, r1_penalty, reconstruction_loss, spectral_loss)
+from mdaug.models import Autoencoder, PatchDiscriminator, make_autoencoder
+from mdaug.training import checkpoint as ckpt
+from mdaug.training.batches import BatchOrder
+from mdaug.training.common import (LossLog, check_resumable, ema_load, ema_tensors, load_state_strict, make_accelerator, make_ema,
+                                   make_optimizer, make_schedule)
+from mdaug.training.data import RunData, check_run_data, load_run_data, write_run_data
+from mdaug.training.health import HealthAccumulator
+from mdaug.training.images import reconstruction_grid
+
+
+@dataclass
+class LoopState:
+    """Everything about the loop that is not a tensor: saved in every checkpoint's state.json."""
+
+    step: int = 0
+    gen_started: int | None = None
+    """Step at which the adversarial loss first reached the generator (vqgan)."""
+    rec_history: list[float] = field(default_factory=list)
+    lecam_real: float = 0.0
+    lecam_fake: float = 0.0
+    skipped: list[int] = field(default_factory=list)
+    """Steps skipped for a NaN/inf loss (train.on_nan=skip)."""
+    health: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plateaued(history: list[float], window: int, tolerance: float) -> bool:
+    """True when the mean of the last `window` values improved on the window before by less than `tolerance`
+    (relative)."""
+    if len(history) < 2 * window:
+        return False
+    before, last = float(np.mean(history[-2 * window:-window])), float(np.mean(history[-window:]))
+    return (before - last) / max(abs(before), 1e-12) < tolerance
+
+
+class AutoencoderRecipe:
+    def __init__(self, cfg: Config, run: Path, *, resume: str | None = None, console: Console | None = None,
+                 data: RunData | None = None) -> None:
+        self.cfg, self.run, self.console = cfg, Path(run), console
+        resume_from = ckpt.resolve_resume(self.run, resume)
+        if resume_from is not None:
+            self.run = resume_from.parent.parent
+            saved = yaml.safe_load((self.run / "config.yaml").read_text())
+            check_resumable(saved, cfg, "ae_train", self.run)
+        self.accelerator = make_accelerator(cfg.ae_train.mixed_precision)
+        acc = self.accelerator
+        if resume_from is None and acc.is_main_process:
+            ensure_empty_dir(self.run, what="run folder")
+        acc.wait_for_everyone()
+        t = cfg.ae_train
+        torch.manual_seed(t.seed)  # the same initial weights on every process
+        self.data = data or load_run_data(cfg, console if acc.is_main_process else None)
+        f = cfg.ae.downsampling
+        if self.data.size[0] % f or self.data.size[1] % f:
+            raise MdaugError(f"spectrogram size {self.data.size} is not divisible by the autoencoder's downsampling "
+                             f"{f} (2^(len(ae.block_out_channels) - 1)); set data.size")
+        self.model = make_autoencoder(cfg.ae, self.data.channels)
+        self.gan = cfg.ae.family == "vqgan"
+        self.disc = PatchDiscriminator(in_channels=self.data.channels, channels=cfg.gan.channels,
+                                       layers=cfg.gan.layers) if self.gan else None
+        self.perceptual = self._perceptual_net()
+        self.opt = make_optimizer(self.model.parameters(), t)
+        self.sched = make_schedule(self.opt, t)
+        self.ema = make_ema(self.model, t.ema_decay)
+        self.model, self.opt = acc.prepare(self.model, self.opt)
+        if self.gan:
+            self.opt_d = make_optimizer(self.disc.parameters(), t, cfg.gan.lr)
+            self.sched_d = make_schedule(self.opt_d, t)
+            self.disc, self.opt_d = acc.prepare(self.disc, self.opt_d)
+        if self.perceptual is not None:
+            self.perceptual.to(acc.device)
+        self.order = BatchOrder(self.data.indices("train"), t.batch_size, seed=t.seed, rank=acc.process_index,
+                                world=acc.num_processes)
+        self.augment = cfg.augment
+        latent_hw = (self.data.size[0] // f, self.data.size[1] // f)
+        self.health = HealthAccumulator(self.unwrapped, len(self.data.dataset.class_names), latent_hw)
+        self.state = LoopState()
+        self.x_all = torch.from_numpy(self.data.dataset.x)
+        self.y_all = torch.from_numpy(self.data.dataset.labels)
+        if resume_from is not None:
+            check_run_data(self.data, self.run)
+            self.load(resume_from)
+        elif acc.is_main_process:
+            save_config(cfg, self.run / "config.yaml")
+            write_run_data(self.data, self.run)
+        acc.wait_for_everyone()
+
+    # ------------------------------------------------------------------ setup helpers
+
+    @property
+    def unwrapped(self) -> Autoencoder:
+        return self.accelerator.unwrap_model(self.model)
+
+    def _perceptual_net(self) -> torch.nn.Module | None:
+        lc = self.cfg.ae_loss
+        if lc.perceptual_weight == 0:
+            return None
+        if not lc.perceptual_net:
+            raise MdaugError("ae_loss.perceptual_weight > 0 needs ae_loss.perceptual_net: train one with "
+                             "`mdaug train-recognizer --role loss` and give its final/ folder")
+        from mdaug.models import load_model
+
+        net = load_model(lc.perceptual_net)
+        if not hasattr(net, "features"):
+            raise MdaugError(f"{lc.perceptual_net} holds a {type(net).__name__}, which has no features(x) method")
+        if getattr(net.config, "role", "loss") == "eval":
+            raise MdaugError(f"{lc.perceptual_net} is an evaluation recogniser; the perceptual loss must use another "
+                             "network (`mdaug train-recognizer --role loss`)")
+        net.eval().requires_grad_(False)
+        return net
+
+    # ------------------------------------------------------------------ one step
+
+    def _batch(self, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.from_numpy(self.order.batch(micro))
+        x = TimeAugment(self.augment, self.order.generator(micro))(self.x_all[idx])
+        return x.to(self.accelerator.device), self.y_all[idx].to(self.accelerator.device)
+
+    def _generator_loss(self, x: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, float], Any]:
+        """Returns (total generator loss, nll for the plateau test, logs, model output)."""
+        cfg, lc = self.cfg, self.cfg.ae_loss
+        with self.accelerator.autocast():
+            out = self.model(x)
+        x_hat = out.sample.float()
+        nll, logs = reconstruction_loss(x_hat, x, lc.reconstruction)
+        if lc.spectral_weight > 0:
+            spec, spec_logs = spectral_loss(x_hat, x)
+            nll = nll + lc.spectral_weight * spec
+            logs |= spec_logs
+        if self.perceptual is not None:
+            perc, perc_logs = perceptual_loss(self.perceptual.features(x_hat), self.perceptual.features(x))
+            nll = nll + lc.perceptual_weight * perc
+            logs |= perc_logs
+        loss = nll
+        if "kl" in out.reg_losses:
+            w = kl_weight_at(step, lc.kl_weight, lc.kl_anneal_steps)
+            loss = loss + w * out.reg_losses["kl"]
+            logs |= {"kl": out.reg_losses["kl"].item(), "kl_weight": w}
+        if "commitment" in out.reg_losses:
+            loss = loss + out.reg_losses["commitment"]
+            logs["commitment"] = out.reg_losses["commitment"].item()
+        if self.gan and self.state.gen_started is not None:
+            with self.accelerator.autocast():
+                logits_fake = self.disc(out.sample)
+            g_adv, g_logs = (g_hinge if cfg.gan.loss == "hinge" else g_non_saturating)(logits_fake.float())
+            w = adaptive_weight(nll, g_adv, self.unwrapped.last_layer) if cfg.gan.adaptive_weight else torch.tensor(1.0)
+            loss = loss + cfg.gan.weight * w * g_adv
+            logs |= g_logs | {"adaptive_weight": w.item()}
+        logs["loss"] = loss.item()
+        return loss, nll.detach(), logs, out
+
+    def _discriminator_loss(self, x: torch.Tensor, x_hat: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        g = self.cfg.gan
+        real = x.detach().requires_grad_(g.r1_weight > 0)
+        with self.accelerator.autocast():  # one forward for both halves: DDP expects one forward per backward
+            logits = self.disc(torch.cat([real, x_hat.detach()])).float()
+        logits_real, logits_fake = logits.chunk(2)
+        loss, logs = (d_hinge if g.loss == "hinge" else d_non_saturating)(logits_real, logits_fake)
+        if g.r1_weight > 0:
+            r1 = r1_penalty(logits_real, real)
+            loss = loss + g.r1_weight * r1
+            logs["r1"] = r1.item()
+        if g.lecam_weight > 0:
+            lc = lecam_penalty(logits_real, logits_fake, self.state.lecam_real, self.state.lecam_fake)
+            loss = loss + g.lecam_weight * lc
+            d = g.lecam_decay
+            self.state.lecam_real = d * self.state.lecam_real + (1 - d) * logits_real.mean().item()
+            self.state.lecam_fake = d * self.state.lecam_fake + (1 - d) * logits_fake.mean().item()
+            logs["lecam"] = lc.item()
+        return loss, logs
+
+    def _finite_everywhere(self, loss: torch.Tensor) -> bool:
+        bad = torch.tensor([0.0 if torch.isfinite(loss).all() else 1.0], device=self.accelerator.device)
+        return self.accelerator.reduce(bad, "sum").item() == 0
+
+    def _nan(self, step: int) -> None:
+        """`step` counts from 0; the user sees steps from 1, as in losses.jsonl and the checkpoint names."""
+        if self.cfg.ae_train.on_nan == "skip":
+            self.state.skipped.append(step + 1)
+            return
+        last = ckpt.latest_checkpoint(self.run / "checkpoints")
+        where = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
+        raise MdaugError(f"the loss became NaN/inf at step {step + 1}; {where}. Lower ae_train.lr, or set "
+                         "ae_train.on_nan=skip to skip such batches")
+
+    def train_step(self, step: int) -> dict[str, float]:
+        """One optimizer step over grad_accum micro-batches: the generator's updates first, then the
+        discriminator's on the same (detached) reconstructions, so neither sees the other's gradients."""
+        acc, t, g = self.accelerator, self.cfg.ae_train, self.cfg.gan
+        self.model.train()
+        logs: dict[str, float] = {}
+        nll_sum = 0.0
+        pairs = []
+        for k in range(t.grad_accum):
+            x, y = self._batch(step * t.grad_accum + k)
+            sync = k == t.grad_accum - 1
+            with (contextlib.nullcontext() if sync else acc.no_sync(self.model)):
+                loss, nll, step_logs, out = self._generator_loss(x, step)
+                if not self._finite_everywhere(loss):
+                    self.opt.zero_grad(set_to_none=True)
+                    self._nan(step)
+                    return {"skipped": 1.0}
+                acc.backward(loss / t.grad_accum)
+            self.health.update(out.encoded, y)
+            nll_sum += nll.item() / t.grad_accum
+            pairs.append((x, out.sample.detach()))
+            for key, v in step_logs.items():
+                logs[key] = logs.get(key, 0.0) + v / t.grad_accum
+        if t.grad_clip:
+            logs["grad_norm"] = float(acc.clip_grad_norm_(self.model.parameters(), t.grad_clip))
+        self.opt.step()
+        self.sched.step()
+        self.opt.zero_grad(set_to_none=True)
+        if self.gan:
+            self.opt_d.zero_grad(set_to_none=True)  # the generator pass reached the discriminator's weights too
+            if step >= g.disc_start:
+                for k, (x, x_hat) in enumerate(pairs):
+                    with (contextlib.nullcontext() if k == len(pairs) - 1 else acc.no_sync(self.disc)):
+                        d_loss, d_logs = self._discriminator_loss(x, x_hat)
+                        acc.backward(d_loss / t.grad_accum)
+                    for key, v in d_logs.items():
+                        logs[key] = logs.get(key, 0.0) + v / t.grad_accum
+                if t.grad_clip:
+                    acc.clip_grad_norm_(self.disc.parameters(), t.grad_clip)
+                self.opt_d.step()
+                self.sched_d.step()  # the discriminator's schedule counts its own steps, from disc_start
+                self.opt_d.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.step(self.unwrapped.parameters())
+        self._update_gan_schedule(step, nll_sum)
+        logs["lr"] = self.sched.get_last_lr()[0]
+        return logs
+
+    def _update_gan_schedule(self, step: int, nll: float) -> None:
+        if not self.gan or self.state.gen_started is not None:
+            return
+        g = self.cfg.gan
+        mean_nll = self.accelerator.reduce(torch.tensor([nll], device=self.accelerator.device), "mean").item()
+        self.state.rec_history = (self.state.rec_history + [mean_nll])[-2 * g.plateau_window:]
+        if g.gen_start == "auto":
+            ready = step + 1 >= g.disc_start + g.warmup_steps and plateaued(self.state.rec_history, g.plateau_window,
+                                                                            g.plateau_tolerance)
+        else:
+            ready = step + 1 >= g.gen_start
+        if ready:
+            self.state.gen_started = step + 1
+
+    # ------------------------------------------------------------------ epochs, images, checkpoints
+
+    def _end_of_epoch(self, step: int) -> dict[str, Any] | None:
+        t = self.cfg.ae_train
+        first, nxt = step * t.grad_accum, (step + 1) * t.grad_accum
+        if self.order.epoch_of(nxt) == self.order.epoch_of(first) and step + 1 < t.steps:
+            return None
+        for name, buf in self.health.buffers.items():  # whole-epoch statistics over every process's samples
+            self.health.buffers[name] = self.accelerator.reduce(buf.to(self.accelerator.device), "sum").cpu()
+        summary = {"step": step + 1, "epoch": self.order.epoch_of(first)} | self.health.summary()
+        if self.accelerator.is_main_process:
+            folder = self.run / "health"
+            folder.mkdir(exist_ok=True)
+            np.savez(folder / f"epoch-{summary['epoch']:04d}.npz", **{k: v.numpy() for k, v in self.health.buffers.items()})
+        self.state.health.append(summary)
+        self.health.reset()
+        return summary
+
+    @torch.no_grad()
+    def write_images(self, step: int) -> Path | None:
+        if not self.accelerator.is_main_process:
+            return None
+        ds = self.data.dataset
+        pool = self.data.indices("val")
+        pool = pool if len(pool) else self.data.indices("train")
+        picks = [int(pool[ds.labels[pool] == c][0]) for c in range(len(ds.class_names)) if (ds.labels[pool] == c).any()][:8]
+        model = self.unwrapped
+        was_training = model.training
+        model.eval()
+        x = torch.from_numpy(ds.x[picks]).to(self.accelerator.device)
+        x_hat = model(x, sample_posterior=False).sample.float().cpu().numpy()
+        model.train(was_training)
+        return reconstruction_grid(ds.x[picks], x_hat, self.run / "images" / f"recon-{step:07d}.png",
+                                   [ds.class_names[ds.labels[i]] for i in picks], suptitle=f"step {step}")
+
+    def save(self, step: int) -> Path | None:
+        acc = self.accelerator
+        tmp = ckpt.begin(self.run / "checkpoints", step) if acc.is_main_process else None
+        acc.wait_for_everyone()
+        tmp = tmp or ckpt.step_dir(self.run / "checkpoints", step).with_name(f"step-{step:07d}.tmp")
+        ckpt.write_rng(tmp, acc.process_index)
+        acc.wait_for_everyone()
+        final = None
+        if acc.is_main_process:
+            tensors = {"model": self.unwrapped.state_dict(), "health": self.health.buffers}
+            objects: dict[str, Any] = {"opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+            if self.ema is not None:
+                tensors["ema"] = ema_tensors(self.ema, self.unwrapped)
+            if self.gan:
+                tensors["disc"] = acc.unwrap_model(self.disc).state_dict()
+                objects |= {"opt_d": self.opt_d.state_dict(), "sched_d": self.sched_d.state_dict()}
+            if acc.scaler is not None:
+                objects["scaler"] = acc.scaler.state_dict()
+            state = {"loop": asdict(self.state), "ema_step": self.ema.optimization_step if self.ema else None,
+                     "family": self.cfg.ae.family, "world_size": acc.num_processes}
+            final = ckpt.finish(tmp, step, tensors=tensors, objects=objects, state=state,
+                                keep=self.cfg.ae_train.keep_checkpoints)
+        acc.wait_for_everyone()
+        return final
+
+    def load(self, path: Path) -> None:
+        c = ckpt.load_checkpoint(path)
+        if c.state.get("family") != self.cfg.ae.family:
+            raise MdaugError(f"checkpoint {path} is of family {c.state.get('family')}, the config says {self.cfg.ae.family}")
+        load_state_strict(self.unwrapped, c.tensors["model"], "autoencoder")
+        self.opt.load_state_dict(c.objects["opt"])
+        self.sched.load_state_dict(c.objects["sched"])
+        if self.ema is not None:
+            ema_load(self.ema, self.unwrapped, c.tensors["ema"], int(c.state["ema_step"]))
+        if self.gan:
+            load_state_strict(self.accelerator.unwrap_model(self.disc), c.tensors["disc"], "discriminator")
+            self.opt_d.load_state_dict(c.objects["opt_d"])
+            self.sched_d.load_state_dict(c.objects["sched_d"])
+        if self.accelerator.scaler is not None and "scaler" in c.objects:
+            self.accelerator.scaler.load_state_dict(c.objects["scaler"])
+        for name, buf in c.tensors["health"].items():
+            self.health.buffers[name] = buf.clone()
+        self.state = LoopState(**c.state["loop"])
+        rng = c.rng(self.accelerator.process_index) or c.rng(0)
+        if rng is not None:
+            ckpt.set_rng_state(rng)
+        if self.console and self.accelerator.is_main_process:
+            self.console.print(f"resumed from {path} (step {c.step})")
+
+    def save_final(self) -> Path:
+        """final/: the EMA (else current) weights with save_pretrained, plus mdaug.json (labels, normalisation,
+        data identity, training summary), written beside and renamed into place."""
+        model = self.unwrapped
+        tmp = self.run / "final.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        if self.ema is not None:
+            self.ema.store(model.parameters())
+            self.ema.copy_to(model.parameters())
+        try:
+            model.save_pretrained(tmp)
+        finally:
+            if self.ema is not None:
+                self.ema.restore(model.parameters())
+        ds = self.data.dataset
+        meta = {"kind": "autoencoder", "family": self.cfg.ae.family, "class_names": ds.class_names,
+                "input_shape": list(ds.x.shape[1:]), "latent_shape": list(model.latent_shape(self.data.size)),
+                "normalisation": {"range": [-1, 1], "dynamic_range_db": ds.info.get("dynamic_range_db", self.cfg.data.dynamic_range_db),
+                                  "meaning": "-1 = dynamic_range_db below each spectrogram's peak, +1 = the peak (dB, linear in between)",
+                                  "doppler_axis": "row 0 = lowest Doppler"},
+                "data_fingerprint": ds.fingerprint(), "data_source": self.data.source,
+                "train_samples": int(len(self.data.indices("train"))), "steps": self.state.step,
+                "weights": "ema" if self.ema is not None else "last", "gan_generator_start": self.state.gen_started,
+                "config": yaml.safe_load((self.run / "config.yaml").read_text())}
+        atomic_write_text(tmp / "mdaug.json", json.dumps(meta, indent=1, default=str))
+        final = self.run / "final"
+        if final.exists():
+            final.rename(free_path(self.run / "final-replaced"))
+        tmp.rename(final)
+        return final
+
+    # ------------------------------------------------------------------ the loop
+
+    def train(self, stop_after: int | None = None) -> Path | None:
+        """Train to ae_train.steps and write final/ (returned). `stop_after`: stop after that step, as a
+        killed or time-limited session would (checkpoint at the stop), returning None."""
+        acc, t = self.accelerator, self.cfg.ae_train
+        main = acc.is_main_process
+        start = self.state.step
+        log = LossLog(self.run / "losses.jsonl", start if start else None) if main else None
+        writer = None
+        if main:
+            from torch.utils.tensorboard import SummaryWriter
+
+            writer = SummaryWriter(str(self.run / "logs"), purge_step=start if start else None)
+        bar = tqdm(total=t.steps, initial=start, desc=f"train-ae {self.cfg.ae.family}", unit="step",
+                   disable=not (main and self.console is not None), dynamic_ncols=True)
+        try:
+            for step in range(start, t.steps):
+                logs = self.train_step(step)
+                self.state.step = step + 1
+                health = self._end_of_epoch(step)
+                if main:
+                    log.write({"step": step + 1} | logs)
+                    if (step + 1) % t.log_every == 0 or step + 1 == t.steps:
+                        for k, v in logs.items():
+                            writer.add_scalar(f"train/{k}", v, step + 1)
+                        bar.set_postfix({k: f"{logs[k]:.4g}" for k in ("loss", f"rec_{self.cfg.ae_loss.reconstruction}",
+                                                                       "kl", "commitment", "d_loss") if k in logs})
+                    if health:
+                        for k, v in health.items():
+                            if isinstance(v, float):
+                                writer.add_scalar(f"health/{k}", v, step + 1)
+                bar.update(1)
+                if (step + 1) % t.image_every == 0 or step + 1 == t.steps:
+                    self.write_images(step + 1)
+                if (step + 1) % t.checkpoint_every == 0 or step + 1 in (t.steps, stop_after):
+                    self.save(step + 1)
+                if step + 1 == stop_after:
+                    return None
+        finally:
+            bar.close()
+            if main:
+                log.close()
+                writer.close()
+        final = self.save_final() if main else self.run / "final"
+        acc.wait_for_everyone()
+        return final
+
+
+def train_autoencoder(cfg: Config, run: Path, *, resume: str | None = None, console: Console | None = None,
+                      data: RunData | None = None, stop_after: int | None = None) -> Path | None:
+    """Train (or resume) a stage-1 run in folder `run`; returns its final/ folder (None when stopped early
+    by `stop_after`)."""
+    return AutoencoderRecipe(cfg, run, resume=resume, console=console, data=data).train(stop_after)
+
+
+def run_config(run: Path) -> Config:
+    """The resolved config a run was started with."""
+    path = Path(run) / "config.yaml"
+    if not path.is_file():
+        raise MdaugError(f"{run} is not an mdaug run (no config.yaml)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        raise MdaugError(f"{path} is not valid YAML") from None
+    return config_from_dict(data, str(path))
+
+
+__all__ = ["AutoencoderRecipe", "LoopState", "plateaued", "run_config", "train_autoencoder"]

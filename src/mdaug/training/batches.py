@@ -1,0 +1,39 @@
+"""Seeded, sharded batch order as a pure function of the micro-step number.
+
+Each epoch is a fresh permutation drawn from (seed, epoch); process r of w takes its own contiguous slice of
+every global batch, so the processes see disjoint samples, and a resumed run needs no saved sampler state:
+the step number says where the data order stands."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+class BatchOrder:
+    def __init__(self, indices: np.ndarray, batch_size: int, *, seed: int, rank: int = 0, world: int = 1) -> None:
+        assert 0 <= rank < world, "rank must be in [0, world)"
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.batch_size, self.seed, self.rank, self.world = batch_size, seed, rank, world
+        if len(self.indices) < batch_size * world:
+            raise ValueError(f"{len(self.indices)} training samples cannot fill one batch of {batch_size} on "
+                             f"{world} process(es); lower the batch size")
+        self.batches_per_epoch = len(self.indices) // (batch_size * world)  # the incomplete last batch is dropped
+
+    def epoch_of(self, micro_step: int) -> int:
+        return micro_step // self.batches_per_epoch
+
+    def permutation(self, epoch: int) -> np.ndarray:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return self.indices[torch.randperm(len(self.indices), generator=g).numpy()]
+
+    def batch(self, micro_step: int) -> np.ndarray:
+        """Dataset indices of this process's batch at `micro_step` (0, 1, 2, ... across epochs)."""
+        epoch, pos = divmod(micro_step, self.batches_per_epoch)
+        perm = self.permutation(epoch)
+        start = (pos * self.world + self.rank) * self.batch_size
+        return perm[start:start + self.batch_size]
+
+    def generator(self, micro_step: int) -> torch.Generator:
+        """A generator for this micro-step's augmentation, the same after a resume, different per process."""
+        return torch.Generator().manual_seed((self.seed * 7_919 + micro_step) * 1_009 + self.rank)

@@ -1,0 +1,157 @@
+"""Complete, atomic, verifiable checkpoints.
+
+A checkpoint is a folder `step-NNNNNNN/`: tensors in safetensors files (models, EMA, codebook buffers,
+health accumulators), optimizer/scheduler/scaler states in `optim.pt` (loaded with weights_only=True, never
+unpickled), each process's RNG state, and `state.json` with the step, the config and the SHA-256 of every
+file. It is written as `step-NNNNNNN.tmp/` and renamed when complete, so a kill leaves either the old set
+or the new one; loading verifies every hash, so a truncated or edited checkpoint is named, not half-loaded."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from mdaug.errors import MdaugError
+from mdaug.files import atomic_write_bytes, atomic_write_text, free_path, sha256_file
+
+STEP_DIR = re.compile(r"^step-(\d+)$")
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    step: int
+    state: dict[str, Any]
+    tensors: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    objects: dict[str, Any] = field(default_factory=dict)
+
+    def rng(self, rank: int) -> dict[str, Any] | None:
+        f = self.path / f"rng-{rank}.json"
+        return json.loads(f.read_text()) if f.exists() else None
+
+
+def step_dir(root: Path, step: int) -> Path:
+    return root / f"step-{step:07d}"
+
+
+def list_checkpoints(root: Path) -> list[Path]:
+    """Complete checkpoints under `root`, oldest first."""
+    if not root.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := STEP_DIR.match(p.name))
+             and (p / "state.json").exists()]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    found = list_checkpoints(root)
+    return found[-1] if found else None
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's RNG states as JSON-able values."""
+    state: dict[str, Any] = {"torch": torch.get_rng_state().tolist(), "numpy": None, "python": None}
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    state["numpy"] = [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)]
+    v, internal, g = random.getstate()
+    state["python"] = [v, list(internal), g]
+    if torch.cuda.is_available():
+        state["cuda"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(torch.tensor(state["torch"], dtype=torch.uint8))
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, gauss))
+    v, internal, g = state["python"]
+    random.setstate((v, tuple(internal), g))
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([torch.tensor(s, dtype=torch.uint8) for s in state["cuda"]])
+
+
+def _cpu(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    # clone: safetensors refuses tensors that share storage, and a view must not pin a large buffer
+    return {k: v.detach().to("cpu").contiguous().clone() for k, v in sd.items()}
+
+
+def begin(root: Path, step: int) -> Path:
+    """Create the temporary folder of the checkpoint at `step` (main process only)."""
+    tmp = step_dir(root, step).with_name(step_dir(root, step).name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def write_rng(tmp: Path, rank: int) -> None:
+    """Every process writes its own RNG state into the temporary folder."""
+    atomic_write_text(tmp / f"rng-{rank}.json", json.dumps(rng_state()))
+
+
+def finish(tmp: Path, step: int, *, tensors: dict[str, dict[str, torch.Tensor]], objects: dict[str, Any],
+           state: dict[str, Any], keep: int) -> Path:
+    """Write the tensors, objects and state into `tmp`, rename it into place and drop all but the newest `keep`."""
+    for name, sd in tensors.items():
+        save_file(_cpu(sd), str(tmp / f"{name}.safetensors"))
+    buf = io.BytesIO()
+    torch.save(objects, buf)
+    atomic_write_bytes(tmp / "optim.pt", buf.getvalue())
+    files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+    atomic_write_text(tmp / "state.json", json.dumps(state | {"step": step, "files": files}, indent=1, default=str))
+    final = step_dir(tmp.parent, step)
+    if final.exists():  # a resumed run that went back: keep what was there, under another name
+        final.rename(free_path(final.with_name(final.name + "-replaced")))
+    tmp.rename(final)
+    for old in list_checkpoints(tmp.parent)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def load_checkpoint(path: Path) -> Checkpoint:
+    """Load and verify a checkpoint folder; every problem is one MdaugError line."""
+    path = Path(path)
+    state_file = path / "state.json"
+    if not state_file.is_file():
+        raise MdaugError(f"{path} is not a checkpoint (no state.json)")
+    try:
+        state = json.loads(state_file.read_text())
+        files: dict[str, str] = state["files"]
+        step = int(state["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise MdaugError(f"{state_file} is corrupt; resume from another checkpoint") from None
+    for name, digest in files.items():
+        f = path / name
+        if not f.is_file() or sha256_file(f) != digest:
+            raise MdaugError(f"checkpoint {path} is corrupt or truncated ({name} {'is missing' if not f.is_file() else 'does not match its hash'}); "
+                             "resume from an earlier one with --resume PATH")
+    try:
+        tensors = {f[:-len(".safetensors")]: load_file(str(path / f)) for f in files if f.endswith(".safetensors")}
+        objects = torch.load(path / "optim.pt", map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any failure to parse is the same problem for the user
+        raise MdaugError(f"checkpoint {path} cannot be read ({type(e).__name__}); resume from an earlier one") from None
+    return Checkpoint(path=path, step=step, state=state, tensors=tensors, objects=objects)
+
+
+def resolve_resume(run: Path, resume: str | None) -> Path | None:
+    """--resume: None (fresh run), 'latest' (the newest complete checkpoint of `run`) or a checkpoint folder."""
+    if resume is None:
+        return None
+    if resume == "latest":
+        found = latest_checkpoint(run / "checkpoints")
+        if found is None:
+            raise MdaugError(f"no checkpoint to resume in {run / 'checkpoints'}; start without --resume")
+        return found
+    path = Path(resume)
+    if not (path / "state.json").is_file():
+        raise MdaugError(f"--resume {resume}: not a checkpoint folder (expected {path}/state.json)")
+    return path

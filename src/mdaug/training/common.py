@@ -1,0 +1,120 @@
+"""Pieces every recipe uses: the optimizer and LR schedule, weight EMA (diffusers' EMAModel) stored as
+safetensors, the per-step loss log, and the checks that a resumed run is the same run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+from diffusers.optimization import get_scheduler
+from diffusers.training_utils import EMAModel
+
+from mdaug.config import Config, config_dict
+from mdaug.errors import MdaugError
+from mdaug.train_config import TrainConfig
+
+# Keys of a training section that may change when a run is resumed: how long and how often, not what.
+RESUMABLE_CHANGES = {"steps", "log_every", "image_every", "checkpoint_every", "keep_checkpoints", "on_nan"}
+
+
+def make_accelerator(mixed_precision: str) -> Accelerator:
+    """An Accelerator on the GPU when there is one. Accelerate keeps one process-wide state, so a second run in
+    the same process (a pipeline trains stages one after another) with another precision starts a fresh one."""
+    if mixed_precision == "fp16" and not torch.cuda.is_available():
+        raise MdaugError("mixed_precision=fp16 needs a GPU; use bf16 or no on CPU")
+    try:
+        return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=mixed_precision)
+    except ValueError:
+        AcceleratorState._reset_state()  # the precision part only: the process group is kept
+        return Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=mixed_precision)
+
+
+def make_optimizer(params: Any, cfg: TrainConfig, lr: float | None = None) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=lr or cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+
+
+def make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    name = "cosine" if cfg.lr_schedule == "cosine" else "constant_with_warmup"
+    return get_scheduler(name, opt, num_warmup_steps=cfg.warmup_steps, num_training_steps=cfg.steps)
+
+
+def make_ema(model: torch.nn.Module, decay: float | None) -> EMAModel | None:
+    return None if decay is None else EMAModel(model.parameters(), decay=decay)
+
+
+def ema_tensors(ema: EMAModel, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {name: p for (name, _), p in zip(model.named_parameters(), ema.shadow_params)}
+
+
+def ema_load(ema: EMAModel, model: torch.nn.Module, tensors: dict[str, torch.Tensor], optimization_step: int) -> None:
+    names = [n for n, _ in model.named_parameters()]
+    if sorted(names) != sorted(tensors):
+        raise MdaugError("the checkpoint's EMA weights do not match the model; was it saved by another model config?")
+    for shadow, name in zip(ema.shadow_params, names):
+        shadow.copy_(tensors[name].to(shadow.device))
+    ema.optimization_step = optimization_step
+
+
+def load_state_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor], what: str) -> None:
+    """load_state_dict with a one-line error when the checkpoint belongs to another model config."""
+    own = module.state_dict()
+    missing = sorted(set(own) - set(tensors))
+    unexpected = sorted(set(tensors) - set(own))
+    bad = [k for k in own if k in tensors and tuple(own[k].shape) != tuple(tensors[k].shape)]
+    if missing or unexpected or bad:
+        first = (missing or unexpected or bad)[0]
+        raise MdaugError(f"the checkpoint's {what} does not fit this model ({len(missing)} missing, {len(unexpected)} "
+                         f"unexpected, {len(bad)} mis-shaped tensors, e.g. '{first}'): it was saved with another model config")
+    module.load_state_dict(tensors)
+
+
+def check_resumable(saved: dict[str, Any], now: Config, train_section: str, run: Path) -> None:
+    """Refuse to resume `run` (saved config dict) with a config that changes anything but run length and
+    logging intervals; the message names the first differing key."""
+    current = config_dict(now)
+
+    def walk(a: Any, b: Any, prefix: str) -> str | None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b)):
+                if prefix == f"{train_section}." and k in RESUMABLE_CHANGES:
+                    continue
+                if prefix == "" and k == "data" and isinstance(a.get(k), dict):
+                    found = walk({kk: vv for kk, vv in a[k].items() if kk != "path"},
+                                 {kk: vv for kk, vv in (b.get(k) or {}).items() if kk != "path"}, "data.")
+                else:
+                    found = walk(a.get(k), b.get(k), f"{prefix}{k}.")
+                if found:
+                    return found
+            return None
+        return None if a == b else f"{prefix[:-1]} (run: {a!r}, now: {b!r})"
+
+    diff = walk(saved, current, "")
+    if diff:
+        raise MdaugError(f"cannot resume {run} with a different config: {diff}. Resume without --config, or start a new run")
+
+
+class LossLog:
+    """One JSON line per optimizer step (main process). On resume, lines past the resumed step are dropped:
+    those steps are redone and would otherwise appear twice."""
+
+    def __init__(self, path: Path, resume_step: int | None) -> None:
+        self.path = path
+        if resume_step is not None and path.exists():
+            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= resume_step]
+            path.write_text("".join(ln + "\n" for ln in keep))
+        self._f = path.open("a")
+
+    def write(self, row: dict[str, Any]) -> None:
+        self._f.write(json.dumps(row) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def read_loss_log(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln.strip()]

@@ -1,0 +1,158 @@
+"""The stage-1 recipe on tiny configs: exact resume, complete checkpoints, final/ loading, the GAN schedule,
+latent health and the errors a user can run into."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mdaug.config import load_config
+from mdaug.errors import MdaugError
+from mdaug.models.pretrained import load_pretrained_autoencoder
+from mdaug.training.autoencoder import plateaued, train_autoencoder
+from mdaug.training.common import read_loss_log
+from mdaug.training.data import load_run_data
+
+BASE = ["ae.block_out_channels=[8,16]", "ae.norm_num_groups=8", "ae_train.batch_size=4", "ae_train.log_every=1",
+        "ae_train.image_every=1000", "ae_train.checkpoint_every=3", "augment.time_shift=0.25"]
+FAMILY = {"kl": ["ae.family=kl", "ae_loss.kl_anneal_steps=4"],
+          "vq": ["ae.family=vq", "ae.codebook_size=16"],
+          "vqgan": ["ae.family=vqgan", "ae.codebook_size=16", "gan.channels=8", "gan.layers=2", "gan.disc_start=1",
+                    "gan.gen_start=3", "gan.r1_weight=0.1", "gan.lecam_weight=0.01"],
+          "rq": ["ae.family=rq", "ae.codebook_size=16", "ae.num_quantizers=2"],
+          "fsq": ["ae.family=fsq", "ae.fsq_levels=[4,4,3]"]}
+
+
+def cfg_for(family, *extra):
+    return load_config("tiny", BASE + FAMILY[family] + list(extra))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    import os
+
+    os.environ.setdefault("MDAUG_CACHE", str(tmp_path_factory.mktemp("cache")))
+    return load_run_data(load_config("tiny"))
+
+
+@pytest.mark.parametrize("family", ["kl", "vqgan", "rq"])
+def test_resumed_run_reproduces_the_uninterrupted_one(family, data, tmp_path):
+    cfg = cfg_for(family, "ae_train.steps=7", "ae_train.grad_accum=2")
+    train_autoencoder(cfg, tmp_path / "straight", data=data)
+    assert train_autoencoder(cfg, tmp_path / "split", data=data, stop_after=4) is None
+    train_autoencoder(cfg, tmp_path / "split", data=data, resume="latest")
+    a = read_loss_log(tmp_path / "straight" / "losses.jsonl")
+    b = read_loss_log(tmp_path / "split" / "losses.jsonl")
+    assert [r["step"] for r in b] == list(range(1, 8))  # no step twice, none missing
+    assert a == b  # every logged loss at every step, bit for bit
+    wa = load_file(str(tmp_path / "straight" / "final" / "diffusion_pytorch_model.safetensors"))
+    wb = load_file(str(tmp_path / "split" / "final" / "diffusion_pytorch_model.safetensors"))
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    if family == "vqgan":
+        assert any("g_adv" in r for r in a) and any("r1" in r for r in a)
+
+
+def test_checkpoints_are_complete_and_pruned(data, tmp_path):
+    run = tmp_path / "run"
+    train_autoencoder(cfg_for("vqgan", "ae_train.steps=9", "ae_train.keep_checkpoints=2"), run, data=data)
+    kept = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert kept == ["step-0000006", "step-0000009"]
+    ck = run / "checkpoints" / "step-0000009"
+    assert {p.name for p in ck.iterdir()} >= {"model.safetensors", "ema.safetensors", "disc.safetensors",
+                                              "health.safetensors", "optim.pt", "rng-0.json", "state.json"}
+    model = load_file(str(ck / "model.safetensors"))
+    assert any("quantizer" in k and "embed" in k for k in model)  # codebook buffers travel with the model
+    objects = torch.load(ck / "optim.pt", weights_only=True)
+    assert {"opt", "sched", "opt_d", "sched_d"} <= set(objects)
+    state = json.loads((ck / "state.json").read_text())
+    assert state["step"] == 9 and state["loop"]["gen_started"] == 3
+
+
+def test_final_loads_in_one_call_with_ema_weights(data, tmp_path):
+    run = tmp_path / "run"
+    train_autoencoder(cfg_for("vq", "ae_train.steps=4"), run, data=data)
+    pre = load_pretrained_autoencoder(run)
+    assert pre.class_names == data.dataset.class_names
+    assert pre.input_shape == (1, 32, 32) and pre.meta["latent_shape"] == [4, 16, 16]
+    assert pre.meta["weights"] == "ema" and pre.data_fingerprint == data.dataset.fingerprint()
+    ema = load_file(str(run / "checkpoints" / "step-0000004" / "ema.safetensors"))
+    params = dict(pre.model.named_parameters())
+    assert all(torch.equal(params[k], v) for k, v in ema.items())
+
+
+def test_gan_generator_starts_after_the_discriminator(data, tmp_path):
+    run = tmp_path / "run"
+    train_autoencoder(cfg_for("vqgan", "ae_train.steps=6", "gan.disc_start=2", "gan.gen_start=4"), run, data=data)
+    rows = read_loss_log(run / "losses.jsonl")
+    assert [("d_loss" in r) for r in rows] == [False, False, True, True, True, True]
+    assert [("g_adv" in r) for r in rows] == [False, False, False, False, True, True]
+
+
+def test_plateau_detection():
+    falling = list(np.linspace(1.0, 0.5, 20))
+    assert not plateaued(falling, 5, 0.02)
+    assert plateaued(falling[:10] + [0.5] * 10, 5, 0.02)
+    assert not plateaued([1.0] * 9, 5, 0.02)  # too short to tell
+
+
+def test_health_is_logged_per_epoch(data, tmp_path):
+    run = tmp_path / "run"
+    train_autoencoder(cfg_for("vq", "ae_train.steps=12"), run, data=data)
+    final = json.loads((run / "checkpoints" / "step-0000012" / "state.json").read_text())["loop"]["health"]
+    n_train = len(data.indices("train"))
+    per_epoch = n_train // 4
+    assert [h["step"] for h in final][:2] == [per_epoch, 2 * per_epoch]
+    hist = np.load(run / "health" / "epoch-0000.npz")
+    # every training sample of the epoch contributed all its latent positions
+    assert hist["hist"].sum() == per_epoch * 4 * 16 * 16
+    assert 0 < final[0]["codebook_usage_pct"] <= 100 and final[0]["perplexity"] <= 16
+
+
+def test_refuses_a_non_empty_run_folder(data, tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    with pytest.raises(MdaugError, match="not empty"):
+        train_autoencoder(cfg_for("vq", "ae_train.steps=2"), tmp_path / "run", data=data)
+    assert (tmp_path / "run" / "notes.txt").read_text() == "mine"
+
+
+def test_resume_with_another_model_config_is_refused(data, tmp_path):
+    run = tmp_path / "run"
+    train_autoencoder(cfg_for("vq", "ae_train.steps=6"), run, data=data, stop_after=3)
+    with pytest.raises(MdaugError, match="ae.codebook_size"):
+        train_autoencoder(cfg_for("vq", "ae_train.steps=6", "ae.codebook_size=32"), run, data=data, resume="latest")
+    train_autoencoder(cfg_for("vq", "ae_train.steps=8"), run, data=data, resume="latest")  # longer is fine
+    assert read_loss_log(run / "losses.jsonl")[-1]["step"] == 8
+
+
+def test_corrupt_checkpoint_is_named(data, tmp_path):
+    run = tmp_path / "run"
+    train_autoencoder(cfg_for("vq", "ae_train.steps=6"), run, data=data, stop_after=3)
+    f = run / "checkpoints" / "step-0000003" / "model.safetensors"
+    f.write_bytes(f.read_bytes()[:1000])  # truncated
+    with pytest.raises(MdaugError, match="corrupt or truncated.*model.safetensors"):
+        train_autoencoder(cfg_for("vq", "ae_train.steps=6"), run, data=data, resume="latest")
+
+
+def test_nan_loss_stops_with_the_step_and_last_checkpoint(data, tmp_path, monkeypatch):
+    import mdaug.training.autoencoder as recipe
+
+    real = recipe.reconstruction_loss
+    calls = {"n": 0}
+
+    def poisoned(x_hat, x, kind="l1"):
+        calls["n"] += 1
+        loss, logs = real(x_hat, x, kind)
+        return (loss * float("nan"), logs) if calls["n"] == 5 else (loss, logs)
+
+    monkeypatch.setattr(recipe, "reconstruction_loss", poisoned)
+    run = tmp_path / "run"
+    with pytest.raises(MdaugError, match=r"NaN/inf at step 5; the last good checkpoint is .*step-0000003"):
+        train_autoencoder(cfg_for("vq", "ae_train.steps=6"), run, data=data)
+    calls["n"] = 0
+    train_autoencoder(cfg_for("vq", "ae_train.steps=6", "ae_train.on_nan=skip"), tmp_path / "skip", data=data)
+    rows = read_loss_log(tmp_path / "skip" / "losses.jsonl")
+    assert [r["step"] for r in rows if r.get("skipped")] == [5]
+    assert all(np.isfinite(r["loss"]) for r in rows if "loss" in r)

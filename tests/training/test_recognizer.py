@@ -1,0 +1,189 @@
+"""The recogniser recipe on the tiny preset: it learns, the two roles are different networks validated on
+different parts of the training split, a resumed run reproduces the uninterrupted one, and its outputs load."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mdaug.config import load_config
+from mdaug.errors import MdaugError
+from mdaug.models import Recognizer
+from mdaug.training.data import RunData, load_run_data
+from mdaug.training.recognizer import carve_out, load_recognizer, train_recognizer
+
+T = "recognizer_train."
+# Every training key is set: the test must not depend on which defaults the preset carries.
+BASE = ["simulate.per_person=16", "simulate.sessions=4", "recognizer.channels=[8,16]", "recognizer.dropout=0.2",
+        "recognizer.val_fraction=0.15", T + "batch_size=8", T + "lr=3e-3", T + "betas=[0.9,0.999]",
+        T + "weight_decay=0", T + "lr_schedule=constant", T + "warmup_steps=0", T + "grad_clip=null",
+        T + "ema_decay=null", T + "seed=1", T + "steps=4", T + "checkpoint_every=2", T + "on_nan=stop"]
+
+
+def make_cfg(*overrides: str):
+    return load_config("tiny", BASE + list(overrides))
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> RunData:
+    """4 people x 16 recordings in 4 sessions, 32x32: 48 training samples (12 per person)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MDAUG_CACHE", str(tmp_path_factory.mktemp("cache")))
+        return load_run_data(make_cfg())
+
+
+@pytest.fixture(scope="module")
+def learned(data, tmp_path_factory):
+    cfg = make_cfg(T + "steps=60", T + "batch_size=16", T + "checkpoint_every=20", "recognizer.dropout=0")
+    out = tmp_path_factory.mktemp("learned") / "run"
+    return cfg, out, train_recognizer(cfg, out, data=data)
+
+
+def losses(run: Path) -> list[tuple[int, float | None, float]]:
+    rows = [json.loads(ln) for ln in (run / "losses.jsonl").read_text().splitlines()]
+    return [(r["step"], r["loss"], r["lr"]) for r in rows]
+
+
+def logits(model: Recognizer, x: np.ndarray) -> torch.Tensor:
+    with torch.no_grad():
+        return model.eval()(torch.from_numpy(x))
+
+
+def test_it_learns(data, learned):
+    cfg, out, final = learned
+    model, meta = load_recognizer(final)
+    fit, _ = carve_out(data, cfg.recognizer.val_fraction, meta["seed"])
+    train_acc = (logits(model, data.dataset.x[fit]).argmax(1).numpy() == data.dataset.labels[fit]).mean()
+    assert train_acc >= 0.6, f"training accuracy {train_acc:.2f} after 60 steps; chance is 0.25"
+    ls = [loss for _, loss, _ in losses(out)]
+    assert len(ls) == 60 and np.mean(ls[-10:]) < 0.8 * np.mean(ls[:10])
+    assert sorted((out / "checkpoints").iterdir())[-1].name == "step-0000060"
+    assert (out / "config.yaml").is_file() and (out / "data.json").is_file() and any((out / "logs").iterdir())
+
+
+def test_final_round_trip(data, learned):
+    cfg, out, final = learned
+    model, meta = load_recognizer(final)
+    again, _ = load_recognizer(out)  # the run folder works too
+    x = data.dataset.x[:8]
+    assert torch.equal(logits(model, x), logits(again, x))
+    # final/ holds the best state of the run, and its record matches what that model does
+    best = load_file(str(out / "checkpoints" / "step-0000060" / "best.safetensors"))
+    assert all(torch.equal(v, best[k]) for k, v in model.state_dict().items())
+    pos = {i: k for k, i in enumerate(data.dataset.ids)}
+    for ids, key in ((meta["carve_out_ids"], "carve_out_accuracy"), (list(data.split.ids["test"]), "test_accuracy")):
+        idx = np.array([pos[i] for i in ids])
+        acc = (logits(model, data.dataset.x[idx]).argmax(1).numpy() == data.dataset.labels[idx]).mean()
+        assert meta[key] == pytest.approx(acc)
+    assert meta["class_names"] == data.dataset.class_names and meta["input_shape"] == [1, 32, 32]
+    assert meta["data_fingerprint"] == data.dataset.fingerprint() and meta["role"] == "eval"
+    assert meta["train_count"] == len(meta["train_ids"]) == 48 - len(meta["carve_out_ids"])
+
+
+def test_load_recognizer_errors(learned, tmp_path):
+    import shutil
+
+    _, _, final = learned
+    broken = tmp_path / "final"
+    shutil.copytree(final, broken)
+    (broken / "mdaug.json").unlink()
+    with pytest.raises(MdaugError, match="mdaug.json"):
+        load_recognizer(broken)
+    with pytest.raises(MdaugError, match="not a saved model"):
+        load_recognizer(tmp_path / "nothing")
+
+
+def test_roles_differ(data, tmp_path):
+    cfg = make_cfg(T + "steps=2")
+    metas, models = {}, {}
+    for role in ("eval", "loss"):
+        models[role], metas[role] = load_recognizer(train_recognizer(cfg, tmp_path / role, role=role, data=data))
+    assert (metas["eval"]["seed"], metas["loss"]["seed"]) == (1, 1001)
+    held = {role: set(m["carve_out_ids"]) for role, m in metas.items()}
+    assert held["eval"] != held["loss"]
+    train, other = set(data.split.ids["train"]), set(data.split.ids["val"]) | set(data.split.ids["test"])
+    for role, m in metas.items():
+        assert held[role] and held[role] <= train and not held[role] & other
+        assert set(m["train_ids"]) == train - held[role]
+        assert {data.dataset.class_names[data.dataset.labels[data.dataset.ids.index(i)]] for i in held[role]} == \
+            set(data.dataset.class_names)  # every class is validated on
+        assert models[role].config.role == role
+    w = [models[r].stages[0][0].weight for r in ("eval", "loss")]
+    assert not torch.equal(*w)
+
+
+def test_resume_reproduces_uninterrupted_run(data, tmp_path, monkeypatch):
+    # dropout, time shifts, warm-up + cosine, clipping and EMA: every source of state a resume must restore
+    cfg = make_cfg(T + "steps=6", T + "checkpoint_every=3", T + "lr_schedule=cosine", T + "warmup_steps=2",
+                   T + "grad_clip=1.0", T + "ema_decay=0.9", "augment.time_shift=0.25")
+    whole = train_recognizer(cfg, tmp_path / "whole", data=data)
+
+    import mdaug.training.recognizer as recipe
+
+    real, calls = recipe.TimeAugment, []
+
+    def dying(*args, **kwargs):  # the run is killed in step 5, after the checkpoint at 3 and the log of step 4
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recipe, "TimeAugment", dying)
+    with pytest.raises(KeyboardInterrupt):
+        train_recognizer(cfg, tmp_path / "cut", data=data)
+    monkeypatch.setattr(recipe, "TimeAugment", real)
+    assert [s for s, _, _ in losses(tmp_path / "cut")] == [1, 2, 3, 4]
+    resumed = train_recognizer(cfg, tmp_path / "cut", data=data, resume="latest")
+
+    assert losses(tmp_path / "cut") == losses(tmp_path / "whole")  # steps 1..6 once each, equal to the bit
+    a, b = load_recognizer(whole)[0].state_dict(), load_recognizer(resumed)[0].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    last = [load_file(str(tmp_path / run / "checkpoints" / "step-0000006" / "model.safetensors"))
+            for run in ("whole", "cut")]
+    assert all(torch.equal(last[0][k], last[1][k]) for k in last[0])
+
+
+def test_refuses_non_empty_out(data, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(MdaugError, match="not empty"):
+        train_recognizer(make_cfg(), out, data=data)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"] and (out / "keep.txt").read_text() == "mine"
+
+
+def test_corrupt_checkpoint_is_refused(data, tmp_path):
+    out = tmp_path / "run"
+    train_recognizer(make_cfg(T + "steps=2", T + "checkpoint_every=1"), out, data=data)
+    weights = out / "checkpoints" / "step-0000002" / "model.safetensors"
+    raw = bytearray(weights.read_bytes())
+    raw[-4:] = bytes(b ^ 0xFF for b in raw[-4:])
+    weights.write_bytes(bytes(raw))
+    with pytest.raises(MdaugError, match="corrupt"):
+        train_recognizer(make_cfg(T + "steps=3", T + "checkpoint_every=1"), out, data=data, resume="latest")
+    with pytest.raises(MdaugError, match="not a checkpoint"):
+        train_recognizer(make_cfg(), out, data=data, resume=str(out / "final"))
+
+
+@pytest.mark.parametrize("on_nan", ["stop", "skip"])
+def test_nan_loss(data, tmp_path, on_nan):
+    cfg = make_cfg(T + "steps=5", T + "checkpoint_every=1", T + f"on_nan={on_nan}")
+    fit, _ = carve_out(data, cfg.recognizer.val_fraction, cfg.recognizer_train.seed)
+    x = data.dataset.x.copy()
+    x[fit[0]] = np.nan  # one training sample; 40 fit samples in batches of 8 are all seen within 5 steps
+    bad = dataclasses.replace(data, dataset=dataclasses.replace(data.dataset, x=x))
+    if on_nan == "stop":
+        with pytest.raises(MdaugError, match=r"NaN/inf at step \d.*checkpoint"):
+            train_recognizer(cfg, tmp_path / "run", data=bad)
+        return
+    train_recognizer(cfg, tmp_path / "run", data=bad)
+    rows = losses(tmp_path / "run")
+    assert [s for s, _, _ in rows] == [1, 2, 3, 4, 5]
+    assert sum(loss is None for _, loss, _ in rows) == 1
+    assert all(np.isfinite(loss) for _, loss, _ in rows if loss is not None)
