@@ -164,6 +164,11 @@ class TrainConfig(Section):
     on_nan: Literal["stop", "skip"] = "stop"
     """A NaN/inf loss stops the run naming the step and the last good checkpoint, or skips the batch."""
 
+    @field_validator("mixed_precision", mode="before")
+    @classmethod
+    def _no(cls, v: Any) -> Any:
+        return "no" if v is False else v  # YAML reads a bare `no` as false
+
     @field_validator("betas")
     @classmethod
     def _betas(cls, v: tuple[float, float]) -> tuple[float, float]:
