@@ -43,3 +43,17 @@ def assert_one_line_error(code: int, stderr: str, *needles: str) -> None:
 @pytest.fixture(autouse=True)
 def _seed():
     np.random.seed(0)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _simulation_cache(tmp_path_factory):
+    """Simulated datasets are cached per test session, never in the user's ~/.cache."""
+    import os
+
+    old = os.environ.get("MDAUG_CACHE")
+    os.environ["MDAUG_CACHE"] = str(tmp_path_factory.mktemp("mdaug-cache"))
+    yield
+    if old is None:
+        os.environ.pop("MDAUG_CACHE", None)
+    else:
+        os.environ["MDAUG_CACHE"] = old
