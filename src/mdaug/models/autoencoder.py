@@ -66,6 +66,16 @@ class Autoencoder(ModelMixin, ConfigMixin):
     quant_conv: nn.Conv2d
     post_quant_conv: nn.Conv2d
 
+    def build_backbone(self, in_channels: int, block_out_channels: tuple[int, ...], layers_per_block: int,
+                       norm_num_groups: int, attention: bool, latent_channels: int, encoder_channels: int) -> None:
+        """encoder -> 1x1 quant_conv (encoder_channels) | bottleneck | 1x1 post_quant_conv -> decoder."""
+        self.encoder = make_encoder(in_channels, encoder_channels, block_out_channels, layers_per_block,
+                                    norm_num_groups, attention)
+        self.quant_conv = nn.Conv2d(encoder_channels, encoder_channels, 1)
+        self.post_quant_conv = nn.Conv2d(latent_channels, latent_channels, 1)
+        self.decoder = make_decoder(latent_channels, in_channels, block_out_channels, layers_per_block,
+                                    norm_num_groups, attention)
+
     @property
     def downsampling(self) -> int:
         return 2 ** (len(self.config.block_out_channels) - 1)

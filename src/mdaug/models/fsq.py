@@ -8,10 +8,9 @@ import math
 
 import torch
 from diffusers.configuration_utils import register_to_config
-from torch import nn
 from vector_quantize_pytorch import FSQ
 
-from mdaug.models.autoencoder import Autoencoder, Encoded, fp32, make_decoder, make_encoder
+from mdaug.models.autoencoder import Autoencoder, Encoded, fp32
 
 
 class FSQAutoencoder(Autoencoder):
@@ -23,13 +22,9 @@ class FSQAutoencoder(Autoencoder):
                  latent_channels: int = 4, fsq_levels: tuple[int, ...] = (8, 5, 5, 5)) -> None:
         super().__init__()
         assert len(fsq_levels) >= 1 and min(fsq_levels) >= 2, "fsq_levels must be integers >= 2"
-        self.encoder = make_encoder(in_channels, latent_channels, block_out_channels, layers_per_block,
-                                    norm_num_groups, attention)
-        self.quant_conv = nn.Conv2d(latent_channels, latent_channels, 1)
+        self.build_backbone(in_channels, block_out_channels, layers_per_block, norm_num_groups, attention,
+                            latent_channels, latent_channels)
         self.quantizer = FSQ(levels=list(fsq_levels), dim=latent_channels)
-        self.post_quant_conv = nn.Conv2d(latent_channels, latent_channels, 1)
-        self.decoder = make_decoder(latent_channels, in_channels, block_out_channels, layers_per_block,
-                                    norm_num_groups, attention)
 
     @property
     def codebook_size(self) -> int:

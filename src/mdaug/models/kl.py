@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import torch
 from diffusers.configuration_utils import register_to_config
-from torch import nn
 
-from mdaug.models.autoencoder import Autoencoder, Encoded, make_decoder, make_encoder
+from mdaug.models.autoencoder import Autoencoder, Encoded
 
 
 class KLAutoencoder(Autoencoder):
@@ -19,12 +18,8 @@ class KLAutoencoder(Autoencoder):
                  latent_channels: int = 4) -> None:
         super().__init__()
         assert latent_channels >= 1, "latent_channels must be positive"
-        self.encoder = make_encoder(in_channels, 2 * latent_channels, block_out_channels, layers_per_block,
-                                    norm_num_groups, attention)
-        self.quant_conv = nn.Conv2d(2 * latent_channels, 2 * latent_channels, 1)
-        self.post_quant_conv = nn.Conv2d(latent_channels, latent_channels, 1)
-        self.decoder = make_decoder(latent_channels, in_channels, block_out_channels, layers_per_block,
-                                    norm_num_groups, attention)
+        self.build_backbone(in_channels, block_out_channels, layers_per_block, norm_num_groups, attention,
+                            latent_channels, 2 * latent_channels)
 
     def encode(self, x: torch.Tensor, *, mode: bool = True) -> Encoded:
         """mode=True returns the posterior mean (deterministic); otherwise z = mean + std * eps."""

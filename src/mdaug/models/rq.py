@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import torch
 from diffusers.configuration_utils import register_to_config
-from torch import nn
 from vector_quantize_pytorch import ResidualVQ
 
-from mdaug.models.autoencoder import Autoencoder, Encoded, fp32, make_decoder, make_encoder
+from mdaug.models.autoencoder import Autoencoder, Encoded, fp32
 
 
 class RQAutoencoder(Autoencoder):
@@ -22,16 +21,12 @@ class RQAutoencoder(Autoencoder):
                  kmeans_init: bool = True, dead_code_threshold: float = 1.0, commitment_weight: float = 0.25) -> None:
         super().__init__()
         assert num_quantizers >= 1, "num_quantizers must be positive"
-        self.encoder = make_encoder(in_channels, latent_channels, block_out_channels, layers_per_block,
-                                    norm_num_groups, attention)
-        self.quant_conv = nn.Conv2d(latent_channels, latent_channels, 1)
+        self.build_backbone(in_channels, block_out_channels, layers_per_block, norm_num_groups, attention,
+                            latent_channels, latent_channels)
         self.quantizer = ResidualVQ(
             dim=latent_channels, num_quantizers=num_quantizers, codebook_size=codebook_size, codebook_dim=codebook_dim,
             shared_codebook=shared_codebook, decay=codebook_ema_decay, kmeans_init=kmeans_init,
             threshold_ema_dead_code=dead_code_threshold, commitment_weight=commitment_weight)
-        self.post_quant_conv = nn.Conv2d(latent_channels, latent_channels, 1)
-        self.decoder = make_decoder(latent_channels, in_channels, block_out_channels, layers_per_block,
-                                    norm_num_groups, attention)
         self._commitment: torch.Tensor | None = None
 
     @property
