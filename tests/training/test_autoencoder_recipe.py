@@ -156,3 +156,21 @@ def test_nan_loss_stops_with_the_step_and_last_checkpoint(data, tmp_path, monkey
     rows = read_loss_log(tmp_path / "skip" / "losses.jsonl")
     assert [r["step"] for r in rows if r.get("skipped")] == [5]
     assert all(np.isfinite(r["loss"]) for r in rows if "loss" in r)
+
+
+def test_perceptual_loss_takes_a_loss_recogniser_and_refuses_the_eval_one(data, tmp_path):
+    from mdaug.training.recognizer import train_recognizer
+
+    cfg = load_config("tiny")
+    loss_net = train_recognizer(cfg, tmp_path / "rec-loss", role="loss", data=data)
+    eval_net = train_recognizer(cfg, tmp_path / "rec-eval", role="eval", data=data)
+    run = tmp_path / "run"
+    train_autoencoder(cfg_for("vq", "ae_train.steps=2", f"ae_loss.perceptual_net={loss_net}",
+                              "ae_loss.perceptual_weight=0.5"), run, data=data)
+    rows = read_loss_log(run / "losses.jsonl")
+    assert all(r["perceptual"] > 0 for r in rows)
+    with pytest.raises(MdaugError, match="evaluation recogniser"):
+        train_autoencoder(cfg_for("vq", "ae_train.steps=2", f"ae_loss.perceptual_net={eval_net}",
+                                  "ae_loss.perceptual_weight=0.5"), tmp_path / "run2", data=data)
+    with pytest.raises(MdaugError, match="needs ae_loss.perceptual_net"):
+        train_autoencoder(cfg_for("vq", "ae_train.steps=2", "ae_loss.perceptual_weight=0.5"), tmp_path / "run3", data=data)
