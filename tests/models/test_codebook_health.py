@@ -1,8 +1,6 @@
 """Codebook collapse: a large codebook with random init and no restarts ends up with few codes in use; the
 default safeguards (k-means init, dead-code restart, L2-normalised codes) keep most of it alive."""
 
-import os
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,8 +15,7 @@ PRONE = ["ae.kmeans_init=false", "ae.dead_code_threshold=0", "ae.cosine_codes=fa
 
 
 @pytest.fixture(scope="module")
-def x(tmp_path_factory):
-    os.environ.setdefault("MDAUG_CACHE", str(tmp_path_factory.mktemp("cache")))
+def x():
     ds = load_run_data(load_config("tiny")).dataset
     return torch.from_numpy(ds.x)
 

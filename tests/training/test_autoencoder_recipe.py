@@ -30,10 +30,7 @@ def cfg_for(family, *extra):
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    import os
-
-    os.environ.setdefault("MDAUG_CACHE", str(tmp_path_factory.mktemp("cache")))
+def data():
     return load_run_data(load_config("tiny"))
 
 

@@ -13,11 +13,6 @@ from tests.conftest import assert_one_line_error
 TINY = ["--config", "tiny", "ae.family=vq", "ae.codebook_size=16"]
 
 
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("MDAUG_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
 def test_train_then_eval(cli, tmp_path):
     run = tmp_path / "run"
     code, out, err = cli("train-ae", "--out", run, *TINY)

@@ -49,7 +49,7 @@ def load_model(folder: str | Path):
         raise MdaugError(f"{folder} holds a {name}, which is not an mdaug model")
     try:
         return _BY_CLASS[name].from_pretrained(folder)
-    except (OSError, ValueError, RuntimeError, EnvironmentError) as e:
+    except (OSError, ValueError, RuntimeError) as e:
         msg = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise MdaugError(f"cannot load the model in {folder}: {msg}") from None
 

@@ -114,6 +114,20 @@ class Autoencoder(ModelMixin, ConfigMixin):
         return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
 
 
+class QuantizedAutoencoder(Autoencoder):
+    """Base of the families with a learned codebook (vq, rq): the quantizer's commitment term, already
+    weighted by commitment_weight, is the regularisation loss of the last forward pass."""
+
+    _commitment: torch.Tensor | None = None
+
+    @property
+    def codebook_size(self) -> int:
+        return int(self.config.codebook_size)
+
+    def reg_losses(self, x: torch.Tensor, enc: Encoded) -> dict[str, torch.Tensor]:
+        return {"commitment": self._commitment}
+
+
 def saved_class_name(folder: str | Path) -> str:
     """The `_class_name` in a save_pretrained folder's config.json, with one-line errors."""
     path = Path(folder) / "config.json"

@@ -7,10 +7,10 @@ import torch
 from diffusers.configuration_utils import register_to_config
 from vector_quantize_pytorch import ResidualVQ
 
-from mdaug.models.autoencoder import Autoencoder, Encoded, fp32
+from mdaug.models.autoencoder import Encoded, QuantizedAutoencoder, fp32
 
 
-class RQAutoencoder(Autoencoder):
+class RQAutoencoder(QuantizedAutoencoder):
     family = "rq"
 
     @register_to_config
@@ -27,11 +27,6 @@ class RQAutoencoder(Autoencoder):
             dim=latent_channels, num_quantizers=num_quantizers, codebook_size=codebook_size, codebook_dim=codebook_dim,
             shared_codebook=shared_codebook, decay=codebook_ema_decay, kmeans_init=kmeans_init,
             threshold_ema_dead_code=dead_code_threshold, commitment_weight=commitment_weight)
-        self._commitment: torch.Tensor | None = None
-
-    @property
-    def codebook_size(self) -> int:
-        return int(self.config.codebook_size)
 
     def encode(self, x: torch.Tensor, *, mode: bool = True) -> Encoded:
         z = self.quant_conv(self.encoder(x))
@@ -41,9 +36,6 @@ class RQAutoencoder(Autoencoder):
             q, idx, commit = self.quantizer(z.float().flatten(2).transpose(1, 2))  # (b, hw, c), (b, hw, levels)
         self._commitment = commit.sum()
         return Encoded(latents=q.transpose(1, 2).reshape(b, c, h, w), indices=idx.reshape(b, h, w, -1))
-
-    def reg_losses(self, x: torch.Tensor, enc: Encoded) -> dict[str, torch.Tensor]:
-        return {"commitment": self._commitment}
 
     def latents_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
         """(batch, h, w, levels) code stacks -> (batch, latent_channels, h, w): the sum over levels."""

@@ -11,10 +11,10 @@ import torch
 from diffusers.configuration_utils import register_to_config
 from vector_quantize_pytorch import VectorQuantize
 
-from mdaug.models.autoencoder import Autoencoder, Encoded, fp32
+from mdaug.models.autoencoder import Encoded, QuantizedAutoencoder, fp32
 
 
-class VQAutoencoder(Autoencoder):
+class VQAutoencoder(QuantizedAutoencoder):
     family = "vq"
 
     @register_to_config
@@ -31,11 +31,6 @@ class VQAutoencoder(Autoencoder):
             dim=latent_channels, codebook_size=codebook_size, codebook_dim=codebook_dim, decay=codebook_ema_decay,
             kmeans_init=kmeans_init, threshold_ema_dead_code=dead_code_threshold, use_cosine_sim=cosine_codes,
             commitment_weight=commitment_weight, accept_image_fmap=True)
-        self._commitment: torch.Tensor | None = None
-
-    @property
-    def codebook_size(self) -> int:
-        return int(self.config.codebook_size)
 
     def encode(self, x: torch.Tensor, *, mode: bool = True) -> Encoded:
         z = self.quant_conv(self.encoder(x))
@@ -43,9 +38,6 @@ class VQAutoencoder(Autoencoder):
             q, idx, commit = self.quantizer(z.float())  # (b, c, h, w), (b, h, w), scalar
         self._commitment = commit.sum()
         return Encoded(latents=q, indices=idx)
-
-    def reg_losses(self, x: torch.Tensor, enc: Encoded) -> dict[str, torch.Tensor]:
-        return {"commitment": self._commitment}
 
     def latents_from_indices(self, indices: torch.Tensor) -> torch.Tensor:
         """(batch, h, w) code indices -> (batch, latent_channels, h, w) quantized latents."""

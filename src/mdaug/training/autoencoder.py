@@ -100,7 +100,6 @@ class AutoencoderRecipe:
             self.perceptual.to(acc.device)
         self.order = BatchOrder(self.data.indices("train"), t.batch_size, seed=t.seed, rank=acc.process_index,
                                 world=acc.num_processes)
-        self.augment = cfg.augment
         latent_hw = (self.data.size[0] // f, self.data.size[1] // f)
         self.health = HealthAccumulator(self.unwrapped, len(self.data.dataset.class_names), latent_hw)
         self.state = LoopState()
@@ -142,7 +141,7 @@ class AutoencoderRecipe:
 
     def _batch(self, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.from_numpy(self.order.batch(micro))
-        x = TimeAugment(self.augment, self.order.generator(micro))(self.x_all[idx])
+        x = TimeAugment(self.cfg.augment, self.order.generator(micro))(self.x_all[idx])
         return x.to(self.accelerator.device), self.y_all[idx].to(self.accelerator.device)
 
     def _generator_loss(self, x: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, float], Any]:

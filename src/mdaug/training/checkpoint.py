@@ -133,7 +133,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
         f = path / name
         if not f.is_file() or sha256_file(f) != digest:
             raise MdaugError(f"checkpoint {path} is corrupt or truncated ({name} {'is missing' if not f.is_file() else 'does not match its hash'}); "
-                             "resume from an earlier one with --resume PATH")
+                             "resume from an earlier one with --checkpoint PATH")
     try:
         tensors = {f[:-len(".safetensors")]: load_file(str(path / f)) for f in files if f.endswith(".safetensors")}
         objects = torch.load(path / "optim.pt", map_location="cpu", weights_only=True)
