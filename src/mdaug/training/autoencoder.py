@@ -90,7 +90,7 @@ class AutoencoderRecipe:
         self.perceptual = self._perceptual_net()
         self.opt = make_optimizer(self.model.parameters(), t)
         self.sched = make_schedule(self.opt, t)
-        self.ema = make_ema(self.model, t.ema_decay)
+        self.ema = make_ema(self.model, t.ema_decay, acc.device)
         self.model, self.opt = acc.prepare(self.model, self.opt)
         if self.gan:
             self.opt_d = make_optimizer(self.disc.parameters(), t, cfg.gan.lr)

@@ -42,8 +42,13 @@ def make_schedule(opt: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.l
     return get_scheduler(name, opt, num_warmup_steps=cfg.warmup_steps, num_training_steps=cfg.steps)
 
 
-def make_ema(model: torch.nn.Module, decay: float | None) -> EMAModel | None:
-    return None if decay is None else EMAModel(model.parameters(), decay=decay)
+def make_ema(model: torch.nn.Module, decay: float | None, device: torch.device | str = "cpu") -> EMAModel | None:
+    """Weight EMA whose shadow copy lives on `device` (the accelerator's), next to the weights it follows."""
+    if decay is None:
+        return None
+    ema = EMAModel(model.parameters(), decay=decay)
+    ema.to(device)
+    return ema
 
 
 def ema_tensors(ema: EMAModel, model: torch.nn.Module) -> dict[str, torch.Tensor]:

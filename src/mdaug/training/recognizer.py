@@ -132,7 +132,7 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
                        channels=tuple(cfg.recognizer.channels), dropout=cfg.recognizer.dropout, role=role)
     optimizer = make_optimizer(model.parameters(), tc)
     scheduler = make_schedule(optimizer, tc)
-    ema = make_ema(model, tc.ema_decay)
+    ema = make_ema(model, tc.ema_decay, accelerator.device)
     start, best_acc, best_step, best_state = 0, -1.0, 0, None
     if ckpt is not None:
         load_state_strict(model, ckpt.tensors["model"], "recogniser")
@@ -142,8 +142,6 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
         if ema is not None:
             ema_load(ema, model, ckpt.tensors["ema"], start)
     model, optimizer = accelerator.prepare(model, optimizer)
-    if ema is not None:
-        ema.to(accelerator.device)
     if ckpt is not None:
         optimizer.load_state_dict(ckpt.objects["optimizer"])
         scheduler.load_state_dict(ckpt.objects["scheduler"])
