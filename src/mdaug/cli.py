@@ -297,6 +297,157 @@ def train_recognizer_cmd(
         out.print(f"use it: mdaug train-ae ae_loss.perceptual_net={final} ae_loss.perceptual_weight=0.1")
 
 
+def _stage2_config(config: str | None, overrides: list[str], run: Path, resume: str | None, ae: Path | None):
+    """A stage-2 run's config: the given preset/YAML; else, resuming, the run's own; else the stage-1 run's, so
+    that a tiny or quick stage 1 gets the matching stage 2."""
+    from mdaug.config import apply_overrides, config_from_dict
+    from mdaug.models.pretrained import load_pretrained_autoencoder
+    from mdaug.training.checkpoint import resolve_resume
+
+    found = resolve_resume(run, resume)
+    if config is not None or found is not None:
+        return _run_config(config, overrides, run, resume, None)
+    if ae is None:
+        raise MdaugError("stage 2 needs a trained stage-1 model: --ae RUN (a `mdaug train-ae` run or its final/)")
+    pre = load_pretrained_autoencoder(ae)
+    return apply_overrides(config_from_dict(pre.meta["config"], f"{pre.folder}/mdaug.json"), overrides)
+
+
+def _train_stage2(kind: str, ae: Path | None, out_dir: Path | None, config: str | None, steps: int | None,
+                  resume: bool, checkpoint: Path | None, overrides: list[str] | None) -> None:
+    from mdaug.training.stage2 import train_stage2
+
+    resume_arg = _resume_arg(resume, checkpoint)
+    if out_dir is None:
+        if ae is None:
+            raise MdaugError("give --ae RUN (the stage-1 model), and --out to resume a run")
+        out_dir = Path("runs") / f"{kind}-{Path(ae).resolve().name if Path(ae).name != 'final' else Path(ae).resolve().parent.name}"
+    extra = list(overrides or []) + ([f"{kind}_train.steps={steps}"] if steps else [])
+    cfg = _stage2_config(config, extra, out_dir, resume_arg, ae)
+    final = train_stage2(cfg, out_dir, kind, autoencoder=ae, resume=resume_arg, console=out)
+    out.print(f"trained the {kind} -> {final}")
+    out.print(f"next: mdaug sample {final.parent} --n 8   or   mdaug augment {final.parent} --per-class 100 --out DIR")
+
+
+AE_OPT = typer.Option(None, "--ae", help="The stage-1 model: a train-ae run folder or its final/ [resuming: the one recorded].")
+
+
+@app.command("train-ldm")
+def train_ldm(
+    ae: Optional[Path] = AE_OPT,
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/ldm-<stage-1 run>]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's config; "
+                                         "when resuming: the run's own]."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ldm_train.steps)."),
+    resume: bool = RESUME,
+    checkpoint: Optional[Path] = FROM_CHECKPOINT,
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train class-conditional latent diffusion in the latent space of a stage-1 model (any family)."""
+    _train_stage2("ldm", ae, out_dir, config, steps, resume, checkpoint, overrides)
+
+
+@app.command("train-prior")
+def train_prior(
+    ae: Optional[Path] = AE_OPT,
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/prior-<stage-1 run>]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's config; "
+                                         "when resuming: the run's own]."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (prior_train.steps)."),
+    resume: bool = RESUME,
+    checkpoint: Optional[Path] = FROM_CHECKPOINT,
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train a class-conditional masked code prior (MaskGIT) over the codes of a vq, vqgan, rq or fsq model."""
+    _train_stage2("prior", ae, out_dir, config, steps, resume, checkpoint, overrides)
+
+
+def _settings(s2, steps: int | None, guidance: float | None, sampler: str | None, temperature: float | None):
+    from dataclasses import replace
+
+    from mdaug.generation import check_settings
+
+    s = s2.default_settings()
+    s = replace(s, steps=steps if steps is not None else s.steps,
+                guidance_scale=guidance if guidance is not None else s.guidance_scale,
+                sampler=sampler or s.sampler, temperature=temperature if temperature is not None else s.temperature)
+    check_settings(s2.kind, s, s2.model.config.get("num_train_timesteps", 256))
+    return s
+
+
+STEPS_OPT = typer.Option(None, "--steps", help="Sampling steps [default: the model's].")
+GUIDANCE_OPT = typer.Option(None, "--guidance", help="Classifier-free guidance scale, 0-20 (1 = conditional only).")
+SAMPLER_OPT = typer.Option(None, "--sampler", help="ldm: ddpm, ddim or dpm++.")
+TEMPERATURE_OPT = typer.Option(None, "--temperature", help="prior: sampling temperature.")
+CLASSES_OPT = typer.Option(None, "--classes", help="Comma-separated class names or indices [default: all, balanced].")
+SEED_OPT = typer.Option(0, "--seed", help="Seed of the noise; the same seed gives the same samples.")
+
+
+@app.command("sample")
+def sample_cmd(
+    run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
+    n: int = typer.Option(8, "--n", min=1, help="Samples per class."),
+    classes: Optional[str] = CLASSES_OPT,
+    steps: Optional[int] = STEPS_OPT,
+    guidance: Optional[float] = GUIDANCE_OPT,
+    sampler: Optional[str] = SAMPLER_OPT,
+    temperature: Optional[float] = TEMPERATURE_OPT,
+    seed: int = SEED_OPT,
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="New folder for samples.npz and grid.png "
+                                           "[default: RUN/samples-seedS, never overwritten]."),
+    ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+) -> None:
+    """Generate N spectrograms per class: a PNG grid (one row per class) and the arrays (samples.npz)."""
+    import numpy as np
+
+    from mdaug.files import ensure_empty_dir, free_path
+    from mdaug.generation import class_indices, generate, load_stage2
+    from mdaug.training.images import sample_grid
+
+    s2 = load_stage2(run, ae)
+    settings = _settings(s2, steps, guidance, sampler, temperature)
+    wanted = class_indices(classes.split(",") if classes else None, s2.class_names)
+    folder = out_dir or free_path(s2.folder.parent / f"samples-seed{seed}")
+    ensure_empty_dir(folder, what="output folder")
+    labels = np.repeat(np.asarray(wanted, dtype=np.int64), n)
+    x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, progress=True)
+    np.savez(folder / "samples.npz", x=x, labels=labels, class_names=np.array(s2.class_names),
+             settings=json.dumps(settings.as_dict(s2.kind) | {"seed": seed, "model": str(s2.folder.resolve())}))
+    sample_grid(x[np.argsort(labels, kind="stable")][: 40 * n], np.sort(labels)[: 40 * n], s2.class_names, folder / "grid.png",
+                suptitle=f"{s2.kind}: " + ", ".join(f"{k} {v}" for k, v in settings.as_dict(s2.kind).items()))
+    out.print(f"{len(x)} samples ({len(wanted)} classes x {n}) -> {folder / 'samples.npz'}  grid: {folder / 'grid.png'}")
+
+
+@app.command("augment")
+def augment_cmd(
+    run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
+    per_class: int = typer.Option(..., "--per-class", min=1, help="Synthetic spectrograms per class."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="New folder for the synthetic dataset (kept apart from the real one)."),
+    fmt: str = typer.Option("auto", "--format", help="auto (the input dataset's), images, npz, mat, mat73, hdf5 or prepared."),
+    classes: Optional[str] = CLASSES_OPT,
+    steps: Optional[int] = STEPS_OPT,
+    guidance: Optional[float] = GUIDANCE_OPT,
+    sampler: Optional[str] = SAMPLER_OPT,
+    temperature: Optional[float] = TEMPERATURE_OPT,
+    seed: int = SEED_OPT,
+    ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+) -> None:
+    """Write an augmented dataset: N synthetic spectrograms per class in the input dataset's format, with a
+    manifest marking each one synthetic (model, seed, guidance, class)."""
+    from mdaug.augment import export_augmented
+    from mdaug.generation import load_stage2
+
+    s2 = load_stage2(run, ae)
+    settings = _settings(s2, steps, guidance, sampler, temperature)
+    r = export_augmented(s2, out_dir, per_class, classes=classes.split(",") if classes else None, settings=settings,
+                         seed=seed, fmt=fmt, batch_size=batch_size, progress=True)
+    out.print(f"{r['samples']} synthetic spectrograms ({len(r['classes'])} classes x {per_class}, {r['format']}"
+              f"{', ' + r['colormap'] if r['colormap'] else ''}) -> {out_dir}")
+    out.print(f"manifest: {out_dir / 'synthetic_manifest.csv'}   read back: mdaug data inspect {r['data_path']}")
+
+
 @app.command("demo")
 def demo(out_dir: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Folder for the demo's outputs."),
          config: str = typer.Option("gait31", "--config", "-c", help="Preset or YAML file.")) -> None:

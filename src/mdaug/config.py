@@ -21,9 +21,12 @@ from mdaug.section import Section
 from mdaug.train_config import (
     AutoencoderConfig,
     AutoencoderLossConfig,
+    CodePriorConfig,
     GanConfig,
+    LatentDiffusionConfig,
     RecognizerConfig,
     RecognizerTrainConfig,
+    Stage2TrainConfig,
     TrainConfig,
     family_key_problem,
     prune_for_family,
@@ -257,6 +260,11 @@ class Config(Section):
     recognizer: RecognizerConfig = RecognizerConfig()
     recognizer_train: RecognizerTrainConfig = RecognizerTrainConfig()
     """The recogniser's training loop."""
+    ldm: LatentDiffusionConfig = LatentDiffusionConfig()
+    ldm_train: Stage2TrainConfig = Stage2TrainConfig()
+    prior: CodePriorConfig = CodePriorConfig()
+    """The code prior (vq, vqgan, rq, fsq)."""
+    prior_train: Stage2TrainConfig = Stage2TrainConfig()
 
 
 # ---------------------------------------------------------------- loading, overrides, errors

@@ -205,6 +205,77 @@ class RecognizerConfig(Section):
     """Share of the training split held back to pick the best step (drawn with the role's seed)."""
 
 
+class LatentDiffusionConfig(Section):
+    """Stage 2: a class-conditional denoiser (diffusers UNet2DModel with a class embedding) on the stage-1
+    latents, normalised by the stored per-channel mean and scale; classifier-free guidance by label dropout."""
+
+    block_out_channels: tuple[int, ...] = (64, 128, 128)
+    """UNet channels per resolution level of the latent grid."""
+    layers_per_block: int = Field(1, ge=1, le=4)
+    attention: tuple[bool, ...] = (False, True, True)
+    """Self-attention per level (same length as block_out_channels)."""
+    norm_num_groups: int = Field(32, ge=1)
+    num_train_timesteps: int = Field(1000, ge=10)
+    beta_schedule: Literal["squaredcos_cap_v2", "linear", "scaled_linear"] = "squaredcos_cap_v2"
+    """Noise schedule: cosine (Nichol & Dhariwal 2021), linear (Ho et al. 2020) or scaled linear (LDM)."""
+    prediction_type: Literal["epsilon", "v_prediction"] = "v_prediction"
+    """What the network predicts: the noise, or v (Salimans & Ho 2022). Pair epsilon with a linear schedule: under
+    the cosine one the first steps divide the predicted noise by a near-zero signal level."""
+    cond_drop_prob: float = Field(0.1, ge=0, lt=1)
+    """Share of training labels replaced by the null class, so one network is both conditional and not."""
+    sampler: Literal["ddpm", "ddim", "dpm++"] = "dpm++"
+    """Default sampler of `mdaug sample` and the sample grids."""
+    sample_steps: int = Field(25, ge=1, le=1000)
+    guidance_scale: float = Field(2.0, ge=0, le=20)
+    """Classifier-free guidance: 1 = conditional only, 0 = unconditional, > 1 = stronger class identity."""
+
+    @model_validator(mode="after")
+    def _levels(self) -> "LatentDiffusionConfig":
+        if len(self.attention) != len(self.block_out_channels):
+            raise ValueError(f"attention has {len(self.attention)} entries; block_out_channels has {len(self.block_out_channels)}")
+        bad = [c for c in self.block_out_channels if c % self.norm_num_groups]
+        if bad:
+            raise ValueError(f"norm_num_groups {self.norm_num_groups} must divide every block_out_channels entry (not {bad[0]})")
+        return self
+
+
+class CodePriorConfig(Section):
+    """Stage 2 for the code families (vq, vqgan, rq, fsq): a class-conditional masked transformer over code
+    indices (MaskGIT, Chang et al. 2022), one code stack per position for rq."""
+
+    dim: int = Field(256, ge=8)
+    depth: int = Field(4, ge=1, le=24)
+    heads: int = Field(4, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    cond_drop_prob: float = Field(0.1, ge=0, lt=1)
+    sample_steps: int = Field(8, ge=1, le=256)
+    """Iterative decoding steps."""
+    guidance_scale: float = Field(2.0, ge=0, le=20)
+    temperature: float = Field(1.0, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _heads(self) -> "CodePriorConfig":
+        if self.dim % self.heads:
+            raise ValueError(f"heads ({self.heads}) must divide dim ({self.dim})")
+        return self
+
+
+class Stage2TrainConfig(TrainConfig):
+    """The stage-2 training loop (latent diffusion or code prior) on cached latents."""
+
+    steps: int = Field(2000, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(4e-4, gt=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_steps: int = Field(100, ge=0)
+    lr_schedule: Literal["constant", "cosine"] = "cosine"
+    ema_decay: float | None = Field(0.999, gt=0, lt=1)
+    image_every: int = Field(500, ge=1)
+    """Write a sample grid (one row per class) every this many steps."""
+    checkpoint_every: int = Field(500, ge=1)
+
+
 def family_key_problem(section: str, family: str, raw: dict[str, Any]) -> str | None:
     """The first key of `raw` (the YAML/override dict of `section`) that does not apply to `family`."""
     rules = FAMILY_KEYS.get(section, {})

@@ -18,6 +18,8 @@ class PretrainedAutoencoder:
     """The label map: class index -> name."""
     meta: dict[str, Any]
     """mdaug.json: family, input and latent shapes, normalisation, data fingerprint, training summary, config."""
+    folder: Path
+    """The final/ folder it was loaded from."""
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -43,4 +45,4 @@ def load_pretrained_autoencoder(folder: str | Path) -> PretrainedAutoencoder:
     if meta.get("kind") != "autoencoder":
         raise MdaugError(f"{folder} holds a {meta.get('kind')}, not a stage-1 autoencoder")
     model = load_autoencoder(folder).eval()
-    return PretrainedAutoencoder(model=model, class_names=list(meta["class_names"]), meta=meta)
+    return PretrainedAutoencoder(model=model, class_names=list(meta["class_names"]), meta=meta, folder=folder)

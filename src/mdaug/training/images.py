@@ -36,3 +36,43 @@ def reconstruction_grid(x: np.ndarray, x_hat: np.ndarray, path: Path, titles: li
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
+
+
+def sample_grid(x: np.ndarray, labels: np.ndarray, class_names: list[str], path: Path, *, cmap: str = "jet",
+                suptitle: str = "", real: np.ndarray | None = None, real_labels: np.ndarray | None = None,
+                max_rows: int = 40) -> Path:
+    """One row per class present in `labels` (at most `max_rows`), its samples side by side; with `real`, the
+    first column of each row is a real spectrogram of that class, for comparison. x: (n, c, doppler, time)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    classes = [c for c in dict.fromkeys(int(v) for v in labels)][:max_rows]
+    cols = max(int((labels == c).sum()) for c in classes) + (1 if real is not None else 0)
+    fig, axes = plt.subplots(len(classes), cols, figsize=(0.9 * cols + 1.2, 0.9 * len(classes) + 0.5), squeeze=False)
+    for i, c in enumerate(classes):
+        row = list(x[labels == c])
+        if real is not None:
+            have = real[real_labels == c]
+            row = [have[0] if len(have) else np.full_like(x[0], -1)] + row
+        for j in range(cols):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(row):
+                ax.imshow(row[j][0], origin="lower", aspect="auto", interpolation="nearest", cmap=cmap, vmin=-1, vmax=1)
+            else:
+                ax.axis("off")
+        axes[i, 0].set_ylabel(class_names[c], fontsize=6, rotation=0, ha="right", va="center")
+    if real is not None:
+        axes[0, 0].set_title("real", fontsize=7)
+        if cols > 1:
+            axes[0, 1].set_title("generated", fontsize=7, loc="left")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path

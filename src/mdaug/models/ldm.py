@@ -1,0 +1,110 @@
+"""Class-conditional latent diffusion (Rombach et al. 2022): diffusers' UNet2DModel with a class embedding,
+trained with label dropout so that one network gives both the conditional and the unconditional prediction
+for classifier-free guidance (Ho & Salimans 2022). The noise schedule lives in the model's config, and the
+samplers (DDPM, DDIM, DPM-Solver++) are diffusers schedulers built from it, never clipping samples:
+latents are not bounded like pixels."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+
+Sampler = Literal["ddpm", "ddim", "dpm++"]
+SAMPLERS: tuple[str, ...] = ("ddpm", "ddim", "dpm++")
+
+
+class LatentDiffusion(ModelMixin, ConfigMixin):
+    @register_to_config
+    def __init__(self, *, latent_channels: int = 4, grid: tuple[int, int] = (16, 16), num_classes: int = 2,
+                 block_out_channels: tuple[int, ...] = (64, 128, 128), layers_per_block: int = 1,
+                 attention: tuple[bool, ...] = (False, True, True), norm_num_groups: int = 32,
+                 num_train_timesteps: int = 1000, beta_schedule: str = "squaredcos_cap_v2",
+                 prediction_type: str = "v_prediction", cond_drop_prob: float = 0.1) -> None:
+        super().__init__()
+        assert num_classes >= 1, "num_classes must be positive"
+        assert len(attention) == len(block_out_channels), "one attention flag per level"
+        assert 0 <= cond_drop_prob < 1, "cond_drop_prob must be in [0, 1)"
+        self.unet = UNet2DModel(
+            sample_size=tuple(grid), in_channels=latent_channels, out_channels=latent_channels,
+            block_out_channels=tuple(block_out_channels), layers_per_block=layers_per_block,
+            down_block_types=tuple("AttnDownBlock2D" if a else "DownBlock2D" for a in attention),
+            up_block_types=tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attention)),
+            norm_num_groups=norm_num_groups, num_class_embeds=num_classes + 1,
+            attention_head_dim=min(32, min(block_out_channels)))  # heads of at most 32 channels, at least one
+        self._train_scheduler = self.scheduler("ddpm")
+
+    @property
+    def null_class(self) -> int:
+        """The class index that means 'no class' (the unconditional branch of guidance)."""
+        return int(self.config.num_classes)
+
+    def scheduler(self, sampler: Sampler) -> DDPMScheduler | DDIMScheduler | DPMSolverMultistepScheduler:
+        """A fresh diffusers scheduler with this model's noise schedule and prediction type."""
+        c = self.config
+        common = {"num_train_timesteps": c.num_train_timesteps, "beta_schedule": c.beta_schedule,
+                  "prediction_type": c.prediction_type}
+        if sampler == "ddpm":
+            return DDPMScheduler(**common, clip_sample=False)
+        if sampler == "ddim":
+            return DDIMScheduler(**common, clip_sample=False, set_alpha_to_one=False)
+        if sampler == "dpm++":
+            return DPMSolverMultistepScheduler(**common, algorithm_type="dpmsolver++", solver_order=2, thresholding=False)
+        raise ValueError(f"unknown sampler '{sampler}' (choose from {', '.join(SAMPLERS)})")
+
+    def drop_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Training only: each label becomes the null class with probability cond_drop_prob."""
+        if not self.training or self.config.cond_drop_prob == 0:
+            return labels
+        drop = torch.rand(labels.shape, device=labels.device) < self.config.cond_drop_prob
+        return torch.where(drop, torch.full_like(labels, self.null_class), labels)
+
+    def forward(self, latents: torch.Tensor, timesteps: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.unet(latents, timesteps, class_labels=labels).sample
+
+    def training_loss(self, latents: torch.Tensor, labels: torch.Tensor, *, net: torch.nn.Module | None = None
+                      ) -> tuple[torch.Tensor, dict[str, float]]:
+        """MSE of the prediction (noise or v) at uniformly drawn timesteps; randomness from the global RNG,
+        which the trainer's checkpoints restore. `net`: this model as wrapped for distributed training (its
+        forward must be the one called, so that gradients are synchronised)."""
+        sched = self._train_scheduler
+        noise = torch.randn_like(latents)
+        t = torch.randint(0, self.config.num_train_timesteps, (latents.shape[0],), device=latents.device)
+        noisy = sched.add_noise(latents, noise, t)
+        target = noise if self.config.prediction_type == "epsilon" else sched.get_velocity(latents, noise, t)
+        pred = (net or self)(noisy, t, self.drop_labels(labels))
+        loss = F.mse_loss(pred.float(), target.float())
+        return loss, {"mse": loss.item()}
+
+    @torch.no_grad()
+    def sample(self, labels: torch.Tensor, *, steps: int = 25, guidance_scale: float = 2.0, sampler: Sampler = "dpm++",
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Normalised latents (batch, channels, h, w) for `labels`, from noise drawn with `generator`."""
+        if steps < 1 or steps > self.config.num_train_timesteps:
+            raise ValueError(f"steps must be in 1..{self.config.num_train_timesteps}, not {steps}")
+        if guidance_scale < 0:
+            raise ValueError(f"guidance_scale must be >= 0, not {guidance_scale}")
+        sched = self.scheduler(sampler)
+        sched.set_timesteps(steps, device=labels.device)
+        c = self.config
+        x = torch.randn((labels.shape[0], c.latent_channels, *c.grid), generator=generator,
+                        device=generator.device if generator is not None else labels.device).to(labels.device)
+        x = x * sched.init_noise_sigma
+        null = torch.full_like(labels, self.null_class)
+        for t in sched.timesteps:
+            inp = sched.scale_model_input(x, t)
+            if guidance_scale == 1:
+                pred = self(inp, t.expand(x.shape[0]), labels)
+            else:  # conditional and unconditional in one batch
+                both = self(torch.cat([inp, inp]), t.expand(2 * x.shape[0]), torch.cat([labels, null]))
+                cond, uncond = both.chunk(2)
+                pred = uncond + guidance_scale * (cond - uncond)
+            x = sched.step(pred, t, x, generator=generator).prev_sample
+        return x
+
+
+__all__ = ["LatentDiffusion", "SAMPLERS", "Sampler"]
