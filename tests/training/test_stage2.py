@@ -84,6 +84,8 @@ def test_resumed_stage2_run_reproduces_the_uninterrupted_one(kind, family, stage
     a = read_loss_log(tmp_path / "straight" / "losses.jsonl")
     b = read_loss_log(tmp_path / "split" / "losses.jsonl")
     assert [r["step"] for r in b] == list(range(1, 6))
+    if torch.cuda.is_available():
+        pytest.skip("CUDA kernels are not bit-deterministic; exact resume is checked on CPU")
     assert a == b
     wa = load_file(str(tmp_path / "straight" / "final" / "diffusion_pytorch_model.safetensors"))
     wb = load_file(str(tmp_path / "split" / "final" / "diffusion_pytorch_model.safetensors"))
