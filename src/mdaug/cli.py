@@ -272,6 +272,63 @@ def eval_ae(
     out.print(f"report: {r['files']['json']}  figure: {r['files']['figure']}")
 
 
+@app.command("diagnose")
+def diagnose_cmd(
+    run: Path = typer.Argument(..., help="A train-ae run folder (with final/)."),
+    diffusability_steps: int = typer.Option(150, "--diffusability-steps", min=1,
+                                            help="Training steps of the small latent denoiser of the probe."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Latent-space health over the whole dataset: collapse of variance, of codebook use or into pointer-like
+    codes, neighbourhoods, linear probe, smoothness, diffusability; a verdict per problem."""
+    from mdaug.evaluation.diagnose import diagnose
+
+    if not run.is_dir():
+        raise MdaugError(f"run folder {run} does not exist")
+    r = diagnose(run, diffusability_steps=diffusability_steps)
+    if as_json:
+        out.print(json.dumps({k: v for k, v in r.items() if k != "class_code_hist"}, indent=1), markup=False)
+        return
+    out.print(f"{r['family']} latent space over {r['samples']} spectrograms ({'x'.join(map(str, r['latent_shape']))}):")
+    for v in r["verdicts"]:
+        out.print(f"  {'ok ' if v['ok'] else 'BAD'}  {v['problem']}: {v['message']}", markup=False)
+    out.print(f"{'healthy' if r['healthy'] else 'problems found'}; report: {r['files']['json']}  figure: {r['files']['figure']}")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
+    recognizer: Path = typer.Option(..., "--recognizer", help="The evaluation recogniser (train-recognizer --role eval)."),
+    per_class: int = typer.Option(30, "--per-class", min=2, help="Generated samples per class."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Sampling steps [default: the model's]."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", help="Guidance scale [default: the model's]."),
+    seed: int = typer.Option(0, "--seed"),
+    ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Generation quality in the recogniser's feature space: FID/KID against the real test split (with the
+    real-train floor), precision/recall, identity accuracy, memorisation, physical plausibility."""
+    from mdaug.evaluation.generation_quality import evaluate_generation
+    from mdaug.generation import load_stage2
+
+    if not run.is_dir():
+        raise MdaugError(f"run folder {run} does not exist")
+    settings = load_stage2(run, ae).default_settings()
+    settings.steps = steps if steps is not None else settings.steps
+    settings.guidance_scale = guidance if guidance is not None else settings.guidance_scale
+    r = evaluate_generation(run, recognizer, per_class=per_class, settings=settings, seed=seed, autoencoder=ae)
+    if as_json:
+        out.print(json.dumps(r, indent=1, default=float), markup=False)
+        return
+    fl = r["floor"]
+    out.print(f"{r['kind']} on {r['family']}, {r['samples']} samples: FID {r['fid']:.2f} (real floor {fl['fid']:.2f}), "
+              f"KID {r['kid']:.4f} (floor {fl['kid']:.4f}), precision {r['precision']:.2f}, recall {r['recall']:.2f}")
+    mem = r["memorisation_pixels"]["all"]
+    out.print(f"identity accuracy {r['identity']['accuracy']:.3f} (the recogniser on real test data: "
+              f"{r['recognizer_test_accuracy']:.3f}); copies of training samples: {100 * mem['share_below']:.1f}%")
+    out.print(f"report: {r['files']['json']}  grid: {r['files']['grid']}")
+
+
 @app.command("train-recognizer")
 def train_recognizer_cmd(
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder for the recogniser."),

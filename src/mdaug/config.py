@@ -134,7 +134,9 @@ class SplitConfig(Section):
     group_by: Literal["auto", "session", "file", "sample"] = "auto"
     """auto: session ids when the data has them, else the source file. 'sample' leaks when windows
     overlap in time, so it is only for data whose samples are independent recordings."""
-
+    train_per_class: int | None = Field(None, ge=1, repr=False)
+    """Real-data budget: keep only this many training samples per class (drawn with the split's seed); the
+    rest of the training split is used by nothing, never moved to val or test. Used by `mdaug utility`."""
 
     @model_validator(mode="after")
     def _fractions(self) -> "SplitConfig":

@@ -105,3 +105,19 @@ def test_requested_val_split_is_filled_when_groups_tie():
         per = [int((ds.labels[split.indices(ds, n)] == c).sum()) for n in ("train", "val", "test")]
         assert per == [90, 30, 30], per
     assert not split.warnings
+
+
+def test_train_budget_keeps_k_per_class_and_leaves_val_test_alone():
+    from mdaug.config import load_config
+    from mdaug.training.data import load_run_data
+
+    full = load_run_data(load_config("tiny"))
+    limited = load_run_data(load_config("tiny", ["split.train_per_class=2"]))
+    for name in ("val", "test"):
+        assert limited.split.ids[name] == full.split.ids[name]
+    train = limited.indices("train")
+    counts = np.bincount(limited.dataset.labels[train], minlength=len(limited.dataset.class_names))
+    assert counts.tolist() == [2] * len(counts)
+    assert set(limited.split.ids["train"]) < set(full.split.ids["train"])
+    again = load_run_data(load_config("tiny", ["split.train_per_class=2"]))
+    assert again.split.ids == limited.split.ids  # seeded: the same budget picks the same samples

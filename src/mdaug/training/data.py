@@ -16,7 +16,7 @@ from rich.console import Console
 from mdaug.config import Config, config_to_yaml
 from mdaug.data import SpectrogramSet, load_prepared, load_split, make_split, read_dataset, save_split
 from mdaug.data.read import resize
-from mdaug.data.splits import Split, check_leak_free
+from mdaug.data.splits import Split, check_leak_free, limit_train
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text
 
@@ -92,7 +92,7 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
         split = load_split(saved)
         if split.fingerprint != ds.fingerprint():
             split = None  # resized, so the ids are equal but the content hash is not: re-split the same way
-    split = split or make_split(ds, cfg.split)
+    split = limit_train(split or make_split(ds, cfg.split), ds, cfg.split.train_per_class, cfg.split.seed)
     check_leak_free(split, ds)
     train = split.indices(ds, "train")
     counts = np.bincount(ds.labels[train], minlength=len(ds.class_names))

@@ -1,0 +1,301 @@
+"""Latent-space health of a stage-1 model (`mdaug diagnose RUN`): can a generative model use this latent
+space? A first stage can reconstruct almost perfectly and still hand stage 2 a collapsed posterior, a
+collapsed codebook or pointer-like codes (a lookup table whose neighbourhoods mean nothing). Measured over the
+whole dataset, each problem gets a verdict with its measured value and threshold.
+
+Smoothness, neighbourhood consistency and the linear probe are each compared with the same measurement in
+pixel space, so that a verdict says "worse than the spectrograms themselves", not an absolute number that
+depends on the data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from mdaug.errors import MdaugError
+from mdaug.evaluation.metrics import nearest_neighbours
+from mdaug.files import atomic_write_text, free_path
+from mdaug.models.pretrained import PretrainedAutoencoder, load_pretrained_autoencoder
+from mdaug.training.health import HealthAccumulator, codebook_stats
+from mdaug.training.latents import latent_stats, stage1_data
+
+THRESHOLDS: dict[str, float] = {
+    "codebook_usage_pct": 25.0,  # below: most codes are never used (codebook collapse)
+    "dead_code_pct": 50.0,  # above: more than half the codebook is dead
+    "posterior_std_min": 0.01,  # below: a channel's posterior std is ~0 (variance collapse: deterministic codes)
+    "active_units_pct": 50.0,  # below: most latent units carry no information (posterior collapse)
+    "knn_ratio": 0.8,  # latent k-NN class agreement / pixel-space agreement below this: neighbourhoods lost
+    "probe_ratio": 0.8,  # latent linear-probe accuracy / pixel-space accuracy below this
+    "roughness_ratio": 1.5,  # latent interpolation roughness / pixel-space cross-fade roughness above this
+    "diffusability_loss": 0.5,  # held-out denoising loss of the probe (1 = predicting nothing) above this
+}
+
+
+@dataclass
+class Verdict:
+    problem: str
+    ok: bool
+    value: float
+    threshold: float
+    message: str
+
+
+# ---------------------------------------------------------------------------------------------- measurements
+
+
+def knn_agreement(feats: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    """Share of each sample's k nearest neighbours (Euclidean, itself excluded) that share its class."""
+    feats = np.asarray(feats, dtype=np.float64).reshape(len(feats), -1)
+    _, idx = nearest_neighbours(feats, feats, min(k, len(feats) - 1), exclude_self=True)
+    return float((labels[idx] == labels[:, None]).mean())
+
+
+def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray, n_classes: int,
+                 *, steps: int = 100, l2: float = 1e-3, seed: int = 0) -> float:
+    """Test accuracy of an L2-regularised multinomial logistic regression on standardised features, fitted
+    full-batch with L-BFGS (a few lines of torch; scikit-learn is not a dependency)."""
+    xt = torch.as_tensor(train_x, dtype=torch.float32).flatten(1)
+    xs = torch.as_tensor(test_x, dtype=torch.float32).flatten(1)
+    mu, sd = xt.mean(0), xt.std(0).clamp_min(1e-6)
+    xt, xs = (xt - mu) / sd, (xs - mu) / sd
+    w = torch.zeros(xt.shape[1], n_classes)
+    w.normal_(0, 0.01, generator=torch.Generator().manual_seed(seed))
+    w.requires_grad_(True)
+    b = torch.zeros(n_classes, requires_grad=True)
+    yt = torch.as_tensor(train_y, dtype=torch.long)
+    opt = torch.optim.LBFGS([w, b], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = F.cross_entropy(xt @ w + b, yt) + l2 * w.square().sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        return float(((xs @ w + b).argmax(1) == torch.as_tensor(test_y)).float().mean())
+
+
+def path_roughness(frames: torch.Tensor) -> torch.Tensor:
+    """frames (pairs, points, ...): the images along a path from frame 0 to frame -1. Length of the path
+    (sum of L1 steps) over the straight distance between its ends: 1 for a path that moves steadily in one
+    direction, large when the decoder jumps back and forth (pointer-like latents)."""
+    steps = (frames[:, 1:] - frames[:, :-1]).abs().flatten(2).mean(2).sum(1)
+    direct = (frames[:, -1] - frames[:, 0]).abs().flatten(1).mean(1)
+    return steps / direct.clamp_min(1e-8)
+
+
+@torch.no_grad()
+def interpolation_roughness(pre: PretrainedAutoencoder, latents: torch.Tensor, labels: np.ndarray, *, pairs: int = 16,
+                            points: int = 9, seed: int = 0) -> dict[str, float]:
+    """Decoder output along straight lines between the latents of same-class and different-class pairs
+    (median path roughness of each)."""
+    rng = np.random.default_rng(seed)
+    t = torch.linspace(0, 1, points)[None, :, None, None, None]
+    out = {}
+    for kind in ("same_class", "different_class"):
+        a_idx, b_idx = [], []
+        while len(a_idx) < pairs:
+            i, j = rng.integers(len(labels), size=2)
+            if i != j and (labels[i] == labels[j]) == (kind == "same_class"):
+                a_idx.append(i)
+                b_idx.append(j)
+        za, zb = latents[a_idx][:, None], latents[b_idx][:, None]
+        path = (1 - t) * za + t * zb  # (pairs, points, c, h, w)
+        frames = pre.model.decode(path.flatten(0, 1)).float().clamp(-1, 1)
+        out[kind] = float(path_roughness(frames.view(pairs, points, *frames.shape[1:])).median())
+    return out
+
+
+def pixel_roughness() -> float:
+    """A cross-fade between two spectrograms is a straight line in pixel space: roughness exactly 1."""
+    return 1.0
+
+
+def diffusability(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tensor, test_y: torch.Tensor,
+                  n_classes: int, *, steps: int = 150, batch_size: int = 64, seed: int = 0) -> float:
+    """Held-out v-prediction loss of a small class-conditional latent denoiser after a fixed budget of
+    `steps`, on normalised latents (unit variance, so predicting zero scores 1.0). Averaged over fixed
+    timesteps and noise, so families compare like for like."""
+    from mdaug.models.ldm import LatentDiffusion
+
+    torch.manual_seed(seed)
+    c, h, w = train.shape[1:]
+    width = (16, 32) if min(h, w) >= 2 else (16,)
+    model = LatentDiffusion(latent_channels=c, grid=(h, w), num_classes=n_classes, block_out_channels=width,
+                            attention=(False,) * len(width), norm_num_groups=8, cond_drop_prob=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in range(steps):
+        idx = torch.randint(0, len(train), (batch_size,), generator=g)
+        loss, _ = model.training_loss(train[idx], train_y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    sched = model._train_scheduler
+    losses = []
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        for t_val in (100, 300, 500, 700, 900):
+            t = torch.full((len(test),), min(t_val, model.config.num_train_timesteps - 1), dtype=torch.long)
+            noise = torch.randn(test.shape, generator=g)
+            target = sched.get_velocity(test, noise, t) if model.config.prediction_type == "v_prediction" else noise
+            pred = model(sched.add_noise(test, noise, t), t, test_y)
+            losses.append(F.mse_loss(pred, target).item())
+    return float(np.mean(losses))
+
+
+# ---------------------------------------------------------------------------------------------- verdicts
+
+
+def verdicts(report: dict[str, Any], thresholds: dict[str, float] = THRESHOLDS) -> list[Verdict]:
+    """A verdict per problem that the report's measurements can show, in words a user understands."""
+    th, out = thresholds, []
+    lat = report.get("latent", {})
+    if "codebook_usage_pct" in lat:
+        v = lat["codebook_usage_pct"]
+        out.append(Verdict("codebook collapse", v >= th["codebook_usage_pct"], v, th["codebook_usage_pct"],
+                           f"{v:.1f}% of the codebook is used (collapse below {th['codebook_usage_pct']:.0f}%)"
+                           + ("" if v >= th["codebook_usage_pct"] else ": turn on ae.kmeans_init, ae.dead_code_threshold "
+                              "and ae.cosine_codes, or shrink ae.codebook_size")))
+        dead = 100 * lat["dead_codes"] / max(report.get("codebook_size", 1), 1)
+        out.append(Verdict("dead codes", dead <= th["dead_code_pct"], dead, th["dead_code_pct"],
+                           f"{dead:.1f}% of the codes are never used (too many above {th['dead_code_pct']:.0f}%)"))
+    if "posterior_std_min" in lat:
+        v = lat["posterior_std_min"]
+        out.append(Verdict("variance collapse", v >= th["posterior_std_min"], v, th["posterior_std_min"],
+                           f"smallest mean posterior std per channel is {v:.3g} (collapsed below {th['posterior_std_min']:g})"
+                           + ("" if v >= th["posterior_std_min"] else ": the encoder has become deterministic and its "
+                              "latents are unbounded pointers; raise ae.kl_weight")))
+        a = lat["active_units_pct"]
+        out.append(Verdict("posterior collapse", a >= th["active_units_pct"], a, th["active_units_pct"],
+                           f"{a:.0f}% of latent units carry information (collapse below {th['active_units_pct']:.0f}%)"
+                           + ("" if a >= th["active_units_pct"] else ": lower ae.kl_weight or the latent channels")))
+    if "knn_agreement" in report:
+        r = report["knn_agreement"] / max(report["knn_agreement_pixels"], 1e-9)
+        out.append(Verdict("neighbourhoods", r >= th["knn_ratio"], r, th["knn_ratio"],
+                           f"{100 * report['knn_agreement']:.0f}% of latent nearest neighbours share the class, against "
+                           f"{100 * report['knn_agreement_pixels']:.0f}% in pixel space (ratio {r:.2f}, lost below {th['knn_ratio']})"))
+    if "linear_probe" in report:
+        r = report["linear_probe"] / max(report["linear_probe_pixels"], 1e-9)
+        out.append(Verdict("class information", r >= th["probe_ratio"], r, th["probe_ratio"],
+                           f"a linear classifier reads the class from latents at {100 * report['linear_probe']:.0f}% test "
+                           f"accuracy, from pixels at {100 * report['linear_probe_pixels']:.0f}% (ratio {r:.2f}, "
+                           f"lost below {th['probe_ratio']})"))
+    if "roughness" in report:
+        v = report["roughness"]["same_class"] / pixel_roughness()
+        out.append(Verdict("smoothness", v <= th["roughness_ratio"], v, th["roughness_ratio"],
+                           f"decoding a straight line between two latents of one class travels {v:.2f}x the direct "
+                           f"distance (a cross-fade in pixels: 1.00; pointer-like above {th['roughness_ratio']})"))
+    if "diffusability_loss" in report:
+        v = report["diffusability_loss"]
+        out.append(Verdict("diffusability", v <= th["diffusability_loss"], v, th["diffusability_loss"],
+                           f"a small latent denoiser reaches a held-out loss of {v:.3f} after "
+                           f"{report.get('diffusability_steps', '?')} steps (1 = learned nothing; hard above "
+                           f"{th['diffusability_loss']})"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the command
+
+
+@torch.no_grad()
+def _encode_all(pre: PretrainedAutoencoder, x: np.ndarray, labels: np.ndarray, batch_size: int = 128):
+    model = pre.model.eval()
+    f = model.downsampling
+    health = HealthAccumulator(model, len(pre.class_names), (x.shape[2] // f, x.shape[3] // f))
+    lat, logv = [], []
+    for i in range(0, len(x), batch_size):
+        enc = model.encode(torch.from_numpy(x[i:i + batch_size]), mode=True)
+        health.update(enc, torch.from_numpy(labels[i:i + batch_size]))
+        lat.append(enc.latents.float())
+        if enc.logvar is not None:
+            logv.append(enc.logvar.float())
+    return torch.cat(lat), (torch.cat(logv) if logv else None), health
+
+
+def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffusability_steps: int = 150,
+             pairs: int = 16, out: Path | None = None, seed: int = 0) -> dict[str, Any]:
+    """Every measurement over the whole dataset of the stage-1 run, verdicts, a JSON and a figure (never
+    overwriting earlier ones). Returns the report."""
+    pre = load_pretrained_autoencoder(run)
+    data = stage1_data(pre)
+    ds = data.dataset
+    n_classes = len(ds.class_names)
+    latents, logvar, health = _encode_all(pre, ds.x, ds.labels)
+    report: dict[str, Any] = {"run": str(Path(run)), "family": pre.meta["family"], "samples": len(ds),
+                              "latent_shape": list(latents.shape[1:]), "latent": health.summary()}
+    if health.kind == "codes":
+        report["codebook_size"] = health.codebook_size
+        report["class_code_hist"] = health.buffers["class_hist"].tolist()
+    train, test = data.indices("train"), data.indices("test")
+    if len(test) == 0:
+        raise MdaugError(f"the data of {run} has no test split; the probes need held-out samples")
+    pixels = ds.x.reshape(len(ds), -1)
+    report["knn_agreement"] = knn_agreement(latents.flatten(1).numpy(), ds.labels, knn_k)
+    report["knn_agreement_pixels"] = knn_agreement(pixels, ds.labels, knn_k)
+    report["knn_chance"] = float((np.bincount(ds.labels) / len(ds)).__pow__(2).sum())
+    report["linear_probe"] = linear_probe(latents[train].numpy(), ds.labels[train], latents[test].numpy(),
+                                          ds.labels[test], n_classes, steps=probe_steps, seed=seed)
+    report["linear_probe_pixels"] = linear_probe(pixels[train], ds.labels[train], pixels[test], ds.labels[test],
+                                                 n_classes, steps=probe_steps, seed=seed)
+    report["roughness"] = interpolation_roughness(pre, latents, ds.labels, pairs=pairs, seed=seed)
+    stats = latent_stats(latents[train], None if logvar is None else logvar[train])
+    y = torch.from_numpy(ds.labels)
+    report["diffusability_steps"] = diffusability_steps
+    report["diffusability_loss"] = diffusability(stats.normalise(latents[train]), y[train], stats.normalise(latents[test]),
+                                                 y[test], n_classes, steps=diffusability_steps, seed=seed)
+    report["thresholds"] = dict(THRESHOLDS)
+    report["verdicts"] = [asdict(v) for v in verdicts(report)]
+    report["healthy"] = all(v["ok"] for v in report["verdicts"])
+    folder = Path(out) if out else Path(run) / "eval"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = free_path(folder / "diagnose.json")
+    report["files"] = {"json": str(path), "figure": str(diagnose_figure(report, path.with_suffix(".png"), ds.class_names))}
+    atomic_write_text(path, json.dumps(report, indent=1))
+    return report
+
+
+def diagnose_figure(report: dict[str, Any], path: Path, class_names: list[str]) -> Path:
+    """Per-class code histograms (code families) or posterior std and KL per channel (kl), and the verdicts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.4, 1]})
+    lat = report["latent"]
+    if "class_code_hist" in report:
+        h = np.asarray(report["class_code_hist"])
+        h = h / np.maximum(h.sum(1, keepdims=True), 1)
+        order = np.argsort(-h.sum(0))
+        axes[0].imshow(h[:, order], aspect="auto", cmap="magma", interpolation="nearest")
+        axes[0].set(xlabel="code (most used first)", ylabel="class", title="code use per class")
+        axes[0].set_yticks(range(len(class_names))[:: max(1, len(class_names) // 12)])
+    else:
+        std, kl = lat.get("posterior_std_per_channel", []), lat.get("kl_per_channel", [])
+        xs = np.arange(len(std))
+        axes[0].bar(xs - 0.2, std, 0.4, label="posterior std")
+        axes[0].bar(xs + 0.2, kl, 0.4, label="KL")
+        axes[0].set(xlabel="latent channel", title="posterior per channel")
+        axes[0].legend()
+    axes[1].axis("off")
+    lines = [("OK   " if v["ok"] else "BAD  ") + v["problem"] for v in report["verdicts"]]
+    axes[1].text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=10)
+    axes[1].set_title(f"{report['family']}: {'healthy' if report['healthy'] else 'problems found'}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+__all__ = ["THRESHOLDS", "Verdict", "diagnose", "diffusability", "interpolation_roughness", "knn_agreement",
+           "linear_probe", "path_roughness", "verdicts", "codebook_stats"]

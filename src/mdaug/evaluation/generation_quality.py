@@ -1,0 +1,128 @@
+"""Generation quality of a stage-2 model (`mdaug evaluate RUN --recognizer REC`), in the feature space of the
+evaluation recogniser (trained on the real training split only, never a training loss):
+
+- FID and KID of generated samples against the real test split, with the floor: the same measurement for
+  as many real *training* spectrograms (two real samples of the same people differ by this much);
+- precision / recall (k-NN manifolds) against the real test split;
+- identity accuracy: does the recogniser assign each sample to the class it was generated for (confusion);
+- memorisation: nearest-training-sample distance ratios per class (copies of training samples);
+- physical plausibility: Doppler envelope and torso-band statistics of generated versus real spectrograms.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mdaug.errors import MdaugError
+from mdaug.evaluation.features import embed, frechet_distance
+from mdaug.evaluation.metrics import (identity_accuracy, kernel_inception_distance, memorisation, physical_plausibility,
+                                      precision_recall)
+from mdaug.files import atomic_write_text, free_path
+from mdaug.generation import SampleSettings, Stage2Model, generate, load_stage2
+from mdaug.training.images import sample_grid
+from mdaug.training.latents import stage1_data
+from mdaug.training.recognizer import load_recognizer
+
+
+def check_recognizer(meta: dict[str, Any], s2: Stage2Model, fingerprint: str) -> None:
+    """The evaluation recogniser must be an 'eval' one, on the same classes and the same data."""
+    if meta.get("role") != "eval":
+        raise MdaugError("the recogniser used for evaluation must be an 'eval' one (train-recognizer --role eval); "
+                         "the 'loss' recogniser shaped stage-1 training and may not judge it")
+    if list(meta["class_names"]) != list(s2.class_names):
+        raise MdaugError("the recogniser was trained on other classes than the stage-2 model; train it on the same data")
+    if meta.get("data_fingerprint") != fingerprint:
+        raise MdaugError("the recogniser was trained on other data than the stage-2 model; train it on the same data")
+
+
+def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_test: np.ndarray,
+                    fake: np.ndarray, fake_labels: np.ndarray, recognizer, n_classes: int, *,
+                    floor: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
+    """Every metric of the module for spectrogram arrays (n, c, H, W); `floor` is a real set of the size of
+    `fake` that stands in for it to give the floor values."""
+    f_train, _ = embed(recognizer, real_train)
+    f_test, _ = embed(recognizer, real_test)
+    f_fake, logits = embed(recognizer, fake)
+    kid, kid_std = kernel_inception_distance(f_fake, f_test, seed=seed)
+    out: dict[str, Any] = {"fid": frechet_distance(f_fake, f_test), "kid": kid, "kid_std": kid_std,
+                           **precision_recall(f_test, f_fake)}
+    if floor is not None:
+        f_floor, _ = embed(recognizer, floor)
+        fk, _ = kernel_inception_distance(f_floor, f_test, seed=seed)
+        out["floor"] = {"fid": frechet_distance(f_floor, f_test), "kid": fk, **precision_recall(f_test, f_floor)}
+    ident = identity_accuracy(logits, fake_labels, n_classes)
+    out["identity"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ident.items()}
+    mem = memorisation(f_fake, fake_labels, f_train, real_train_labels)
+    out["memorisation"] = {k: v for k, v in mem.items() if k not in ("ratio", "nearest_train")}
+    mem = memorisation(fake, fake_labels, real_train, real_train_labels)  # pixels: copies show most plainly here
+    out["memorisation_pixels"] = {k: v for k, v in mem.items() if k not in ("ratio", "nearest_train")}
+    out["physical"] = physical_plausibility(real_test, fake)
+    return out
+
+
+def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: int = 30,
+                        settings: SampleSettings | None = None, seed: int = 0, out: Path | None = None,
+                        autoencoder: str | Path | None = None, batch_size: int = 128) -> dict[str, Any]:
+    """Generate `per_class` samples of every class with the stage-2 model, measure them, write
+    generation.json, a real-vs-generated grid and a confusion matrix (never overwriting). Returns the report."""
+    s2 = load_stage2(run, autoencoder)
+    rec, meta = load_recognizer(recognizer)
+    data = stage1_data(s2.autoencoder)
+    ds = data.dataset
+    check_recognizer(meta, s2, ds.fingerprint())
+    train, test = data.indices("train"), data.indices("test")
+    if len(test) < 2:
+        raise MdaugError("the data has fewer than 2 test samples; generation cannot be measured against it")
+    n_classes = len(s2.class_names)
+    settings = settings or s2.default_settings()
+    labels = np.repeat(np.arange(n_classes), per_class)
+    fake = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device="cpu", progress=True)
+    rng = np.random.default_rng(seed)
+    floor_rows = np.concatenate([rng.choice(train[ds.labels[train] == c], per_class,
+                                            replace=int((ds.labels[train] == c).sum()) < per_class)
+                                 for c in range(n_classes)])
+    report: dict[str, Any] = {"run": str(Path(run)), "kind": s2.kind, "family": s2.autoencoder.meta["family"],
+                              "recognizer": str(Path(recognizer)), "per_class": per_class, "samples": int(labels.size),
+                              "seed": seed, "settings": settings.as_dict(s2.kind), "test_samples": int(len(test)),
+                              "recognizer_test_accuracy": meta.get("test_accuracy")}
+    report.update(quality_metrics(ds.x[train], ds.labels[train], ds.x[test], fake, labels, rec, n_classes,
+                                  floor=ds.x[floor_rows], seed=seed))
+    folder = Path(out) if out else s2.folder.parent / "eval"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = free_path(folder / "generation.json")
+    show = np.concatenate([np.flatnonzero(labels == c)[:6] for c in range(n_classes)])
+    grid = sample_grid(fake[show], labels[show], s2.class_names, path.with_name(path.stem + "-grid.png"),
+                       real=ds.x[test], real_labels=ds.labels[test],
+                       suptitle=f"{s2.kind} on {report['family']}: real (test) | generated")
+    report["files"] = {"json": str(path), "grid": str(grid),
+                       "confusion": str(confusion_figure(np.asarray(report["identity"]["confusion"]), s2.class_names,
+                                                         path.with_name(path.stem + "-confusion.png")))}
+    atomic_write_text(path, json.dumps(report, indent=1, default=float))
+    return report
+
+
+def confusion_figure(confusion: np.ndarray, class_names: list[str], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(class_names)
+    fig, ax = plt.subplots(figsize=(min(2 + 0.25 * n, 10), min(2 + 0.25 * n, 10)))
+    share = confusion / np.maximum(confusion.sum(1, keepdims=True), 1)
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    step = max(1, n // 16)
+    ax.set_xticks(range(0, n, step), [class_names[i] for i in range(0, n, step)], rotation=90, fontsize=6)
+    ax.set_yticks(range(0, n, step), [class_names[i] for i in range(0, n, step)], fontsize=6)
+    ax.set(xlabel="recognised as", ylabel="generated for", title="identity of generated samples")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+__all__ = ["check_recognizer", "confusion_figure", "evaluate_generation", "quality_metrics"]

@@ -1,0 +1,108 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mdaug.config import load_config
+from mdaug.evaluation.diagnose import (THRESHOLDS, diagnose, knn_agreement, linear_probe, path_roughness,
+                                       verdicts)
+from mdaug.training.autoencoder import train_autoencoder
+from mdaug.training.health import codebook_stats, posterior_stats
+from tests.conftest import assert_one_line_error
+
+
+def by_problem(vs):
+    return {v.problem: v for v in vs}
+
+
+def test_a_collapsed_codebook_reports_the_constructed_usage_and_is_flagged():
+    hist = torch.zeros(1, 512)
+    hist[0, :41] = 100.0  # 41 of 512 codes used
+    stats = codebook_stats(hist)
+    assert stats["codebook_usage_pct"] == pytest.approx(100 * 41 / 512)
+    assert stats["dead_codes"] == 471
+    assert stats["perplexity"] == pytest.approx(41.0)
+    v = by_problem(verdicts({"latent": stats, "codebook_size": 512}))
+    assert not v["codebook collapse"].ok and not v["dead codes"].ok
+    healthy = torch.ones(1, 512)
+    assert all(x.ok for x in verdicts({"latent": codebook_stats(healthy), "codebook_size": 512}))
+
+
+def test_a_posterior_with_zero_std_is_flagged_as_variance_collapse():
+    mean = torch.randn(200, 4, 2, 2)  # informative means: every unit varies across inputs
+    m1, m2 = mean.mean(0), mean.square().mean(0)
+    collapsed = posterior_stats(m1, m2, torch.tensor([0.4, 0.0, 0.5, 0.3]), torch.ones(4))
+    v = by_problem(verdicts({"latent": collapsed}))
+    assert not v["variance collapse"].ok and v["variance collapse"].value == 0.0
+    assert v["posterior collapse"].ok
+    fine = posterior_stats(m1, m2, torch.full((4,), 0.5), torch.ones(4))
+    assert by_problem(verdicts({"latent": fine}))["variance collapse"].ok
+    dead = posterior_stats(torch.zeros(4, 2, 2), torch.zeros(4, 2, 2), torch.ones(4), torch.zeros(4))
+    assert not by_problem(verdicts({"latent": dead}))["posterior collapse"].ok  # means never move: no information
+
+
+def test_knn_agreement_is_one_for_separated_classes_and_near_chance_for_noise():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(4), 50)
+    separated = rng.normal(size=(200, 8)) * 0.1 + labels[:, None] * 10.0
+    assert knn_agreement(separated, labels, k=5) == 1.0
+    noise = rng.normal(size=(200, 8))
+    assert abs(knn_agreement(noise, labels, k=5) - 0.25) < 0.08
+
+
+def test_linear_probe_reads_linearly_separable_classes_and_not_noise():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 300)
+    x = rng.normal(size=(300, 10))
+    x[:, 0] += 4.0 * y
+    assert linear_probe(x[:200], y[:200], x[200:], y[200:], 3) > 0.95
+    noise = rng.normal(size=(300, 10))
+    assert linear_probe(noise[:200], y[:200], noise[200:], y[200:], 3) < 0.6
+
+
+def test_path_roughness_of_straight_and_jumping_paths():
+    a, b = torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 4, 4)
+    t = torch.linspace(0, 1, 5)[:, None, None, None]
+    straight = ((1 - t) * a + t * b)[None]
+    assert path_roughness(straight).item() == pytest.approx(1.0)
+    jumping = torch.stack([a[0], b[0], a[0], b[0]])[None]  # there, back, there again: 3x the distance
+    assert path_roughness(jumping).item() == pytest.approx(3.0)
+
+
+def test_smoothness_and_neighbourhood_verdicts_compare_against_pixel_space():
+    report = {"latent": {}, "knn_agreement": 0.3, "knn_agreement_pixels": 0.6, "linear_probe": 0.9,
+              "linear_probe_pixels": 0.8, "roughness": {"same_class": 2.0}, "diffusability_loss": 0.2}
+    v = by_problem(verdicts(report))
+    assert not v["neighbourhoods"].ok and v["neighbourhoods"].value == pytest.approx(0.5)
+    assert v["class information"].ok
+    assert not v["smoothness"].ok and v["smoothness"].threshold == THRESHOLDS["roughness_ratio"]
+    assert v["diffusability"].ok
+
+
+@pytest.fixture(scope="module")
+def tiny_vq(tmp_path_factory):
+    cfg = load_config("tiny", ["ae.family=vq", "ae.codebook_size=32"])
+    return train_autoencoder(cfg, tmp_path_factory.mktemp("ae") / "vq").parent
+
+
+def test_diagnose_a_trained_model_writes_its_report_without_overwriting(tiny_vq, tmp_path):
+    r = diagnose(tiny_vq, out=tmp_path, diffusability_steps=5, probe_steps=20, pairs=4)
+    saved = json.loads((tmp_path / "diagnose.json").read_text())
+    assert saved["samples"] == r["samples"] > 0 and saved["family"] == "vq"
+    assert 0 <= saved["knn_agreement"] <= 1 and 0 <= saved["linear_probe"] <= 1
+    assert saved["roughness"]["same_class"] >= 1.0 - 1e-4  # a path is never shorter than the straight line
+    assert {v["problem"] for v in saved["verdicts"]} >= {"codebook collapse", "smoothness", "diffusability"}
+    hist = np.asarray(saved["class_code_hist"])
+    assert hist.shape == (load_config("tiny").simulate.people, 32)
+    assert hist.sum() == r["samples"] * np.prod(r["latent_shape"][1:])  # every position of every sample counted
+    assert (tmp_path / "diagnose.png").stat().st_size > 1000
+    diagnose(tiny_vq, out=tmp_path, diffusability_steps=2, probe_steps=5, pairs=2)
+    assert (tmp_path / "diagnose-2.json").exists()
+
+
+def test_diagnose_cli_errors_are_one_line(cli, tmp_path):
+    code, _, err = cli("diagnose", tmp_path / "missing")
+    assert_one_line_error(code, err, "does not exist")
+    code, _, err = cli("diagnose", tmp_path)
+    assert_one_line_error(code, err, "not a finished stage-1 model")

@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+import torch
+
+from mdaug.errors import MdaugError
+from mdaug.evaluation.generation_quality import check_recognizer, quality_metrics
+from mdaug.models.recognizer import Recognizer
+
+
+@pytest.fixture(scope="module")
+def sets():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    # each class a different bright Doppler band over noise: distinct in pixels and in features
+    x = rng.uniform(-1, -0.6, size=(120, 1, 16, 16)).astype(np.float32)
+    lab = np.concatenate([labels, labels])
+    for i, c in enumerate(lab):
+        x[i, 0, 3 + 4 * c:6 + 4 * c] = rng.uniform(0.5, 1.0, size=(3, 16))
+    torch.manual_seed(0)
+    rec = Recognizer(num_classes=3, channels=(8, 16)).eval()
+    return x[:60], lab[:60], x[60:], lab[60:], rec
+
+
+def test_identical_sets_give_zero_fid_and_full_precision_recall(sets):
+    train, ytrain, test, ytest, rec = sets
+    m = quality_metrics(train, ytrain, test, test.copy(), ytest, rec, 3, floor=train)
+    assert m["fid"] == pytest.approx(0.0, abs=1e-6)
+    assert m["precision"] == 1.0 and m["recall"] == 1.0
+    assert m["floor"]["fid"] > m["fid"]  # other real samples are further away than the set itself
+    with torch.no_grad():
+        expected = (rec(torch.from_numpy(test)).argmax(1).numpy() == ytest).mean()
+    assert m["identity"]["accuracy"] == pytest.approx(expected)
+    assert np.asarray(m["identity"]["confusion"]).sum() == len(test)
+    for stat in m["physical"].values():
+        assert stat["wasserstein"] == pytest.approx(0.0, abs=1e-9) or np.isnan(stat["wasserstein"])
+
+
+def test_a_copied_training_set_is_flagged_as_memorised(sets):
+    train, ytrain, test, ytest, rec = sets
+    copied = quality_metrics(train, ytrain, test, train.copy(), ytrain, rec, 3)
+    assert copied["memorisation_pixels"]["all"]["share_below"] == 1.0
+    assert copied["memorisation_pixels"]["all"]["median_ratio"] < 1e-5
+    fresh = quality_metrics(train, ytrain, test, test, ytest, rec, 3)
+    assert fresh["memorisation_pixels"]["all"]["share_below"] < 0.2
+
+
+def test_noise_scores_far_worse_than_real_samples(sets):
+    train, ytrain, test, ytest, rec = sets
+    noise = np.random.default_rng(1).uniform(-1, 1, size=test.shape).astype(np.float32)
+    bad = quality_metrics(train, ytrain, test, noise, ytest, rec, 3, floor=train)
+    assert bad["fid"] > 5 * bad["floor"]["fid"]
+    assert bad["precision"] < 0.2
+
+
+def test_only_an_eval_recogniser_on_the_same_data_may_judge():
+    class S2:
+        class_names = ["a", "b"]
+
+    ok = {"role": "eval", "class_names": ["a", "b"], "data_fingerprint": "f"}
+    check_recognizer(ok, S2(), "f")
+    with pytest.raises(MdaugError, match="'eval' one"):
+        check_recognizer(dict(ok, role="loss"), S2(), "f")
+    with pytest.raises(MdaugError, match="other classes"):
+        check_recognizer(dict(ok, class_names=["a", "c"]), S2(), "f")
+    with pytest.raises(MdaugError, match="other data"):
+        check_recognizer(ok, S2(), "g")
+
+
+def test_evaluate_cli_errors_are_one_line(cli, tmp_path):
+    from tests.conftest import assert_one_line_error
+
+    code, _, err = cli("evaluate", tmp_path / "nope", "--recognizer", tmp_path)
+    assert_one_line_error(code, err, "does not exist")
+    code, _, err = cli("evaluate", tmp_path, "--recognizer", tmp_path)
+    assert_one_line_error(code, err, "not a finished stage-2 model")
