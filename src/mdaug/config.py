@@ -28,6 +28,7 @@ from mdaug.train_config import (
     RecognizerTrainConfig,
     Stage2TrainConfig,
     TrainConfig,
+    UtilityConfig,
     family_key_problem,
     prune_for_family,
 )
@@ -137,6 +138,8 @@ class SplitConfig(Section):
     train_per_class: int | None = Field(None, ge=1, repr=False)
     """Real-data budget: keep only this many training samples per class (drawn with the split's seed); the
     rest of the training split is used by nothing, never moved to val or test. Used by `mdaug utility`."""
+    budget_seed: int = Field(0, repr=False)
+    """Which samples the budget keeps: each budget seed draws another k per class (with the split's seed)."""
 
     @model_validator(mode="after")
     def _fractions(self) -> "SplitConfig":
@@ -267,6 +270,7 @@ class Config(Section):
     prior: CodePriorConfig = CodePriorConfig()
     """The code prior (vq, vqgan, rq, fsq)."""
     prior_train: Stage2TrainConfig = Stage2TrainConfig()
+    utility: UtilityConfig = UtilityConfig()
 
 
 # ---------------------------------------------------------------- loading, overrides, errors

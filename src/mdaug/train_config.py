@@ -276,6 +276,20 @@ class Stage2TrainConfig(TrainConfig):
     checkpoint_every: int = Field(500, ge=1)
 
 
+class UtilityConfig(Section):
+    """Downstream utility (`mdaug utility`): does adding synthetic samples raise a recogniser's accuracy on
+    held-out real data? At each real-data budget the generative models are trained on that budget only."""
+
+    budgets: tuple[int | Literal["all"], ...] = (5, 10, 20, "all")
+    """Real training samples per class; 'all' = the whole training split."""
+    seeds: int = Field(2, ge=1, le=20)
+    """Repeats per budget: each draws other real samples and other seeds for every model."""
+    synthetic_per_class: int = Field(50, ge=1)
+    """Synthetic samples per class added to (or, for TSTR, replacing) the real ones."""
+    generator: Literal["ldm", "prior"] = "ldm"
+    """The stage-2 model that makes the synthetic data."""
+
+
 def family_key_problem(section: str, family: str, raw: dict[str, Any]) -> str | None:
     """The first key of `raw` (the YAML/override dict of `section`) that does not apply to `family`."""
     rules = FAMILY_KEYS.get(section, {})

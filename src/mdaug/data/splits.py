@@ -97,7 +97,7 @@ def make_split(ds: SpectrogramSet, cfg: SplitConfig) -> Split:
     return Split(ids=ids, group_by=kind, seed=cfg.seed, fingerprint=ds.fingerprint(), warnings=warnings)
 
 
-def limit_train(split: Split, ds: SpectrogramSet, per_class: int | None, seed: int) -> Split:
+def limit_train(split: Split, ds: SpectrogramSet, per_class: int | None, seed: int | tuple[int, ...]) -> Split:
     """The split with at most `per_class` training samples per class, drawn at random with `seed`; val and
     test are untouched, the dropped training samples are in no split."""
     if per_class is None:

@@ -92,7 +92,8 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
         split = load_split(saved)
         if split.fingerprint != ds.fingerprint():
             split = None  # resized, so the ids are equal but the content hash is not: re-split the same way
-    split = limit_train(split or make_split(ds, cfg.split), ds, cfg.split.train_per_class, cfg.split.seed)
+    split = limit_train(split or make_split(ds, cfg.split), ds, cfg.split.train_per_class,
+                        (cfg.split.seed, cfg.split.budget_seed))
     check_leak_free(split, ds)
     train = split.indices(ds, "train")
     counts = np.bincount(ds.labels[train], minlength=len(ds.class_names))

@@ -47,15 +47,18 @@ def role_seed(cfg: Config, role: str) -> int:
     return cfg.recognizer_train.seed + ROLE_SEED_OFFSET[role]
 
 
-def carve_out(data: RunData, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def carve_out(data: RunData, fraction: float, seed: int, pool: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(fit, held): the training split's indices, with round(fraction * n) samples of each class held back
-    (at least one when fraction > 0, never the class's last one), drawn with `seed`. Both sorted."""
+    (at least one when fraction > 0, never the class's last one), drawn with `seed` from `pool` (default: the
+    whole training split; the utility study passes the real samples so that synthetic ones never select the
+    model). Both sorted."""
     rng = np.random.default_rng(seed)
     train = np.sort(data.indices("train"))
-    labels = data.dataset.labels[train]
+    source = train if pool is None else np.sort(pool)
+    labels = data.dataset.labels[source]
     held = []
     for c in range(len(data.dataset.class_names)):
-        members = train[labels == c]
+        members = source[labels == c]
         n = min(max(round(fraction * len(members)), 1 if fraction > 0 else 0), len(members) - 1)
         held.append(rng.choice(members, size=max(n, 0), replace=False))
     held_idx = np.sort(np.concatenate(held)).astype(np.int64)
@@ -85,7 +88,8 @@ def _hash_ids(ids: list[str]) -> str:
 
 
 def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str | None = None,
-                     console: Console | None = None, data: RunData | None = None) -> Path:
+                     console: Console | None = None, data: RunData | None = None,
+                     carve_pool: np.ndarray | None = None) -> Path:
     """Train the `role` recogniser on the training split (minus its carve-out) and return `out/final`.
 
     `resume` is None (a fresh run into an empty `out`), 'latest' or a checkpoint folder; a resumed run
@@ -119,7 +123,7 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
         check_run_data(data, out)
 
     ds = data.dataset
-    fit, held = carve_out(data, cfg.recognizer.val_fraction, seed)
+    fit, held = carve_out(data, cfg.recognizer.val_fraction, seed, carve_pool)
     try:
         order = BatchOrder(fit, tc.batch_size, seed=seed, rank=rank, world=accelerator.num_processes)
     except ValueError as e:

@@ -1,0 +1,88 @@
+import json
+
+import numpy as np
+import pytest
+
+from mdaug.config import load_config
+from mdaug.evaluation.utility import budget_config, ids_digest, run_utility, summarise, with_synthetic
+from mdaug.training.data import load_run_data
+
+
+def test_budget_config_sets_the_budget_and_new_seeds_per_repeat():
+    cfg = load_config("tiny")
+    a, b = budget_config(cfg, 3, 0), budget_config(cfg, 3, 1)
+    assert a.split.train_per_class == 3 and budget_config(cfg, "all", 0).split.train_per_class is None
+    assert a.split.budget_seed == 0 and b.split.budget_seed == 1
+    assert a.ae_train.seed != b.ae_train.seed and a.recognizer_train.seed != b.recognizer_train.seed
+    assert a.split.seed == b.split.seed  # the test split never changes
+
+
+def test_with_synthetic_builds_the_three_training_sets_on_one_real_test_split():
+    real = load_run_data(load_config("tiny", ["split.train_per_class=2"]))
+    n_classes = len(real.dataset.class_names)
+    x = np.zeros((3 * n_classes, *real.dataset.x.shape[1:]), np.float32)
+    y = np.repeat(np.arange(n_classes), 3)
+    sizes = {}
+    for mode in ("real", "real+synthetic", "synthetic"):
+        data, pool = with_synthetic(real, x, y, mode)
+        assert data.split.ids["test"] == real.split.ids["test"]
+        train = data.split.ids["train"]
+        sizes[mode] = len(train)
+        n_syn = sum(i.startswith("synthetic/") for i in train)
+        assert n_syn == {"real": 0, "real+synthetic": 3 * n_classes, "synthetic": 3 * n_classes}[mode]
+        idx = data.indices("train")
+        np.testing.assert_array_equal(np.bincount(data.dataset.labels[idx]) > 0, True)
+        if mode == "real+synthetic":  # the carve-out draws from the real rows, at their real positions
+            np.testing.assert_array_equal(pool, real.indices("train"))
+            assert not any(data.dataset.ids[i].startswith("synthetic/") for i in pool)
+        else:
+            assert pool is None
+    assert sizes == {"real": 2 * n_classes, "real+synthetic": 5 * n_classes, "synthetic": 3 * n_classes}
+
+
+def test_summarise_pairs_the_gain_by_repeat():
+    recs = [{"budget": "5", "real_train": 10, "accuracy": {"real": 0.5, "real+synthetic": 0.6, "synthetic": 0.3}},
+            {"budget": "5", "real_train": 10, "accuracy": {"real": 0.7, "real+synthetic": 0.7, "synthetic": 0.4}}]
+    s = summarise(recs)["5"]
+    assert s["real"]["mean"] == pytest.approx(0.6) and s["real"]["std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
+    assert s["gain"]["mean"] == pytest.approx(0.05) and s["gain"]["std"] == pytest.approx(np.std([0.1, 0.0], ddof=1))
+
+
+def test_a_tiny_study_trains_on_the_budget_only_and_continues_instead_of_redoing(tmp_path):
+    cfg = load_config("tiny", ["utility.budgets=[2]", "utility.seeds=1", "utility.synthetic_per_class=3"])
+    r = run_utility(cfg, tmp_path)
+    rec = r["records"][0]
+    real = load_run_data(budget_config(cfg, 2, 0))
+    assert rec["real_train"] == 2 * len(real.dataset.class_names)
+    assert rec["real_files_seen"]["stage1"] == ids_digest(real.split.ids["train"])
+    assert rec["real_files_seen"]["stage2"] == ids_digest(real.split.ids["train"])
+    assert rec["real_files_seen"]["recognizer real"] == ids_digest(real.split.ids["train"])
+    assert rec["real_files_seen"]["recognizer synthetic"] is None  # TSTR saw no real sample
+    for mode, acc in rec["accuracy"].items():
+        assert 0.0 <= acc <= 1.0
+    folder = tmp_path / "budget-2" / "repeat-0"
+    saved = json.loads((folder / "ae" / "final" / "mdaug.json").read_text())
+    test_ids = set(real.split.ids["test"])
+    assert not test_ids & set(json.loads((folder / "ae" / "split.json").read_text())["ids"]["train"])
+    assert saved["kind"] == "autoencoder"
+    stamp = (folder / "synthetic.npz").stat().st_mtime_ns
+    again = run_utility(cfg, tmp_path)  # everything exists: nothing is retrained or regenerated
+    assert again["records"] == r["records"]
+    assert (folder / "synthetic.npz").stat().st_mtime_ns == stamp
+    other = load_config("tiny", ["utility.budgets=[3]", "utility.seeds=1"])
+    from mdaug.errors import MdaugError
+
+    with pytest.raises(MdaugError, match="another plan"):
+        run_utility(other, tmp_path)
+
+
+def test_batch_sizes_shrink_to_what_a_small_budget_can_fill():
+    from mdaug.evaluation.utility import fit_batches
+
+    cfg = load_config("quick")
+    small = fit_batches(cfg, np.array([2, 2, 2]))  # 6 real samples, one per class held back for selection
+    assert small.ae_train.batch_size == 6 and small.ldm_train.batch_size == 6
+    assert small.recognizer_train.batch_size == 3
+    big = fit_batches(cfg, np.full(31, 150))
+    assert big.ae_train.batch_size == cfg.ae_train.batch_size
+    assert big.recognizer_train.batch_size == cfg.recognizer_train.batch_size
