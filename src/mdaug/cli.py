@@ -360,6 +360,33 @@ def utility_cmd(
     out.print(f"report: {r['files']['json']}  figure: {r['files']['figure']}")
 
 
+@app.command("report")
+def report_cmd(folder: Path = typer.Argument(..., help="A pipeline folder (what `mdaug run` writes).")) -> None:
+    """One self-contained HTML page (figures embedded) and metrics.json from the results in a pipeline folder."""
+    from mdaug.report import write_report
+
+    page, metrics = write_report(folder)
+    out.print(f"report: {page}\nmetrics: {metrics}")
+
+
+@app.command("compare")
+def compare_cmd(
+    folders: list[Path] = typer.Argument(..., help="Pipeline folders, e.g. one per stage-1 family."),
+    md: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the table to this Markdown file (new)."),
+) -> None:
+    """One table across pipeline folders: reconstruction, latent health, generation quality, identity, utility gain."""
+    from mdaug.files import atomic_write_text
+    from mdaug.report import compare_table
+
+    _, table = compare_table(folders)
+    out.print(table, markup=False)
+    if md is not None:
+        if md.exists():
+            raise MdaugError(f"{md} exists; choose a new file (results are never overwritten)")
+        atomic_write_text(md, table + "\n")
+        out.print(f"table: {md}")
+
+
 @app.command("train-recognizer")
 def train_recognizer_cmd(
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder for the recogniser."),

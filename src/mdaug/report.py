@@ -1,0 +1,187 @@
+"""One self-contained HTML page per pipeline folder (`mdaug report DIR`) and `metrics.json`, plus the table
+across pipeline folders (`mdaug compare DIR...`).
+
+A pipeline folder holds what the commands write (`mdaug run` lays it out this way):
+
+    DIR/ae/            train-ae run; ae/eval/reconstruction-test.json and diagnose.json (+ figures)
+    DIR/ldm/, DIR/prior/   stage-2 runs; <run>/eval/generation.json (+ grid and confusion figures)
+    DIR/recognizer-eval/   the evaluation recogniser
+    DIR/utility/       utility.json and utility.png
+
+Whatever exists is reported; a missing part is named as missing. The newest of repeated evaluations
+(`-2`, `-3`...) is used. Figures are embedded as base64, so the page can be mailed or archived alone."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from mdaug.errors import MdaugError
+from mdaug.files import atomic_write_text
+
+STAGE2 = ("ldm", "prior")
+
+
+def newest(folder: Path, stem: str, suffix: str = ".json") -> Path | None:
+    """The newest of folder/stem.json, stem-2.json, ... (by modification time)."""
+    found = [p for p in folder.glob(f"{stem}*{suffix}") if p.stem == stem or p.stem[len(stem) + 1:].isdigit()]
+    return max(found, key=lambda p: p.stat().st_mtime_ns) if found else None
+
+
+def _load(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise MdaugError(f"{path} is unreadable or corrupt; run its evaluation again") from None
+
+
+def collect(folder: str | Path) -> dict[str, Any]:
+    """Every result found in a pipeline folder, as one dict (what metrics.json holds)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise MdaugError(f"{folder} is not a folder")
+    m: dict[str, Any] = {"folder": str(folder)}
+    ae_eval = folder / "ae" / "eval"
+    m["reconstruction"] = _load(newest(ae_eval, "reconstruction-test"))
+    m["diagnose"] = _load(newest(ae_eval, "diagnose"))
+    ae_meta = folder / "ae" / "final" / "mdaug.json"
+    m["family"] = _load(ae_meta).get("family") if ae_meta.exists() else None
+    m["generation"] = {k: _load(newest(folder / k / "eval", "generation")) for k in STAGE2 if (folder / k).is_dir()}
+    m["utility"] = _load(folder / "utility" / "utility.json") if (folder / "utility" / "utility.json").exists() else None
+    rec = folder / "recognizer-eval" / "final" / "mdaug.json"
+    m["recognizer"] = ({k: v for k, v in _load(rec).items() if k not in ("train_ids", "carve_out_ids")}
+                       if rec.exists() else None)
+    if not any([m["reconstruction"], m["diagnose"], m["generation"], m["utility"]]):
+        raise MdaugError(f"{folder} holds no mdaug results (ae/, ldm/, prior/, utility/); run `mdaug run` first")
+    return m
+
+
+def summary_row(m: dict[str, Any]) -> dict[str, Any]:
+    """The headline numbers of one pipeline folder (one row of `mdaug compare`)."""
+    row: dict[str, Any] = {"run": m["folder"], "family": m.get("family")}
+    r = m.get("reconstruction") or {}
+    row["psnr_db"], row["ssim"] = r.get("psnr_db"), r.get("ssim")
+    d = m.get("diagnose") or {}
+    if d:
+        row["latent_problems"] = ", ".join(v["problem"] for v in d["verdicts"] if not v["ok"]) or "none"
+        row["knn_agreement"], row["diffusability_loss"] = d.get("knn_agreement"), d.get("diffusability_loss")
+        row["codebook_usage_pct"] = d.get("latent", {}).get("codebook_usage_pct")
+    for kind, g in (m.get("generation") or {}).items():
+        if g:
+            row[f"{kind}_fid"], row[f"{kind}_fid_floor"] = g["fid"], g["floor"]["fid"]
+            row[f"{kind}_identity"] = g["identity"]["accuracy"]
+            row[f"{kind}_copies_pct"] = 100 * g["memorisation_pixels"]["all"]["share_below"]
+    u = m.get("utility")
+    if u:
+        for b, s in u["summary"].items():
+            row[f"gain_at_{b}"] = s["gain"]["mean"]
+    return row
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+    return str(v)
+
+
+def compare_table(folders: list[str | Path]) -> tuple[list[dict[str, Any]], str]:
+    """Rows and a Markdown table across pipeline folders, the columns being the union of their results."""
+    rows = [summary_row(collect(f)) for f in folders]
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    return rows, "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------- HTML
+
+
+def _img(path: str | Path | None, alt: str) -> str:
+    if not path or not Path(path).exists():
+        return f"<p class='missing'>({html.escape(alt)}: no figure)</p>"
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'><figcaption>{html.escape(alt)}</figcaption></figure>"
+
+
+def _table(rows: list[list[Any]], head: list[str]) -> str:
+    h = "".join(f"<th>{html.escape(x)}</th>" for x in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{h}</tr>{body}</table>"
+
+
+def render(m: dict[str, Any], config_text: str | None = None) -> str:
+    parts = [f"<h1>mdaug report: {html.escape(Path(m['folder']).name)}</h1>",
+             f"<p>stage-1 family: <b>{html.escape(str(m.get('family')))}</b>; folder {html.escape(m['folder'])}</p>"]
+    for kind, g in (m.get("generation") or {}).items():
+        if not g:
+            parts.append(f"<h2>Generated samples ({kind})</h2><p class='missing'>not evaluated yet</p>")
+            continue
+        parts.append(f"<h2>Generated samples ({kind})</h2><p>first column: a real test spectrogram of the class; "
+                     f"then samples generated for it ({html.escape(json.dumps(g['settings']))})</p>")
+        parts.append(_img(g["files"].get("grid"), f"real vs generated per class ({kind})"))
+        fl = g["floor"]
+        parts.append(_table([
+            ["FID (recogniser features)", g["fid"], fl["fid"]], ["KID", g["kid"], fl["kid"]],
+            ["precision", g["precision"], fl["precision"]], ["recall", g["recall"], fl["recall"]],
+            ["identity accuracy", g["identity"]["accuracy"], g.get("recognizer_test_accuracy")],
+            ["near-copies of training samples (pixels)", g["memorisation_pixels"]["all"]["share_below"], None],
+        ], ["metric", "generated", "real floor / reference"]))
+        phys = [[k, v["real_mean"], v["fake_mean"], v["wasserstein"]] for k, v in g["physical"].items()]
+        parts.append("<h3>Physical plausibility</h3>" + _table(phys, ["statistic", "real mean", "generated mean", "Wasserstein"]))
+        parts.append(_img(g["files"].get("confusion"), f"identity confusion ({kind})"))
+    r = m.get("reconstruction")
+    parts.append("<h2>Stage 1: reconstruction</h2>")
+    if r:
+        parts.append(_table([[r["split"], r["samples"], r["psnr_db"], r["ssim"], r["spectral_error"]]],
+                            ["split", "samples", "PSNR (dB)", "SSIM", "spectral error"]))
+        parts.append(_img(r.get("files", {}).get("figure"), "reconstructions (top: real, bottom: reconstructed)"))
+    else:
+        parts.append("<p class='missing'>not evaluated yet</p>")
+    d = m.get("diagnose")
+    parts.append("<h2>Latent-space health</h2>")
+    if d:
+        parts.append(_table([["OK" if v["ok"] else "PROBLEM", v["problem"], v["message"]] for v in d["verdicts"]],
+                            ["verdict", "problem", "measured"]))
+        parts.append(_img(d.get("files", {}).get("figure"), "latent diagnostics"))
+    else:
+        parts.append("<p class='missing'>not diagnosed yet</p>")
+    u = m.get("utility")
+    parts.append("<h2>Downstream utility</h2>")
+    if u:
+        rows = [[b, s["real_train"], f"{s['real']['mean']:.3f} ± {s['real']['std']:.3f}",
+                 f"{s['real+synthetic']['mean']:.3f} ± {s['real+synthetic']['std']:.3f}",
+                 f"{s['synthetic']['mean']:.3f} ± {s['synthetic']['std']:.3f}", f"{s['gain']['mean']:+.3f}"]
+                for b, s in u["summary"].items()]
+        parts.append(_table(rows, ["real per class", "real training samples", "real only", "real + synthetic",
+                                   "synthetic only (TSTR)", "gain"]))
+        parts.append(f"<p>{html.escape(u['note'])}; {u['synthetic_per_class']} synthetic per class, "
+                     f"{u['seeds']} repeat(s) per budget.</p>")
+        parts.append(_img(u["files"].get("figure"), "utility curve"))
+    else:
+        parts.append("<p class='missing'>not measured yet</p>")
+    if config_text:
+        parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
+             "margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}img{max-width:100%}"
+             ".missing{color:#a00}figure{margin:1em 0}figcaption{font-size:90%;color:#555}")
+    return f"<!doctype html><html><head><meta charset='utf-8'><title>mdaug report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+
+
+def write_report(folder: str | Path) -> tuple[Path, Path]:
+    """DIR/report.html and DIR/metrics.json (replaced atomically: they are derived from the results)."""
+    folder = Path(folder)
+    m = collect(folder)
+    cfg = folder / "ae" / "config.yaml"
+    html_path = atomic_write_text(folder / "report.html", render(m, cfg.read_text() if cfg.exists() else None))
+    metrics = atomic_write_text(folder / "metrics.json", json.dumps({**m, "summary": summary_row(m)}, indent=1, default=float))
+    return html_path, metrics
+
+
+__all__ = ["collect", "compare_table", "render", "summary_row", "write_report"]
