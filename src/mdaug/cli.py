@@ -337,6 +337,9 @@ def utility_cmd(
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset path [default: the simulator]."),
     budgets: Optional[str] = typer.Option(None, "--budgets", help="Real samples per class, e.g. 5,10,20,all (utility.budgets)."),
     seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Repeats per budget (utility.seeds)."),
+    ae: Optional[Path] = typer.Option(None, "--ae", help="A finished stage-1 run on the whole training split, "
+                                      "reused for budget 'all' (with --stage2)."),
+    stage2: Optional[Path] = typer.Option(None, "--stage2", help="The finished stage-2 run trained on --ae."),
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
     """Downstream utility: recognisers trained on real, real + synthetic and synthetic data at several real
@@ -351,7 +354,9 @@ def utility_cmd(
     if family:
         extra.append(f"ae.family={family}")
     cfg = _config(config or "quick", extra, data)
-    r = run_utility(cfg, out_dir, console=out)
+    if (ae is None) != (stage2 is None):
+        raise MdaugError("--ae and --stage2 go together (the stage-2 run trained on that stage-1 run)")
+    r = run_utility(cfg, out_dir, console=out, reuse=(ae, stage2) if ae is not None else None)
     out.rule("utility")
     out.print("budget  | real           | real+synthetic | synthetic only | gain")
     for b, row in r["summary"].items():

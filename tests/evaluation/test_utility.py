@@ -86,3 +86,22 @@ def test_batch_sizes_shrink_to_what_a_small_budget_can_fill():
     big = fit_batches(cfg, np.full(31, 150))
     assert big.ae_train.batch_size == cfg.ae_train.batch_size
     assert big.recognizer_train.batch_size == cfg.recognizer_train.batch_size
+
+
+def test_budget_all_reuses_finished_models_trained_on_exactly_those_samples(tmp_path):
+    from mdaug.errors import MdaugError
+    from mdaug.training.autoencoder import train_autoencoder
+    from mdaug.training.stage2 import train_stage2
+
+    cfg = load_config("tiny", ["utility.budgets=[all]", "utility.seeds=1", "utility.synthetic_per_class=2"])
+    ae = train_autoencoder(cfg, tmp_path / "ae").parent
+    ldm = train_stage2(cfg, tmp_path / "ldm", "ldm", autoencoder=ae).parent
+    r = run_utility(cfg, tmp_path / "u", reuse=(ae, ldm))
+    folder = tmp_path / "u" / "budget-all" / "repeat-0"
+    assert not (folder / "ae").exists() and not (folder / "ldm").exists()  # nothing retrained
+    assert (folder / "synthetic.npz").exists() and set(r["records"][0]["accuracy"]) == {"real", "real+synthetic", "synthetic"}
+    small = load_config("tiny", ["split.train_per_class=2"])
+    ae2 = train_autoencoder(small, tmp_path / "ae2").parent
+    ldm2 = train_stage2(small, tmp_path / "ldm2", "ldm", autoencoder=ae2).parent
+    with pytest.raises(MdaugError, match="other real samples"):
+        run_utility(cfg, tmp_path / "u2", reuse=(ae2, ldm2))

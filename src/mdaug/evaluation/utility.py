@@ -108,13 +108,16 @@ def _finished(folder: Path) -> bool:
     return (folder / "final" / "mdaug.json").exists()
 
 
-def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console: Console | None = None) -> dict[str, Any]:
-    """One (budget, repeat): stage 1, stage 2, synthetic samples, three recognisers. Returns its record."""
+def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console: Console | None = None,
+               reuse: tuple[Path, Path] | None = None) -> dict[str, Any]:
+    """One (budget, repeat): stage 1, stage 2, synthetic samples, three recognisers. Returns its record.
+    `reuse`: finished (stage-1 run, stage-2 run) to use instead of training, when they saw exactly this
+    budget's real training samples (checked)."""
     from mdaug.generation import generate, load_stage2
     from mdaug.models.pretrained import load_pretrained_autoencoder
     from mdaug.training.autoencoder import train_autoencoder
     from mdaug.training.latents import stage1_data
-    from mdaug.training.recognizer import load_recognizer, train_recognizer
+    from mdaug.training.recognizer import carve_out, load_recognizer, train_recognizer
     from mdaug.training.stage2 import train_stage2
 
     from mdaug.training.data import load_run_data
@@ -124,12 +127,24 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
     c = fit_batches(c, np.bincount(budget_data.dataset.labels[budget_data.indices("train")],
                                    minlength=len(budget_data.dataset.class_names)))
     kind = cfg.utility.generator
-    ae, s2_dir = folder / "ae", folder / kind
-    _step(ae, _finished, lambda r: train_autoencoder(c, ae, resume=r), console, f"stage 1 ({c.ae.family})")
-    _step(s2_dir, _finished, lambda r: train_stage2(c, s2_dir, kind, autoencoder=ae / "final", resume=r), console,
-          f"stage 2 ({kind})")
-    pre = load_pretrained_autoencoder(ae)
-    real = stage1_data(pre)
+    if reuse is not None:
+        ae, s2_dir = Path(reuse[0]), Path(reuse[1])
+        pre = load_pretrained_autoencoder(ae)
+        real = stage1_data(pre)
+        if real.split.ids["train"] != budget_data.split.ids["train"]:
+            raise MdaugError(f"{ae} was trained on other real samples than budget {budget_name(k)}; it cannot be reused")
+        if load_stage2(s2_dir).kind != kind:
+            raise MdaugError(f"{s2_dir} is not a {kind} model (utility.generator)")
+        if console:
+            console.print(f"  stage 1 and 2: reusing {ae} and {s2_dir} (trained on exactly these real samples)")
+    else:
+        ae, s2_dir = folder / "ae", folder / kind
+        _step(ae, _finished, lambda r: train_autoencoder(c, ae, resume=r), console, f"stage 1 ({c.ae.family})")
+        _step(s2_dir, _finished, lambda r: train_stage2(c, s2_dir, kind, autoencoder=ae / "final", resume=r), console,
+              f"stage 2 ({kind})")
+        pre = load_pretrained_autoencoder(ae)
+        real = stage1_data(pre)
+    folder.mkdir(parents=True, exist_ok=True)
     n_classes = len(real.dataset.class_names)
     synth_path = folder / "synthetic.npz"
     labels = np.repeat(np.arange(n_classes), cfg.utility.synthetic_per_class)
@@ -153,7 +168,10 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
     for mode in MODES:
         rec_dir = folder / f"recognizer-{mode.replace('+', '-')}"
         data, pool = with_synthetic(real, x_syn, labels, mode)
-        _step(rec_dir, _finished, lambda r: train_recognizer(c, rec_dir, role="eval", resume=r, data=data, carve_pool=pool),
+        fit_count = len(carve_out(data, c.recognizer.val_fraction, 0, pool)[0])
+        rc = c.model_copy(update={"recognizer_train": c.recognizer_train.model_copy(
+            update={"batch_size": max(1, min(c.recognizer_train.batch_size, fit_count))})})
+        _step(rec_dir, _finished, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data, carve_pool=pool),
               console, f"recogniser on {mode}")
         _, meta = load_recognizer(rec_dir)
         seen = [i for i in meta["train_ids"] + meta["carve_out_ids"] if not i.startswith("synthetic/")]
@@ -181,9 +199,11 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run_utility(cfg: Config, out: Path, *, console: Console | None = None) -> dict[str, Any]:
+def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
+                reuse: tuple[Path, Path] | None = None) -> dict[str, Any]:
     """Every budget and repeat of cfg.utility into `out` (continuing what is there); writes utility.json
-    and utility.png and returns the report."""
+    and utility.png and returns the report. `reuse`: the finished stage-1 and stage-2 runs of the full
+    training split, used for budget 'all', first repeat, instead of training them again."""
     out = Path(out)
     u = cfg.utility
     if not u.budgets:
@@ -201,7 +221,7 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None) -> di
             if console:
                 console.rule(f"budget {budget_name(k)} per class, repeat {repeat + 1}/{u.seeds}")
             records.append(run_budget(cfg, out / f"budget-{budget_name(k)}" / f"repeat-{repeat}", k, repeat,
-                                      console=console))
+                                      console=console, reuse=reuse if (k == "all" and repeat == 0) else None))
     report = {**plan, "records": records, "summary": summarise(records),
               "note": "test accuracy on the real test split, which no model saw; each budget's generative models "
                       "saw only that budget's real training samples (real_files_seen: SHA-256 of their ids)"}
