@@ -126,13 +126,14 @@ def render(m: dict[str, Any], config_text: str | None = None) -> str:
         parts.append(f"<h2>Generated samples ({kind})</h2><p>first column: a real test spectrogram of the class; "
                      f"then samples generated for it ({html.escape(json.dumps(g['settings']))})</p>")
         parts.append(_img(g["files"].get("grid"), f"real vs generated per class ({kind})"))
-        fl = g["floor"]
+        fl, ce = g["floor"], g.get("stage1_ceiling") or {}
         parts.append(_table([
-            ["FID (recogniser features)", g["fid"], fl["fid"]], ["KID", g["kid"], fl["kid"]],
-            ["precision", g["precision"], fl["precision"]], ["recall", g["recall"], fl["recall"]],
-            ["identity accuracy", g["identity"]["accuracy"], g.get("recognizer_test_accuracy")],
-            ["near-copies of training samples (pixels)", g["memorisation_pixels"]["all"]["share_below"], None],
-        ], ["metric", "generated", "real floor / reference"]))
+            ["FID (recogniser features)", g["fid"], ce.get("fid"), fl["fid"]], ["KID", g["kid"], ce.get("kid"), fl["kid"]],
+            ["precision", g["precision"], ce.get("precision"), fl["precision"]],
+            ["recall", g["recall"], ce.get("recall"), fl["recall"]],
+            ["identity accuracy", g["identity"]["accuracy"], ce.get("identity_accuracy"), g.get("recognizer_test_accuracy")],
+            ["near-copies of training samples (pixels)", g["memorisation_pixels"]["all"]["share_below"], None, None],
+        ], ["metric", "generated", "stage-1 reconstructions (ceiling)", "real training samples (floor)"]))
         phys = [[k, v["real_mean"], v["fake_mean"], v["wasserstein"]] for k, v in g["physical"].items()]
         parts.append("<h3>Physical plausibility</h3>" + _table(phys, ["statistic", "real mean", "generated mean", "Wasserstein"]))
         parts.append(_img(g["files"].get("confusion"), f"identity confusion ({kind})"))

@@ -201,6 +201,9 @@ class RecognizerConfig(Section):
     channels: tuple[int, ...] = (32, 64, 128)
     """Channels of the conv stages (each stage halves both axes)."""
     dropout: float = Field(0.2, ge=0, lt=1)
+    embed_pool: Literal["global", "doppler"] = "doppler"
+    """How the last features become the embedding: averaged over time into 8 Doppler bands ('doppler': keeps
+    the Doppler position of torso and limbs, which identifies gait) or averaged over everything ('global')."""
     val_fraction: float = Field(0.15, ge=0, lt=1)
     """Share of the training split held back to pick the best step (drawn with the role's seed)."""
 

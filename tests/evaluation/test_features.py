@@ -35,3 +35,19 @@ def test_embed_matches_the_model_in_batches():
     with torch.no_grad():
         expected = model(x)
     np.testing.assert_allclose(logits, expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_doppler_pooled_embedding_keeps_where_in_doppler_the_energy_is(tmp_path):
+    torch.manual_seed(0)
+    model = Recognizer(num_classes=2, channels=(4, 8), embed_pool="doppler", doppler_bins=4).eval()
+    low, high = torch.full((1, 1, 16, 16), -1.0), torch.full((1, 1, 16, 16), -1.0)
+    low[..., 2:4, :], high[..., 12:14, :] = 1.0, 1.0  # the same band, at two Doppler positions
+    with torch.no_grad():
+        e_low, e_high = model.embed(low), model.embed(high)
+    assert e_low.shape == (1, 8)
+    assert (e_low - e_high).abs().max() > 1e-3
+    model.save_pretrained(tmp_path)
+    again = Recognizer.from_pretrained(tmp_path).eval()
+    assert again.config.embed_pool == "doppler"
+    with torch.no_grad():
+        torch.testing.assert_close(again.embed(low), e_low)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from mdaug.errors import MdaugError
 from mdaug.evaluation.features import embed, frechet_distance
@@ -41,9 +42,11 @@ def check_recognizer(meta: dict[str, Any], s2: Stage2Model, fingerprint: str) ->
 
 def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_test: np.ndarray,
                     fake: np.ndarray, fake_labels: np.ndarray, recognizer, n_classes: int, *,
-                    floor: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
+                    floor: np.ndarray | None = None, reconstructed: np.ndarray | None = None,
+                    seed: int = 0) -> dict[str, Any]:
     """Every metric of the module for spectrogram arrays (n, c, H, W); `floor` is a real set of the size of
-    `fake` that stands in for it to give the floor values."""
+    `fake` that stands in for it to give the floor values; `reconstructed` is that set passed through the
+    stage-1 model (the best stage 2 can do: it generates in that model's latent space)."""
     f_train, _ = embed(recognizer, real_train)
     f_test, _ = embed(recognizer, real_test)
     f_fake, logits = embed(recognizer, fake)
@@ -54,6 +57,10 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
         f_floor, _ = embed(recognizer, floor)
         fk, _ = kernel_inception_distance(f_floor, f_test, seed=seed)
         out["floor"] = {"fid": frechet_distance(f_floor, f_test), "kid": fk, **precision_recall(f_test, f_floor)}
+    if reconstructed is not None:
+        f_rec, logits_rec = embed(recognizer, reconstructed)
+        kr, _ = kernel_inception_distance(f_rec, f_test, seed=seed)
+        out["stage1_ceiling"] = {"fid": frechet_distance(f_rec, f_test), "kid": kr, **precision_recall(f_test, f_rec)}
     ident = identity_accuracy(logits, fake_labels, n_classes)
     out["identity"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ident.items()}
     mem = memorisation(f_fake, fake_labels, f_train, real_train_labels)
@@ -62,6 +69,15 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
     out["memorisation_pixels"] = {k: v for k, v in mem.items() if k not in ("ratio", "nearest_train")}
     out["physical"] = physical_plausibility(real_test, fake)
     return out
+
+
+@torch.no_grad()
+def reconstruct(s2: Stage2Model, x: np.ndarray, batch_size: int = 128) -> np.ndarray:
+    """x passed through the stage-1 model (posterior mode), clipped to [-1, 1]."""
+    model = s2.autoencoder.model.to("cpu").eval()
+    out = [model(torch.from_numpy(x[i:i + batch_size]), sample_posterior=False).sample.float().clamp(-1, 1).numpy()
+           for i in range(0, len(x), batch_size)]
+    return np.concatenate(out)
 
 
 def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: int = 30,
@@ -89,8 +105,11 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
                               "recognizer": str(Path(recognizer)), "per_class": per_class, "samples": int(labels.size),
                               "seed": seed, "settings": settings.as_dict(s2.kind), "test_samples": int(len(test)),
                               "recognizer_test_accuracy": meta.get("test_accuracy")}
+    recon = reconstruct(s2, ds.x[floor_rows])
     report.update(quality_metrics(ds.x[train], ds.labels[train], ds.x[test], fake, labels, rec, n_classes,
-                                  floor=ds.x[floor_rows], seed=seed))
+                                  floor=ds.x[floor_rows], reconstructed=recon, seed=seed))
+    ceiling_ident = identity_accuracy(embed(rec, recon)[1], ds.labels[floor_rows], n_classes)
+    report["stage1_ceiling"]["identity_accuracy"] = ceiling_ident["accuracy"]
     folder = Path(out) if out else s2.folder.parent / "eval"
     folder.mkdir(parents=True, exist_ok=True)
     path = free_path(folder / "generation.json")

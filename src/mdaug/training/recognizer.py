@@ -133,7 +133,8 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
 
     set_seed(seed)
     model = Recognizer(in_channels=data.channels, num_classes=len(ds.class_names),
-                       channels=tuple(cfg.recognizer.channels), dropout=cfg.recognizer.dropout, role=role)
+                       channels=tuple(cfg.recognizer.channels), dropout=cfg.recognizer.dropout, role=role,
+                       embed_pool=cfg.recognizer.embed_pool)
     optimizer = make_optimizer(model.parameters(), tc)
     scheduler = make_schedule(optimizer, tc)
     ema = make_ema(model, tc.ema_decay, accelerator.device)
