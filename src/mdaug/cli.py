@@ -275,8 +275,11 @@ def eval_ae(
 @app.command("diagnose")
 def diagnose_cmd(
     run: Path = typer.Argument(..., help="A train-ae run folder (with final/)."),
-    diffusability_steps: int = typer.Option(150, "--diffusability-steps", min=1,
-                                            help="Training steps of the small latent denoiser of the probe."),
+    diffusability_steps: Optional[int] = typer.Option(None, "--diffusability-steps", min=1,
+                                                      help="Training steps of the small latent denoiser of the probe "
+                                                      "[default: diagnose.diffusability_steps]."),
+    config: Optional[str] = CONFIG,
+    overrides: Optional[list[str]] = OVERRIDES,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Latent-space health over the whole dataset: collapse of variance, of codebook use or into pointer-like
@@ -285,7 +288,9 @@ def diagnose_cmd(
 
     if not run.is_dir():
         raise MdaugError(f"run folder {run} does not exist")
-    r = diagnose(run, diffusability_steps=diffusability_steps)
+    d = _config(config, list(overrides or []) + ([f"diagnose.diffusability_steps={diffusability_steps}"]
+                                                 if diffusability_steps else [])).diagnose
+    r = diagnose(run, **d.model_dump())
     if as_json:
         out.print(json.dumps({k: v for k, v in r.items() if k != "class_code_hist"}, indent=1), markup=False)
         return
@@ -366,6 +371,21 @@ def utility_cmd(
         cells = [f"{row[m]['mean']:.3f} +- {row[m]['std']:.3f}" for m in ("real", "real+synthetic", "synthetic")]
         out.print(f"{b:7s} | " + " | ".join(cells) + f" | {row['gain']['mean']:+.3f}")
     out.print(f"report: {r['files']['json']}  figure: {r['files']['figure']}")
+
+
+@app.command("run")
+def run_cmd(
+    out_dir: Path = typer.Option(Path("runs/mdaug"), "--out", "-o", help="Pipeline folder (continued when it exists)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
+    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU), full (256x256, GPU), or a YAML."),
+    family: Optional[str] = typer.Option(None, "--family", help="Stage-1 family: vqgan, vq, kl, rq or fsq."),
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """The whole job: data -> split -> recogniser -> stage 1 -> stage 2 -> augmented dataset -> diagnostics,
+    generation metrics, utility -> HTML report. Finished steps are skipped; interrupted ones resume."""
+    from mdaug.pipeline import run_pipeline
+
+    run_pipeline(out_dir, preset=preset, family=family, data=data, overrides=list(overrides or []), console=out)
 
 
 @app.command("report")

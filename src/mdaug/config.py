@@ -29,6 +29,7 @@ from mdaug.train_config import (
     Stage2TrainConfig,
     TrainConfig,
     UtilityConfig,
+    DiagnoseConfig,
     family_key_problem,
     prune_for_family,
 )
@@ -270,6 +271,7 @@ class Config(Section):
     prior: CodePriorConfig = CodePriorConfig()
     """The code prior (vq, vqgan, rq, fsq)."""
     prior_train: Stage2TrainConfig = Stage2TrainConfig()
+    diagnose: DiagnoseConfig = DiagnoseConfig()
     utility: UtilityConfig = UtilityConfig()
 
 

@@ -47,7 +47,10 @@ def collect(folder: str | Path) -> dict[str, Any]:
         raise MdaugError(f"{folder} is not a folder")
     m: dict[str, Any] = {"folder": str(folder)}
     ae_eval = folder / "ae" / "eval"
-    m["reconstruction"] = _load(newest(ae_eval, "reconstruction-test"))
+    rec_json = newest(ae_eval, "reconstruction-test")
+    m["reconstruction"] = _load(rec_json)
+    if m["reconstruction"] is not None:  # eval-ae writes its figure beside the JSON, under the same name
+        m["reconstruction"].setdefault("files", {"figure": str(rec_json.with_suffix(".png"))})
     m["diagnose"] = _load(newest(ae_eval, "diagnose"))
     ae_meta = folder / "ae" / "final" / "mdaug.json"
     m["family"] = _load(ae_meta).get("family") if ae_meta.exists() else None

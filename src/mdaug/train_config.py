@@ -279,6 +279,19 @@ class Stage2TrainConfig(TrainConfig):
     checkpoint_every: int = Field(500, ge=1)
 
 
+class DiagnoseConfig(Section):
+    """Budgets of the latent-health measurements (`mdaug diagnose`)."""
+
+    knn_k: int = Field(10, ge=1)
+    """Neighbours per sample for the class agreement of latent neighbourhoods."""
+    probe_steps: int = Field(100, ge=1)
+    """L-BFGS iterations of the linear class probe."""
+    pairs: int = Field(16, ge=1)
+    """Same-class and different-class pairs whose interpolations are decoded."""
+    diffusability_steps: int = Field(150, ge=1)
+    """Training steps of the small latent denoiser of the diffusability probe."""
+
+
 class UtilityConfig(Section):
     """Downstream utility (`mdaug utility`): does adding synthetic samples raise a recogniser's accuracy on
     held-out real data? At each real-data budget the generative models are trained on that budget only."""

@@ -1,0 +1,127 @@
+"""`mdaug run`: from a dataset (the simulated 31-person set by default) to an evaluated augmented dataset and
+an HTML report, as one resumable job. Each step is skipped when its output exists and is complete, and a
+training step that was interrupted resumes from its last checkpoint, so a killed run continues where it
+stopped (across notebook time limits too).
+
+    OUT/recognizer-eval/  the evaluation recogniser (real training split only, its own seed)
+    OUT/ae/               stage 1 (+ ae/eval: reconstruction and latent diagnostics)
+    OUT/ldm/              stage 2 (+ ldm/eval: generation quality)
+    OUT/synthetic/        the augmented dataset, in the input's format, with its manifest
+    OUT/utility/          downstream utility
+    OUT/report.html, OUT/metrics.json
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from rich.console import Console
+
+from mdaug.config import Config, load_config
+from mdaug.errors import MdaugError
+from mdaug.files import atomic_write_text
+
+
+def pipeline_config(preset: str, family: str | None, data: Path | None, overrides: list[str]) -> Config:
+    extra = list(overrides) + ([f"ae.family={family}"] if family else []) + ([f"data.path={data}"] if data else [])
+    return load_config(preset, extra)
+
+
+def _finished(folder: Path) -> bool:
+    return (folder / "final" / "mdaug.json").exists()
+
+
+def _train_step(folder: Path, train: Callable[[str | None], Any]) -> None:
+    from mdaug.training.checkpoint import latest_checkpoint
+
+    resume = "latest" if latest_checkpoint(folder / "checkpoints") is not None else None
+    if resume is None and folder.exists():
+        shutil.rmtree(folder)  # started, never checkpointed: nothing to keep
+    train(resume)
+
+
+class Pipeline:
+    def __init__(self, cfg: Config, out: Path, console: Console) -> None:
+        self.cfg, self.out, self.console = cfg, Path(out), console
+        self.t0 = time.monotonic()
+
+    def step(self, n: int, total: int, name: str, done: bool, run: Callable[[], Any]) -> None:
+        elapsed = time.monotonic() - self.t0
+        self.console.rule(f"[{n}/{total}] {name}  ({elapsed / 60:.1f} min so far)")
+        if done:
+            self.console.print("done before: skipped")
+            return
+        run()
+
+    def run(self) -> Path:
+        from mdaug.augment import export_augmented
+        from mdaug.evaluation.diagnose import diagnose
+        from mdaug.evaluation.generation_quality import evaluate_generation
+        from mdaug.evaluation.reconstruction import evaluate_reconstruction
+        from mdaug.evaluation.utility import run_utility
+        from mdaug.generation import load_stage2
+        from mdaug.report import newest, write_report
+        from mdaug.training.autoencoder import train_autoencoder
+        from mdaug.training.data import load_run_data
+        from mdaug.training.recognizer import train_recognizer
+        from mdaug.training.stage2 import train_stage2
+
+        cfg, out, con = self.cfg, self.out, self.console
+        if out.exists() and not out.is_dir():
+            raise MdaugError(f"--out {out} is a file; choose a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        plan = {"family": cfg.ae.family, "data": cfg.data.path, "size": list(cfg.data.size or []),
+                "ae_steps": cfg.ae_train.steps, "ldm_steps": cfg.ldm_train.steps}
+        plan_path = out / "pipeline.json"
+        if plan_path.exists() and json.loads(plan_path.read_text()).get("plan") != plan:
+            raise MdaugError(f"{out} holds a run with another family, data or preset ({plan_path}); use a new --out")
+        from mdaug.config import config_to_yaml
+
+        atomic_write_text(plan_path, json.dumps({"plan": plan}, indent=1))
+        atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
+        rec, ae, ldm, syn = out / "recognizer-eval", out / "ae", out / "ldm", out / "synthetic"
+        total = 9
+        data = load_run_data(cfg, con)
+        con.print(f"data: {data.source}: {len(data.dataset)} spectrograms, {len(data.dataset.class_names)} classes, "
+                  f"split {', '.join(f'{k} {len(v)}' for k, v in data.split.ids.items())}")
+        self.step(1, total, "evaluation recogniser (real training split only)", _finished(rec),
+                  lambda: _train_step(rec, lambda r: train_recognizer(cfg, rec, role="eval", resume=r, console=con, data=data)))
+        self.step(2, total, f"stage 1: {cfg.ae.family} autoencoder", _finished(ae),
+                  lambda: _train_step(ae, lambda r: train_autoencoder(cfg, ae, resume=r, console=con, data=data)))
+        self.step(3, total, "reconstruction on held-out data", newest(ae / "eval", "reconstruction-test") is not None,
+                  lambda: evaluate_reconstruction(ae))
+        self.step(4, total, "latent-space health", newest(ae / "eval", "diagnose") is not None, lambda: diagnose(ae, **cfg.diagnose.model_dump()))
+        self.step(5, total, "stage 2: latent diffusion", _finished(ldm),
+                  lambda: _train_step(ldm, lambda r: train_stage2(cfg, ldm, "ldm", autoencoder=ae / "final", resume=r,
+                                                                  console=con)))
+        self.step(6, total, "generation quality", newest(ldm / "eval", "generation") is not None,
+                  lambda: evaluate_generation(ldm, rec, per_class=cfg.utility.synthetic_per_class // 2 or 1))
+
+        def export() -> None:
+            tmp = syn.with_name(syn.name + ".partial")
+            shutil.rmtree(tmp, ignore_errors=True)
+            export_augmented(load_stage2(ldm), tmp, per_class=cfg.utility.synthetic_per_class, seed=cfg.seed)
+            tmp.rename(syn)
+
+        self.step(7, total, f"augmented dataset ({cfg.utility.synthetic_per_class} per class)",
+                  (syn / "synthetic_manifest.csv").exists(), export)
+        self.step(8, total, "downstream utility", (out / "utility" / "utility.json").exists(),
+                  lambda: run_utility(cfg, out / "utility", console=con, reuse=(ae, ldm)))
+        page: list[Path] = []
+        self.step(9, total, "report", False, lambda: page.extend(write_report(out)))
+        con.rule(f"finished in {(time.monotonic() - self.t0) / 60:.1f} min")
+        con.print(f"report: {page[0]}")
+        return page[0]
+
+
+def run_pipeline(out: Path, *, preset: str = "quick", family: str | None = None, data: Path | None = None,
+                 overrides: list[str] | None = None, console: Console | None = None) -> Path:
+    cfg = pipeline_config(preset, family, data, overrides or [])
+    return Pipeline(cfg, out, console or Console()).run()
+
+
+__all__ = ["Pipeline", "pipeline_config", "run_pipeline"]

@@ -1,0 +1,47 @@
+import json
+
+import pytest
+
+from mdaug.errors import MdaugError
+from mdaug.pipeline import run_pipeline
+from tests.conftest import assert_one_line_error
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pipe") / "run"
+    return out, run_pipeline(out, preset="tiny", family="vq")
+
+
+def test_the_pipeline_writes_every_part_and_the_report(pipeline):
+    out, page = pipeline
+    assert page == out / "report.html"
+    for part in ("recognizer-eval/final/mdaug.json", "ae/final/mdaug.json", "ae/eval/diagnose.json",
+                 "ae/eval/reconstruction-test.json", "ldm/final/mdaug.json", "ldm/eval/generation.json",
+                 "synthetic/synthetic_manifest.csv", "utility/utility.json", "metrics.json"):
+        assert (out / part).exists(), part
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["family"] == "vq"
+    assert set(metrics["utility"]["summary"]) == {"4", "all"}
+    assert metrics["summary"]["ldm_fid"] >= 0
+    text = page.read_text()
+    assert text.count("data:image/png;base64,") == 5  # grid, confusion, reconstructions, diagnostics, utility and "no figure" not in text
+
+
+def test_a_rerun_skips_finished_steps_and_redoes_only_what_is_missing(pipeline, capsys):
+    out, _ = pipeline
+    stamps = {p: (out / p).stat().st_mtime_ns for p in ("ae/final/mdaug.json", "ldm/final/mdaug.json",
+                                                        "utility/budget-4/repeat-0/synthetic.npz")}
+    (out / "ldm" / "eval" / "generation.json").unlink()  # as if killed before the evaluation finished
+    run_pipeline(out, preset="tiny", family="vq")
+    assert all((out / p).stat().st_mtime_ns == t for p, t in stamps.items())
+    assert (out / "ldm" / "eval" / "generation.json").exists()
+    assert capsys.readouterr().out.count("done before: skipped") >= 7
+
+
+def test_a_folder_of_another_run_is_refused(pipeline, cli):
+    out, _ = pipeline
+    with pytest.raises(MdaugError, match="another family"):
+        run_pipeline(out, preset="tiny", family="kl")
+    code, _, err = cli("run", "--out", out, "--preset", "tiny", "--family", "kl")
+    assert_one_line_error(code, err, "another family")
