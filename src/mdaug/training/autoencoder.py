@@ -20,7 +20,6 @@ import numpy as np
 import torch
 import yaml
 from rich.console import Console
-from tqdm.auto import tqdm
 
 from mdaug.config import Config, config_from_dict, save_config
 from mdaug.data.augment import TimeAugment
@@ -31,11 +30,12 @@ from mdaug.losses import (adaptive_weight, d_hinge, d_non_saturating, g_hinge, g
 from mdaug.models import Autoencoder, PatchDiscriminator, make_autoencoder
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.batches import BatchOrder
-from mdaug.training.common import (LossLog, check_resumable, ema_load, ema_tensors, load_state_strict, make_accelerator, make_ema,
+from mdaug.training.common import (check_resumable, ema_load, ema_tensors, load_state_strict, make_accelerator, make_ema,
                                    make_optimizer, make_schedule)
 from mdaug.training.data import RunData, check_run_data, load_run_data, write_run_data
 from mdaug.training.health import HealthAccumulator
 from mdaug.training.images import reconstruction_grid
+from mdaug.training.loop import RecipeLoop
 
 
 @dataclass
@@ -62,7 +62,7 @@ def plateaued(history: list[float], window: int, tolerance: float) -> bool:
     return (before - last) / max(abs(before), 1e-12) < tolerance
 
 
-class AutoencoderRecipe:
+class AutoencoderRecipe(RecipeLoop):
     def __init__(self, cfg: Config, run: Path, *, resume: str | None = None, console: Console | None = None,
                  data: RunData | None = None) -> None:
         self.cfg, self.run, self.console = cfg, Path(run), console
@@ -390,51 +390,14 @@ class AutoencoderRecipe:
 
     # ------------------------------------------------------------------ the loop
 
+    def after_step(self, step: int) -> dict[str, Any]:
+        return self._end_of_epoch(step) or {}
+
     def train(self, stop_after: int | None = None) -> Path | None:
         """Train to ae_train.steps and write final/ (returned). `stop_after`: stop after that step, as a
         killed or time-limited session would (checkpoint at the stop), returning None."""
-        acc, t = self.accelerator, self.cfg.ae_train
-        main = acc.is_main_process
-        start = self.state.step
-        log = LossLog(self.run / "losses.jsonl", start if start else None) if main else None
-        writer = None
-        if main:
-            from torch.utils.tensorboard import SummaryWriter
-
-            writer = SummaryWriter(str(self.run / "logs"), purge_step=start if start else None)
-        bar = tqdm(total=t.steps, initial=start, desc=f"train-ae {self.cfg.ae.family}", unit="step",
-                   disable=not (main and self.console is not None), dynamic_ncols=True)
-        try:
-            for step in range(start, t.steps):
-                logs = self.train_step(step)
-                self.state.step = step + 1
-                health = self._end_of_epoch(step)
-                if main:
-                    log.write({"step": step + 1} | logs)
-                    if (step + 1) % t.log_every == 0 or step + 1 == t.steps:
-                        for k, v in logs.items():
-                            writer.add_scalar(f"train/{k}", v, step + 1)
-                        bar.set_postfix({k: f"{logs[k]:.4g}" for k in ("loss", f"rec_{self.cfg.ae_loss.reconstruction}",
-                                                                       "kl", "commitment", "d_loss") if k in logs})
-                    if health:
-                        for k, v in health.items():
-                            if isinstance(v, float):
-                                writer.add_scalar(f"health/{k}", v, step + 1)
-                bar.update(1)
-                if (step + 1) % t.image_every == 0 or step + 1 == t.steps:
-                    self.write_images(step + 1)
-                if (step + 1) % t.checkpoint_every == 0 or step + 1 in (t.steps, stop_after):
-                    self.save(step + 1)
-                if step + 1 == stop_after:
-                    return None
-        finally:
-            bar.close()
-            if main:
-                log.close()
-                writer.close()
-        final = self.save_final() if main else self.run / "final"
-        acc.wait_for_everyone()
-        return final
+        keys = ("loss", f"rec_{self.cfg.ae_loss.reconstruction}", "kl", "commitment", "d_loss")
+        return self.run_loop(self.cfg.ae_train, f"train-ae {self.cfg.ae.family}", keys, stop_after)
 
 
 def train_autoencoder(cfg: Config, run: Path, *, resume: str | None = None, console: Console | None = None,

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 import yaml
 from rich.console import Console
-from tqdm.auto import tqdm
 
 from mdaug.config import Config, save_config
 from mdaug.errors import MdaugError
@@ -30,9 +29,10 @@ from mdaug.generation import SampleSettings, sample_images
 from mdaug.models.pretrained import PretrainedAutoencoder, load_pretrained_autoencoder
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.batches import BatchOrder
-from mdaug.training.common import (LossLog, check_resumable, ema_load, ema_tensors, load_state_strict, make_accelerator,
+from mdaug.training.common import (check_resumable, ema_load, ema_tensors, load_state_strict, make_accelerator,
                                    make_ema, make_optimizer, make_schedule)
 from mdaug.training.images import sample_grid
+from mdaug.training.loop import RecipeLoop
 from mdaug.training.latents import LatentSet, autoencoder_identity, cached_latents, latent_stats, stage1_data
 from mdaug.train_config import Stage2TrainConfig
 
@@ -71,7 +71,7 @@ def sample_settings(cfg: Config, kind: str) -> SampleSettings:
                           temperature=cfg.prior.temperature)
 
 
-class Stage2Recipe:
+class Stage2Recipe(RecipeLoop):
     def __init__(self, cfg: Config, run: Path, kind: str, *, autoencoder: str | Path | None = None,
                  resume: str | None = None, console: Console | None = None) -> None:
         if kind not in ("ldm", "prior"):
@@ -199,7 +199,7 @@ class Stage2Recipe:
                 self.ema.restore(model.parameters())
 
     @torch.no_grad()
-    def write_samples(self, step: int, per_class: int = 6, max_classes: int = 40) -> Path | None:
+    def write_images(self, step: int, per_class: int = 6, max_classes: int = 40) -> Path | None:
         """A grid with one row per class (a real spectrogram first, then samples from the EMA weights),
         always from the same seed so that grids of successive steps compare."""
         if not self.accelerator.is_main_process:
@@ -284,42 +284,7 @@ class Stage2Recipe:
     def train(self, stop_after: int | None = None) -> Path | None:
         """Train to <kind>_train.steps and write final/ (returned); `stop_after` stops after that step with a
         checkpoint, as a killed session would, returning None."""
-        acc, t = self.accelerator, self.t
-        main = acc.is_main_process
-        start = self.state.step
-        log = LossLog(self.run / "losses.jsonl", start if start else None) if main else None
-        writer = None
-        if main:
-            from torch.utils.tensorboard import SummaryWriter
-
-            writer = SummaryWriter(str(self.run / "logs"), purge_step=start if start else None)
-        bar = tqdm(total=t.steps, initial=start, desc=f"train-{self.kind}", unit="step",
-                   disable=not (main and self.console is not None), dynamic_ncols=True)
-        try:
-            for step in range(start, t.steps):
-                logs = self.train_step(step)
-                self.state.step = step + 1
-                if main:
-                    log.write({"step": step + 1} | logs)
-                    if (step + 1) % t.log_every == 0 or step + 1 == t.steps:
-                        for k, v in logs.items():
-                            writer.add_scalar(f"train/{k}", v, step + 1)
-                        bar.set_postfix({k: f"{logs[k]:.4g}" for k in ("loss", "masked_accuracy") if k in logs})
-                bar.update(1)
-                if (step + 1) % t.image_every == 0 or step + 1 == t.steps:
-                    self.write_samples(step + 1)
-                if (step + 1) % t.checkpoint_every == 0 or step + 1 in (t.steps, stop_after):
-                    self.save(step + 1)
-                if step + 1 == stop_after:
-                    return None
-        finally:
-            bar.close()
-            if main:
-                log.close()
-                writer.close()
-        final = self.save_final() if main else self.run / "final"
-        acc.wait_for_everyone()
-        return final
+        return self.run_loop(self.t, f"train-{self.kind}", ("loss", "masked_accuracy"), stop_after)
 
 
 def train_stage2(cfg: Config, run: Path, kind: str, *, autoencoder: str | Path | None = None, resume: str | None = None,
