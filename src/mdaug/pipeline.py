@@ -73,6 +73,7 @@ class Pipeline:
         cfg, out, con = self.cfg, self.out, self.console
         if out.exists() and not out.is_dir():
             raise MdaugError(f"--out {out} is a file; choose a folder")
+        data = load_run_data(cfg, con)  # first: bad data fails before anything is written
         out.mkdir(parents=True, exist_ok=True)
         plan = {"family": cfg.ae.family, "data": cfg.data.path, "size": list(cfg.data.size or []),
                 "ae_steps": cfg.ae_train.steps, "ldm_steps": cfg.ldm_train.steps}
@@ -85,7 +86,6 @@ class Pipeline:
         atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
         rec, ae, ldm, syn = out / "recognizer-eval", out / "ae", out / "ldm", out / "synthetic"
         total = 9
-        data = load_run_data(cfg, con)
         con.print(f"data: {data.source}: {len(data.dataset)} spectrograms, {len(data.dataset.class_names)} classes, "
                   f"split {', '.join(f'{k} {len(v)}' for k, v in data.split.ids.items())}")
         self.step(1, total, "evaluation recogniser (real training split only)", _finished(rec),

@@ -45,3 +45,9 @@ def test_a_folder_of_another_run_is_refused(pipeline, cli):
         run_pipeline(out, preset="tiny", family="kl")
     code, _, err = cli("run", "--out", out, "--preset", "tiny", "--family", "kl")
     assert_one_line_error(code, err, "another family")
+
+
+def test_missing_data_fails_before_anything_is_written(cli, tmp_path):
+    code, _, err = cli("run", "--out", tmp_path / "run", "--data", tmp_path / "nope", "--preset", "tiny")
+    assert_one_line_error(code, err, "does not exist")
+    assert not (tmp_path / "run").exists()
