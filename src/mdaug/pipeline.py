@@ -24,24 +24,12 @@ from rich.console import Console
 from mdaug.config import Config, load_config
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text
+from mdaug.training.checkpoint import run_finished, train_or_resume
 
 
 def pipeline_config(preset: str, family: str | None, data: Path | None, overrides: list[str]) -> Config:
     extra = list(overrides) + ([f"ae.family={family}"] if family else []) + ([f"data.path={data}"] if data else [])
     return load_config(preset, extra)
-
-
-def _finished(folder: Path) -> bool:
-    return (folder / "final" / "mdaug.json").exists()
-
-
-def _train_step(folder: Path, train: Callable[[str | None], Any]) -> None:
-    from mdaug.training.checkpoint import latest_checkpoint
-
-    resume = "latest" if latest_checkpoint(folder / "checkpoints") is not None else None
-    if resume is None and folder.exists():
-        shutil.rmtree(folder)  # started, never checkpointed: nothing to keep
-    train(resume)
 
 
 class Pipeline:
@@ -88,15 +76,15 @@ class Pipeline:
         total = 9
         con.print(f"data: {data.source}: {len(data.dataset)} spectrograms, {len(data.dataset.class_names)} classes, "
                   f"split {', '.join(f'{k} {len(v)}' for k, v in data.split.ids.items())}")
-        self.step(1, total, "evaluation recogniser (real training split only)", _finished(rec),
-                  lambda: _train_step(rec, lambda r: train_recognizer(cfg, rec, role="eval", resume=r, console=con, data=data)))
-        self.step(2, total, f"stage 1: {cfg.ae.family} autoencoder", _finished(ae),
-                  lambda: _train_step(ae, lambda r: train_autoencoder(cfg, ae, resume=r, console=con, data=data)))
+        self.step(1, total, "evaluation recogniser (real training split only)", run_finished(rec),
+                  lambda: train_or_resume(rec, lambda r: train_recognizer(cfg, rec, role="eval", resume=r, console=con, data=data)))
+        self.step(2, total, f"stage 1: {cfg.ae.family} autoencoder", run_finished(ae),
+                  lambda: train_or_resume(ae, lambda r: train_autoencoder(cfg, ae, resume=r, console=con, data=data)))
         self.step(3, total, "reconstruction on held-out data", newest(ae / "eval", "reconstruction-test") is not None,
                   lambda: evaluate_reconstruction(ae))
         self.step(4, total, "latent-space health", newest(ae / "eval", "diagnose") is not None, lambda: diagnose(ae, **cfg.diagnose.model_dump()))
-        self.step(5, total, "stage 2: latent diffusion", _finished(ldm),
-                  lambda: _train_step(ldm, lambda r: train_stage2(cfg, ldm, "ldm", autoencoder=ae / "final", resume=r,
+        self.step(5, total, "stage 2: latent diffusion", run_finished(ldm),
+                  lambda: train_or_resume(ldm, lambda r: train_stage2(cfg, ldm, "ldm", autoencoder=ae / "final", resume=r,
                                                                   console=con)))
         self.step(6, total, "generation quality", newest(ldm / "eval", "generation") is not None,
                   lambda: evaluate_generation(ldm, rec, per_class=cfg.utility.synthetic_per_class // 2 or 1))

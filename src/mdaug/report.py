@@ -119,6 +119,11 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
     return f"<table><tr>{h}</tr>{body}</table>"
 
 
+def _section(title: str, missing: str, body: list[str] | None) -> list[str]:
+    """A heading and its content, or a note of what is missing."""
+    return [f"<h2>{html.escape(title)}</h2>"] + (body or [f"<p class='missing'>{missing}</p>"])
+
+
 def render(m: dict[str, Any], config_text: str | None = None) -> str:
     parts = [f"<h1>mdaug report: {html.escape(Path(m['folder']).name)}</h1>",
              f"<p>stage-1 family: <b>{html.escape(str(m.get('family')))}</b>; folder {html.escape(m['folder'])}</p>"]
@@ -140,36 +145,21 @@ def render(m: dict[str, Any], config_text: str | None = None) -> str:
         phys = [[k, v["real_mean"], v["fake_mean"], v["wasserstein"]] for k, v in g["physical"].items()]
         parts.append("<h3>Physical plausibility</h3>" + _table(phys, ["statistic", "real mean", "generated mean", "Wasserstein"]))
         parts.append(_img(g["files"].get("confusion"), f"identity confusion ({kind})"))
-    r = m.get("reconstruction")
-    parts.append("<h2>Stage 1: reconstruction</h2>")
-    if r:
-        parts.append(_table([[r["split"], r["samples"], r["psnr_db"], r["ssim"], r["spectral_error"]]],
-                            ["split", "samples", "PSNR (dB)", "SSIM", "spectral error"]))
-        parts.append(_img(r.get("files", {}).get("figure"), "reconstructions (top: real, bottom: reconstructed)"))
-    else:
-        parts.append("<p class='missing'>not evaluated yet</p>")
-    d = m.get("diagnose")
-    parts.append("<h2>Latent-space health</h2>")
-    if d:
-        parts.append(_table([["OK" if v["ok"] else "PROBLEM", v["problem"], v["message"]] for v in d["verdicts"]],
-                            ["verdict", "problem", "measured"]))
-        parts.append(_img(d.get("files", {}).get("figure"), "latent diagnostics"))
-    else:
-        parts.append("<p class='missing'>not diagnosed yet</p>")
-    u = m.get("utility")
-    parts.append("<h2>Downstream utility</h2>")
-    if u:
-        rows = [[b, s["real_train"], f"{s['real']['mean']:.3f} ± {s['real']['std']:.3f}",
-                 f"{s['real+synthetic']['mean']:.3f} ± {s['real+synthetic']['std']:.3f}",
-                 f"{s['synthetic']['mean']:.3f} ± {s['synthetic']['std']:.3f}", f"{s['gain']['mean']:+.3f}"]
-                for b, s in u["summary"].items()]
-        parts.append(_table(rows, ["real per class", "real training samples", "real only", "real + synthetic",
-                                   "synthetic only (TSTR)", "gain"]))
-        parts.append(f"<p>{html.escape(u['note'])}; {u['synthetic_per_class']} synthetic per class, "
-                     f"{u['seeds']} repeat(s) per budget.</p>")
-        parts.append(_img(u["files"].get("figure"), "utility curve"))
-    else:
-        parts.append("<p class='missing'>not measured yet</p>")
+    r, d, u = m.get("reconstruction"), m.get("diagnose"), m.get("utility")
+    parts += _section("Stage 1: reconstruction", "not evaluated yet", r and [
+        _table([[r["split"], r["samples"], r["psnr_db"], r["ssim"], r["spectral_error"]]],
+               ["split", "samples", "PSNR (dB)", "SSIM", "spectral error"]),
+        _img(r.get("files", {}).get("figure"), "reconstructions (top: real, bottom: reconstructed)")])
+    parts += _section("Latent-space health", "not diagnosed yet", d and [
+        _table([["OK" if v["ok"] else "PROBLEM", v["problem"], v["message"]] for v in d["verdicts"]],
+               ["verdict", "problem", "measured"]),
+        _img(d.get("files", {}).get("figure"), "latent diagnostics")])
+    parts += _section("Downstream utility", "not measured yet", u and [
+        _table([[b, s["real_train"]] + [f"{s[k]['mean']:.3f} ± {s[k]['std']:.3f}" for k in ("real", "real+synthetic", "synthetic")]
+                + [f"{s['gain']['mean']:+.3f}"] for b, s in u["summary"].items()],
+               ["real per class", "real training samples", "real only", "real + synthetic", "synthetic only (TSTR)", "gain"]),
+        f"<p>{html.escape(u['note'])}; {u['synthetic_per_class']} synthetic per class, {u['seeds']} repeat(s) per budget.</p>",
+        _img(u["files"].get("figure"), "utility curve")])
     if config_text:
         parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"

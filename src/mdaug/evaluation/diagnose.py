@@ -23,7 +23,8 @@ from mdaug.evaluation.metrics import nearest_neighbours
 from mdaug.files import atomic_write_text, free_path
 from mdaug.models.pretrained import PretrainedAutoencoder, load_pretrained_autoencoder
 from mdaug.training.health import HealthAccumulator, codebook_stats
-from mdaug.training.latents import latent_stats, stage1_data
+from mdaug.models import Encoded
+from mdaug.training.latents import encode_rows, latent_stats, stage1_data
 
 THRESHOLDS: dict[str, float] = {
     "codebook_usage_pct": 25.0,  # below: most codes are never used (codebook collapse)
@@ -113,11 +114,6 @@ def interpolation_roughness(pre: PretrainedAutoencoder, latents: torch.Tensor, l
     return out
 
 
-def pixel_roughness() -> float:
-    """A cross-fade between two spectrograms is a straight line in pixel space: roughness exactly 1."""
-    return 1.0
-
-
 def diffusability(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tensor, test_y: torch.Tensor,
                   n_classes: int, *, steps: int = 150, batch_size: int = 64, seed: int = 0) -> float:
     """Held-out v-prediction loss of a small class-conditional latent denoiser after a fixed budget of
@@ -156,70 +152,67 @@ def diffusability(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tensor
 # ---------------------------------------------------------------------------------------------- verdicts
 
 
+def _verdict(problem: str, value: float, threshold: float, higher_is_ok: bool, message: str, fix: str = "") -> Verdict:
+    ok = value >= threshold if higher_is_ok else value <= threshold
+    return Verdict(problem, ok, value, threshold, message + ("" if ok or not fix else f": {fix}"))
+
+
 def verdicts(report: dict[str, Any], thresholds: dict[str, float] = THRESHOLDS) -> list[Verdict]:
     """A verdict per problem that the report's measurements can show, in words a user understands."""
     th, out = thresholds, []
     lat = report.get("latent", {})
     if "codebook_usage_pct" in lat:
-        v = lat["codebook_usage_pct"]
-        out.append(Verdict("codebook collapse", v >= th["codebook_usage_pct"], v, th["codebook_usage_pct"],
-                           f"{v:.1f}% of the codebook is used (collapse below {th['codebook_usage_pct']:.0f}%)"
-                           + ("" if v >= th["codebook_usage_pct"] else ": turn on ae.kmeans_init, ae.dead_code_threshold "
-                              "and ae.cosine_codes, or shrink ae.codebook_size")))
-        dead = 100 * lat["dead_codes"] / max(report.get("codebook_size", 1), 1)
-        out.append(Verdict("dead codes", dead <= th["dead_code_pct"], dead, th["dead_code_pct"],
-                           f"{dead:.1f}% of the codes are never used (too many above {th['dead_code_pct']:.0f}%)"))
+        v, t = lat["codebook_usage_pct"], th["codebook_usage_pct"]
+        out.append(_verdict("codebook collapse", v, t, True, f"{v:.1f}% of the codebook is used (collapse below {t:.0f}%)",
+                            "turn on ae.kmeans_init, ae.dead_code_threshold and ae.cosine_codes, or shrink ae.codebook_size"))
+        dead, t = 100 * lat["dead_codes"] / max(report.get("codebook_size", 1), 1), th["dead_code_pct"]
+        out.append(_verdict("dead codes", dead, t, False, f"{dead:.1f}% of the codes are never used (too many above {t:.0f}%)"))
     if "posterior_std_min" in lat:
-        v = lat["posterior_std_min"]
-        out.append(Verdict("variance collapse", v >= th["posterior_std_min"], v, th["posterior_std_min"],
-                           f"smallest mean posterior std per channel is {v:.3g} (collapsed below {th['posterior_std_min']:g})"
-                           + ("" if v >= th["posterior_std_min"] else ": the encoder has become deterministic and its "
-                              "latents are unbounded pointers; raise ae.kl_weight")))
-        a = lat["active_units_pct"]
-        out.append(Verdict("posterior collapse", a >= th["active_units_pct"], a, th["active_units_pct"],
-                           f"{a:.0f}% of latent units carry information (collapse below {th['active_units_pct']:.0f}%)"
-                           + ("" if a >= th["active_units_pct"] else ": lower ae.kl_weight or the latent channels")))
+        v, t = lat["posterior_std_min"], th["posterior_std_min"]
+        out.append(_verdict("variance collapse", v, t, True,
+                            f"smallest mean posterior std per channel is {v:.3g} (collapsed below {t:g})",
+                            "the encoder has become deterministic and its latents are unbounded pointers; raise ae.kl_weight"))
+        a, t = lat["active_units_pct"], th["active_units_pct"]
+        out.append(_verdict("posterior collapse", a, t, True,
+                            f"{a:.0f}% of latent units carry information (collapse below {t:.0f}%)",
+                            "lower ae.kl_weight or the latent channels"))
     if "knn_agreement" in report:
-        r = report["knn_agreement"] / max(report["knn_agreement_pixels"], 1e-9)
-        out.append(Verdict("neighbourhoods", r >= th["knn_ratio"], r, th["knn_ratio"],
-                           f"{100 * report['knn_agreement']:.0f}% of latent nearest neighbours share the class, against "
-                           f"{100 * report['knn_agreement_pixels']:.0f}% in pixel space (ratio {r:.2f}, lost below {th['knn_ratio']})"))
+        lat_knn, pix_knn, t = report["knn_agreement"], report["knn_agreement_pixels"], th["knn_ratio"]
+        r = lat_knn / max(pix_knn, 1e-9)
+        out.append(_verdict("neighbourhoods", r, t, True,
+                            f"{100 * lat_knn:.0f}% of latent nearest neighbours share the class, against "
+                            f"{100 * pix_knn:.0f}% in pixel space (ratio {r:.2f}, lost below {t})"))
     if "linear_probe" in report:
-        r = report["linear_probe"] / max(report["linear_probe_pixels"], 1e-9)
-        out.append(Verdict("class information", r >= th["probe_ratio"], r, th["probe_ratio"],
-                           f"a linear classifier reads the class from latents at {100 * report['linear_probe']:.0f}% test "
-                           f"accuracy, from pixels at {100 * report['linear_probe_pixels']:.0f}% (ratio {r:.2f}, "
-                           f"lost below {th['probe_ratio']})"))
+        lat_p, pix_p, t = report["linear_probe"], report["linear_probe_pixels"], th["probe_ratio"]
+        r = lat_p / max(pix_p, 1e-9)
+        out.append(_verdict("class information", r, t, True,
+                            f"a linear classifier reads the class from latents at {100 * lat_p:.0f}% test accuracy, "
+                            f"from pixels at {100 * pix_p:.0f}% (ratio {r:.2f}, lost below {t})"))
     if "roughness" in report:
-        v = report["roughness"]["same_class"] / pixel_roughness()
-        out.append(Verdict("smoothness", v <= th["roughness_ratio"], v, th["roughness_ratio"],
-                           f"decoding a straight line between two latents of one class travels {v:.2f}x the direct "
-                           f"distance (a cross-fade in pixels: 1.00; pointer-like above {th['roughness_ratio']})"))
+        # a cross-fade between two spectrograms is a straight line in pixel space: roughness exactly 1
+        v, t = report["roughness"]["same_class"], th["roughness_ratio"]
+        out.append(_verdict("smoothness", v, t, False,
+                            f"decoding a straight line between two latents of one class travels {v:.2f}x the direct "
+                            f"distance (a cross-fade in pixels: 1.00; pointer-like above {t})"))
     if "diffusability_loss" in report:
-        v = report["diffusability_loss"]
-        out.append(Verdict("diffusability", v <= th["diffusability_loss"], v, th["diffusability_loss"],
-                           f"a small latent denoiser reaches a held-out loss of {v:.3f} after "
-                           f"{report.get('diffusability_steps', '?')} steps (1 = learned nothing; hard above "
-                           f"{th['diffusability_loss']})"))
+        v, t = report["diffusability_loss"], th["diffusability_loss"]
+        out.append(_verdict("diffusability", v, t, False,
+                            f"a small latent denoiser reaches a held-out loss of {v:.3f} after "
+                            f"{report.get('diffusability_steps', '?')} steps (1 = learned nothing; hard above {t})"))
     return out
 
 
 # ---------------------------------------------------------------------------------------------- the command
 
 
-@torch.no_grad()
-def _encode_all(pre: PretrainedAutoencoder, x: np.ndarray, labels: np.ndarray, batch_size: int = 128):
-    model = pre.model.eval()
+def _encode_all(pre: PretrainedAutoencoder, x: np.ndarray, labels: np.ndarray):
+    """Latents (posterior means for kl), log-variances and the health statistics of every sample."""
+    model = pre.model
+    enc = encode_rows(pre, x, labels, np.arange(len(x)))
     f = model.downsampling
     health = HealthAccumulator(model, len(pre.class_names), (x.shape[2] // f, x.shape[3] // f))
-    lat, logv = [], []
-    for i in range(0, len(x), batch_size):
-        enc = model.encode(torch.from_numpy(x[i:i + batch_size]), mode=True)
-        health.update(enc, torch.from_numpy(labels[i:i + batch_size]))
-        lat.append(enc.latents.float())
-        if enc.logvar is not None:
-            logv.append(enc.logvar.float())
-    return torch.cat(lat), (torch.cat(logv) if logv else None), health
+    health.update(Encoded(latents=enc.latents, indices=enc.indices, mean=enc.latents, logvar=enc.logvar), enc.labels)
+    return enc.latents, enc.logvar, health
 
 
 def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffusability_steps: int = 150,

@@ -43,10 +43,11 @@ def check_recognizer(meta: dict[str, Any], s2: Stage2Model, fingerprint: str) ->
 def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_test: np.ndarray,
                     fake: np.ndarray, fake_labels: np.ndarray, recognizer, n_classes: int, *,
                     floor: np.ndarray | None = None, reconstructed: np.ndarray | None = None,
-                    seed: int = 0) -> dict[str, Any]:
+                    floor_labels: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
     """Every metric of the module for spectrogram arrays (n, c, H, W); `floor` is a real set of the size of
     `fake` that stands in for it to give the floor values; `reconstructed` is that set passed through the
-    stage-1 model (the best stage 2 can do: it generates in that model's latent space)."""
+    stage-1 model (the best stage 2 can do: it generates in that model's latent space), whose identity
+    accuracy is measured against `floor_labels` when given."""
     f_train, _ = embed(recognizer, real_train)
     f_test, _ = embed(recognizer, real_test)
     f_fake, logits = embed(recognizer, fake)
@@ -61,6 +62,8 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
         f_rec, logits_rec = embed(recognizer, reconstructed)
         kr, _ = kernel_inception_distance(f_rec, f_test, seed=seed)
         out["stage1_ceiling"] = {"fid": frechet_distance(f_rec, f_test), "kid": kr, **precision_recall(f_test, f_rec)}
+        if floor_labels is not None:
+            out["stage1_ceiling"]["identity_accuracy"] = identity_accuracy(logits_rec, floor_labels, n_classes)["accuracy"]
     ident = identity_accuracy(logits, fake_labels, n_classes)
     out["identity"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ident.items()}
     mem = memorisation(f_fake, fake_labels, f_train, real_train_labels)
@@ -107,9 +110,8 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
                               "recognizer_test_accuracy": meta.get("test_accuracy")}
     recon = reconstruct(s2, ds.x[floor_rows])
     report.update(quality_metrics(ds.x[train], ds.labels[train], ds.x[test], fake, labels, rec, n_classes,
-                                  floor=ds.x[floor_rows], reconstructed=recon, seed=seed))
-    ceiling_ident = identity_accuracy(embed(rec, recon)[1], ds.labels[floor_rows], n_classes)
-    report["stage1_ceiling"]["identity_accuracy"] = ceiling_ident["accuracy"]
+                                  floor=ds.x[floor_rows], reconstructed=recon, floor_labels=ds.labels[floor_rows],
+                                  seed=seed))
     folder = Path(out) if out else s2.folder.parent / "eval"
     folder.mkdir(parents=True, exist_ok=True)
     path = free_path(folder / "generation.json")

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from rich.console import Console
 
-from mdaug.config import Config, config_from_dict
+from mdaug.config import Config, config_dict, config_from_dict
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
 from mdaug.data.splits import Split
 from mdaug.errors import MdaugError
@@ -38,9 +37,7 @@ def budget_name(k: int | str) -> str:
 def budget_config(cfg: Config, k: int | str, repeat: int) -> Config:
     """The config of one (budget, repeat): the budget on the split, and other seeds per repeat for the budget
     draw and every model."""
-    from mdaug.config import prune_for_family
-
-    d = prune_for_family(cfg.model_dump(mode="json"), cfg.ae.family)
+    d = config_dict(cfg)
     d["split"]["train_per_class"] = None if k == "all" else int(k)
     d["split"]["budget_seed"] = repeat
     for section in ("ae_train", "ldm_train", "prior_train", "recognizer_train"):
@@ -51,15 +48,14 @@ def budget_config(cfg: Config, k: int | str, repeat: int) -> Config:
 def fit_batches(cfg: Config, counts: np.ndarray) -> Config:
     """Batch sizes no larger than what a small budget can fill: the real training samples for the
     generative models and, for the recognisers, what is left of them after the per-class carve-out."""
-    f = cfg.recognizer.val_fraction
-    held = sum(min(max(round(f * m), 1 if f > 0 else 0), m - 1) for m in counts)
+    from mdaug.training.recognizer import held_count
+
     n = int(counts.sum())
-    d = cfg.model_dump(mode="json")
+    held = sum(held_count(int(m), cfg.recognizer.val_fraction) for m in counts)
+    d = config_dict(cfg)
     for section, limit in (("ae_train", n), ("ldm_train", n), ("prior_train", n), ("recognizer_train", n - held)):
         d[section]["batch_size"] = max(1, min(int(d[section]["batch_size"]), limit))
-    from mdaug.config import prune_for_family
-
-    return config_from_dict(prune_for_family(d, cfg.ae.family), "utility batch sizes")
+    return config_from_dict(d, "utility batch sizes")
 
 
 def ids_digest(ids: list[str]) -> str:
@@ -87,25 +83,17 @@ def with_synthetic(real: RunData, x: np.ndarray, labels: np.ndarray, mode: str) 
     return RunData(dataset=both, split=split, source=f"{real.source} + {len(recs)} synthetic"), pool
 
 
-def _step(folder: Path, done: Callable[[Path], bool], train: Callable[[str | None], Any], console: Console | None,
-          what: str) -> None:
-    """Skip a finished step, resume an interrupted one from its last checkpoint, or start it afresh."""
-    from mdaug.training.checkpoint import latest_checkpoint
+def _step(folder: Path, train: Callable[[str | None], Any], console: Console | None, what: str) -> None:
+    """Skip a finished training step, resume an interrupted one from its last checkpoint, or start it afresh."""
+    from mdaug.training.checkpoint import run_finished, train_or_resume
 
-    if done(folder):
+    if run_finished(folder):
         if console:
             console.print(f"  {what}: done, reusing {folder}")
         return
-    resume = "latest" if latest_checkpoint(folder / "checkpoints") is not None else None
-    if resume is None and folder.exists():
-        shutil.rmtree(folder)  # started but never checkpointed: nothing to keep
     if console:
-        console.print(f"  {what}: {'resuming' if resume else 'training'} -> {folder}")
-    train(resume)
-
-
-def _finished(folder: Path) -> bool:
-    return (folder / "final" / "mdaug.json").exists()
+        console.print(f"  {what}: training -> {folder}")
+    train_or_resume(folder, train)
 
 
 def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console: Console | None = None,
@@ -139,8 +127,8 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
             console.print(f"  stage 1 and 2: reusing {ae} and {s2_dir} (trained on exactly these real samples)")
     else:
         ae, s2_dir = folder / "ae", folder / kind
-        _step(ae, _finished, lambda r: train_autoencoder(c, ae, resume=r), console, f"stage 1 ({c.ae.family})")
-        _step(s2_dir, _finished, lambda r: train_stage2(c, s2_dir, kind, autoencoder=ae / "final", resume=r), console,
+        _step(ae, lambda r: train_autoencoder(c, ae, resume=r), console, f"stage 1 ({c.ae.family})")
+        _step(s2_dir, lambda r: train_stage2(c, s2_dir, kind, autoencoder=ae / "final", resume=r), console,
               f"stage 2 ({kind})")
         pre = load_pretrained_autoencoder(ae)
         real = stage1_data(pre)
@@ -171,7 +159,7 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
         fit_count = len(carve_out(data, c.recognizer.val_fraction, 0, pool)[0])
         rc = c.model_copy(update={"recognizer_train": c.recognizer_train.model_copy(
             update={"batch_size": max(1, min(c.recognizer_train.batch_size, fit_count))})})
-        _step(rec_dir, _finished, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data, carve_pool=pool),
+        _step(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data, carve_pool=pool),
               console, f"recogniser on {mode}")
         _, meta = load_recognizer(rec_dir)
         seen = [i for i in meta["train_ids"] + meta["carve_out_ids"] if not i.startswith("synthetic/")]

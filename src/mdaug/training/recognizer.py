@@ -47,6 +47,12 @@ def role_seed(cfg: Config, role: str) -> int:
     return cfg.recognizer_train.seed + ROLE_SEED_OFFSET[role]
 
 
+def held_count(members: int, fraction: float) -> int:
+    """How many of a class's `members` training samples the carve-out holds back: round(fraction * members),
+    at least one when fraction > 0, never the class's last one."""
+    return max(min(max(round(fraction * members), 1 if fraction > 0 else 0), members - 1), 0)
+
+
 def carve_out(data: RunData, fraction: float, seed: int, pool: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(fit, held): the training split's indices, with round(fraction * n) samples of each class held back
     (at least one when fraction > 0, never the class's last one), drawn with `seed` from `pool` (default: the
@@ -59,8 +65,7 @@ def carve_out(data: RunData, fraction: float, seed: int, pool: np.ndarray | None
     held = []
     for c in range(len(data.dataset.class_names)):
         members = source[labels == c]
-        n = min(max(round(fraction * len(members)), 1 if fraction > 0 else 0), len(members) - 1)
-        held.append(rng.choice(members, size=max(n, 0), replace=False))
+        held.append(rng.choice(members, size=held_count(len(members), fraction), replace=False))
     held_idx = np.sort(np.concatenate(held)).astype(np.int64)
     return np.setdiff1d(train, held_idx), held_idx
 
