@@ -105,3 +105,14 @@ def test_budget_all_reuses_finished_models_trained_on_exactly_those_samples(tmp_
     ldm2 = train_stage2(small, tmp_path / "ldm2", "ldm", autoencoder=ae2).parent
     with pytest.raises(MdaugError, match="other real samples"):
         run_utility(cfg, tmp_path / "u2", reuse=(ae2, ldm2))
+
+
+def test_a_damaged_synthetic_file_is_generated_again(tmp_path):
+    cfg = load_config("tiny", ["utility.budgets=[2]", "utility.seeds=1", "utility.synthetic_per_class=2"])
+    first = run_utility(cfg, tmp_path)
+    path = tmp_path / "budget-2" / "repeat-0" / "synthetic.npz"
+    good = np.load(path)["x"]
+    path.write_bytes(b"junk")
+    again = run_utility(cfg, tmp_path)
+    np.testing.assert_array_equal(np.load(path)["x"], good)  # the same seed makes the same samples
+    assert again["records"] == first["records"]

@@ -13,7 +13,9 @@ skipped when its output exists, and resumed from its last checkpoint when it was
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -136,14 +138,17 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
     n_classes = len(real.dataset.class_names)
     synth_path = folder / "synthetic.npz"
     labels = np.repeat(np.arange(n_classes), cfg.utility.synthetic_per_class)
+    x_syn = None
     if synth_path.exists():
-        with np.load(synth_path) as z:
-            x_syn, labels = z["x"], z["labels"]
-    else:
+        try:
+            with np.load(synth_path) as z:
+                x_syn, labels = z["x"], z["labels"]
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):  # damaged: it is derived, so make it again
+            if console:
+                console.print(f"  {synth_path} is unreadable; generating it again")
+    if x_syn is None:
         s2 = load_stage2(s2_dir)
         x_syn = generate(s2, labels, s2.default_settings(), seed=1000 * repeat, device="cpu")
-        import io
-
         buf = io.BytesIO()
         np.savez(buf, x=x_syn, labels=labels)
         atomic_write_bytes(synth_path, buf.getvalue())
