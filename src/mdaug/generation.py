@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from mdaug.errors import MdaugError
+from mdaug.models import load_strict
 from mdaug.models.pretrained import PretrainedAutoencoder, load_pretrained_autoencoder
 from mdaug.training.latents import LatentStats, autoencoder_identity
 
@@ -143,11 +144,11 @@ def load_stage2(folder: str | Path, autoencoder: str | Path | None = None) -> St
     if meta["kind"] == "ldm":
         from mdaug.models.ldm import LatentDiffusion
 
-        model = LatentDiffusion.from_pretrained(folder)
+        model = load_strict(LatentDiffusion, folder)
     else:
         from mdaug.models.code_prior import CodePrior
 
-        model = CodePrior.from_pretrained(folder)
+        model = load_strict(CodePrior, folder)
     return Stage2Model(model=model.eval(), kind=meta["kind"], autoencoder=pre, stats=LatentStats.from_json(meta["latent_stats"]),
                        class_names=list(meta["class_names"]), meta=meta, folder=folder)
 

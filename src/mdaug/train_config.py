@@ -181,11 +181,15 @@ class RecognizerTrainConfig(TrainConfig):
     """The recogniser's training loop: the same keys, with defaults for a classifier."""
 
     steps: int = Field(600, ge=1)
-    batch_size: int = Field(32, ge=1)
-    lr: float = Field(2e-3, gt=0)
+    batch_size: int = Field(64, ge=2)
+    """At least 2: the recogniser's BatchNorm needs two samples per batch."""
+    lr: float = Field(3e-3, gt=0)
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = Field(1e-4, ge=0)
+    warmup_steps: int = Field(30, ge=0)
     lr_schedule: Literal["constant", "cosine"] = "cosine"
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    """Cross-entropy label smoothing."""
     ema_decay: float | None = Field(None, gt=0, lt=1)
     grad_clip: float | None = Field(None, gt=0)
     seed: int = 1
@@ -198,12 +202,10 @@ class RecognizerConfig(Section):
     evaluation's (role 'eval'). The two roles use different seeds and different validation carve-outs of the
     training split, so the network that shapes training never judges it."""
 
-    channels: tuple[int, ...] = (32, 64, 128)
-    """Channels of the conv stages (each stage halves both axes)."""
-    dropout: float = Field(0.2, ge=0, lt=1)
-    embed_pool: Literal["global", "doppler"] = "doppler"
-    """How the last features become the embedding: averaged over time into 8 Doppler bands ('doppler': keeps
-    the Doppler position of torso and limbs, which identifies gait) or averaged over everything ('global')."""
+    channels: tuple[int, ...] = (16, 32, 64, 96)
+    """Channels of the conv stages (conv, BatchNorm, ReLU, max-pool: each stage halves both axes, so the
+    spectrogram must be at least 2^stages bins on each axis)."""
+    dropout: float = Field(0.3, ge=0, lt=1)
     val_fraction: float = Field(0.15, ge=0, lt=1)
     """Share of the training split held back to pick the best step (drawn with the role's seed)."""
 

@@ -56,7 +56,8 @@ def fit_batches(cfg: Config, counts: np.ndarray) -> Config:
     held = sum(held_count(int(m), cfg.recognizer.val_fraction) for m in counts)
     d = config_dict(cfg)
     for section, limit in (("ae_train", n), ("ldm_train", n), ("prior_train", n), ("recognizer_train", n - held)):
-        d[section]["batch_size"] = max(1, min(int(d[section]["batch_size"]), limit))
+        floor = 2 if section == "recognizer_train" else 1  # BatchNorm needs two samples
+        d[section]["batch_size"] = max(floor, min(int(d[section]["batch_size"]), limit))
     return config_from_dict(d, "utility batch sizes")
 
 
@@ -163,7 +164,7 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
         data, pool = with_synthetic(real, x_syn, labels, mode)
         fit_count = len(carve_out(data, c.recognizer.val_fraction, 0, pool)[0])
         rc = c.model_copy(update={"recognizer_train": c.recognizer_train.model_copy(
-            update={"batch_size": max(1, min(c.recognizer_train.batch_size, fit_count))})})
+            update={"batch_size": max(2, min(c.recognizer_train.batch_size, fit_count))})})
         _step(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data, carve_pool=pool),
               console, f"recogniser on {mode}")
         _, meta = load_recognizer(rec_dir)

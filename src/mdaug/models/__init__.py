@@ -3,6 +3,7 @@ ModelMixin/ConfigMixin, so `save_pretrained` / `from_pretrained` with safetensor
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from mdaug.errors import MdaugError
@@ -42,16 +43,39 @@ def make_autoencoder(cfg: AutoencoderConfig, in_channels: int = 1) -> Autoencode
     return cls(**common, **quant, cosine_codes=cfg.cosine_codes)
 
 
+def load_strict(cls: type, folder: str | Path):
+    """`cls.from_pretrained(folder)`, refusing weights that do not fit: diffusers loads a checkpoint of another
+    architecture (an older version of the class, other sizes) with the unmatched layers randomly initialised and
+    only a log warning, which would silently evaluate or sample with a random network."""
+    from diffusers.utils import logging as dlogging
+
+    level = dlogging.get_verbosity()
+    dlogging.set_verbosity_error()  # the warnings are replaced by the error below
+    try:
+        model, info = cls.from_pretrained(folder, output_loading_info=True)
+    except (OSError, ValueError, RuntimeError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        shape = re.search(r"because (\S+) expected shape (.+?), but got (.+?\))", msg)
+        if shape:  # diffusers' message goes on to suggest loading with random weights
+            raise MdaugError(f"{folder} holds a {cls.__name__} of another architecture or mdaug version ("
+                             f"'{shape[1]}' is {shape[3]}, the model needs {shape[2]}); retrain it with this "
+                             "version") from None
+        raise MdaugError(f"cannot load the model in {folder}: {msg[:200]}") from None
+    finally:
+        dlogging.set_verbosity(level)
+    bad = list(info["missing_keys"]) + list(info["unexpected_keys"]) + [m[0] for m in info["mismatched_keys"]]
+    if bad:
+        raise MdaugError(f"{folder} holds a {cls.__name__} of another architecture or mdaug version ({len(bad)} weights "
+                         f"do not fit, e.g. '{sorted(bad)[0]}'); retrain it with this version")
+    return model
+
+
 def load_model(folder: str | Path):
     """Any mdaug model saved with save_pretrained, by the class named in its config.json."""
     name = saved_class_name(folder)
     if name not in _BY_CLASS:
         raise MdaugError(f"{folder} holds a {name}, which is not an mdaug model")
-    try:
-        return _BY_CLASS[name].from_pretrained(folder)
-    except (OSError, ValueError, RuntimeError) as e:
-        msg = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise MdaugError(f"cannot load the model in {folder}: {msg}") from None
+    return load_strict(_BY_CLASS[name], folder)
 
 
 def load_autoencoder(folder: str | Path) -> Autoencoder:
@@ -63,4 +87,4 @@ def load_autoencoder(folder: str | Path) -> Autoencoder:
 
 __all__ = ["AUTOENCODERS", "Autoencoder", "AutoencoderOutput", "Encoded", "FSQAutoencoder", "KLAutoencoder",
            "PatchDiscriminator", "Recognizer", "RQAutoencoder", "VQAutoencoder", "load_autoencoder", "load_model",
-           "make_autoencoder"]
+           "load_strict", "make_autoencoder"]

@@ -136,10 +136,14 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
     x = torch.from_numpy(ds.x)  # (n, channels, doppler, time), kept on the CPU: batches move to the device
     labels = torch.from_numpy(ds.labels)
 
+    smallest = min(ds.x.shape[2:])
+    if smallest < 2 ** len(cfg.recognizer.channels):
+        raise MdaugError(f"recognizer.channels has {len(cfg.recognizer.channels)} stages, each halving both axes, but "
+                         f"the spectrograms are {ds.x.shape[2]}x{ds.x.shape[3]}: use at most "
+                         f"{max(int(np.log2(smallest)), 1)} stages or a larger data.size")
     set_seed(seed)
     model = Recognizer(in_channels=data.channels, num_classes=len(ds.class_names),
-                       channels=tuple(cfg.recognizer.channels), dropout=cfg.recognizer.dropout, role=role,
-                       embed_pool=cfg.recognizer.embed_pool)
+                       channels=tuple(cfg.recognizer.channels), dropout=cfg.recognizer.dropout, role=role)
     optimizer = make_optimizer(model.parameters(), tc)
     scheduler = make_schedule(optimizer, tc)
     ema = make_ema(model, tc.ema_decay, accelerator.device)
@@ -221,7 +225,8 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
             m = step * tc.grad_accum + micro
             sel = torch.from_numpy(order.batch(m))
             xb = TimeAugment(cfg.augment, generator=order.generator(m))(x[sel]).to(accelerator.device)
-            loss = F.cross_entropy(model(xb).float(), labels[sel].to(accelerator.device)) / tc.grad_accum
+            loss = F.cross_entropy(model(xb).float(), labels[sel].to(accelerator.device),
+                                   label_smoothing=tc.label_smoothing) / tc.grad_accum
             # every process takes the same decision, so none waits in a gradient all-reduce alone
             flag = torch.tensor([not torch.isfinite(loss).item()], device=accelerator.device)
             bad = bool(accelerator.gather(flag).any())
