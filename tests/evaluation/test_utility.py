@@ -107,6 +107,19 @@ def test_budget_all_reuses_finished_models_trained_on_exactly_those_samples(tmp_
         run_utility(cfg, tmp_path / "u2", reuse=(ae2, ldm2))
 
 
+def test_repeats_at_budget_all_share_the_generative_models_and_nothing_else(tmp_path):
+    cfg = load_config("tiny", ["utility.budgets=[all]", "utility.seeds=2", "utility.synthetic_per_class=2"])
+    r = run_utility(cfg, tmp_path)
+    first, second = tmp_path / "budget-all" / "repeat-0", tmp_path / "budget-all" / "repeat-1"
+    assert (first / "ae" / "final").is_dir() and (first / "ldm" / "final").is_dir()
+    assert not (second / "ae").exists() and not (second / "ldm").exists()  # trained once, at repeat 0
+    with np.load(first / "synthetic.npz") as a, np.load(second / "synthetic.npz") as b:
+        assert np.array_equal(a["labels"], b["labels"]) and not np.allclose(a["x"], b["x"])  # other samples
+    seeds = [json.loads((f / "recognizer-real" / "final" / "mdaug.json").read_text())["seed"] for f in (first, second)]
+    assert seeds[0] != seeds[1]
+    assert r["records"][0]["real_files_seen"] == r["records"][1]["real_files_seen"]
+
+
 def test_a_damaged_synthetic_file_is_generated_again(tmp_path):
     cfg = load_config("tiny", ["utility.budgets=[2]", "utility.seeds=1", "utility.synthetic_per_class=2"])
     first = run_utility(cfg, tmp_path)

@@ -197,7 +197,7 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
                 reuse: tuple[Path, Path] | None = None) -> dict[str, Any]:
     """Every budget and repeat of cfg.utility into `out` (continuing what is there); writes utility.json
     and utility.png and returns the report. `reuse`: the finished stage-1 and stage-2 runs of the full
-    training split, used for budget 'all', first repeat, instead of training them again."""
+    training split, used for budget 'all' instead of training them there."""
     out = Path(out)
     u = cfg.utility
     if not u.budgets:
@@ -209,13 +209,19 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
     if plan_path.exists() and json.loads(plan_path.read_text()) != plan:
         raise MdaugError(f"{out} holds a utility study with another plan ({plan_path}); use a new --out")
     atomic_write_text(plan_path, json.dumps(plan, indent=1))
+    # At budget 'all' every repeat has the same real samples, so its repeats share one pair of generative
+    # models (leak-free, and saving a stage-1 and stage-2 training per repeat); they differ in the synthetic
+    # samples drawn and in the recognisers' seeds. Smaller budgets draw other real samples per repeat.
+    first_all = out / "budget-all" / "repeat-0"
+    shared = reuse or (first_all / "ae", first_all / u.generator)
     records = []
     for k in u.budgets:
         for repeat in range(u.seeds):
             if console:
                 console.rule(f"budget {budget_name(k)} per class, repeat {repeat + 1}/{u.seeds}")
+            share = k == "all" and (repeat > 0 or reuse is not None)
             records.append(run_budget(cfg, out / f"budget-{budget_name(k)}" / f"repeat-{repeat}", k, repeat,
-                                      console=console, reuse=reuse if (k == "all" and repeat == 0) else None))
+                                      console=console, reuse=shared if share else None))
     report = {**plan, "records": records, "summary": summarise(records),
               "note": "test accuracy on the real test split, which no model saw; each budget's generative models "
                       "saw only that budget's real training samples (real_files_seen: SHA-256 of their ids)"}
