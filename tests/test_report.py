@@ -92,3 +92,28 @@ def test_report_and_compare_errors_are_one_line(cli, tmp_path):
     assert_one_line_error(code, err, "corrupt")
     with pytest.raises(MdaugError):
         collect(root)
+
+
+def test_report_states_which_real_data_each_model_saw(tmp_path):
+    from mdaug.data.splits import Split, save_split
+    from mdaug.evaluation.utility import ids_digest
+
+    root = make_pipeline(tmp_path / "p")
+    train, test = [f"p1/s1#{i}" for i in range(6)], [f"p1/s9#{i}" for i in range(3)]
+    save_split(Split(ids={"train": train, "val": [], "test": test}, group_by="session", seed=0, fingerprint="f"),
+               root / "ae" / "split.json")
+    (root / "recognizer-eval" / "final").mkdir(parents=True)
+    leaky = {"train_ids": train[:4], "carve_out_ids": [train[4], test[0]], "class_names": ["a", "b"]}
+    (root / "recognizer-eval" / "final" / "mdaug.json").write_text(json.dumps(leaky))
+    (root / "ldm" / "final").mkdir()
+    (root / "ldm" / "final" / "mdaug.json").write_text("{}")
+    rows = {r["model"].split(" (")[0]: r for r in collect(root)["data_seen"]}
+    assert rows["stage 1"] == {"model": "stage 1 (autoencoder)", "real_samples": 6, "ids_sha256": ids_digest(train),
+                               "in_test_split": 0}
+    assert rows["stage 2"]["ids_sha256"] == ids_digest(train)
+    assert rows["evaluation recogniser"]["real_samples"] == 6 and rows["evaluation recogniser"]["in_test_split"] == 1
+    assert rows["test split"]["real_samples"] == 3
+    page, _ = write_report(root)
+    text = page.read_text()
+    assert "Which real data each model saw" in text and ids_digest(train) in text
+    assert "LEAK: evaluation recogniser" in text and "LEAK: stage 1" not in text

@@ -59,9 +59,49 @@ def collect(folder: str | Path) -> dict[str, Any]:
     rec = folder / "recognizer-eval" / "final" / "mdaug.json"
     m["recognizer"] = ({k: v for k, v in _load(rec).items() if k not in ("train_ids", "carve_out_ids")}
                        if rec.exists() else None)
+    m["data_seen"] = data_seen(folder, m["utility"])
     if not any([m["reconstruction"], m["diagnose"], m["generation"], m["utility"]]):
         raise MdaugError(f"{folder} holds no mdaug results (ae/, ldm/, prior/, utility/); run `mdaug run` first")
     return m
+
+
+def data_seen(folder: Path, utility: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Which real spectrograms each model of a pipeline folder saw: how many, a digest of their ids (SHA-256,
+    16 hex digits, as in the utility records) and how many of them are in the test split (must be 0)."""
+    from mdaug.data import load_split
+    from mdaug.evaluation.utility import ids_digest
+
+    split_path = folder / "ae" / "split.json"
+    if not split_path.exists():
+        return []
+    try:
+        split = load_split(split_path)
+    except MdaugError:
+        return []
+    test = set(split.ids["test"])
+    rows: list[dict[str, Any]] = []
+
+    def add(model: str, ids: list[str] | None, digest: str | None = None) -> None:
+        rows.append({"model": model, "real_samples": None if ids is None else len(ids),
+                     "ids_sha256": digest or (ids_digest(ids) if ids else None),
+                     "in_test_split": None if ids is None else len(test.intersection(ids))})
+
+    rec = folder / "recognizer-eval" / "final" / "mdaug.json"
+    if rec.exists():
+        r = _load(rec)
+        add("evaluation recogniser (trained + carve-out)", list(r["train_ids"]) + list(r["carve_out_ids"]))
+    add("stage 1 (autoencoder)", list(split.ids["train"]))
+    for kind in STAGE2:
+        if (folder / kind / "final" / "mdaug.json").exists():  # stage 2 learns the latents of stage 1's training split
+            add(f"stage 2 ({kind}, latents of stage 1's training split)", list(split.ids["train"]))
+    for rec_ in (utility or {}).get("records", []):
+        for model, digest in rec_["real_files_seen"].items():
+            rows.append({"model": f"utility budget {rec_['budget']}, repeat {rec_['repeat']}: {model}",
+                         "real_samples": rec_["real_train"] if digest else 0, "ids_sha256": digest,
+                         "in_test_split": None})
+    rows.append({"model": "test split (never trained or selected on)", "real_samples": len(test),
+                 "ids_sha256": ids_digest(list(test)), "in_test_split": len(test)})
+    return rows
 
 
 def summary_row(m: dict[str, Any]) -> dict[str, Any]:
@@ -160,6 +200,14 @@ def render(m: dict[str, Any], config_text: str | None = None) -> str:
                ["real per class", "real training samples", "real only", "real + synthetic", "synthetic only (TSTR)", "gain"]),
         f"<p>{html.escape(u['note'])}; {u['synthetic_per_class']} synthetic per class, {u['seeds']} repeat(s) per budget.</p>",
         _img(u["files"].get("figure"), "utility curve")])
+    seen = m.get("data_seen") or []
+    parts += _section("Which real data each model saw", "no split recorded", seen and [
+        _table([[s_["model"], s_["real_samples"], s_["ids_sha256"], s_["in_test_split"]] for s_ in seen],
+               ["model", "real samples", "SHA-256 of their ids (16 hex)", "of them in the test split"]),
+        "<p>The ids themselves are in each run's split.json and the recognisers' mdaug.json.</p>"]
+        + [f"<p class='missing'>LEAK: {html.escape(s_['model'])} saw {s_['in_test_split']} test spectrogram(s); its "
+           "test figures are not held-out results.</p>" for s_ in seen
+           if s_["in_test_split"] and not s_["model"].startswith("test split")])
     if config_text:
         parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
