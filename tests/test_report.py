@@ -33,12 +33,13 @@ def make_pipeline(root, family="vq", fid=12.5, gain=0.031):
     diag = {"verdicts": [{"problem": "codebook collapse", "ok": True, "value": 99.0, "threshold": 25.0, "message": "fine"},
                          {"problem": "smoothness", "ok": False, "value": 2.0, "threshold": 1.5, "message": "rough"}],
             "knn_agreement": 0.7, "diffusability_loss": 0.3, "latent": {"codebook_usage_pct": 99.0},
+            "linear_probe": 0.24, "linear_probe_pixels": 0.49,
             "files": {"figure": _png(root / "ae" / "eval" / "diagnose.png")}}
     (root / "ae" / "eval" / "diagnose.json").write_text(json.dumps(diag))
     (root / "ldm" / "eval").mkdir(parents=True)
     gen = {"fid": fid, "kid": 0.01, "precision": 0.8, "recall": 0.6, "settings": {"steps": 25},
            "floor": {"fid": 3.0, "kid": 0.001, "precision": 0.9, "recall": 0.9},
-           "identity": {"accuracy": 0.55}, "recognizer_test_accuracy": 0.8,
+           "identity": {"accuracy": 0.55}, "recognizer_test_accuracy": 0.8, "stage1_ceiling": {"identity_accuracy": 0.6},
            "memorisation_pixels": {"all": {"share_below": 0.0}},
            "physical": {"torso_mean": {"real_mean": 31.0, "fake_mean": 31.5, "wasserstein": 0.5}},
            "files": {"grid": _png(root / "ldm" / "eval" / "generation-grid.png"), "confusion": None}}
@@ -69,6 +70,10 @@ def test_report_is_self_contained_and_shows_every_section(tmp_path):
     m = json.loads(metrics.read_text())
     assert m["summary"]["ldm_fid"] == 12.5 and m["summary"]["latent_problems"] == "smoothness"
     assert m["summary"]["gain_at_10"] == pytest.approx(0.031)
+    # the latent verdict's evidence beside what stage 2 achieved: probe from latents / pixels, identity of
+    # generated samples / stage-1 reconstructions / real test samples
+    assert [m["summary"][k] for k in ("class_probe", "class_probe_pixels", "ldm_identity", "stage1_identity",
+                                      "real_identity")] == [0.24, 0.49, 0.55, 0.6, 0.8]
 
 
 def test_compare_puts_runs_side_by_side(tmp_path):

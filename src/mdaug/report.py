@@ -113,11 +113,14 @@ def summary_row(m: dict[str, Any]) -> dict[str, Any]:
     if d:
         row["latent_problems"] = ", ".join(v["problem"] for v in d["verdicts"] if not v["ok"]) or "none"
         row["knn_agreement"], row["diffusability_loss"] = d.get("knn_agreement"), d.get("diffusability_loss")
+        row["class_probe"], row["class_probe_pixels"] = d.get("linear_probe"), d.get("linear_probe_pixels")
         row["codebook_usage_pct"] = d.get("latent", {}).get("codebook_usage_pct")
     for kind, g in (m.get("generation") or {}).items():
         if g:
             row[f"{kind}_fid"], row[f"{kind}_fid_floor"] = g["fid"], g["floor"]["fid"]
             row[f"{kind}_identity"] = g["identity"]["accuracy"]
+            row["stage1_identity"] = (g.get("stage1_ceiling") or {}).get("identity_accuracy", row.get("stage1_identity"))
+            row["real_identity"] = g.get("recognizer_test_accuracy", row.get("real_identity"))
             row[f"{kind}_copies_pct"] = 100 * g["memorisation_pixels"]["all"]["share_below"]
     u = m.get("utility")
     if u:
