@@ -388,6 +388,28 @@ def run_cmd(
     run_pipeline(out_dir, preset=preset, family=family, data=data, overrides=list(overrides or []), console=out)
 
 
+@app.command("benchmark")
+def benchmark_cmd(
+    out_dir: Path = typer.Option(Path("runs/benchmark"), "--out", "-o", help="Benchmark folder (continued when it exists)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
+    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU), full (256x256, GPU), or a YAML."),
+    families: str = typer.Option(",".join(("kl", "vq", "vqgan", "rq")), "--families",
+                                 help="Stage-1 families, comma-separated."),
+    prior: bool = typer.Option(True, "--prior/--no-prior", help="Also train and evaluate the code prior (code families)."),
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Every stage-1 family on the same data and budget, each with latent diffusion (and the code prior), then one
+    table: reconstruction, latent health, generation quality, identity and utility gain."""
+    import shlex
+    import sys
+
+    from mdaug.benchmark import run_benchmark
+
+    names = tuple(f.strip() for f in families.split(",") if f.strip())
+    run_benchmark(out_dir, preset=preset, families=names, data=data, overrides=list(overrides or []), prior=prior,
+                  console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+
+
 @app.command("report")
 def report_cmd(folder: Path = typer.Argument(..., help="A pipeline folder (what `mdaug run` writes).")) -> None:
     """One self-contained HTML page (figures embedded) and metrics.json from the results in a pipeline folder."""

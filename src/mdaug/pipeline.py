@@ -6,6 +6,7 @@ stopped (across notebook time limits too).
     OUT/recognizer-eval/  the evaluation recogniser (real training split only, its own seed)
     OUT/ae/               stage 1 (+ ae/eval: reconstruction and latent diagnostics)
     OUT/ldm/              stage 2 (+ ldm/eval: generation quality)
+    OUT/prior/            with prior=True: the code prior (+ prior/eval)
     OUT/synthetic/        the augmented dataset, in the input's format, with its manifest
     OUT/utility/          downstream utility
     OUT/report.html, OUT/metrics.json
@@ -32,18 +33,19 @@ def pipeline_config(preset: str, family: str | None, data: Path | None, override
     return load_config(preset, extra)
 
 
-class Pipeline:
-    def __init__(self, cfg: Config, out: Path, console: Console) -> None:
-        self.cfg, self.out, self.console = cfg, Path(out), console
-        self.t0 = time.monotonic()
+CODE_FAMILIES = ("vq", "vqgan", "rq", "fsq")
+"""The stage-1 families with discrete codes, which a code prior can model."""
 
-    def step(self, n: int, total: int, name: str, done: bool, run: Callable[[], Any]) -> None:
-        elapsed = time.monotonic() - self.t0
-        self.console.rule(f"[{n}/{total}] {name}  ({elapsed / 60:.1f} min so far)")
-        if done:
-            self.console.print("done before: skipped")
-            return
-        run()
+
+class Pipeline:
+    """The steps of one run into `out`; `prior` adds a code prior beside latent diffusion (code families only)."""
+
+    def __init__(self, cfg: Config, out: Path, console: Console, *, prior: bool = False) -> None:
+        if prior and cfg.ae.family not in CODE_FAMILIES:
+            raise MdaugError(f"a code prior needs discrete codes; family {cfg.ae.family} has none "
+                             f"(use one of {', '.join(CODE_FAMILIES)})")
+        self.cfg, self.out, self.console, self.prior = cfg, Path(out), console, prior
+        self.t0 = time.monotonic()
 
     def run(self) -> Path:
         from mdaug.augment import export_augmented
@@ -72,44 +74,60 @@ class Pipeline:
 
         atomic_write_text(plan_path, json.dumps({"plan": plan}, indent=1))
         atomic_write_text(out / "config.yaml", config_to_yaml(cfg))
-        rec, ae, ldm, syn = out / "recognizer-eval", out / "ae", out / "ldm", out / "synthetic"
-        total = 9
+        rec, ae, syn = out / "recognizer-eval", out / "ae", out / "synthetic"
         con.print(f"data: {data.source}: {len(data.dataset)} spectrograms, {len(data.dataset.class_names)} classes, "
                   f"split {', '.join(f'{k} {len(v)}' for k, v in data.split.ids.items())}")
-        self.step(1, total, "evaluation recogniser (real training split only)", run_finished(rec),
-                  lambda: train_or_resume(rec, lambda r: train_recognizer(cfg, rec, role="eval", resume=r, console=con, data=data)))
-        self.step(2, total, f"stage 1: {cfg.ae.family} autoencoder", run_finished(ae),
-                  lambda: train_or_resume(ae, lambda r: train_autoencoder(cfg, ae, resume=r, console=con, data=data)))
-        self.step(3, total, "reconstruction on held-out data", newest(ae / "eval", "reconstruction-test") is not None,
-                  lambda: evaluate_reconstruction(ae))
-        self.step(4, total, "latent-space health", newest(ae / "eval", "diagnose") is not None, lambda: diagnose(ae, **cfg.diagnose.model_dump()))
-        self.step(5, total, "stage 2: latent diffusion", run_finished(ldm),
-                  lambda: train_or_resume(ldm, lambda r: train_stage2(cfg, ldm, "ldm", autoencoder=ae / "final", resume=r,
-                                                                  console=con)))
-        self.step(6, total, "generation quality", newest(ldm / "eval", "generation") is not None,
-                  lambda: evaluate_generation(ldm, rec, per_class=cfg.utility.synthetic_per_class // 2 or 1))
+        per_eval = cfg.utility.synthetic_per_class // 2 or 1
+
+        def stage2(kind: str) -> list[tuple[str, Callable[[], bool], Callable[[], Any]]]:
+            run = out / kind
+            title = "latent diffusion" if kind == "ldm" else "code prior"
+            return [(f"stage 2: {title}", lambda: run_finished(run),
+                     lambda: train_or_resume(run, lambda r: train_stage2(cfg, run, kind, autoencoder=ae / "final",
+                                                                          resume=r, console=con))),
+                    (f"generation quality ({title})", lambda: newest(run / "eval", "generation") is not None,
+                     lambda: evaluate_generation(run, rec, per_class=per_eval))]
 
         def export() -> None:
             tmp = syn.with_name(syn.name + ".partial")
             shutil.rmtree(tmp, ignore_errors=True)
-            export_augmented(load_stage2(ldm), tmp, per_class=cfg.utility.synthetic_per_class, seed=cfg.seed)
+            export_augmented(load_stage2(out / "ldm"), tmp, per_class=cfg.utility.synthetic_per_class, seed=cfg.seed)
             tmp.rename(syn)
 
-        self.step(7, total, f"augmented dataset ({cfg.utility.synthetic_per_class} per class)",
-                  (syn / "synthetic_manifest.csv").exists(), export)
-        self.step(8, total, "downstream utility", (out / "utility" / "utility.json").exists(),
-                  lambda: run_utility(cfg, out / "utility", console=con, reuse=(ae, ldm)))
         page: list[Path] = []
-        self.step(9, total, "report", False, lambda: page.extend(write_report(out)))
+        steps: list[tuple[str, Callable[[], bool], Callable[[], Any]]] = [
+            ("evaluation recogniser (real training split only)", lambda: run_finished(rec),
+             lambda: train_or_resume(rec, lambda r: train_recognizer(cfg, rec, role="eval", resume=r, console=con,
+                                                                     data=data))),
+            (f"stage 1: {cfg.ae.family} autoencoder", lambda: run_finished(ae),
+             lambda: train_or_resume(ae, lambda r: train_autoencoder(cfg, ae, resume=r, console=con, data=data))),
+            ("reconstruction on held-out data", lambda: newest(ae / "eval", "reconstruction-test") is not None,
+             lambda: evaluate_reconstruction(ae)),
+            ("latent-space health", lambda: newest(ae / "eval", "diagnose") is not None,
+             lambda: diagnose(ae, **cfg.diagnose.model_dump())),
+            *stage2("ldm"),
+            *(stage2("prior") if self.prior else []),
+            (f"augmented dataset ({cfg.utility.synthetic_per_class} per class)",
+             lambda: (syn / "synthetic_manifest.csv").exists(), export),
+            ("downstream utility", lambda: (out / "utility" / "utility.json").exists(),
+             lambda: run_utility(cfg, out / "utility", console=con, reuse=(ae, out / "ldm"))),
+            ("report", lambda: False, lambda: page.extend(write_report(out))),
+        ]
+        for n, (name, done, run) in enumerate(steps, 1):
+            con.rule(f"[{n}/{len(steps)}] {name}  ({(time.monotonic() - self.t0) / 60:.1f} min so far)")
+            if done():  # checked when the step comes, after the steps before it
+                con.print("done before: skipped")
+            else:
+                run()
         con.rule(f"finished in {(time.monotonic() - self.t0) / 60:.1f} min")
         con.print(f"report: {page[0]}")
         return page[0]
 
 
 def run_pipeline(out: Path, *, preset: str = "quick", family: str | None = None, data: Path | None = None,
-                 overrides: list[str] | None = None, console: Console | None = None) -> Path:
+                 overrides: list[str] | None = None, console: Console | None = None, prior: bool = False) -> Path:
     cfg = pipeline_config(preset, family, data, overrides or [])
-    return Pipeline(cfg, out, console or Console()).run()
+    return Pipeline(cfg, out, console or Console(), prior=prior).run()
 
 
-__all__ = ["Pipeline", "pipeline_config", "run_pipeline"]
+__all__ = ["CODE_FAMILIES", "Pipeline", "pipeline_config", "run_pipeline"]
