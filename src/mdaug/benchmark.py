@@ -19,8 +19,9 @@ from rich.console import Console
 
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text
-from mdaug.pipeline import CODE_FAMILIES, Pipeline, pipeline_config
+from mdaug.pipeline import Pipeline, pipeline_config
 from mdaug.training.checkpoint import run_finished, train_or_resume
+from mdaug.training.stage2 import CODE_FAMILIES
 
 FAMILIES = ("kl", "vq", "vqgan", "rq")
 

@@ -393,7 +393,7 @@ def benchmark_cmd(
     out_dir: Path = typer.Option(Path("runs/benchmark"), "--out", "-o", help="Benchmark folder (continued when it exists)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
     preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU), full (256x256, GPU), or a YAML."),
-    families: str = typer.Option(",".join(("kl", "vq", "vqgan", "rq")), "--families",
+    families: str = typer.Option("kl,vq,vqgan,rq", "--families",
                                  help="Stage-1 families, comma-separated."),
     prior: bool = typer.Option(True, "--prior/--no-prior", help="Also train and evaluate the code prior (code families)."),
     overrides: Optional[list[str]] = OVERRIDES,

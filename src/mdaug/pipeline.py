@@ -26,15 +26,12 @@ from mdaug.config import Config, load_config
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text
 from mdaug.training.checkpoint import run_finished, train_or_resume
+from mdaug.training.stage2 import CODE_FAMILIES
 
 
 def pipeline_config(preset: str, family: str | None, data: Path | None, overrides: list[str]) -> Config:
     extra = list(overrides) + ([f"ae.family={family}"] if family else []) + ([f"data.path={data}"] if data else [])
     return load_config(preset, extra)
-
-
-CODE_FAMILIES = ("vq", "vqgan", "rq", "fsq")
-"""The stage-1 families with discrete codes, which a code prior can model."""
 
 
 class Pipeline:
@@ -130,4 +127,4 @@ def run_pipeline(out: Path, *, preset: str = "quick", family: str | None = None,
     return Pipeline(cfg, out, console or Console(), prior=prior).run()
 
 
-__all__ = ["CODE_FAMILIES", "Pipeline", "pipeline_config", "run_pipeline"]
+__all__ = ["Pipeline", "pipeline_config", "run_pipeline"]
