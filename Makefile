@@ -10,7 +10,7 @@ setup-dev:
 	@scripts/setup.sh --dev
 
 demo: setup
-	$(PY) -m mdaug demo --out $(DEMO_OUT)
+	$(PY) -m mdaug run --preset quick --out $(DEMO_OUT)
 
 test: setup-dev
 	$(PY) -m pytest -q

@@ -12,13 +12,12 @@ Like `mdaug run`, it continues where it stopped: finished steps are skipped, int
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 from rich.console import Console
 
 from mdaug.errors import MdaugError
-from mdaug.files import atomic_write_text
+from mdaug.files import atomic_write_text, copy_tree_atomic
 from mdaug.pipeline import Pipeline, pipeline_config
 from mdaug.training.checkpoint import run_finished, train_or_resume
 from mdaug.training.stage2 import CODE_FAMILIES
@@ -27,15 +26,10 @@ FAMILIES = ("kl", "vq", "vqgan", "rq")
 
 
 def share_recognizer(shared: Path, run: Path) -> None:
-    """Put the finished shared recogniser's final/ into a pipeline folder (skipped there as done)."""
-    target = run / "recognizer-eval"
-    if run_finished(target):
-        return
-    tmp = target.with_name(target.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(shared / "final", tmp / "final")
-    shutil.rmtree(target, ignore_errors=True)  # an unfinished copy or run: nothing in it to keep
-    tmp.rename(target)
+    """Copy the finished shared recogniser run into a pipeline folder (skipped there as done; whole, config
+    included, so the utility study can tell it is its real-only recogniser too)."""
+    if not run_finished(run / "recognizer-eval"):
+        copy_tree_atomic(shared, run / "recognizer-eval", skip=("checkpoints",))
 
 
 def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...] = FAMILIES, data: Path | None = None,

@@ -64,3 +64,18 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def copy_tree_atomic(src: str | os.PathLike, dst: str | os.PathLike, *, skip: tuple[str, ...] = ()) -> Path:
+    """Copy the folder `src` to `dst` (leaving out entries named in `skip`, at any depth) through a
+    temporary name, so that a killed copy never looks finished; whatever was at `dst` is replaced."""
+    import shutil
+
+    dst = Path(dst)
+    tmp = dst.with_name(dst.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp, ignore=shutil.ignore_patterns(*skip) if skip else None)
+    shutil.rmtree(dst, ignore_errors=True)
+    tmp.rename(dst)
+    return dst
+

@@ -24,6 +24,7 @@ from rich.console import Console
 
 from mdaug.config import Config, load_config
 from mdaug.errors import MdaugError
+from mdaug.estimate import Clock, minutes, step_costs
 from mdaug.files import atomic_write_text
 from mdaug.training.checkpoint import run_finished, train_or_resume
 from mdaug.training.stage2 import CODE_FAMILIES
@@ -76,14 +77,14 @@ class Pipeline:
                   f"split {', '.join(f'{k} {len(v)}' for k, v in data.split.ids.items())}")
         per_eval = cfg.utility.synthetic_per_class // 2 or 1
 
-        def stage2(kind: str) -> list[tuple[str, Callable[[], bool], Callable[[], Any]]]:
+        def stage2(kind: str) -> list[tuple[str, Callable[[], bool], Callable[[], Any], str]]:
             run = out / kind
             title = "latent diffusion" if kind == "ldm" else "code prior"
             return [(f"stage 2: {title}", lambda: run_finished(run),
                      lambda: train_or_resume(run, lambda r: train_stage2(cfg, run, kind, autoencoder=ae / "final",
-                                                                          resume=r, console=con))),
+                                                                          resume=r, console=con)), kind),
                     (f"generation quality ({title})", lambda: newest(run / "eval", "generation") is not None,
-                     lambda: evaluate_generation(run, rec, per_class=per_eval))]
+                     lambda: evaluate_generation(run, rec, per_class=per_eval), f"{kind}_eval")]
 
         def export() -> None:
             tmp = syn.with_name(syn.name + ".partial")
@@ -92,30 +93,48 @@ class Pipeline:
             tmp.rename(syn)
 
         page: list[Path] = []
-        steps: list[tuple[str, Callable[[], bool], Callable[[], Any]]] = [
+        steps: list[tuple[str, Callable[[], bool], Callable[[], Any], str]] = [
             ("evaluation recogniser (real training split only)", lambda: run_finished(rec),
              lambda: train_or_resume(rec, lambda r: train_recognizer(cfg, rec, role="eval", resume=r, console=con,
-                                                                     data=data))),
+                                                                     data=data)), "recognizer"),
             (f"stage 1: {cfg.ae.family} autoencoder", lambda: run_finished(ae),
-             lambda: train_or_resume(ae, lambda r: train_autoencoder(cfg, ae, resume=r, console=con, data=data))),
+             lambda: train_or_resume(ae, lambda r: train_autoencoder(cfg, ae, resume=r, console=con, data=data)), "ae"),
             ("reconstruction on held-out data", lambda: newest(ae / "eval", "reconstruction-test") is not None,
-             lambda: evaluate_reconstruction(ae)),
+             lambda: evaluate_reconstruction(ae), "reconstruction"),
             ("latent-space health", lambda: newest(ae / "eval", "diagnose") is not None,
-             lambda: diagnose(ae, **cfg.diagnose.model_dump())),
+             lambda: diagnose(ae, **cfg.diagnose.model_dump()), "diagnose"),
             *stage2("ldm"),
             *(stage2("prior") if self.prior else []),
             (f"augmented dataset ({cfg.utility.synthetic_per_class} per class)",
-             lambda: (syn / "synthetic_manifest.csv").exists(), export),
+             lambda: (syn / "synthetic_manifest.csv").exists(), export, "export"),
             ("downstream utility", lambda: (out / "utility" / "utility.json").exists(),
-             lambda: run_utility(cfg, out / "utility", console=con, reuse=(ae, out / "ldm"))),
-            ("report", lambda: False, lambda: page.extend(write_report(out))),
+             lambda: run_utility(cfg, out / "utility", console=con, reuse=(ae, out / "ldm"),
+                                 real_recogniser=rec), "utility"),
+            ("report", lambda: False, lambda: page.extend(write_report(out)), "report"),
         ]
-        for n, (name, done, run) in enumerate(steps, 1):
-            con.rule(f"[{n}/{len(steps)}] {name}  ({(time.monotonic() - self.t0) / 60:.1f} min so far)")
+        ids = data.split.ids
+        costs = step_costs(cfg, len(data.dataset), len(ids["train"]), len(ids["test"]),
+                           len(data.dataset.class_names), prior=self.prior)
+        clock = Clock([costs[key] for *_, key in steps])
+        for i, (_, done, _, _) in enumerate(steps):
+            if done():  # for the estimate only; each step is checked again when it comes
+                clock.skip(i)
+        con.print(f"{len(steps)} steps, estimated {minutes(clock.left(0))} on 2 CPU cores (the estimate adjusts "
+                  "to this machine as the steps run)")
+        for n, (name, done, run, _) in enumerate(steps, 1):
+            i = n - 1
+            so_far = time.monotonic() - self.t0
             if done():  # checked when the step comes, after the steps before it
+                clock.skip(i)
+                con.rule(f"[{n}/{len(steps)}] {name}  ({so_far / 60:.1f} min so far)")
                 con.print("done before: skipped")
-            else:
-                run()
+                continue
+            clock.skipped.discard(i)
+            con.rule(f"[{n}/{len(steps)}] {name}  (about {minutes(clock.factor * clock.estimates[i])}; "
+                     f"{so_far / 60:.1f} min so far, about {minutes(clock.left(i))} left)")
+            t = time.monotonic()
+            run()
+            clock.ran(i, time.monotonic() - t)
         con.rule(f"finished in {(time.monotonic() - self.t0) / 60:.1f} min")
         con.print(f"report: {page[0]}")
         return page[0]

@@ -129,3 +129,28 @@ def test_a_damaged_synthetic_file_is_generated_again(tmp_path):
     again = run_utility(cfg, tmp_path)
     np.testing.assert_array_equal(np.load(path)["x"], good)  # the same seed makes the same samples
     assert again["records"] == first["records"]
+
+
+def test_the_real_only_recogniser_at_budget_all_is_taken_from_an_identical_evaluation_run(tmp_path):
+    from rich.console import Console
+
+    from mdaug.training.recognizer import train_recognizer
+
+    cfg = load_config("tiny", ["utility.budgets=[all]", "utility.seeds=1", "utility.synthetic_per_class=2"])
+    weights = "final/diffusion_pytorch_model.safetensors"
+    trained = run_utility(cfg, tmp_path / "u1")  # trains its own real-only recogniser
+    first = tmp_path / "u1" / "budget-all" / "repeat-0"
+    rec = train_recognizer(cfg, tmp_path / "rec", role="eval").parent
+    # the claim the reuse rests on: the evaluation recogniser is bit-for-bit the real-only one
+    assert (rec / weights).read_bytes() == (first / "recognizer-real" / weights).read_bytes()
+    con = Console(record=True, width=200)
+    reused = run_utility(cfg, tmp_path / "u2", reuse=(first / "ae", first / "ldm"), real_recogniser=rec, console=con)
+    assert "copied, not redone" in con.export_text()
+    assert reused["records"][0]["accuracy"] == trained["records"][0]["accuracy"]
+    assert reused["records"][0]["real_files_seen"] == trained["records"][0]["real_files_seen"]
+    other = train_recognizer(load_config("tiny", ["recognizer_train.seed=7"]), tmp_path / "rec7", role="eval").parent
+    con = Console(record=True, width=200)
+    run_utility(cfg, tmp_path / "u3", reuse=(first / "ae", first / "ldm"), real_recogniser=other, console=con)
+    assert "copied" not in con.export_text()  # another seed: trained, not taken
+    assert (tmp_path / "u3" / "budget-all" / "repeat-0" / "recognizer-real" / weights).read_bytes() == \
+        (first / "recognizer-real" / weights).read_bytes()

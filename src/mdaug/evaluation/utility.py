@@ -26,7 +26,7 @@ from mdaug.config import Config, config_dict, config_from_dict
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
 from mdaug.data.splits import Split
 from mdaug.errors import MdaugError
-from mdaug.files import atomic_write_bytes, atomic_write_text
+from mdaug.files import atomic_write_bytes, atomic_write_text, copy_tree_atomic
 from mdaug.training.data import RunData
 
 MODES = ("real", "real+synthetic", "synthetic")
@@ -86,6 +86,29 @@ def with_synthetic(real: RunData, x: np.ndarray, labels: np.ndarray, mode: str) 
     return RunData(dataset=both, split=split, source=f"{real.source} + {len(recs)} synthetic"), pool
 
 
+# What decides a recogniser's training, besides its data: two runs equal here and on the same samples train
+# the same network (the recipe is deterministic on a given machine; the resume tests hold it bit-exact).
+RECOGNISER_SECTIONS = ("seed", "data", "split", "augment", "recognizer", "recognizer_train")
+
+
+def same_recogniser(done: Path, cfg: Config, fit_ids: list[str], held_ids: list[str]) -> bool:
+    """Whether the finished recogniser run `done` was trained as `cfg` would train the real-only one:
+    role 'eval', the same recipe and seed, and exactly these fit and carve-out samples."""
+    import yaml
+
+    from mdaug.training.recognizer import role_seed
+
+    try:
+        meta = json.loads((done / "final" / "mdaug.json").read_text())
+        saved = yaml.safe_load((done / "config.yaml").read_text())
+    except (OSError, ValueError, yaml.YAMLError):
+        return False
+    want = config_dict(cfg)
+    return (meta.get("role") == "eval" and meta.get("seed") == role_seed(cfg, "eval")
+            and meta.get("train_ids") == fit_ids and meta.get("carve_out_ids") == held_ids
+            and isinstance(saved, dict) and all(saved.get(k) == want.get(k) for k in RECOGNISER_SECTIONS))
+
+
 def _step(folder: Path, train: Callable[[str | None], Any], console: Console | None, what: str) -> None:
     """Skip a finished training step, resume an interrupted one from its last checkpoint, or start it afresh."""
     from mdaug.training.checkpoint import run_finished, train_or_resume
@@ -100,15 +123,18 @@ def _step(folder: Path, train: Callable[[str | None], Any], console: Console | N
 
 
 def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console: Console | None = None,
-               reuse: tuple[Path, Path] | None = None) -> dict[str, Any]:
+               reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> dict[str, Any]:
     """One (budget, repeat): stage 1, stage 2, synthetic samples, three recognisers. Returns its record.
     `reuse`: finished (stage-1 run, stage-2 run) to use instead of training, when they saw exactly this
-    budget's real training samples (checked)."""
+    budget's real training samples (checked). `real_recogniser`: a finished recogniser run copied in as the
+    real-only one when it was trained exactly as that one would be (checked; e.g. the pipeline's evaluation
+    recogniser at budget 'all', repeat 0), else ignored."""
     from mdaug.generation import generate, load_stage2
     from mdaug.models.pretrained import load_pretrained_autoencoder
     from mdaug.training.autoencoder import train_autoencoder
     from mdaug.training.latents import stage1_data
-    from mdaug.training.recognizer import carve_out, load_recognizer, train_recognizer
+    from mdaug.training.checkpoint import run_finished
+    from mdaug.training.recognizer import carve_out, load_recognizer, role_seed, train_recognizer
     from mdaug.training.stage2 import train_stage2
 
     from mdaug.training.data import load_run_data
@@ -165,6 +191,13 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
         fit_count = len(carve_out(data, c.recognizer.val_fraction, 0, pool)[0])
         rc = c.model_copy(update={"recognizer_train": c.recognizer_train.model_copy(
             update={"batch_size": max(2, min(c.recognizer_train.batch_size, fit_count))})})
+        if mode == "real" and real_recogniser is not None and not run_finished(rec_dir):
+            fit, held = carve_out(data, rc.recognizer.val_fraction, role_seed(rc, "eval"), pool)
+            if same_recogniser(Path(real_recogniser), rc, [data.dataset.ids[i] for i in fit],
+                               [data.dataset.ids[i] for i in held]):
+                copy_tree_atomic(real_recogniser, rec_dir, skip=("checkpoints",))
+                if console:
+                    console.print(f"  recogniser on real: the same training as {real_recogniser}; copied, not redone")
         _step(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data, carve_pool=pool),
               console, f"recogniser on {mode}")
         _, meta = load_recognizer(rec_dir)
@@ -194,10 +227,12 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
-                reuse: tuple[Path, Path] | None = None) -> dict[str, Any]:
+                reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> dict[str, Any]:
     """Every budget and repeat of cfg.utility into `out` (continuing what is there); writes utility.json
     and utility.png and returns the report. `reuse`: the finished stage-1 and stage-2 runs of the full
-    training split, used for budget 'all' instead of training them there."""
+    training split, used for budget 'all' instead of training them there. `real_recogniser`: a finished
+    evaluation recogniser of the full training split, taken as the real-only recogniser of budget 'all',
+    repeat 0 when its recipe, seed and samples are that recogniser's (checked)."""
     out = Path(out)
     u = cfg.utility
     if not u.budgets:
@@ -221,7 +256,8 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
                 console.rule(f"budget {budget_name(k)} per class, repeat {repeat + 1}/{u.seeds}")
             share = k == "all" and (repeat > 0 or reuse is not None)
             records.append(run_budget(cfg, out / f"budget-{budget_name(k)}" / f"repeat-{repeat}", k, repeat,
-                                      console=console, reuse=shared if share else None))
+                                      console=console, reuse=shared if share else None,
+                                      real_recogniser=real_recogniser if k == "all" and repeat == 0 else None))
     report = {**plan, "records": records, "summary": summarise(records),
               "note": "test accuracy on the real test split, which no model saw; each budget's generative models "
                       "saw only that budget's real training samples (real_files_seen: SHA-256 of their ids)"}
