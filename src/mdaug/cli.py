@@ -377,7 +377,7 @@ def utility_cmd(
 def run_cmd(
     out_dir: Path = typer.Option(Path("runs/mdaug"), "--out", "-o", help="Pipeline folder (continued when it exists)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
-    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU), full (256x256, GPU), or a YAML."),
+    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, 1.5-2 h), full (256x256, GPU), or a YAML."),
     family: Optional[str] = typer.Option(None, "--family", help="Stage-1 family: vqgan, vq, kl, rq or fsq."),
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
@@ -392,7 +392,7 @@ def run_cmd(
 def benchmark_cmd(
     out_dir: Path = typer.Option(Path("runs/benchmark"), "--out", "-o", help="Benchmark folder (continued when it exists)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
-    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU), full (256x256, GPU), or a YAML."),
+    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, 1.5-2 h), full (256x256, GPU), or a YAML."),
     families: str = typer.Option("kl,vq,vqgan,rq", "--families",
                                  help="Stage-1 families, comma-separated."),
     prior: bool = typer.Option(True, "--prior/--no-prior", help="Also train and evaluate the code prior (code families)."),
@@ -614,9 +614,10 @@ def augment_cmd(
 
 
 @app.command("demo")
-def demo(out_dir: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Folder for the demo's outputs."),
+def demo(out_dir: Path = typer.Option(Path("runs/sim"), "--out", "-o", help="Folder for the tour's outputs."),
          config: str = typer.Option("gait31", "--config", "-c", help="Preset or YAML file.")) -> None:
-    """The main job on built-in data: simulate the 31-person gait dataset, read it back, preview it."""
+    """The simulator tour: simulate the 31-person gait dataset, write it as jet images, read it back, preview it
+    (the main job is `mdaug run`)."""
     from mdaug.demo import run_demo
 
     run_demo(out_dir, out, config)

@@ -15,6 +15,7 @@ stopped (across notebook time limits too).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -39,6 +40,10 @@ class Pipeline:
     """The steps of one run into `out`; `prior` adds a code prior beside latent diffusion (code families only)."""
 
     def __init__(self, cfg: Config, out: Path, console: Console, *, prior: bool = False) -> None:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # set by accelerate launch / torchrun
+            raise MdaugError("mdaug run is one process; launch the training commands (train-recognizer, train-ae, "
+                             "train-ldm) with accelerate into OUT/recognizer-eval, OUT/ae, OUT/ldm, then run "
+                             "mdaug run --out OUT without accelerate: it takes them as done")
         if prior and cfg.ae.family not in CODE_FAMILIES:
             raise MdaugError(f"a code prior needs discrete codes; family {cfg.ae.family} has none "
                              f"(use one of {', '.join(CODE_FAMILIES)})")
@@ -126,12 +131,13 @@ class Pipeline:
             so_far = time.monotonic() - self.t0
             if done():  # checked when the step comes, after the steps before it
                 clock.skip(i)
-                con.rule(f"[{n}/{len(steps)}] {name}  ({so_far / 60:.1f} min so far)")
+                con.rule(f"[{n}/{len(steps)}] {name}")
                 con.print("done before: skipped")
                 continue
             clock.skipped.discard(i)
-            con.rule(f"[{n}/{len(steps)}] {name}  (about {minutes(clock.factor * clock.estimates[i])}; "
-                     f"{so_far / 60:.1f} min so far, about {minutes(clock.left(i))} left)")
+            con.rule(f"[{n}/{len(steps)}] {name}")
+            con.print(f"about {minutes(clock.factor * clock.estimates[i])} for this step; {so_far / 60:.1f} min so "
+                      f"far, about {minutes(clock.left(i))} left", style="dim")
             t = time.monotonic()
             run()
             clock.ran(i, time.monotonic() - t)

@@ -209,11 +209,39 @@ def test_spectrograms_saved_as_figures_are_cropped(tmp_path, small_set):
         fig.colorbar(im)
         fig.savefig(folder / f"{i}.png", dpi=64)
         plt.close(fig)
-    raw = read_dataset(tmp_path, DataConfig(), progress=False, collect=True)
+    raw = read_dataset(tmp_path, DataConfig(crop_to_colormap=False), progress=False, collect=True)
     assert raw.dataset.info["colormap"] == "jet"  # detected despite the white figure around it
     assert any("off the jet colormap" in p.message for p in raw.problems)
-    res = read(tmp_path, crop_to_colormap=True, size=(32, 32))
-    assert not res.problems
-    for i in range(4):  # the plot area, resized back to 32x32, matches the plotted values
-        got, want = res.dataset.x[i, 0], small_set.x[i, 0]
-        assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.9
+    for crop in (True, "auto"):  # 'auto' (the default) crops them too: most of each image is off the map
+        res = read(tmp_path, crop_to_colormap=crop, size=(32, 32))
+        assert not res.problems
+        for i in range(4):  # the plot area, resized back to 32x32, matches the plotted values
+            got, want = res.dataset.x[i, 0], small_set.x[i, 0]
+            assert np.corrcoef(got.ravel(), want.ravel())[0, 1] > 0.9
+
+
+def test_jpeg_figures_are_detected_and_cropped_whole(tmp_path):
+    """JPEG smears colour at thin bright traces and edges: the colormap is still found and the plot is not
+    cut in two at a trace."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        folder = tmp_path / ("a" if i < 2 else "b")
+        folder.mkdir(exist_ok=True)
+        img = rng.uniform(0.0, 0.3, (48, 64))
+        img[20 + i, :] = 1.0  # a one-pixel bright trace across the whole plot
+        fig, ax = plt.subplots(figsize=(4, 3), dpi=80)
+        im = ax.imshow(img, origin="lower", aspect="auto", cmap="jet", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"recording {i}")
+        fig.colorbar(im)
+        fig.savefig(folder / f"{i}.jpg", pil_kwargs={"quality": 90})
+        plt.close(fig)
+    res = read(tmp_path)
+    assert res.dataset.info["colormap"] == "jet"
+    heights = {r.orig_shape[-2] for r in res.dataset.records}
+    assert max(heights) - min(heights) <= 2  # every plot cropped whole, not just the part above its trace
+    assert min(heights) > 0.5 * 3 * 80 * 0.77  # most of the axes' height (the default axes take 77%)

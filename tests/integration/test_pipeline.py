@@ -51,3 +51,10 @@ def test_missing_data_fails_before_anything_is_written(cli, tmp_path):
     code, _, err = cli("run", "--out", tmp_path / "run", "--data", tmp_path / "nope", "--preset", "tiny")
     assert_one_line_error(code, err, "does not exist")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_multi_process_launch_is_refused_with_what_to_do(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    code, _, err = cli("run", "--out", tmp_path / "run", "--preset", "tiny")
+    assert_one_line_error(code, err, "one process")
+    assert not (tmp_path / "run").exists()

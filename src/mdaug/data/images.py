@@ -59,11 +59,17 @@ def is_colour(pixels: np.ndarray) -> bool:
     return pixels.ndim == 3
 
 
-def image_to_canonical(pixels: np.ndarray, colormap: str, crop: bool = False) -> tuple[np.ndarray, float]:
+# crop_to_colormap='auto' crops an image with more off-colormap pixels than this: a figure's margins, axes
+# and colorbar (our jet figures: 60%); plain spectrogram images have almost none (JPEG: a few %)
+AUTO_CROP_OFF_MAP = 0.2
+
+
+def image_to_canonical(pixels: np.ndarray, colormap: str, crop: bool | str = False) -> tuple[np.ndarray, float]:
     """Decoded pixels -> ((channels, doppler, time) float32 in [-1, 1], share of off-colormap pixels).
 
     `colormap` is a resolved name: a matplotlib colormap, 'rgb' (keep colour) or 'gray'. With `crop`, a
-    colour image is cut to its largest colormapped region (the plot inside a saved figure).
+    colour image is cut to its largest colormapped region (the plot inside a saved figure); with
+    crop='auto', only when more than AUTO_CROP_OFF_MAP of its pixels are off the colormap.
     """
     off = 0.0
     if not is_colour(pixels):
@@ -73,7 +79,7 @@ def image_to_canonical(pixels: np.ndarray, colormap: str, crop: bool = False) ->
     else:  # a colormap, 'gray' included (the nearest grey of a colour pixel)
         inv = colormaps.invert(pixels, colormap)
         values, off = inv.values[None], inv.off_map_fraction
-        if crop:
+        if crop is True or (crop == "auto" and off > AUTO_CROP_OFF_MAP):
             box = colormaps.largest_region_box(inv.on_map)
             values, off = values[(slice(None), *box)], 1.0 - float(inv.on_map[box].mean())
     values = values[:, ::-1, :]  # top row is the highest Doppler

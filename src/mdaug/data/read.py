@@ -349,7 +349,7 @@ class _Reader:
         index = {n: i for i, n in enumerate(names)}
         if self.off_map:
             worst = max(self.off_map, key=lambda t: t[1])
-            hint = "" if self.cfg.crop_to_colormap else "; figures with axes: set data.crop_to_colormap=true"
+            hint = "" if self.cfg.crop_to_colormap is True else "; figures with axes: set data.crop_to_colormap=true"
             self._problem("warning", f"{len(self.off_map)} images have many pixels off the {self.colormap} colormap "
                           f"(worst: {worst[0]}, {worst[1]:.0%}): axes, labels or borders{hint}", skippable=False)
         if len(self.kinds.keys() & {"colour image", "greyscale image"}) == 2:
