@@ -208,6 +208,9 @@ class RecognizerConfig(Section):
     dropout: float = Field(0.3, ge=0, lt=1)
     val_fraction: float = Field(0.15, ge=0, lt=1)
     """Share of the training split held back to pick the best step (drawn with the role's seed)."""
+    blur_max: float = Field(0.0, ge=0)
+    """Blur each training spectrogram with a Gaussian of sigma uniform in [0, blur_max] bins (0: off), so
+    that the recogniser also knows smooth spectrograms (see mdaug.data.augment.random_blur)."""
 
 
 class LatentDiffusionConfig(Section):

@@ -37,3 +37,22 @@ def test_time_crop_takes_contiguous_windows():
 def test_identity_when_off():
     x = batch()
     assert torch.equal(TimeAugment(AugmentConfig())(x), x)
+
+
+def test_random_blur_spreads_a_point_by_the_drawn_width_and_keeps_its_mass():
+    import torch
+
+    from mdaug.data.augment import random_blur
+
+    x = torch.zeros(64, 1, 33, 33)
+    x[:, :, 16, 16] = 1.0
+    assert torch.equal(random_blur(x, 0.0), x)
+    g = torch.Generator().manual_seed(0)
+    y = random_blur(x, 2.0, generator=g)
+    sigma = torch.rand(64, generator=torch.Generator().manual_seed(0)) * 2.0  # the same draw
+    assert torch.allclose(y.sum((1, 2, 3)), torch.ones(64), atol=1e-5)  # the kernel is normalised
+    grid = torch.arange(33, dtype=torch.float32) - 16
+    spread = (y[:, 0].sum(1) * grid ** 2).sum(1).sqrt()  # std along time of each blurred point
+    wide = sigma > 0.5  # narrower kernels are a few taps: their std is not sigma any more
+    assert torch.allclose(spread[wide], sigma[wide], rtol=0.05)
+    assert torch.equal(random_blur(x, 2.0, generator=torch.Generator().manual_seed(0)), y)  # reproducible

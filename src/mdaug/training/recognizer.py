@@ -26,7 +26,7 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm.auto import tqdm
 
 from mdaug.config import Config, config_dict, save_config
-from mdaug.data.augment import TimeAugment
+from mdaug.data.augment import TimeAugment, random_blur
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text, ensure_empty_dir, free_path
 from mdaug.models import Recognizer, load_model
@@ -224,7 +224,9 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
         for micro in range(tc.grad_accum):
             m = step * tc.grad_accum + micro
             sel = torch.from_numpy(order.batch(m))
-            xb = TimeAugment(cfg.augment, generator=order.generator(m))(x[sel]).to(accelerator.device)
+            gen = order.generator(m)
+            xb = TimeAugment(cfg.augment, generator=gen)(x[sel])
+            xb = random_blur(xb, cfg.recognizer.blur_max, generator=gen).to(accelerator.device)
             loss = F.cross_entropy(model(xb).float(), labels[sel].to(accelerator.device),
                                    label_smoothing=tc.label_smoothing) / tc.grad_accum
             # every process takes the same decision, so none waits in a gradient all-reduce alone
