@@ -20,7 +20,7 @@ RATE = {
     "reconstruction": 30.0 / (930 * 64 * 64),  # per test image-pixel: reconstruct, PSNR, SSIM, spectra
     "diagnose": 48.0 / (4650 * 64 * 64),  # per dataset image-pixel: encode, probes, neighbours, denoiser
     "ldm": 0.43 / (64 * 16 * 16 * 4),  # per training latent element (with sample grids and checkpoints)
-    "prior": 0.30 / (32 * 16 * 16),  # per training code position (not measured at this scale: a guess)
+    "prior": 1.22 / (32 * 16 * 16),  # per training code position (dim 128, depth 3)
     "sample": 0.0052 / (64 * 64),  # per generated image-pixel per sampler step (with guidance), decode included
 }
 AE_FAMILY = {"kl": 1.0, "vq": 1.07, "vqgan": 1.33, "rq": 1.07, "fsq": 1.0}  # benchmarks/ae_speed.py, 2 cores
