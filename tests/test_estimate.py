@@ -5,7 +5,7 @@ from mdaug.estimate import AE_FAMILY, Clock, step_costs
 
 
 def costs(*overrides, prior=False):
-    return step_costs(load_config("quick", list(overrides)), 4650, 2790, 930, 31, prior=prior)
+    return step_costs(load_config("quick", list(overrides)), 4650, 930, 31, prior=prior)
 
 
 def test_costs_grow_with_the_work_of_each_step():

@@ -48,7 +48,7 @@ class DataConfig(Section):
     colormap: str = "auto"
     """Colour images: 'auto' detects the colormap, a matplotlib name (jet, viridis, ...) inverts that
     one by nearest-colour lookup, 'rgb' keeps three channels, 'gray' reads each pixel's nearest grey."""
-    crop_to_colormap: bool | Literal["auto"] = "auto"
+    crop_to_colormap: Literal[True, False, "auto"] = "auto"
     """Crop each colour image to its largest colormapped region: for spectrograms saved as figures,
     with axes, labels and a colorbar around them. 'auto' crops the images of which more than 20% of
     the pixels are off the colormap (a plain spectrogram image has almost none)."""

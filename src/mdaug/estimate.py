@@ -34,8 +34,7 @@ def _width(channels: tuple[int, ...]) -> float:
     return cost(channels) / cost(REFERENCE_CHANNELS)
 
 
-def step_costs(cfg: Config, n_samples: int, n_train: int, n_test: int, n_classes: int, *, prior: bool,
-               reuse_real_recogniser: bool = True) -> dict[str, float]:
+def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prior: bool) -> dict[str, float]:
     """Reference seconds for each kind of pipeline step, for a dataset of these sizes."""
     h, w = cfg.data.size or (64, 64)
     px = h * w
@@ -52,7 +51,7 @@ def step_costs(cfg: Config, n_samples: int, n_train: int, n_test: int, n_classes
     ae = RATE["ae"] * at.steps * at.batch_size * at.grad_accum * px * AE_FAMILY.get(cfg.ae.family, 1.0) * \
         _width(tuple(cfg.ae.block_out_channels or REFERENCE_CHANNELS))
     ldm = RATE["ldm"] * lt.steps * lt.batch_size * lt.grad_accum * latent
-    recognisers = 3 * len(budgets) - (1 if reuse_real_recogniser and "all" in u.budgets else 0)
+    recognisers = 3 * len(budgets) - (1 if "all" in u.budgets else 0)  # the evaluation one is reused at 'all'
     return {
         "recognizer": rec,
         "ae": ae,

@@ -117,9 +117,8 @@ class Pipeline:
                                  real_recogniser=rec), "utility"),
             ("report", lambda: False, lambda: page.extend(write_report(out)), "report"),
         ]
-        ids = data.split.ids
-        costs = step_costs(cfg, len(data.dataset), len(ids["train"]), len(ids["test"]),
-                           len(data.dataset.class_names), prior=self.prior)
+        costs = step_costs(cfg, len(data.dataset), len(data.split.ids["test"]), len(data.dataset.class_names),
+                           prior=self.prior)
         clock = Clock([costs[key] for *_, key in steps])
         for i, (_, done, _, _) in enumerate(steps):
             if done():  # for the estimate only; each step is checked again when it comes

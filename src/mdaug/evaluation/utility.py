@@ -188,11 +188,10 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
     for mode in MODES:
         rec_dir = folder / f"recognizer-{mode.replace('+', '-')}"
         data, pool = with_synthetic(real, x_syn, labels, mode)
-        fit_count = len(carve_out(data, c.recognizer.val_fraction, 0, pool)[0])
+        fit, held = carve_out(data, c.recognizer.val_fraction, role_seed(c, "eval"), pool)  # what training draws
         rc = c.model_copy(update={"recognizer_train": c.recognizer_train.model_copy(
-            update={"batch_size": max(2, min(c.recognizer_train.batch_size, fit_count))})})
+            update={"batch_size": max(2, min(c.recognizer_train.batch_size, len(fit)))})})
         if mode == "real" and real_recogniser is not None and not run_finished(rec_dir):
-            fit, held = carve_out(data, rc.recognizer.val_fraction, role_seed(rc, "eval"), pool)
             if same_recogniser(Path(real_recogniser), rc, [data.dataset.ids[i] for i in fit],
                                [data.dataset.ids[i] for i in held]):
                 copy_tree_atomic(real_recogniser, rec_dir, skip=("checkpoints",))
