@@ -19,6 +19,11 @@ def test_costs_grow_with_the_work_of_each_step():
     small = costs("utility.budgets=[10, all]")
     assert small["utility"] == pytest.approx(base["utility"] + base["ae"] + base["ldm"] + 3 * base["recognizer"]
                                              + base["export"])
+    # at 'all' the exported samples are taken (latent diffusion only), and the evaluation recogniser when it
+    # does not blur (the utility ones never do)
+    vq = costs("ae.family=vq")
+    assert costs("ae.family=vq", "utility.generator=prior")["utility"] == pytest.approx(vq["utility"] + vq["export"])
+    assert costs("recognizer.blur_max=0")["utility"] == pytest.approx(base["utility"] - base["recognizer"])
 
 
 def test_the_clock_corrects_itself_by_the_steps_that_ran():

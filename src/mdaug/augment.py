@@ -129,7 +129,8 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
                "per_class": per_class, "classes": [names[c] for c in wanted], "samples": len(ds), "seed": seed,
                "sampling": settings.as_dict(s2.kind), "model": str(s2.folder.resolve()), "kind": s2.kind,
                "autoencoder": s2.meta["autoencoder"],
-               "data_path": str(out if of.fmt in ("images", "prepared") else out / files[0].split("#")[0])}
+               # what `mdaug data inspect` reads, relative to the folder (which may be renamed after writing)
+               "data_file": "." if of.fmt in ("images", "prepared") else files[0].split("#")[0]}
     atomic_write_text(out / "augment.json", json.dumps(summary, indent=1))
     return summary
 

@@ -610,7 +610,7 @@ def augment_cmd(
                          seed=seed, fmt=fmt, batch_size=batch_size, progress=True)
     out.print(f"{r['samples']} synthetic spectrograms ({len(r['classes'])} classes x {per_class}, {r['format']}"
               f"{', ' + r['colormap'] if r['colormap'] else ''}) -> {out_dir}")
-    out.print(f"manifest: {out_dir / 'synthetic_manifest.csv'}   read back: mdaug data inspect {r['data_path']}")
+    out.print(f"manifest: {out_dir / 'synthetic_manifest.csv'}   read back: mdaug data inspect {out_dir / r['data_file']}")
 
 
 @app.command("demo")

@@ -51,7 +51,10 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
     ae = RATE["ae"] * at.steps * at.batch_size * at.grad_accum * px * AE_FAMILY.get(cfg.ae.family, 1.0) * \
         _width(tuple(cfg.ae.block_out_channels or REFERENCE_CHANNELS))
     ldm = RATE["ldm"] * lt.steps * lt.batch_size * lt.grad_accum * latent
-    recognisers = 3 * len(budgets) - (1 if "all" in u.budgets else 0)  # the evaluation one is reused at 'all'
+    # at 'all', repeat 0 the evaluation recogniser is reused when it does not blur (the utility ones never do),
+    # and the exported augmented dataset's samples are (latent diffusion)
+    recognisers = 3 * len(budgets) - (1 if "all" in u.budgets and cfg.recognizer.blur_max == 0 else 0)
+    draws = len(budgets) - (1 if "all" in u.budgets and u.generator == "ldm" else 0)
     return {
         "recognizer": rec,
         "ae": ae,
@@ -63,7 +66,7 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
         if prior else 0.0,
         "prior_eval": sampling * per_eval * n_classes * 2 if prior else 0.0,
         "export": sampling * u.synthetic_per_class * n_classes,
-        "utility": recognisers * rec + len(budgets) * sampling * u.synthetic_per_class * n_classes
+        "utility": recognisers * rec + draws * sampling * u.synthetic_per_class * n_classes
         + gen * (ae + ldm),
         "report": 10.0,
     }

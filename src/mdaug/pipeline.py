@@ -114,7 +114,7 @@ class Pipeline:
              lambda: (syn / "synthetic_manifest.csv").exists(), export, "export"),
             ("downstream utility", lambda: (out / "utility" / "utility.json").exists(),
              lambda: run_utility(cfg, out / "utility", console=con, reuse=(ae, out / "ldm"),
-                                 real_recogniser=rec), "utility"),
+                                 real_recogniser=rec, augmented=syn), "utility"),
             ("report", lambda: False, lambda: page.extend(write_report(out)), "report"),
         ]
         costs = step_costs(cfg, len(data.dataset), len(data.split.ids["test"]), len(data.dataset.class_names),

@@ -208,9 +208,12 @@ class RecognizerConfig(Section):
     dropout: float = Field(0.3, ge=0, lt=1)
     val_fraction: float = Field(0.15, ge=0, lt=1)
     """Share of the training split held back to pick the best step (drawn with the role's seed)."""
-    blur_max: float = Field(0.0, ge=0)
-    """Blur each training spectrogram with a Gaussian of sigma uniform in [0, blur_max] bins (0: off), so
-    that the recogniser also knows smooth spectrograms (see mdaug.data.augment.random_blur)."""
+    blur_max: float = Field(1.5, ge=0)
+    """The evaluation recogniser (role 'eval') only: blur each training spectrogram with a Gaussian of sigma
+    uniform in [0, blur_max] bins (0: off), so that it also knows smooth spectrograms and can judge generated
+    ones (see mdaug.data.augment.random_blur; benchmarks/README.md for the measured choice). Not for role 'loss',
+    whose features must keep telling blur apart, nor for the utility recognisers, which stand for a user's
+    recogniser and keep the plain recipe."""
 
 
 class LatentDiffusionConfig(Section):

@@ -140,17 +140,47 @@ def test_the_real_only_recogniser_at_budget_all_is_taken_from_an_identical_evalu
     weights = "final/diffusion_pytorch_model.safetensors"
     trained = run_utility(cfg, tmp_path / "u1")  # trains its own real-only recogniser
     first = tmp_path / "u1" / "budget-all" / "repeat-0"
-    rec = train_recognizer(cfg, tmp_path / "rec", role="eval").parent
-    # the claim the reuse rests on: the evaluation recogniser is bit-for-bit the real-only one
+    # an evaluation recogniser trained without blur is the real-only one's recipe (the utility ones never blur)
+    rec = train_recognizer(load_config("tiny", ["recognizer.blur_max=0"]), tmp_path / "rec", role="eval").parent
+    # the claim the reuse rests on: such an evaluation recogniser is bit-for-bit the real-only one
     assert (rec / weights).read_bytes() == (first / "recognizer-real" / weights).read_bytes()
     con = Console(record=True, width=200)
     reused = run_utility(cfg, tmp_path / "u2", reuse=(first / "ae", first / "ldm"), real_recogniser=rec, console=con)
     assert "copied, not redone" in con.export_text()
     assert reused["records"][0]["accuracy"] == trained["records"][0]["accuracy"]
     assert reused["records"][0]["real_files_seen"] == trained["records"][0]["real_files_seen"]
-    other = train_recognizer(load_config("tiny", ["recognizer_train.seed=7"]), tmp_path / "rec7", role="eval").parent
-    con = Console(record=True, width=200)
-    run_utility(cfg, tmp_path / "u3", reuse=(first / "ae", first / "ldm"), real_recogniser=other, console=con)
-    assert "copied" not in con.export_text()  # another seed: trained, not taken
-    assert (tmp_path / "u3" / "budget-all" / "repeat-0" / "recognizer-real" / weights).read_bytes() == \
-        (first / "recognizer-real" / weights).read_bytes()
+    for name, overrides in (("seed7", ["recognizer.blur_max=0", "recognizer_train.seed=7"]), ("blurred", [])):
+        other = train_recognizer(load_config("tiny", overrides), tmp_path / f"rec-{name}", role="eval").parent
+        con = Console(record=True, width=200)
+        run_utility(cfg, tmp_path / f"u-{name}", reuse=(first / "ae", first / "ldm"), real_recogniser=other,
+                    console=con)
+        assert "copied" not in con.export_text()  # another seed, or the judge's blur: trained, not taken
+        assert (tmp_path / f"u-{name}" / "budget-all" / "repeat-0" / "recognizer-real" / weights).read_bytes() == \
+            (first / "recognizer-real" / weights).read_bytes()
+
+
+def test_budget_all_takes_the_samples_of_the_exported_augmented_dataset_when_they_are_its_own(tmp_path):
+    from rich.console import Console
+
+    from mdaug.augment import export_augmented
+    from mdaug.generation import load_stage2
+
+    cfg = load_config("tiny", ["utility.budgets=[all]", "utility.seeds=1", "utility.synthetic_per_class=2"])
+    first = run_utility(cfg, tmp_path / "u1")  # draws its own samples
+    models = tmp_path / "u1" / "budget-all" / "repeat-0"
+    s2 = load_stage2(models / "ldm")
+    for seed in (cfg.seed, cfg.seed + 1):
+        export_augmented(s2, tmp_path / f"aug{seed}", per_class=2, seed=seed)
+        con = Console(record=True, width=200)
+        r = run_utility(cfg, tmp_path / f"u-{seed}", reuse=(models / "ae", models / "ldm"),
+                        augmented=tmp_path / f"aug{seed}", console=con)
+        taken = np.load(tmp_path / f"u-{seed}" / "budget-all" / "repeat-0" / "synthetic.npz")["x"]
+        exported = np.load(tmp_path / f"aug{seed}" / "spectrograms.npy")
+        if seed == cfg.seed:  # the draw utility would make: taken, and the same numbers as drawing it
+            assert "those of the augmented dataset" in con.export_text()
+            np.testing.assert_array_equal(taken, exported)
+            np.testing.assert_allclose(taken, np.load(models / "synthetic.npz")["x"], atol=1e-5)
+            assert r["records"][0]["synthetic"] == first["records"][0]["synthetic"]
+        else:  # another seed: not the draw this repeat makes, so drawn anew
+            assert "augmented dataset" not in con.export_text()
+            assert not np.allclose(taken, exported)

@@ -118,6 +118,18 @@ def test_roles_differ(data, tmp_path):
     assert not torch.equal(*w)
 
 
+def test_only_the_evaluation_recogniser_blurs(data, tmp_path):
+    """recognizer.blur_max changes the 'eval' training and leaves the 'loss' one (the perceptual features) alone."""
+    weights = {}
+    for role in ("eval", "loss"):
+        for blur in (0, 1.5):
+            final = train_recognizer(make_cfg(T + "steps=2", f"recognizer.blur_max={blur}"), tmp_path / f"{role}{blur}",
+                                     role=role, data=data)
+            weights[role, blur] = load_file(final / "diffusion_pytorch_model.safetensors")
+    assert not all(torch.equal(v, weights["eval", 1.5][k]) for k, v in weights["eval", 0].items())
+    assert all(torch.equal(v, weights["loss", 1.5][k]) for k, v in weights["loss", 0].items())
+
+
 def test_resume_reproduces_uninterrupted_run(data, tmp_path, monkeypatch):
     # dropout, time shifts, warm-up + cosine, clipping and EMA: every source of state a resume must restore
     cfg = make_cfg(T + "steps=6", T + "checkpoint_every=3", T + "lr_schedule=cosine", T + "warmup_steps=2",

@@ -122,13 +122,41 @@ def _step(folder: Path, train: Callable[[str | None], Any], console: Console | N
     train_or_resume(folder, train)
 
 
+def exported_samples(augmented: Path, s2: Any, labels: np.ndarray, seed: int) -> np.ndarray | None:
+    """The samples of the augmented dataset `augmented` (written by mdaug.augment.export_augmented) when they
+    are exactly the ones this generation would draw: the same stage-2 model, sampler settings, seed and labels,
+    stored as float arrays (format 'prepared'; images are quantised). None otherwise."""
+    from mdaug.data import load_prepared
+
+    try:
+        meta = json.loads((augmented / "augment.json").read_text())
+    except (OSError, ValueError):
+        return None
+    names = s2.class_names
+    same = (isinstance(meta, dict) and meta.get("format") == "prepared" and meta.get("kind") == s2.kind
+            and meta.get("model") == str(s2.folder.resolve()) and meta.get("seed") == seed
+            and meta.get("sampling") == s2.default_settings().as_dict(s2.kind)
+            and meta.get("classes") == list(names) and meta.get("samples") == len(labels))
+    if not same:
+        return None
+    try:
+        ds = load_prepared(augmented)
+    except MdaugError:
+        return None
+    got = np.array([names.index(n) for n in ds.class_names])[ds.labels]
+    return ds.x if np.array_equal(got, labels) else None
+
+
 def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console: Console | None = None,
-               reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> dict[str, Any]:
+               reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None,
+               augmented: Path | None = None) -> dict[str, Any]:
     """One (budget, repeat): stage 1, stage 2, synthetic samples, three recognisers. Returns its record.
     `reuse`: finished (stage-1 run, stage-2 run) to use instead of training, when they saw exactly this
     budget's real training samples (checked). `real_recogniser`: a finished recogniser run copied in as the
     real-only one when it was trained exactly as that one would be (checked; e.g. the pipeline's evaluation
-    recogniser at budget 'all', repeat 0), else ignored."""
+    recogniser at budget 'all', repeat 0), else ignored. `augmented`: an exported augmented dataset whose
+    samples are taken as this repeat's synthetic ones when they are exactly those (see exported_samples), so
+    the utility table measures the very dataset handed to the user and they are not drawn twice."""
     from mdaug.generation import generate, load_stage2
     from mdaug.models.pretrained import load_pretrained_autoencoder
     from mdaug.training.autoencoder import train_autoencoder
@@ -175,7 +203,12 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
                 console.print(f"  {synth_path} is unreadable; generating it again")
     if x_syn is None:
         s2 = load_stage2(s2_dir)
-        x_syn = generate(s2, labels, s2.default_settings(), seed=1000 * repeat, device="cpu")
+        seed = cfg.seed + 1000 * repeat
+        x_syn = exported_samples(Path(augmented), s2, labels, seed) if augmented is not None else None
+        if x_syn is not None and console:
+            console.print(f"  synthetic samples: those of the augmented dataset {augmented} (the same model and seed)")
+        if x_syn is None:
+            x_syn = generate(s2, labels, s2.default_settings(), seed=seed, device="cpu")
         buf = io.BytesIO()
         np.savez(buf, x=x_syn, labels=labels)
         atomic_write_bytes(synth_path, buf.getvalue())
@@ -189,8 +222,10 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
         rec_dir = folder / f"recognizer-{mode.replace('+', '-')}"
         data, pool = with_synthetic(real, x_syn, labels, mode)
         fit, held = carve_out(data, c.recognizer.val_fraction, role_seed(c, "eval"), pool)  # what training draws
+        # the plain recipe of a user's recogniser: no blur (that is for the evaluation recogniser, the judge)
         rc = c.model_copy(update={"recognizer_train": c.recognizer_train.model_copy(
-            update={"batch_size": max(2, min(c.recognizer_train.batch_size, len(fit)))})})
+            update={"batch_size": max(2, min(c.recognizer_train.batch_size, len(fit)))}),
+            "recognizer": c.recognizer.model_copy(update={"blur_max": 0.0})})
         if mode == "real" and real_recogniser is not None and not run_finished(rec_dir):
             if same_recogniser(Path(real_recogniser), rc, [data.dataset.ids[i] for i in fit],
                                [data.dataset.ids[i] for i in held]):
@@ -226,12 +261,15 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
-                reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> dict[str, Any]:
+                reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None,
+                augmented: Path | None = None) -> dict[str, Any]:
     """Every budget and repeat of cfg.utility into `out` (continuing what is there); writes utility.json
     and utility.png and returns the report. `reuse`: the finished stage-1 and stage-2 runs of the full
     training split, used for budget 'all' instead of training them there. `real_recogniser`: a finished
     evaluation recogniser of the full training split, taken as the real-only recogniser of budget 'all',
-    repeat 0 when its recipe, seed and samples are that recogniser's (checked)."""
+    repeat 0 when its recipe, seed and samples are that recogniser's (checked). `augmented`: the augmented
+    dataset exported from reuse's stage-2 run, whose samples budget 'all', repeat 0 takes when they are exactly
+    the ones it would draw (checked)."""
     out = Path(out)
     u = cfg.utility
     if not u.budgets:
@@ -256,7 +294,8 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
             share = k == "all" and (repeat > 0 or reuse is not None)
             records.append(run_budget(cfg, out / f"budget-{budget_name(k)}" / f"repeat-{repeat}", k, repeat,
                                       console=console, reuse=shared if share else None,
-                                      real_recogniser=real_recogniser if k == "all" and repeat == 0 else None))
+                                      real_recogniser=real_recogniser if k == "all" and repeat == 0 else None,
+                                      augmented=augmented if share and repeat == 0 else None))
     report = {**plan, "records": records, "summary": summarise(records),
               "note": "test accuracy on the real test split, which no model saw; each budget's generative models "
                       "saw only that budget's real training samples (real_files_seen: SHA-256 of their ids)"}

@@ -133,6 +133,7 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
         order = BatchOrder(fit, tc.batch_size, seed=seed, rank=rank, world=accelerator.num_processes)
     except ValueError as e:
         raise MdaugError(f"recogniser: {e} (recognizer_train.batch_size)") from None
+    blur = cfg.recognizer.blur_max if role == "eval" else 0.0  # the perceptual loss must see blur as a change  # the perceptual loss must see blur as a change
     x = torch.from_numpy(ds.x)  # (n, channels, doppler, time), kept on the CPU: batches move to the device
     labels = torch.from_numpy(ds.labels)
 
@@ -226,7 +227,7 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
             sel = torch.from_numpy(order.batch(m))
             gen = order.generator(m)
             xb = TimeAugment(cfg.augment, generator=gen)(x[sel])
-            xb = random_blur(xb, cfg.recognizer.blur_max, generator=gen).to(accelerator.device)
+            xb = random_blur(xb, blur, generator=gen).to(accelerator.device)
             loss = F.cross_entropy(model(xb).float(), labels[sel].to(accelerator.device),
                                    label_smoothing=tc.label_smoothing) / tc.grad_accum
             # every process takes the same decision, so none waits in a gradient all-reduce alone
