@@ -106,3 +106,23 @@ def test_diagnose_cli_errors_are_one_line(cli, tmp_path):
     assert_one_line_error(code, err, "does not exist")
     code, _, err = cli("diagnose", tmp_path)
     assert_one_line_error(code, err, "not a finished stage-1 model")
+
+
+def test_diagnose_encodes_every_row_in_order_and_leaves_the_training_latents_for_stage_2(tiny_vq):
+    from mdaug.evaluation.diagnose import _encode_all
+    from mdaug.models.pretrained import load_pretrained_autoencoder
+    from mdaug.training.latents import cached_latents, encode_rows, stage1_data
+
+    pre = load_pretrained_autoencoder(tiny_vq)
+    data = stage1_data(pre)
+    ds = data.dataset
+    latents, logvar, _ = _encode_all(pre, data)
+    direct = encode_rows(pre, ds.x, ds.labels, np.arange(len(ds)))
+    assert latents.shape == direct.latents.shape and logvar is None
+    torch.testing.assert_close(latents, direct.latents, atol=1e-5, rtol=1e-5)  # row i is sample i
+    cache = list((tiny_vq / "latents").glob("train-*.safetensors"))
+    assert len(cache) == 1  # written for stage 2, which reads it instead of encoding again
+    mtime = cache[0].stat().st_mtime_ns
+    train = cached_latents(pre, data, "train")
+    assert cache[0].stat().st_mtime_ns == mtime
+    torch.testing.assert_close(train.latents, direct.latents[data.indices("train")], atol=1e-5, rtol=1e-5)

@@ -24,7 +24,8 @@ from mdaug.files import atomic_write_text, free_path
 from mdaug.models.pretrained import PretrainedAutoencoder, load_pretrained_autoencoder
 from mdaug.training.health import HealthAccumulator, codebook_stats
 from mdaug.models import Encoded
-from mdaug.training.latents import encode_rows, latent_stats, stage1_data
+from mdaug.training.data import RunData
+from mdaug.training.latents import LatentSet, cached_latents, encode_rows, latent_stats, stage1_data
 
 THRESHOLDS: dict[str, float] = {
     "codebook_usage_pct": 25.0,  # below: most codes are never used (codebook collapse)
@@ -205,12 +206,21 @@ def verdicts(report: dict[str, Any], thresholds: dict[str, float] = THRESHOLDS) 
 # ---------------------------------------------------------------------------------------------- the command
 
 
-def _encode_all(pre: PretrainedAutoencoder, x: np.ndarray, labels: np.ndarray):
-    """Latents (posterior means for kl), log-variances and the health statistics of every sample."""
-    model = pre.model
-    enc = encode_rows(pre, x, labels, np.arange(len(x)))
+def _encode_all(pre: PretrainedAutoencoder, data: RunData):
+    """Latents (posterior means for kl), log-variances and the health statistics of every sample. The training
+    split comes from (or goes to) the stage-1 run's latent cache, which stage 2 then reads instead of encoding
+    it again; the other rows are encoded here."""
+    model, ds = pre.model, data.dataset
+    train = cached_latents(pre, data, "train")
+    rest = np.setdiff1d(np.arange(len(ds)), train.rows.numpy())
+    other = encode_rows(pre, ds.x[rest], ds.labels[rest], rest)
+    order = torch.argsort(torch.cat([train.rows, other.rows]))
+    join = lambda a, b: None if a is None else torch.cat([a, b])[order]  # noqa: E731
+    enc = LatentSet(latents=join(train.latents, other.latents), labels=torch.from_numpy(ds.labels.astype(np.int64)),
+                    rows=torch.arange(len(ds)), logvar=join(train.logvar, other.logvar),
+                    indices=join(train.indices, other.indices))
     f = model.downsampling
-    health = HealthAccumulator(model, len(pre.class_names), (x.shape[2] // f, x.shape[3] // f))
+    health = HealthAccumulator(model, len(pre.class_names), (ds.x.shape[2] // f, ds.x.shape[3] // f))
     health.update(Encoded(latents=enc.latents, indices=enc.indices, mean=enc.latents, logvar=enc.logvar), enc.labels)
     return enc.latents, enc.logvar, health
 
@@ -223,15 +233,15 @@ def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffus
     data = stage1_data(pre)
     ds = data.dataset
     n_classes = len(ds.class_names)
-    latents, logvar, health = _encode_all(pre, ds.x, ds.labels)
+    if len(data.indices("test")) == 0:
+        raise MdaugError(f"the data of {run} has no test split; the probes need held-out samples")
+    latents, logvar, health = _encode_all(pre, data)
     report: dict[str, Any] = {"run": str(Path(run)), "family": pre.meta["family"], "samples": len(ds),
                               "latent_shape": list(latents.shape[1:]), "latent": health.summary()}
     if health.kind == "codes":
         report["codebook_size"] = health.codebook_size
         report["class_code_hist"] = health.buffers["class_hist"].tolist()
     train, test = data.indices("train"), data.indices("test")
-    if len(test) == 0:
-        raise MdaugError(f"the data of {run} has no test split; the probes need held-out samples")
     pixels = ds.x.reshape(len(ds), -1)
     report["knn_agreement"] = knn_agreement(latents.flatten(1).numpy(), ds.labels, knn_k)
     report["knn_agreement_pixels"] = knn_agreement(pixels, ds.labels, knn_k)
