@@ -31,7 +31,8 @@ def reconstruction_grid(x: np.ndarray, x_hat: np.ndarray, path: Path, titles: li
         axes[i, 0].set_ylabel(name, fontsize=7)
     if suptitle:
         fig.suptitle(suptitle, fontsize=8)
-    fig.tight_layout()
+    # keep a third of an inch on top for the title: in a tall grid tight_layout would put the first row under it
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1] if suptitle else 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -71,7 +72,8 @@ def sample_grid(x: np.ndarray, labels: np.ndarray, class_names: list[str], path:
             axes[0, 1].set_title("generated", fontsize=7, loc="left")
     if suptitle:
         fig.suptitle(suptitle, fontsize=8)
-    fig.tight_layout()
+    # keep a third of an inch on top for the title: in a tall grid tight_layout would put the first row under it
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1] if suptitle else 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
     plt.close(fig)
