@@ -52,4 +52,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from mdaug.errors import MdaugError
+
+    try:
+        main()
+    except MdaugError as e:
+        raise SystemExit(f"error: {e}") from None

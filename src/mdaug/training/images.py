@@ -7,6 +7,20 @@ from pathlib import Path
 import numpy as np
 
 
+def _save(fig, path: Path, suptitle: str) -> Path:
+    """Title, lay out, write and close a grid figure."""
+    import matplotlib.pyplot as plt
+
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=8)
+    # keep a third of an inch on top for the title: in a tall grid tight_layout would put the first row under it
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1] if suptitle else 1))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
 def reconstruction_grid(x: np.ndarray, x_hat: np.ndarray, path: Path, titles: list[str], *, cmap: str = "jet",
                         suptitle: str = "") -> Path:
     """Rows: input, reconstruction, |error|; one column per sample. x, x_hat: (n, c, doppler, time) in [-1, 1]."""
@@ -29,14 +43,7 @@ def reconstruction_grid(x: np.ndarray, x_hat: np.ndarray, path: Path, titles: li
         axes[0, j].set_title(titles[j], fontsize=6)
     for i, name in enumerate(["input", "reconstruction", "|error|"]):
         axes[i, 0].set_ylabel(name, fontsize=7)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=8)
-    # keep a third of an inch on top for the title: in a tall grid tight_layout would put the first row under it
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1] if suptitle else 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return _save(fig, path, suptitle)
 
 
 def sample_grid(x: np.ndarray, labels: np.ndarray, class_names: list[str], path: Path, *, cmap: str = "jet",
@@ -70,11 +77,4 @@ def sample_grid(x: np.ndarray, labels: np.ndarray, class_names: list[str], path:
         axes[0, 0].set_title("real", fontsize=7)
         if cols > 1:
             axes[0, 1].set_title("generated", fontsize=7, loc="left")
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=8)
-    # keep a third of an inch on top for the title: in a tall grid tight_layout would put the first row under it
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1] if suptitle else 1))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    return _save(fig, path, suptitle)

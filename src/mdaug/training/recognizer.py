@@ -133,7 +133,7 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
         order = BatchOrder(fit, tc.batch_size, seed=seed, rank=rank, world=accelerator.num_processes)
     except ValueError as e:
         raise MdaugError(f"recogniser: {e} (recognizer_train.batch_size)") from None
-    blur = cfg.recognizer.blur_max if role == "eval" else 0.0  # the perceptual loss must see blur as a change  # the perceptual loss must see blur as a change
+    blur = cfg.recognizer.blur_max if role == "eval" else 0.0  # the perceptual loss must see blur as a change
     x = torch.from_numpy(ds.x)  # (n, channels, doppler, time), kept on the CPU: batches move to the device
     labels = torch.from_numpy(ds.labels)
 
