@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from mdaug.config import load_config
 from mdaug.training.autoencoder import AutoencoderRecipe
-from mdaug.training.data import load_run_data
+from mdaug.runs.run_data import load_run_data
 
 
 def ours(family: str, precision: str, data, tmp: Path):

@@ -16,8 +16,8 @@ from scipy.ndimage import gaussian_filter
 
 from mdaug.config import load_config
 from mdaug.evaluation.features import embed
-from mdaug.training.data import load_run_data
-from mdaug.training.recognizer import load_recognizer
+from mdaug.runs.run_data import load_run_data
+from mdaug.runs.loading import load_recognizer
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     args = ap.parse_args()
     rec, meta = load_recognizer(args.recognizer)
     data = load_run_data(load_config(args.preset))
-    if data.dataset.fingerprint() != meta["data_fingerprint"]:
+    if data.dataset.fingerprint() != meta.data_fingerprint:
         raise SystemExit("the recogniser was trained on other data than this preset's")
     idx = data.indices("test")
     x, y = data.dataset.x[idx], data.dataset.labels[idx]
@@ -44,7 +44,7 @@ def main() -> None:
         from mdaug.data import load_prepared
 
         syn = load_prepared(Path(args.samples))
-        names = list(meta["class_names"])
+        names = list(meta.class_names)
         want = np.array([names.index(n) for n in syn.class_names])[syn.labels]
         _, logits = embed(rec, syn.x)
         print(f"\nsamples of {args.samples} identified as their class: {np.mean(logits.argmax(1) == want):.3f} "

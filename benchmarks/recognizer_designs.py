@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mdaug.config import load_config
-from mdaug.data.augment import random_time_shift
-from mdaug.training.data import load_run_data
+from mdaug.data.transforms import random_time_shift
+from mdaug.runs.run_data import load_run_data
 
 
 class DopplerBands(nn.Module):

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 
 from mdaug.config import load_config
-from mdaug.data.augment import random_time_shift
+from mdaug.data.transforms import random_time_shift
 from mdaug.simulate.dataset import simulate_dataset
 
 

@@ -28,9 +28,9 @@ import torch
 
 from mdaug.config import load_config
 from mdaug.evaluation.features import embed, frechet_distance
-from mdaug.generation import SampleSettings, generate, load_stage2
-from mdaug.training.latents import stage1_data
-from mdaug.training.recognizer import load_recognizer
+from mdaug.models.stage2 import SampleSettings
+from mdaug.runs.loading import load_recognizer, load_stage2, stage1_data
+from mdaug.sampling.generate import generate
 from mdaug.training.stage2 import Stage2Recipe
 
 
@@ -39,7 +39,7 @@ class EncodeEveryStep(Stage2Recipe):
     latent-diffusion loop without a cache does."""
 
     @torch.no_grad()
-    def _batch(self, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch(self, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx = torch.from_numpy(self.order.batch(micro))
         dev = self.accelerator.device
         rows = self.latents.rows[idx].numpy()

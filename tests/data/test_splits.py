@@ -109,7 +109,7 @@ def test_requested_val_split_is_filled_when_groups_tie():
 
 def test_train_budget_keeps_k_per_class_and_leaves_val_test_alone():
     from mdaug.config import load_config
-    from mdaug.training.data import load_run_data
+    from mdaug.runs.run_data import load_run_data
 
     full = load_run_data(load_config("tiny"))
     limited = load_run_data(load_config("tiny", ["split.train_per_class=2"]))

@@ -8,7 +8,7 @@ from mdaug.config import load_config
 from mdaug.evaluation.diagnose import (THRESHOLDS, diagnose, knn_agreement, linear_probe, path_roughness,
                                        verdicts)
 from mdaug.training.autoencoder import train_autoencoder
-from mdaug.training.health import codebook_stats, posterior_stats
+from mdaug.evaluation.health import codebook_stats, posterior_stats
 from tests.conftest import assert_one_line_error
 
 
@@ -89,13 +89,13 @@ def tiny_vq(tmp_path_factory):
 def test_diagnose_a_trained_model_writes_its_report_without_overwriting(tiny_vq, tmp_path):
     r = diagnose(tiny_vq, out=tmp_path, diffusability_steps=5, probe_steps=20, pairs=4)
     saved = json.loads((tmp_path / "diagnose.json").read_text())
-    assert saved["samples"] == r["samples"] > 0 and saved["family"] == "vq"
+    assert saved["samples"] == r.samples > 0 and saved["family"] == "vq"
     assert 0 <= saved["knn_agreement"] <= 1 and 0 <= saved["linear_probe"] <= 1
     assert saved["roughness"]["same_class"] >= 1.0 - 1e-4  # a path is never shorter than the straight line
     assert {v["problem"] for v in saved["verdicts"]} >= {"codebook collapse", "smoothness", "diffusability"}
     hist = np.asarray(saved["class_code_hist"])
     assert hist.shape == (load_config("tiny").simulate.people, 32)
-    assert hist.sum() == r["samples"] * np.prod(r["latent_shape"][1:])  # every position of every sample counted
+    assert hist.sum() == r.samples * np.prod(r.latent_shape[1:])  # every position of every sample counted
     assert (tmp_path / "diagnose.png").stat().st_size > 1000
     diagnose(tiny_vq, out=tmp_path, diffusability_steps=2, probe_steps=5, pairs=2)
     assert (tmp_path / "diagnose-2.json").exists()
@@ -110,8 +110,8 @@ def test_diagnose_cli_errors_are_one_line(cli, tmp_path):
 
 def test_diagnose_encodes_every_row_in_order_and_leaves_the_training_latents_for_stage_2(tiny_vq):
     from mdaug.evaluation.diagnose import _encode_all
-    from mdaug.models.pretrained import load_pretrained_autoencoder
-    from mdaug.training.latents import cached_latents, encode_rows, stage1_data
+    from mdaug.runs.latent_cache import cached_latents, encode_rows
+    from mdaug.runs.loading import load_pretrained_autoencoder, stage1_data
 
     pre = load_pretrained_autoencoder(tiny_vq)
     data = stage1_data(pre)

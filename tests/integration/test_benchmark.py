@@ -6,7 +6,7 @@ import json
 import pytest
 from safetensors.torch import load_file
 
-from mdaug.benchmark import run_benchmark
+from mdaug.workflows.benchmark import run_benchmark
 from tests.conftest import assert_one_line_error
 
 

@@ -10,10 +10,10 @@ from safetensors.torch import load_file
 
 from mdaug.config import load_config
 from mdaug.errors import MdaugError
-from mdaug.models.pretrained import load_pretrained_autoencoder
+from mdaug.runs.loading import load_pretrained_autoencoder
 from mdaug.training.autoencoder import plateaued, train_autoencoder
 from mdaug.training.common import read_loss_log
-from mdaug.training.data import load_run_data
+from mdaug.runs.run_data import load_run_data
 
 BASE = ["ae.block_out_channels=[8,16]", "ae.norm_num_groups=8", "ae_train.batch_size=4", "ae_train.log_every=1",
         "ae_train.image_every=1000", "ae_train.checkpoint_every=3", "augment.time_shift=0.25"]
@@ -64,7 +64,7 @@ def test_checkpoints_are_complete_and_pruned(data, tmp_path):
     model = load_file(str(ck / "model.safetensors"))
     assert any("quantizer" in k and "embed" in k for k in model)  # codebook buffers travel with the model
     objects = torch.load(ck / "optim.pt", weights_only=True)
-    assert {"opt", "sched", "opt_d", "sched_d"} <= set(objects)
+    assert {"optimizer", "scheduler", "disc_optimizer", "disc_scheduler"} <= set(objects)  # one vocabulary
     state = json.loads((ck / "state.json").read_text())
     assert state["step"] == 9 and state["loop"]["gen_started"] == 3
 
@@ -74,8 +74,8 @@ def test_final_loads_in_one_call_with_ema_weights(data, tmp_path):
     train_autoencoder(cfg_for("vq", "ae_train.steps=4"), run, data=data)
     pre = load_pretrained_autoencoder(run)
     assert pre.class_names == data.dataset.class_names
-    assert pre.input_shape == (1, 32, 32) and pre.meta["latent_shape"] == [4, 16, 16]
-    assert pre.meta["weights"] == "ema" and pre.data_fingerprint == data.dataset.fingerprint()
+    assert pre.input_shape == (1, 32, 32) and pre.card.latent_shape == [4, 16, 16]
+    assert pre.card.weights == "ema" and pre.data_fingerprint == data.dataset.fingerprint()
     ema = load_file(str(run / "checkpoints" / "step-0000004" / "ema.safetensors"))
     params = dict(pre.model.named_parameters())
     assert all(torch.equal(params[k], v) for k, v in ema.items())

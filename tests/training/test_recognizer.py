@@ -15,8 +15,9 @@ from safetensors.torch import load_file
 from mdaug.config import load_config
 from mdaug.errors import MdaugError
 from mdaug.models import Recognizer
-from mdaug.training.data import RunData, load_run_data
-from mdaug.training.recognizer import carve_out, load_recognizer, train_recognizer
+from mdaug.runs.run_data import RunData, load_run_data
+from mdaug.runs.loading import load_recognizer as load_card
+from mdaug.training.recognizer import carve_out, train_recognizer
 
 T = "recognizer_train."
 # Every training key is set: the test must not depend on which defaults the preset carries.
@@ -53,6 +54,11 @@ def losses(run: Path) -> list[tuple[int, float | None, float]]:
 def logits(model: Recognizer, x: np.ndarray) -> torch.Tensor:
     with torch.no_grad():
         return model.eval()(torch.from_numpy(x))
+
+
+def load_recognizer(folder):
+    model, card = load_card(folder)
+    return model, card.model_dump()
 
 
 def test_it_learns(data, learned):
@@ -195,7 +201,10 @@ def test_nan_loss(data, tmp_path, on_nan):
             train_recognizer(cfg, tmp_path / "run", data=bad)
         return
     train_recognizer(cfg, tmp_path / "run", data=bad)
-    rows = losses(tmp_path / "run")
-    assert [s for s, _, _ in rows] == [1, 2, 3, 4, 5]
-    assert sum(loss is None for _, loss, _ in rows) == 1
-    assert all(np.isfinite(loss) for _, loss, _ in rows if loss is not None)
+    rows = [json.loads(ln) for ln in (tmp_path / "run" / "losses.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5]
+    skipped = [r["step"] for r in rows if r.get("skipped")]  # the one NaN policy of every recipe
+    assert len(skipped) == 1 and "loss" not in rows[skipped[0] - 1]
+    assert all(np.isfinite(r["loss"]) for r in rows if not r.get("skipped"))
+    state = json.loads((tmp_path / "run" / "checkpoints" / "step-0000005" / "state.json").read_text())
+    assert state["loop"]["skipped"] == skipped

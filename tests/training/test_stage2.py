@@ -12,16 +12,17 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from tests.conftest import assert_one_line_error
-from mdaug.augment import export_augmented, input_format
+from mdaug.sampling.export import export_augmented, input_format
 from mdaug.config import load_config
 from mdaug.data import read_dataset, write_dataset
 from mdaug.data.prepared import load_prepared
 from mdaug.errors import MdaugError
-from mdaug.generation import generate, load_stage2
-from mdaug.models.pretrained import load_pretrained_autoencoder
+from mdaug.models.latents import latent_stats
+from mdaug.runs.latent_cache import cached_latents, encode_rows
+from mdaug.runs.loading import load_pretrained_autoencoder, load_stage2, stage1_data
+from mdaug.sampling.generate import generate
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.common import read_loss_log
-from mdaug.training.latents import cached_latents, encode_rows, latent_stats, stage1_data
 from mdaug.training.stage2 import train_stage2
 
 
@@ -65,7 +66,7 @@ def test_latent_cache_is_written_once_and_matches_a_fresh_encoding(stage1):
     rows = data.indices("train")
     fresh = encode_rows(pre, data.dataset.x[rows], data.dataset.labels[rows], rows)
     assert torch.equal(a.latents, b.latents) and torch.equal(a.latents, fresh.latents)
-    assert a.indices.shape == (len(rows), *pre.meta["latent_shape"][1:], 2) and torch.equal(a.indices, fresh.indices)
+    assert a.indices.shape == (len(rows), *pre.card.latent_shape[1:], 2) and torch.equal(a.indices, fresh.indices)
     assert torch.equal(a.rows, torch.from_numpy(rows)) and torch.equal(a.labels, torch.from_numpy(data.dataset.labels[rows]))
     # a cache made with other weights is not used
     t = load_file(str(files[0]))
@@ -158,7 +159,7 @@ def test_export_writes_the_input_format_with_a_manifest_and_reads_back(trained, 
     info = read_dataset(real, cfg.data.model_copy(update={"path": str(real)})).dataset.info
     fmt = input_format(str(real), info)
     assert (fmt.fmt, fmt.colormap, fmt.suffix) == ("images", "jet", ".png")
-    s2.meta["data_source"], s2.meta["data_info"] = str(real), info
+    s2.card.data_source, s2.card.data_info = str(real), info
     r = export_augmented(s2, tmp_path / "aug-img", per_class=2, classes=[s2.class_names[1], "0"], seed=2)
     assert r["format"] == "images" and r["colormap"] == "jet"
     assert sorted(p.parent.name for p in (tmp_path / "aug-img").rglob("*.png")) == sorted([s2.class_names[1]] * 2 + [s2.class_names[0]] * 2)

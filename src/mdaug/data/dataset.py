@@ -12,7 +12,7 @@ from mdaug.data.canonical import SpectrogramSet
 class SpectrogramDataset(Dataset):
     """Items are (x, label): x (channels, doppler, time) float32 in [-1, 1], label an int64 tensor.
 
-    Batch-level augmentation (mdaug.data.augment) is applied by the training step, not here, so that it
+    Batch-level augmentation (mdaug.data.transforms) is applied by the training step, not here, so that it
     uses the step's seeded generator and resumes exactly.
     """
 

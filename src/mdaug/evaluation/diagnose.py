@@ -9,8 +9,6 @@ depends on the data."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +17,16 @@ import torch
 import torch.nn.functional as F
 
 from mdaug.errors import MdaugError
+from mdaug.evaluation.health import HealthAccumulator, codebook_stats
 from mdaug.evaluation.metrics import nearest_neighbours
-from mdaug.files import atomic_write_text, free_path
-from mdaug.models.pretrained import PretrainedAutoencoder, load_pretrained_autoencoder
-from mdaug.training.health import HealthAccumulator, codebook_stats
+from mdaug.evaluation.records import DiagnoseReport, Verdict
+from mdaug.files import free_path
 from mdaug.models import Encoded
-from mdaug.training.data import RunData
-from mdaug.training.latents import LatentSet, cached_latents, encode_rows, latent_stats, stage1_data
+from mdaug.models.latents import LatentSet, latent_stats
+from mdaug.runs.latent_cache import cached_latents, encode_rows
+from mdaug.runs.layout import EVAL
+from mdaug.runs.loading import PretrainedAutoencoder, load_pretrained_autoencoder, stage1_data
+from mdaug.runs.run_data import RunData
 
 THRESHOLDS: dict[str, float] = {
     "codebook_usage_pct": 25.0,  # below: most codes are never used (codebook collapse)
@@ -37,15 +38,6 @@ THRESHOLDS: dict[str, float] = {
     "roughness_ratio": 1.5,  # latent interpolation roughness / pixel-space cross-fade roughness above this
     "diffusability_loss": 0.5,  # held-out denoising loss of the probe (1 = predicting nothing) above this
 }
-
-
-@dataclass
-class Verdict:
-    problem: str
-    ok: bool
-    value: float
-    threshold: float
-    message: str
 
 
 # ---------------------------------------------------------------------------------------------- measurements
@@ -155,7 +147,8 @@ def diffusability(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tensor
 
 def _verdict(problem: str, value: float, threshold: float, higher_is_ok: bool, message: str, fix: str = "") -> Verdict:
     ok = value >= threshold if higher_is_ok else value <= threshold
-    return Verdict(problem, ok, value, threshold, message + ("" if ok or not fix else f": {fix}"))
+    return Verdict(problem=problem, ok=ok, value=value, threshold=threshold,
+                   message=message + ("" if ok or not fix else f": {fix}"))
 
 
 def verdicts(report: dict[str, Any], thresholds: dict[str, float] = THRESHOLDS) -> list[Verdict]:
@@ -226,7 +219,7 @@ def _encode_all(pre: PretrainedAutoencoder, data: RunData):
 
 
 def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffusability_steps: int = 150,
-             pairs: int = 16, out: Path | None = None, seed: int = 0) -> dict[str, Any]:
+             pairs: int = 16, out: Path | None = None, seed: int = 0) -> DiagnoseReport:
     """Every measurement over the whole dataset of the stage-1 run, verdicts, a JSON and a figure (never
     overwriting earlier ones). Returns the report."""
     pre = load_pretrained_autoencoder(run)
@@ -236,7 +229,7 @@ def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffus
     if len(data.indices("test")) == 0:
         raise MdaugError(f"the data of {run} has no test split; the probes need held-out samples")
     latents, logvar, health = _encode_all(pre, data)
-    report: dict[str, Any] = {"run": str(Path(run)), "family": pre.meta["family"], "samples": len(ds),
+    report: dict[str, Any] = {"run": str(Path(run)), "family": pre.family, "samples": len(ds),
                               "latent_shape": list(latents.shape[1:]), "latent": health.summary()}
     if health.kind == "codes":
         report["codebook_size"] = health.codebook_size
@@ -257,17 +250,18 @@ def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffus
     report["diffusability_loss"] = diffusability(stats.normalise(latents[train]), y[train], stats.normalise(latents[test]),
                                                  y[test], n_classes, steps=diffusability_steps, seed=seed)
     report["thresholds"] = dict(THRESHOLDS)
-    report["verdicts"] = [asdict(v) for v in verdicts(report)]
-    report["healthy"] = all(v["ok"] for v in report["verdicts"])
-    folder = Path(out) if out else Path(run) / "eval"
+    report["verdicts"] = verdicts(report)
+    report["healthy"] = all(v.ok for v in report["verdicts"])
+    folder = Path(out) if out else Path(run) / EVAL
     folder.mkdir(parents=True, exist_ok=True)
     path = free_path(folder / "diagnose.json")
-    report["files"] = {"json": str(path), "figure": str(diagnose_figure(report, path.with_suffix(".png"), ds.class_names))}
-    atomic_write_text(path, json.dumps(report, indent=1))
-    return report
+    record = DiagnoseReport(**report, files={"json": str(path), "figure": str(path.with_suffix(".png"))})
+    diagnose_figure(record, path.with_suffix(".png"), ds.class_names)
+    record.write(path)
+    return record
 
 
-def diagnose_figure(report: dict[str, Any], path: Path, class_names: list[str]) -> Path:
+def diagnose_figure(report: DiagnoseReport, path: Path, class_names: list[str]) -> Path:
     """Per-class code histograms (code families) or posterior std and KL per channel (kl), and the verdicts."""
     import matplotlib
 
@@ -275,9 +269,9 @@ def diagnose_figure(report: dict[str, Any], path: Path, class_names: list[str]) 
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.4, 1]})
-    lat = report["latent"]
-    if "class_code_hist" in report:
-        h = np.asarray(report["class_code_hist"])
+    lat = report.latent
+    if report.class_code_hist is not None:
+        h = np.asarray(report.class_code_hist)
         h = h / np.maximum(h.sum(1, keepdims=True), 1)
         order = np.argsort(-h.sum(0))
         axes[0].imshow(h[:, order], aspect="auto", cmap="magma", interpolation="nearest")
@@ -291,9 +285,9 @@ def diagnose_figure(report: dict[str, Any], path: Path, class_names: list[str]) 
         axes[0].set(xlabel="latent channel", title="posterior per channel")
         axes[0].legend()
     axes[1].axis("off")
-    lines = [("OK   " if v["ok"] else "BAD  ") + v["problem"] for v in report["verdicts"]]
+    lines = [("OK   " if v.ok else "BAD  ") + v.problem for v in report.verdicts]
     axes[1].text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=10)
-    axes[1].set_title(f"{report['family']}: {'healthy' if report['healthy'] else 'problems found'}")
+    axes[1].set_title(f"{report.family}: {'healthy' if report.healthy else 'problems found'}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -11,7 +11,6 @@ evaluation recogniser (trained on the real training split only, never a training
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -22,21 +21,24 @@ from mdaug.errors import MdaugError
 from mdaug.evaluation.features import embed, frechet_distance
 from mdaug.evaluation.metrics import (identity_accuracy, kernel_inception_distance, memorisation, physical_plausibility,
                                       precision_recall)
-from mdaug.files import atomic_write_text, free_path
-from mdaug.generation import SampleSettings, Stage2Model, generate, load_stage2
-from mdaug.training.images import sample_grid
-from mdaug.training.latents import stage1_data
-from mdaug.training.recognizer import load_recognizer
+from mdaug.evaluation.figures import sample_grid
+from mdaug.evaluation.records import GenerationReport
+from mdaug.files import free_path
+from mdaug.models.stage2 import SampleSettings
+from mdaug.runs.cards import RecognizerCard
+from mdaug.runs.layout import EVAL
+from mdaug.runs.loading import Stage2Model, load_recognizer, load_stage2, stage1_data
+from mdaug.sampling.generate import generate
 
 
-def check_recognizer(meta: dict[str, Any], s2: Stage2Model, fingerprint: str) -> None:
+def check_recognizer(card: RecognizerCard, s2: Stage2Model, fingerprint: str) -> None:
     """The evaluation recogniser must be an 'eval' one, on the same classes and the same data."""
-    if meta.get("role") != "eval":
+    if card.role != "eval":
         raise MdaugError("the recogniser used for evaluation must be an 'eval' one (train-recognizer --role eval); "
                          "the 'loss' recogniser shaped stage-1 training and may not judge it")
-    if list(meta["class_names"]) != list(s2.class_names):
+    if list(card.class_names) != list(s2.class_names):
         raise MdaugError("the recogniser was trained on other classes than the stage-2 model; train it on the same data")
-    if meta.get("data_fingerprint") != fingerprint:
+    if card.data_fingerprint != fingerprint:
         raise MdaugError("the recogniser was trained on other data than the stage-2 model; train it on the same data")
 
 
@@ -85,14 +87,14 @@ def reconstruct(s2: Stage2Model, x: np.ndarray, batch_size: int = 128) -> np.nda
 
 def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: int = 30,
                         settings: SampleSettings | None = None, seed: int = 0, out: Path | None = None,
-                        autoencoder: str | Path | None = None, batch_size: int = 128) -> dict[str, Any]:
+                        autoencoder: str | Path | None = None, batch_size: int = 128) -> GenerationReport:
     """Generate `per_class` samples of every class with the stage-2 model, measure them, write
     generation.json, a real-vs-generated grid and a confusion matrix (never overwriting). Returns the report."""
     s2 = load_stage2(run, autoencoder)
-    rec, meta = load_recognizer(recognizer)
+    rec, rec_card = load_recognizer(recognizer)
     data = stage1_data(s2.autoencoder)
     ds = data.dataset
-    check_recognizer(meta, s2, ds.fingerprint())
+    check_recognizer(rec_card, s2, ds.fingerprint())
     train, test = data.indices("train"), data.indices("test")
     if len(test) < 2:
         raise MdaugError("the data has fewer than 2 test samples; generation cannot be measured against it")
@@ -104,26 +106,27 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
     floor_rows = np.concatenate([rng.choice(train[ds.labels[train] == c], per_class,
                                             replace=int((ds.labels[train] == c).sum()) < per_class)
                                  for c in range(n_classes)])
-    report: dict[str, Any] = {"run": str(Path(run)), "kind": s2.kind, "family": s2.autoencoder.meta["family"],
+    report: dict[str, Any] = {"run": str(Path(run)), "kind": s2.kind.name, "family": s2.autoencoder.family,
                               "recognizer": str(Path(recognizer)), "per_class": per_class, "samples": int(labels.size),
-                              "seed": seed, "settings": settings.as_dict(s2.kind), "test_samples": int(len(test)),
-                              "recognizer_test_accuracy": meta.get("test_accuracy")}
+                              "seed": seed, "settings": s2.kind.settings_dict(settings), "test_samples": int(len(test)),
+                              "recognizer_test_accuracy": rec_card.test_accuracy}
     recon = reconstruct(s2, ds.x[floor_rows])
     report.update(quality_metrics(ds.x[train], ds.labels[train], ds.x[test], fake, labels, rec, n_classes,
                                   floor=ds.x[floor_rows], reconstructed=recon, floor_labels=ds.labels[floor_rows],
                                   seed=seed))
-    folder = Path(out) if out else s2.folder.parent / "eval"
+    folder = Path(out) if out else s2.folder.parent / EVAL
     folder.mkdir(parents=True, exist_ok=True)
     path = free_path(folder / "generation.json")
     show = np.concatenate([np.flatnonzero(labels == c)[:6] for c in range(n_classes)])
     grid = sample_grid(fake[show], labels[show], s2.class_names, path.with_name(path.stem + "-grid.png"),
                        real=ds.x[test], real_labels=ds.labels[test],
-                       suptitle=f"{s2.kind} on {report['family']}: real (test) | generated")
+                       suptitle=f"{s2.kind.name} on {report['family']}: real (test) | generated")
     report["files"] = {"json": str(path), "grid": str(grid),
                        "confusion": str(confusion_figure(np.asarray(report["identity"]["confusion"]), s2.class_names,
                                                          path.with_name(path.stem + "-confusion.png")))}
-    atomic_write_text(path, json.dumps(report, indent=1, default=float))
-    return report
+    record = GenerationReport(**report)
+    record.write(path)
+    return record
 
 
 def confusion_figure(confusion: np.ndarray, class_names: list[str], path: Path) -> Path:

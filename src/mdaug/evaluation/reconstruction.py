@@ -3,21 +3,22 @@ latent statistics of the same samples (`mdaug eval-ae RUN`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from mdaug.errors import MdaugError
-from mdaug.files import atomic_write_text, free_path
+from mdaug.evaluation.records import ReconstructionReport
+from mdaug.files import free_path
+from mdaug.config import run_config
+from mdaug.evaluation.figures import reconstruction_grid
+from mdaug.evaluation.health import HealthAccumulator
 from mdaug.losses import spectral_loss
-from mdaug.models.pretrained import load_pretrained_autoencoder
-from mdaug.training.data import check_run_data, load_run_data
-from mdaug.training.health import HealthAccumulator
-from mdaug.training.images import reconstruction_grid
+from mdaug.runs.layout import EVAL, final_dir
+from mdaug.runs.loading import load_pretrained_autoencoder
+from mdaug.runs.run_data import check_run_data, load_run_data
 
 DATA_RANGE = 2.0  # spectrograms live in [-1, 1]
 
@@ -37,14 +38,12 @@ def reconstruction_metrics(x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, to
 
 
 def evaluate_reconstruction(run: Path, *, split: str = "test", batch_size: int = 64, examples: int = 8,
-                            out: Path | None = None) -> dict[str, Any]:
-    """Evaluate run/final on `split` of the run's data; writes eval/reconstruction.json and .png (never
-    overwriting: a second evaluation gets -2, -3 ...). Returns the report dict."""
-    from mdaug.training.autoencoder import run_config
-
+                            out: Path | None = None) -> ReconstructionReport:
+    """Evaluate run/final on `split` of the run's data; writes eval/reconstruction-<split>.json and .png (never
+    overwriting: a second evaluation gets -2, -3 ...). Returns the report."""
     run = Path(run)
     cfg = run_config(run)
-    pre = load_pretrained_autoencoder(run / "final")
+    pre = load_pretrained_autoencoder(final_dir(run))
     data = load_run_data(cfg)
     check_run_data(data, run)
     if split not in data.split.ids:
@@ -65,25 +64,22 @@ def evaluate_reconstruction(run: Path, *, split: str = "test", batch_size: int =
             per.setdefault(k, []).append(v)
     metrics = {k: torch.cat(v).numpy() for k, v in per.items()}
     labels = ds.labels[idx]
-    report: dict[str, Any] = {
-        "run": str(run), "family": pre.meta["family"], "split": split, "samples": int(len(idx)),
+    report = ReconstructionReport(
+        run=str(run), family=pre.family, split=split, samples=int(len(idx)),
         **{k: float(v.mean()) for k, v in metrics.items()},
         **{f"{k}_std": float(v.std()) for k, v in metrics.items()},
-        "psnr_db_per_class": {ds.class_names[c]: float(metrics["psnr_db"][labels == c].mean())
-                              for c in np.unique(labels)},
-        "latent": health.summary(),
-        "latent_shape": pre.meta["latent_shape"],
-    }
-    folder = Path(out) if out else run / "eval"
+        psnr_db_per_class={ds.class_names[c]: float(metrics["psnr_db"][labels == c].mean()) for c in np.unique(labels)},
+        latent=health.summary(), latent_shape=pre.card.latent_shape)
+    folder = Path(out) if out else run / EVAL
     folder.mkdir(parents=True, exist_ok=True)
     json_path = free_path(folder / f"reconstruction-{split}.json")
-    atomic_write_text(json_path, json.dumps(report, indent=1))
+    report.write(json_path)
     picks = [int(idx[labels == c][0]) for c in np.unique(labels)][:examples]
     with torch.no_grad():
         x_hat = model(torch.from_numpy(ds.x[picks]), sample_posterior=False).sample.float().numpy()
     png = json_path.with_suffix(".png")
     reconstruction_grid(ds.x[picks], x_hat, png, [ds.class_names[ds.labels[i]] for i in picks],
-                        suptitle=f"{pre.meta['family']} on {split}: PSNR {report['psnr_db']:.2f} dB, "
-                                 f"SSIM {report['ssim']:.3f}, spectral error {report['spectral_error']:.4f}")
-    report["files"] = {"json": str(json_path), "figure": str(png)}
+                        suptitle=f"{pre.family} on {split}: PSNR {report.psnr_db:.2f} dB, "
+                                 f"SSIM {report.ssim:.3f}, spectral error {report.spectral_error:.4f}")
+    report.files = {"json": str(json_path), "figure": str(png)}
     return report

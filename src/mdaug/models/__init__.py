@@ -14,7 +14,7 @@ from mdaug.models.kl import KLAutoencoder
 from mdaug.models.recognizer import Recognizer
 from mdaug.models.rq import RQAutoencoder
 from mdaug.models.vq import VQAutoencoder
-from mdaug.train_config import AutoencoderConfig
+from mdaug.config import AutoencoderConfig
 
 AUTOENCODERS: dict[str, type[Autoencoder]] = {
     "kl": KLAutoencoder, "vq": VQAutoencoder, "vqgan": VQAutoencoder, "rq": RQAutoencoder, "fsq": FSQAutoencoder,

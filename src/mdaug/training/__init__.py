@@ -1,2 +1,3 @@
-"""One recipe per stage (autoencoder.py, recognizer.py) and the small pieces they share: the run's data,
-the seeded and sharded batch order, checkpoints and logging."""
+"""One recipe per stage on one protocol (recipe.py): the recogniser (recognizer.py), stage 1 (autoencoder.py) and
+stage 2 (stage2.py); and the small pieces they share: the seeded and sharded batch order, checkpoints, optimisers,
+EMA and logging."""

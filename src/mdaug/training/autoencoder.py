@@ -10,46 +10,41 @@ its loss is random and damages reconstructions (DOMAIN.md, section 5)."""
 from __future__ import annotations
 
 import contextlib
-import json
-import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from rich.console import Console
 
-from mdaug.config import Config, config_from_dict, save_config
-from mdaug.data.augment import TimeAugment
+from mdaug.config import Config, save_config, saved_config
+from mdaug.data.transforms import TimeAugment
 from mdaug.errors import MdaugError
-from mdaug.files import atomic_write_text, ensure_empty_dir, free_path
+from mdaug.evaluation.figures import reconstruction_grid
+from mdaug.evaluation.health import HealthAccumulator
+from mdaug.files import ensure_empty_dir
 from mdaug.losses import (adaptive_weight, d_hinge, d_non_saturating, g_hinge, g_non_saturating, kl_weight_at,
                           lecam_penalty, perceptual_loss, r1_penalty, reconstruction_loss, spectral_loss)
-from mdaug.models import Autoencoder, PatchDiscriminator, make_autoencoder
+from mdaug.models import Autoencoder, PatchDiscriminator, load_model, make_autoencoder
+from mdaug.runs.cards import AutoencoderCard, Normalisation, write_final
+from mdaug.runs.layout import CONFIG_FILE, HEALTH, IMAGES
+from mdaug.runs.run_data import RunData, check_run_data, load_run_data, write_run_data
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.batches import BatchOrder
-from mdaug.training.common import (check_resumable, ema_load, ema_tensors, load_state_strict, make_accelerator, make_ema,
-                                   make_optimizer, make_schedule)
-from mdaug.training.data import RunData, check_run_data, load_run_data, write_run_data
-from mdaug.training.health import HealthAccumulator
-from mdaug.training.images import reconstruction_grid
-from mdaug.training.loop import RecipeLoop
+from mdaug.training.common import check_resumable, load_state_strict, make_accelerator, make_ema, make_optimizer, make_schedule
+from mdaug.training.recipe import CheckpointContents, LoopState, Recipe
 
 
 @dataclass
-class LoopState:
+class AutoencoderState(LoopState):
     """Everything about the loop that is not a tensor: saved in every checkpoint's state.json."""
 
-    step: int = 0
     gen_started: int | None = None
     """Step at which the adversarial loss first reached the generator (vqgan)."""
     rec_history: list[float] = field(default_factory=list)
     lecam_real: float = 0.0
     lecam_fake: float = 0.0
-    skipped: list[int] = field(default_factory=list)
-    """Steps skipped for a NaN/inf loss (train.on_nan=skip)."""
     health: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -62,15 +57,15 @@ def plateaued(history: list[float], window: int, tolerance: float) -> bool:
     return (before - last) / max(abs(before), 1e-12) < tolerance
 
 
-class AutoencoderRecipe(RecipeLoop):
+class AutoencoderRecipe(Recipe):
     def __init__(self, cfg: Config, run: Path, *, resume: str | None = None, console: Console | None = None,
                  data: RunData | None = None) -> None:
         self.cfg, self.run, self.console = cfg, Path(run), console
+        self.train_cfg, self.section = cfg.ae_train, "ae_train"
         resume_from = ckpt.resolve_resume(self.run, resume)
         if resume_from is not None:
             self.run = resume_from.parent.parent
-            saved = yaml.safe_load((self.run / "config.yaml").read_text())
-            check_resumable(saved, cfg, "ae_train", self.run)
+            check_resumable(self.run, cfg, self.section)
         self.accelerator = make_accelerator(cfg.ae_train.mixed_precision)
         acc = self.accelerator
         if resume_from is None and acc.is_main_process:
@@ -88,10 +83,10 @@ class AutoencoderRecipe(RecipeLoop):
         self.disc = PatchDiscriminator(in_channels=self.data.channels, channels=cfg.gan.channels,
                                        layers=cfg.gan.layers) if self.gan else None
         self.perceptual = self._perceptual_net()
-        self.opt = make_optimizer(self.model.parameters(), t)
-        self.sched = make_schedule(self.opt, t)
+        self.optimizer = make_optimizer(self.model.parameters(), t)
+        self.scheduler = make_schedule(self.optimizer, t)
         self.ema = make_ema(self.model, t.ema_decay, acc.device)
-        self.model, self.opt = acc.prepare(self.model, self.opt)
+        self.model, self.optimizer = acc.prepare(self.model, self.optimizer)
         if self.gan:
             self.opt_d = make_optimizer(self.disc.parameters(), t, cfg.gan.lr)
             self.sched_d = make_schedule(self.opt_d, t)
@@ -102,22 +97,18 @@ class AutoencoderRecipe(RecipeLoop):
                                 world=acc.num_processes)
         latent_hw = (self.data.size[0] // f, self.data.size[1] // f)
         self.health = HealthAccumulator(self.unwrapped, len(self.data.dataset.class_names), latent_hw)
-        self.state = LoopState()
+        self.state = AutoencoderState()
         self.x_all = torch.from_numpy(self.data.dataset.x)
         self.y_all = torch.from_numpy(self.data.dataset.labels)
         if resume_from is not None:
             check_run_data(self.data, self.run)
             self.load(resume_from)
         elif acc.is_main_process:
-            save_config(cfg, self.run / "config.yaml")
+            save_config(cfg, self.run / CONFIG_FILE)
             write_run_data(self.data, self.run)
         acc.wait_for_everyone()
 
     # ------------------------------------------------------------------ setup helpers
-
-    @property
-    def unwrapped(self) -> Autoencoder:
-        return self.accelerator.unwrap_model(self.model)
 
     def _perceptual_net(self) -> torch.nn.Module | None:
         lc = self.cfg.ae_loss
@@ -126,8 +117,6 @@ class AutoencoderRecipe(RecipeLoop):
         if not lc.perceptual_net:
             raise MdaugError("ae_loss.perceptual_weight > 0 needs ae_loss.perceptual_net: train one with "
                              "`mdaug train-recognizer --role loss` and give its final/ folder")
-        from mdaug.models import load_model
-
         net = load_model(lc.perceptual_net)
         if not hasattr(net, "features"):
             raise MdaugError(f"{lc.perceptual_net} holds a {type(net).__name__}, which has no features(x) method")
@@ -197,20 +186,6 @@ class AutoencoderRecipe(RecipeLoop):
             logs["lecam"] = lc.item()
         return loss, logs
 
-    def _finite_everywhere(self, loss: torch.Tensor) -> bool:
-        bad = torch.tensor([0.0 if torch.isfinite(loss).all() else 1.0], device=self.accelerator.device)
-        return self.accelerator.reduce(bad, "sum").item() == 0
-
-    def _nan(self, step: int) -> None:
-        """`step` counts from 0; the user sees steps from 1, as in losses.jsonl and the checkpoint names."""
-        if self.cfg.ae_train.on_nan == "skip":
-            self.state.skipped.append(step + 1)
-            return
-        last = ckpt.latest_checkpoint(self.run / "checkpoints")
-        where = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
-        raise MdaugError(f"the loss became NaN/inf at step {step + 1}; {where}. Lower ae_train.lr, or set "
-                         "ae_train.on_nan=skip to skip such batches")
-
     def train_step(self, step: int) -> dict[str, float]:
         """One optimizer step over grad_accum micro-batches: the generator's updates first, then the
         discriminator's on the same (detached) reconstructions, so neither sees the other's gradients."""
@@ -224,10 +199,8 @@ class AutoencoderRecipe(RecipeLoop):
             sync = k == t.grad_accum - 1
             with (contextlib.nullcontext() if sync else acc.no_sync(self.model)):
                 loss, nll, step_logs, out = self._generator_loss(x, step)
-                if not self._finite_everywhere(loss):
-                    self.opt.zero_grad(set_to_none=True)
-                    self._nan(step)
-                    return {"skipped": 1.0}
+                if not self.all_finite(loss):
+                    return self.non_finite(step)
                 acc.backward(loss / t.grad_accum)
             self.health.update(out.encoded, y)
             nll_sum += nll.item() / t.grad_accum
@@ -236,9 +209,9 @@ class AutoencoderRecipe(RecipeLoop):
                 logs[key] = logs.get(key, 0.0) + v / t.grad_accum
         if t.grad_clip:
             logs["grad_norm"] = float(acc.clip_grad_norm_(self.model.parameters(), t.grad_clip))
-        self.opt.step()
-        self.sched.step()
-        self.opt.zero_grad(set_to_none=True)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
         if self.gan:
             self.opt_d.zero_grad(set_to_none=True)  # the generator pass reached the discriminator's weights too
             if step >= g.disc_start:
@@ -256,7 +229,7 @@ class AutoencoderRecipe(RecipeLoop):
         if self.ema is not None:
             self.ema.step(self.unwrapped.parameters())
         self._update_gan_schedule(step, nll_sum)
-        logs["lr"] = self.sched.get_last_lr()[0]
+        logs["lr"] = self.scheduler.get_last_lr()[0]
         return logs
 
     def _update_gan_schedule(self, step: int, nll: float) -> None:
@@ -284,7 +257,7 @@ class AutoencoderRecipe(RecipeLoop):
             self.health.buffers[name] = self.accelerator.reduce(buf.to(self.accelerator.device), "sum").cpu()
         summary = {"step": step + 1, "epoch": self.order.epoch_of(first)} | self.health.summary()
         if self.accelerator.is_main_process:
-            folder = self.run / "health"
+            folder = self.run / HEALTH
             folder.mkdir(exist_ok=True)
             np.savez(folder / f"epoch-{summary['epoch']:04d}.npz", **{k: v.numpy() for k, v in self.health.buffers.items()})
         self.state.health.append(summary)
@@ -305,88 +278,48 @@ class AutoencoderRecipe(RecipeLoop):
         x = torch.from_numpy(ds.x[picks]).to(self.accelerator.device)
         x_hat = model(x, sample_posterior=False).sample.float().cpu().numpy()
         model.train(was_training)
-        return reconstruction_grid(ds.x[picks], x_hat, self.run / "images" / f"recon-{step:07d}.png",
+        return reconstruction_grid(ds.x[picks], x_hat, self.run / IMAGES / f"recon-{step:07d}.png",
                                    [ds.class_names[ds.labels[i]] for i in picks], suptitle=f"step {step}")
 
-    def save(self, step: int) -> Path | None:
-        acc = self.accelerator
-        tmp = ckpt.begin(self.run / "checkpoints", step) if acc.is_main_process else None
-        acc.wait_for_everyone()
-        tmp = tmp or ckpt.step_dir(self.run / "checkpoints", step).with_name(f"step-{step:07d}.tmp")
-        ckpt.write_rng(tmp, acc.process_index)
-        acc.wait_for_everyone()
-        final = None
-        if acc.is_main_process:
-            tensors = {"model": self.unwrapped.state_dict(), "health": self.health.buffers}
-            objects: dict[str, Any] = {"opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
-            if self.ema is not None:
-                tensors["ema"] = ema_tensors(self.ema, self.unwrapped)
-            if self.gan:
-                tensors["disc"] = acc.unwrap_model(self.disc).state_dict()
-                objects |= {"opt_d": self.opt_d.state_dict(), "sched_d": self.sched_d.state_dict()}
-            if acc.scaler is not None:
-                objects["scaler"] = acc.scaler.state_dict()
-            state = {"loop": asdict(self.state), "ema_step": self.ema.optimization_step if self.ema else None,
-                     "family": self.cfg.ae.family, "world_size": acc.num_processes}
-            final = ckpt.finish(tmp, step, tensors=tensors, objects=objects, state=state,
-                                keep=self.cfg.ae_train.keep_checkpoints)
-        acc.wait_for_everyone()
-        return final
+    def checkpoint_contents(self) -> CheckpointContents:
+        own = CheckpointContents(tensors={"health": self.health.buffers}, identity={"family": self.cfg.ae.family})
+        if self.gan:
+            own.tensors["disc"] = self.accelerator.unwrap_model(self.disc).state_dict()
+            own.objects = {"disc_optimizer": self.opt_d.state_dict(), "disc_scheduler": self.sched_d.state_dict()}
+        return own
 
-    def load(self, path: Path) -> None:
-        c = ckpt.load_checkpoint(path)
+    def restore(self, c: ckpt.Checkpoint) -> None:
         if c.state.get("family") != self.cfg.ae.family:
-            raise MdaugError(f"checkpoint {path} is of family {c.state.get('family')}, the config says {self.cfg.ae.family}")
-        load_state_strict(self.unwrapped, c.tensors["model"], "autoencoder")
-        self.opt.load_state_dict(c.objects["opt"])
-        self.sched.load_state_dict(c.objects["sched"])
-        if self.ema is not None:
-            ema_load(self.ema, self.unwrapped, c.tensors["ema"], int(c.state["ema_step"]))
+            raise MdaugError(f"checkpoint {c.path} is of family {c.state.get('family')}, the config says "
+                             f"{self.cfg.ae.family}")
         if self.gan:
             load_state_strict(self.accelerator.unwrap_model(self.disc), c.tensors["disc"], "discriminator")
-            self.opt_d.load_state_dict(c.objects["opt_d"])
-            self.sched_d.load_state_dict(c.objects["sched_d"])
-        if self.accelerator.scaler is not None and "scaler" in c.objects:
-            self.accelerator.scaler.load_state_dict(c.objects["scaler"])
+            self.opt_d.load_state_dict(c.objects["disc_optimizer"])
+            self.sched_d.load_state_dict(c.objects["disc_scheduler"])
         for name, buf in c.tensors["health"].items():
             self.health.buffers[name] = buf.clone()
-        self.state = LoopState(**c.state["loop"])
-        rng = c.rng(self.accelerator.process_index) or c.rng(0)
-        if rng is not None:
-            ckpt.set_rng_state(rng)
-        if self.console and self.accelerator.is_main_process:
-            self.console.print(f"resumed from {path} (step {c.step})")
 
-    def save_final(self) -> Path:
-        """final/: the EMA (else current) weights with save_pretrained, plus mdaug.json (labels, normalisation,
-        data identity, training summary), written beside and renamed into place."""
-        model = self.unwrapped
-        tmp = self.run / "final.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        if self.ema is not None:
-            self.ema.store(model.parameters())
-            self.ema.copy_to(model.parameters())
-        try:
-            model.save_pretrained(tmp)
-        finally:
-            if self.ema is not None:
-                self.ema.restore(model.parameters())
+    def write_final(self) -> Path:
+        """final/: the EMA (else current) weights with save_pretrained, plus the card (labels, normalisation,
+        data identity, training summary)."""
         ds = self.data.dataset
-        meta = {"kind": "autoencoder", "family": self.cfg.ae.family, "class_names": ds.class_names,
-                "input_shape": list(ds.x.shape[1:]), "latent_shape": list(model.latent_shape(self.data.size)),
-                "normalisation": {"range": [-1, 1], "dynamic_range_db": ds.info.get("dynamic_range_db", self.cfg.data.dynamic_range_db),
-                                  "meaning": "-1 = dynamic_range_db below each spectrogram's peak, +1 = the peak (dB, linear in between)",
-                                  "doppler_axis": "row 0 = lowest Doppler"},
-                "data_fingerprint": ds.fingerprint(), "data_source": self.data.source,
-                "train_samples": int(len(self.data.indices("train"))), "steps": self.state.step,
-                "weights": "ema" if self.ema is not None else "last", "gan_generator_start": self.state.gen_started,
-                "config": yaml.safe_load((self.run / "config.yaml").read_text())}
-        atomic_write_text(tmp / "mdaug.json", json.dumps(meta, indent=1, default=str))
-        final = self.run / "final"
-        if final.exists():
-            final.rename(free_path(self.run / "final-replaced"))
-        tmp.rename(final)
-        return final
+        card = AutoencoderCard(
+            family=self.cfg.ae.family, class_names=ds.class_names, input_shape=list(ds.x.shape[1:]),
+            latent_shape=list(self.unwrapped.latent_shape(self.data.size)),
+            normalisation=Normalisation(
+                range=[-1, 1], dynamic_range_db=ds.info.get("dynamic_range_db", self.cfg.data.dynamic_range_db),
+                meaning="-1 = dynamic_range_db below each spectrogram's peak, +1 = the peak (dB, linear in between)",
+                doppler_axis="row 0 = lowest Doppler"),
+            data_fingerprint=ds.fingerprint(), data_source=self.data.source,
+            train_samples=int(len(self.data.indices("train"))), steps=self.state.step,
+            weights="ema" if self.ema is not None else "last", gan_generator_start=self.state.gen_started,
+            config=saved_config(self.run))
+
+        def save(folder: Path) -> None:
+            with self.ema_weights() as model:
+                model.save_pretrained(folder)
+
+        return write_final(self.run, save, card)
 
     # ------------------------------------------------------------------ the loop
 
@@ -397,7 +330,7 @@ class AutoencoderRecipe(RecipeLoop):
         """Train to ae_train.steps and write final/ (returned). `stop_after`: stop after that step, as a
         killed or time-limited session would (checkpoint at the stop), returning None."""
         keys = ("loss", f"rec_{self.cfg.ae_loss.reconstruction}", "kl", "commitment", "d_loss")
-        return self.run_loop(self.cfg.ae_train, f"train-ae {self.cfg.ae.family}", keys, stop_after)
+        return self.run_loop(f"train-ae {self.cfg.ae.family}", keys, stop_after)
 
 
 def train_autoencoder(cfg: Config, run: Path, *, resume: str | None = None, console: Console | None = None,
@@ -407,16 +340,4 @@ def train_autoencoder(cfg: Config, run: Path, *, resume: str | None = None, cons
     return AutoencoderRecipe(cfg, run, resume=resume, console=console, data=data).train(stop_after)
 
 
-def run_config(run: Path) -> Config:
-    """The resolved config a run was started with."""
-    path = Path(run) / "config.yaml"
-    if not path.is_file():
-        raise MdaugError(f"{run} is not an mdaug run (no config.yaml)")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
-        raise MdaugError(f"{path} is not valid YAML") from None
-    return config_from_dict(data, str(path))
-
-
-__all__ = ["AutoencoderRecipe", "LoopState", "plateaued", "run_config", "train_autoencoder"]
+__all__ = ["AutoencoderRecipe", "AutoencoderState", "plateaued", "train_autoencoder"]

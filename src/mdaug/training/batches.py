@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from mdaug import seeds
+
 
 class BatchOrder:
     def __init__(self, indices: np.ndarray, batch_size: int, *, seed: int, rank: int = 0, world: int = 1) -> None:
@@ -24,7 +26,7 @@ class BatchOrder:
         return micro_step // self.batches_per_epoch
 
     def permutation(self, epoch: int) -> np.ndarray:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        g = torch.Generator().manual_seed(self.seed * seeds.EPOCH_PERMUTATION + epoch)
         return self.indices[torch.randperm(len(self.indices), generator=g).numpy()]
 
     def batch(self, micro_step: int) -> np.ndarray:
@@ -36,4 +38,4 @@ class BatchOrder:
 
     def generator(self, micro_step: int) -> torch.Generator:
         """A generator for this micro-step's augmentation, the same after a resume, different per process."""
-        return torch.Generator().manual_seed((self.seed * 7_919 + micro_step) * 1_009 + self.rank)
+        return torch.Generator().manual_seed((self.seed * seeds.AUGMENT_STEP + micro_step) * seeds.AUGMENT_PROCESS + self.rank)

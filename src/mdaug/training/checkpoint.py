@@ -155,20 +155,3 @@ def resolve_resume(run: Path, resume: str | None) -> Path | None:
     if not (path / "state.json").is_file():
         raise MdaugError(f"--resume {resume}: not a checkpoint folder (expected {path}/state.json)")
     return path
-
-
-def run_finished(run: Path) -> bool:
-    """Did the training run in `run` write its final/ model (the last thing a run writes)?"""
-    return (Path(run) / "final" / "mdaug.json").exists()
-
-
-def train_or_resume(run: Path, train: Any) -> str | None:
-    """Call `train(resume)` for an unfinished run: resume = 'latest' when `run` has a checkpoint; otherwise a
-    fresh start, after removing a folder that was started but never checkpointed (nothing in it to keep).
-    Returns the resume argument used."""
-    run = Path(run)
-    resume = "latest" if latest_checkpoint(run / "checkpoints") is not None else None
-    if resume is None and run.exists():
-        shutil.rmtree(run)
-    train(resume)
-    return resume

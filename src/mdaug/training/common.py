@@ -13,9 +13,9 @@ from accelerate.state import AcceleratorState
 from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 
-from mdaug.config import Config, config_dict
+from mdaug.config import Config, config_dict, saved_config
 from mdaug.errors import MdaugError
-from mdaug.train_config import TrainConfig
+from mdaug.config import TrainConfig
 
 # Keys of a training section that may change when a run is resumed: how long and how often, not what.
 RESUMABLE_CHANGES = {"steps", "log_every", "image_every", "checkpoint_every", "keep_checkpoints", "on_nan"}
@@ -77,9 +77,10 @@ def load_state_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor],
     module.load_state_dict(tensors)
 
 
-def check_resumable(saved: dict[str, Any], now: Config, train_section: str, run: Path) -> None:
-    """Refuse to resume `run` (saved config dict) with a config that changes anything but run length and
-    logging intervals; the message names the first differing key."""
+def check_resumable(run: Path, now: Config, train_section: str) -> None:
+    """Refuse to resume `run` with a config that changes anything but run length and logging intervals of its
+    training section `train_section`; the message names the first differing key."""
+    saved = saved_config(run)
     current = config_dict(now)
 
     def walk(a: Any, b: Any, prefix: str) -> str | None:

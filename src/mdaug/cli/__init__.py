@@ -1,0 +1,35 @@
+"""Command line: parse, build the typed config, call library functions. No logic of its own.
+
+    app.py       the typer apps, consoles, shared options and config building
+    data.py      data inspect / prepare / examples, simulate, config show / reference / presets
+    train.py     train-recognizer, train-ae, train-ldm, train-prior
+    generate.py  sample, augment
+    evaluate.py  eval-ae, diagnose, evaluate, report, compare
+    jobs.py      run, benchmark, utility, demo
+"""
+
+from __future__ import annotations
+
+import sys
+
+from mdaug.cli import data, evaluate, generate, jobs, train  # noqa: F401 - importing registers the commands
+from mdaug.cli.app import app, err
+from mdaug.errors import MdaugError
+
+
+def main() -> None:
+    try:
+        app()
+    except MdaugError as e:
+        err.print(f"error: {e}", markup=False)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except OSError as e:  # a file or folder the user named cannot be written or read
+        where = f": {e.filename}" if e.filename else ""
+        err.print(f"error: {e.strerror or e}{where}", markup=False)
+        sys.exit(1)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,162 @@
+"""Commands that read, check, prepare and simulate data, and show configs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mdaug.cli.app import COLORMAP, CONFIG, FORMAT, OVERRIDES, SIZE, SKIP_BAD, app, command_config, config_app, data_app, err, out
+from mdaug.errors import MdaugError
+
+
+@config_app.command("show")
+def config_show(config: Optional[str] = CONFIG, overrides: Optional[list[str]] = OVERRIDES) -> None:
+    """Print the resolved config (defaults + preset + overrides) as YAML."""
+    from mdaug.config import config_to_yaml
+
+    out.print(config_to_yaml(command_config(config, overrides)), end="")
+
+
+@config_app.command("reference")
+def config_reference() -> None:
+    """Print every config key with its default and meaning (Markdown table)."""
+    from mdaug.config import reference_markdown
+
+    out.print(reference_markdown(), markup=False)
+
+
+@config_app.command("presets")
+def config_presets() -> None:
+    """List the shipped presets."""
+    from mdaug.config import preset_names
+
+    out.print("\n".join(preset_names()))
+
+
+@data_app.command("inspect")
+def data_inspect(
+    path: Path = typer.Argument(..., help="Class-folder tree, array file or prepared dataset."),
+    overrides: Optional[list[str]] = OVERRIDES,
+    config: Optional[str] = CONFIG,
+    format: Optional[str] = FORMAT,
+    colormap: Optional[str] = COLORMAP,
+    size: Optional[str] = SIZE,
+    skip_bad: bool = SKIP_BAD,
+    preview: Optional[Path] = typer.Option(None, "--preview", help="Preview PNG path [default: ./<name>_preview.png, never overwritten]."),
+    per_class: int = typer.Option(4, "--per-class", min=1, max=16, help="Samples per class in the preview."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the summary as JSON here."),
+) -> None:
+    """Summarise a dataset (classes, counts, shapes, value ranges, problems) and write a preview grid.
+
+    Exits with status 1 when problems that would stop training were found."""
+    from mdaug.data.read import read_dataset
+    from mdaug.data.summary import preview_grid, print_summary, summarize
+    from mdaug.files import atomic_write_text, free_path
+
+    cfg = command_config(config, overrides, path, format=format, colormap=colormap, size=size, skip_bad=skip_bad)
+    result = read_dataset(path, cfg.data, collect=True)
+    summary = summarize(result)
+    print_summary(summary, out)
+    target = preview or Path(f"{path.resolve().name or 'dataset'}_preview.png")
+    if not target.suffix:
+        target = target.with_suffix(".png")
+    elif target.suffix.lower() != ".png":
+        raise MdaugError(f"--preview {target} must be a .png file")
+    target = free_path(target)
+    preview_grid(result.dataset, target, per_class=per_class, seed=cfg.seed)
+    out.print(f"preview: {target}")
+    if json_out:
+        atomic_write_text(free_path(json_out), json.dumps(summary, indent=2))
+    if result.errors:
+        raise MdaugError(f"{len(result.errors)} problem(s) must be fixed before this dataset can be used"
+                         + ("; --skip-bad skips bad files" if all(p.skippable for p in result.errors) else ""))
+
+
+@data_app.command("prepare")
+def data_prepare(
+    path: Path = typer.Argument(..., help="Class-folder tree or array file to read."),
+    out_dir: Path = typer.Option(..., "--out", "-o", help="New folder for the prepared dataset."),
+    overrides: Optional[list[str]] = OVERRIDES,
+    config: Optional[str] = CONFIG,
+    format: Optional[str] = FORMAT,
+    colormap: Optional[str] = COLORMAP,
+    size: Optional[str] = SIZE,
+    skip_bad: bool = SKIP_BAD,
+) -> None:
+    """Read, normalise and resize a dataset, split it leak-free, and save it for the later stages."""
+    from mdaug.config import save_config
+    from mdaug.data import make_split, read_dataset, save_prepared, save_split
+    from mdaug.data.summary import preview_grid
+    from mdaug.files import ensure_empty_dir
+
+    cfg = command_config(config, overrides, path, format=format, colormap=colormap, size=size, skip_bad=skip_bad)
+    ensure_empty_dir(out_dir, create=False)  # checked now, created only after a successful read
+    result = read_dataset(path, cfg.data)
+    ensure_empty_dir(out_dir)
+    for p in result.problems:
+        err.print(f"warning: {p.message}")
+    ds = result.dataset
+    split = make_split(ds, cfg.split)
+    save_prepared(ds, out_dir)
+    save_split(split, out_dir / "split.json")
+    save_config(cfg, out_dir / "config.yaml")
+    preview_grid(ds, out_dir / "preview.png", seed=cfg.seed)
+    for w in split.warnings:
+        err.print(f"warning: {w}")
+    counts = ", ".join(f"{k} {len(v)}" for k, v in split.ids.items())
+    out.print(f"prepared {len(ds)} spectrograms {tuple(ds.x.shape[1:])} in {len(ds.class_names)} classes -> {out_dir}")
+    out.print(f"split by {split.group_by}: {counts}")
+
+
+@data_app.command("examples")
+def data_examples(
+    out_dir: Path = typer.Option(..., "--out", "-o", help="New folder to write into."),
+    format: str = typer.Option("images", "--format", help="images, npz, mat, mat73 or hdf5."),
+    colormap: str = typer.Option("jet", "--colormap", help="Colormap of the images."),
+    classes: int = typer.Option(4, "--classes", min=2, max=64),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Write a small labelled example dataset (point-scatterer gait signals) in a chosen format."""
+    from mdaug.data.examples import write_examples
+    from mdaug.files import ensure_empty_dir
+
+    if format not in ("images", "npz", "mat", "mat73", "hdf5"):
+        raise MdaugError(f"unknown example format '{format}'; use images, npz, mat, mat73 or hdf5")
+    ensure_empty_dir(out_dir)
+    path = write_examples(out_dir, format, colormap=colormap, n_classes=classes, seed=seed)
+    out.print(f"wrote {path}")
+
+
+@app.command("simulate", rich_help_panel="Data")
+def simulate(
+    out_dir: Path = typer.Option(..., "--out", "-o", help="New folder for the dataset."),
+    people: Optional[int] = typer.Option(None, "--people", min=1, help="Number of people (simulate.people) [default: 31]."),
+    per_person: Optional[int] = typer.Option(None, "--per-person", min=1, help="Recordings per person [default: 150]."),
+    sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="Sessions per person [default: 5]."),
+    size: Optional[str] = SIZE,
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of people and recordings (simulate.seed)."),
+    images: bool = typer.Option(False, "--images", help="Also write a jet-coloured image folder (images/<person>/<session>/)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes [default: all cores]."),
+    config: Optional[str] = CONFIG,
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Simulate radar micro-Doppler spectrograms of walking people: the built-in gait dataset."""
+    from mdaug.config import load_config
+    from mdaug.files import ensure_empty_dir
+    from mdaug.simulate.dataset import simulate_dataset, with_output_size
+    from mdaug.simulate.export import write_simulated
+
+    extra = [f"simulate.{k}={v}" for k, v in (("people", people), ("per_person", per_person), ("sessions", sessions),
+                                               ("seed", seed)) if v is not None]
+    cfg = load_config(config, list(overrides or []) + extra + ([f"data.size={size}"] if size else []))
+    cfg = with_output_size(cfg)
+    ensure_empty_dir(out_dir)
+    sim = simulate_dataset(cfg.simulate, cfg.data.size, workers=workers)
+    write_simulated(sim, out_dir, cfg, images=images)
+    s = cfg.simulate
+    out.print(f"simulated {len(sim.dataset)} spectrograms {tuple(sim.dataset.x.shape[1:])}: {s.people} people x "
+              f"{s.per_person} recordings in {s.sessions} sessions -> {out_dir}")
+    out.print(f"preview: {out_dir / 'preview.png'}   traits: {out_dir / 'people.csv'}")

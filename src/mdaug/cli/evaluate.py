@@ -1,0 +1,133 @@
+"""Commands that measure: reconstruction, latent health, generation quality, utility, the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mdaug.cli.app import CONFIG, OVERRIDES, app, command_config, out
+from mdaug.errors import MdaugError
+
+
+@app.command("eval-ae", rich_help_panel="Evaluate")
+def eval_ae(
+    run: Path = typer.Argument(..., help="A train-ae run folder (with final/)."),
+    split: str = typer.Option("test", "--split", help="test, val or train."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Reconstruction quality on held-out data: PSNR, SSIM, spectral error, codebook/latent statistics."""
+    from mdaug.evaluation.reconstruction import evaluate_reconstruction
+
+    if not run.is_dir():
+        raise MdaugError(f"run folder {run} does not exist")
+    r = evaluate_reconstruction(run, split=split, batch_size=batch_size).model_dump()
+    if as_json:
+        out.print(json.dumps(r, indent=1), markup=False)
+        return
+    out.print(f"{r['family']} on {r['split']} ({r['samples']} spectrograms): PSNR {r['psnr_db']:.2f} dB, "
+              f"SSIM {r['ssim']:.3f}, spectral error {r['spectral_error']:.4f}, L1 {r['l1']:.4f}")
+    lat = r["latent"]
+    if "codebook_usage_pct" in lat:
+        out.print(f"codes: {lat['codebook_usage_pct']:.1f}% of the codebook used, perplexity {lat['perplexity']:.1f}, "
+                  f"{lat['dead_codes']:.0f} dead")
+    elif lat:
+        stds = ", ".join(f"{v:.3f}" for v in lat["posterior_std_per_channel"])
+        out.print(f"posterior std per channel: {stds}; active units {lat['active_units_pct']:.0f}%")
+    out.print(f"report: {r['files']['json']}  figure: {r['files']['figure']}")
+
+
+@app.command("diagnose", rich_help_panel="Evaluate")
+def diagnose_cmd(
+    run: Path = typer.Argument(..., help="A train-ae run folder (with final/)."),
+    diffusability_steps: Optional[int] = typer.Option(None, "--diffusability-steps", min=1,
+                                                      help="Training steps of the small latent denoiser of the probe "
+                                                      "[default: diagnose.diffusability_steps]."),
+    config: Optional[str] = CONFIG,
+    overrides: Optional[list[str]] = OVERRIDES,
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Latent-space health over the whole dataset: collapse of variance, of codebook use or into pointer-like
+    codes, neighbourhoods, linear probe, smoothness, diffusability; a verdict per problem."""
+    from mdaug.evaluation.diagnose import diagnose
+
+    if not run.is_dir():
+        raise MdaugError(f"run folder {run} does not exist")
+    d = command_config(config, list(overrides or []) + ([f"diagnose.diffusability_steps={diffusability_steps}"]
+                                                 if diffusability_steps else [])).diagnose
+    r = diagnose(run, **d.model_dump()).model_dump()
+    if as_json:
+        out.print(json.dumps({k: v for k, v in r.items() if k != "class_code_hist"}, indent=1), markup=False)
+        return
+    out.print(f"{r['family']} latent space over {r['samples']} spectrograms ({'x'.join(map(str, r['latent_shape']))}):")
+    for v in r["verdicts"]:
+        out.print(f"  {'ok ' if v['ok'] else 'BAD'}  {v['problem']}: {v['message']}", markup=False)
+    out.print(f"{'healthy' if r['healthy'] else 'problems found'}; report: {r['files']['json']}  figure: {r['files']['figure']}")
+
+
+@app.command("evaluate", rich_help_panel="Evaluate")
+def evaluate_cmd(
+    run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
+    recognizer: Path = typer.Option(..., "--recognizer", help="The evaluation recogniser (train-recognizer --role eval)."),
+    per_class: int = typer.Option(30, "--per-class", min=2, help="Generated samples per class."),
+    steps: Optional[int] = typer.Option(None, "--steps", help="Sampling steps [default: the model's]."),
+    guidance: Optional[float] = typer.Option(None, "--guidance", help="Guidance scale [default: the model's]."),
+    seed: int = typer.Option(0, "--seed"),
+    ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Generation quality in the recogniser's feature space: FID/KID against the real test split (with the
+    real-train floor), precision/recall, identity accuracy, memorisation, physical plausibility."""
+    from mdaug.evaluation.generation_quality import evaluate_generation
+    from mdaug.runs.loading import load_stage2
+
+    if not run.is_dir():
+        raise MdaugError(f"run folder {run} does not exist")
+    settings = load_stage2(run, ae).default_settings()
+    settings.steps = steps if steps is not None else settings.steps
+    settings.guidance_scale = guidance if guidance is not None else settings.guidance_scale
+    r = evaluate_generation(run, recognizer, per_class=per_class, settings=settings, seed=seed,
+                            autoencoder=ae).model_dump()
+    if as_json:
+        out.print(json.dumps(r, indent=1, default=float), markup=False)
+        return
+    fl = r["floor"]
+    out.print(f"{r['kind']} on {r['family']}, {r['samples']} samples: FID {r['fid']:.2f} (real floor {fl['fid']:.2f}), "
+              f"KID {r['kid']:.4f} (floor {fl['kid']:.4f}), precision {r['precision']:.2f}, recall {r['recall']:.2f}")
+    ce = r["stage1_ceiling"]
+    out.print(f"stage-1 reconstructions of real samples (the ceiling): FID {ce['fid']:.2f}, identity accuracy "
+              f"{ce['identity_accuracy']:.3f}")
+    mem = r["memorisation_pixels"]["all"]
+    out.print(f"identity accuracy {r['identity']['accuracy']:.3f} (the recogniser on real test data: "
+              f"{r['recognizer_test_accuracy']:.3f}); copies of training samples: {100 * mem['share_below']:.1f}%")
+    out.print(f"report: {r['files']['json']}  grid: {r['files']['grid']}")
+
+
+@app.command("report", rich_help_panel="Evaluate")
+def report_cmd(folder: Path = typer.Argument(..., help="A pipeline folder (what `mdaug run` writes).")) -> None:
+    """One self-contained HTML page (figures embedded) and metrics.json from the results in a pipeline folder."""
+    from mdaug.evaluation.report import write_report
+
+    page, metrics = write_report(folder)
+    out.print(f"report: {page}\nmetrics: {metrics}")
+
+
+@app.command("compare", rich_help_panel="Evaluate")
+def compare_cmd(
+    folders: list[Path] = typer.Argument(..., help="Pipeline folders, e.g. one per stage-1 family."),
+    md: Optional[Path] = typer.Option(None, "--out", "-o", help="Also write the table to this Markdown file (new)."),
+) -> None:
+    """One table across pipeline folders: reconstruction, latent health, generation quality, identity, utility gain."""
+    from mdaug.evaluation.results import compare_table
+    from mdaug.files import atomic_write_text
+
+    _, table = compare_table(folders)
+    out.print(table, markup=False)
+    if md is not None:
+        if md.exists():
+            raise MdaugError(f"{md} exists; choose a new file (results are never overwritten)")
+        atomic_write_text(md, table + "\n")
+        out.print(f"table: {md}")

@@ -1,0 +1,96 @@
+"""Whole jobs: the pipeline, the family benchmark and the simulator tour."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mdaug.cli.app import OVERRIDES, app, command_config, out
+from mdaug.errors import MdaugError
+
+
+@app.command("run", rich_help_panel="Run")
+def run_cmd(
+    out_dir: Path = typer.Option(Path("runs/mdaug"), "--out", "-o", help="Pipeline folder (continued when it exists)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
+    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, 1.5-2 h), full (256x256, GPU), or a YAML."),
+    family: Optional[str] = typer.Option(None, "--family", help="Stage-1 family: vqgan, vq, kl, rq or fsq."),
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """The whole job: data -> split -> recogniser -> stage 1 -> stage 2 -> augmented dataset -> diagnostics,
+    generation metrics, utility -> HTML report. Finished steps are skipped; interrupted ones resume."""
+    from mdaug.workflows.pipeline import run_pipeline
+
+    run_pipeline(out_dir, preset=preset, family=family, data=data, overrides=list(overrides or []), console=out)
+
+
+@app.command("benchmark", rich_help_panel="Run")
+def benchmark_cmd(
+    out_dir: Path = typer.Option(Path("runs/benchmark"), "--out", "-o", help="Benchmark folder (continued when it exists)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
+    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, 1.5-2 h), full (256x256, GPU), or a YAML."),
+    families: str = typer.Option("kl,vq,vqgan,rq", "--families",
+                                 help="Stage-1 families, comma-separated."),
+    prior: bool = typer.Option(True, "--prior/--no-prior", help="Also train and evaluate the code prior (code families)."),
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Every stage-1 family on the same data and budget, each with latent diffusion (and the code prior), then one
+    table: reconstruction, latent health, generation quality, identity and utility gain."""
+    import shlex
+    import sys
+
+    from mdaug.workflows.benchmark import run_benchmark
+
+    names = tuple(f.strip() for f in families.split(",") if f.strip())
+    run_benchmark(out_dir, preset=preset, families=names, data=data, overrides=list(overrides or []), prior=prior,
+                  console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+
+
+@app.command("demo", rich_help_panel="Run")
+def demo(out_dir: Path = typer.Option(Path("runs/sim"), "--out", "-o", help="Folder for the tour's outputs."),
+         config: str = typer.Option("gait31", "--config", "-c", help="Preset or YAML file.")) -> None:
+    """The simulator tour: simulate the 31-person gait dataset, write it as jet images, read it back, preview it
+    (the main job is `mdaug run`)."""
+    from mdaug.workflows.tour import run_demo
+
+    run_demo(out_dir, out, config)
+
+
+@app.command("utility", rich_help_panel="Run")
+def utility_cmd(
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Folder of the study (continued when it exists)."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: quick]."),
+    family: Optional[str] = typer.Option(None, "--family", help="Stage-1 family (ae.family)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset path [default: the simulator]."),
+    budgets: Optional[str] = typer.Option(None, "--budgets", help="Real samples per class, e.g. 5,10,20,all (utility.budgets)."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Repeats per budget (utility.seeds)."),
+    ae: Optional[Path] = typer.Option(None, "--ae", help="A finished stage-1 run on the whole training split, "
+                                      "reused for budget 'all' (with --stage2)."),
+    stage2: Optional[Path] = typer.Option(None, "--stage2", help="The finished stage-2 run trained on --ae."),
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Downstream utility: recognisers trained on real, real + synthetic and synthetic data at several real
+    budgets (the generative models of each budget trained on that budget only), tested on held-out real data."""
+    from mdaug.workflows.utility import run_utility
+
+    extra = list(overrides or [])
+    if budgets:
+        extra.append(f"utility.budgets=[{budgets}]")
+    if seeds:
+        extra.append(f"utility.seeds={seeds}")
+    if family:
+        extra.append(f"ae.family={family}")
+    cfg = command_config(config or "quick", extra, data)
+    if (ae is None) != (stage2 is None):
+        raise MdaugError("--ae and --stage2 go together (the stage-2 run trained on that stage-1 run)")
+    r = run_utility(cfg, out_dir, console=out, reuse=(ae, stage2) if ae is not None else None).model_dump(
+        by_alias=True)
+    out.rule("utility")
+    out.print("budget  | real           | real+synthetic | synthetic only | gain")
+    for b, row in r["summary"].items():
+        cells = [f"{row[m]['mean']:.3f} +- {row[m]['std']:.3f}" for m in ("real", "real+synthetic", "synthetic")]
+        out.print(f"{b:7s} | " + " | ".join(cells) + f" | {row['gain']['mean']:+.3f}")
+    out.print(f"report: {r['files']['json']}  figure: {r['files']['figure']}")

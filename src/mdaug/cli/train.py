@@ -1,0 +1,126 @@
+"""Commands that train: the recogniser, stage 1 and stage 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from mdaug.cli.app import AE_OPT, FROM_CHECKPOINT, OVERRIDES, RESUME, app, out, resume_arg, run_command_config
+from mdaug.errors import MdaugError
+
+
+@app.command("train-recognizer", rich_help_panel="Train")
+def train_recognizer_cmd(
+    out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder for the recogniser."),
+    role: str = typer.Option("loss", "--role", help="'loss' (features of the perceptual loss) or 'eval' (evaluation)."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: quick]."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset [default: the built-in simulated set]."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (recognizer_train.steps)."),
+    resume: bool = RESUME,
+    checkpoint: Optional[Path] = FROM_CHECKPOINT,
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train the compact CNN spectrogram recogniser on the training split (for the perceptual loss or evaluation)."""
+    from mdaug.training.recognizer import train_recognizer
+
+    resume = resume_arg(resume, checkpoint)
+    if role not in ("loss", "eval"):
+        raise MdaugError(f"--role must be 'loss' or 'eval', not '{role}'")
+    extra = list(overrides or []) + ([f"recognizer_train.steps={steps}"] if steps else [])
+    cfg = run_command_config(config, extra, out_dir, resume, data)
+    final = train_recognizer(cfg, out_dir, role=role, resume=resume, console=out)
+    out.print(f"trained the '{role}' recogniser -> {final}")
+    if role == "loss":
+        out.print(f"use it: mdaug train-ae ae_loss.perceptual_net={final} ae_loss.perceptual_weight=0.1")
+
+
+@app.command("train-ae", rich_help_panel="Train")
+def train_ae(
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/ae-FAMILY]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset (tiny, quick, full), family file "
+                                         "(configs/vq.yaml ...) or YAML [default: quick; when resuming: the run's own]."),
+    family: Optional[str] = typer.Option(None, "--family", help="kl, vq, vqgan, rq or fsq (ae.family)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset to train on [default: the built-in simulated set]."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ae_train.steps)."),
+    resume: bool = RESUME,
+    checkpoint: Optional[Path] = FROM_CHECKPOINT,
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train a stage-1 autoencoder (kl, vq, vqgan, rq, fsq); writes checkpoints, logs, images and final/."""
+    from mdaug.training.autoencoder import train_autoencoder
+
+    resume = resume_arg(resume, checkpoint)
+    extra = list(overrides or []) + ([f"ae.family={family}"] if family else []) + ([f"ae_train.steps={steps}"] if steps else [])
+    run = out_dir or Path(f"runs/ae-{family or 'vqgan'}")
+    cfg = run_command_config(config, extra, run, resume, data)
+    if out_dir is None and family is None:
+        run = Path(f"runs/ae-{cfg.ae.family}")
+    final = train_autoencoder(cfg, run, resume=resume, console=out)
+    out.print(f"trained {cfg.ae.family} -> {final}  (load with mdaug.runs.loading.load_pretrained_autoencoder)")
+    out.print(f"next: mdaug eval-ae {final.parent}")
+
+
+def _stage2_config(config: str | None, overrides: list[str], run: Path, resume: str | None, ae: Path | None):
+    """A stage-2 run's config: the given preset/YAML; else, resuming, the run's own; else the stage-1 run's, so
+    that a tiny or quick stage 1 gets the matching stage 2."""
+    from mdaug.config import apply_overrides
+    from mdaug.runs.loading import load_pretrained_autoencoder
+    from mdaug.training.checkpoint import resolve_resume
+
+    found = resolve_resume(run, resume)
+    if config is not None or found is not None:
+        return run_command_config(config, overrides, run, resume, None)
+    if ae is None:
+        raise MdaugError("stage 2 needs a trained stage-1 model: --ae RUN (a `mdaug train-ae` run or its final/)")
+    pre = load_pretrained_autoencoder(ae)
+    return apply_overrides(pre.config, overrides)
+
+
+def _train_stage2(kind: str, ae: Path | None, out_dir: Path | None, config: str | None, steps: int | None,
+                  resume: bool, checkpoint: Path | None, overrides: list[str] | None) -> None:
+    from mdaug.training.stage2 import train_stage2
+
+    resume_from = resume_arg(resume, checkpoint)
+    if out_dir is None:
+        if ae is None:
+            raise MdaugError("give --ae RUN (the stage-1 model), and --out to resume a run")
+        stage1 = Path(ae).resolve()
+        out_dir = Path("runs") / f"{kind}-{stage1.parent.name if stage1.name == 'final' else stage1.name}"
+    extra = list(overrides or []) + ([f"{kind}_train.steps={steps}"] if steps else [])
+    cfg = _stage2_config(config, extra, out_dir, resume_from, ae)
+    final = train_stage2(cfg, out_dir, kind, autoencoder=ae, resume=resume_from, console=out)
+    out.print(f"trained the {kind} -> {final}")
+    out.print(f"next: mdaug sample {final.parent} --n 8   or   mdaug augment {final.parent} --per-class 100 --out DIR")
+
+
+@app.command("train-ldm", rich_help_panel="Train")
+def train_ldm(
+    ae: Optional[Path] = AE_OPT,
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/ldm-<stage-1 run>]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's config; "
+                                         "when resuming: the run's own]."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ldm_train.steps)."),
+    resume: bool = RESUME,
+    checkpoint: Optional[Path] = FROM_CHECKPOINT,
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train class-conditional latent diffusion in the latent space of a stage-1 model (any family)."""
+    _train_stage2("ldm", ae, out_dir, config, steps, resume, checkpoint, overrides)
+
+
+@app.command("train-prior", rich_help_panel="Train")
+def train_prior(
+    ae: Optional[Path] = AE_OPT,
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/prior-<stage-1 run>]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's config; "
+                                         "when resuming: the run's own]."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (prior_train.steps)."),
+    resume: bool = RESUME,
+    checkpoint: Optional[Path] = FROM_CHECKPOINT,
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train a class-conditional masked code prior (MaskGIT) over the codes of a vq, vqgan, rq or fsq model."""
+    _train_stage2("prior", ae, out_dir, config, steps, resume, checkpoint, overrides)

@@ -1,0 +1,37 @@
+"""Typed, nested configuration: YAML presets + dotted command-line overrides.
+
+Every section is a pydantic model that forbids unknown keys, so a typo fails loudly with the nearest valid key
+named. `load_config("quick", ["data.size=128"])` is what the CLI calls; the resolved config is written beside
+every run's outputs with `save_config`.
+
+    section.py    the base of every section
+    data.py       reading, splitting and augmenting data
+    simulate.py   the built-in dataset's simulator
+    models.py     every network (stage 1 families, discriminator, recogniser, stage 2)
+    training.py   the training loops
+    studies.py    diagnostics and the utility study
+    schema.py     the whole Config
+    loading.py    presets, files, overrides, errors, saving
+    presets/      the shipped YAML presets
+"""
+
+from mdaug.config.data import SPECIAL_COLORMAPS, AugmentConfig, DataConfig, SplitConfig
+from mdaug.config.loading import (CONFIG_FILE, all_keys, apply_overrides, config_dict, config_from_dict, config_to_yaml,
+                                  load_config, parse_override, preset_names, reference_markdown, run_config, save_config,
+                                  saved_config)
+from mdaug.config.models import (FAMILIES, FAMILY_KEYS, QUANTIZED, AutoencoderConfig, AutoencoderLossConfig,
+                                 CodePriorConfig, Family, GanConfig, LatentDiffusionConfig, RecognizerConfig)
+from mdaug.config.schema import Config, family_key_problem, prune_for_family
+from mdaug.config.section import Section
+from mdaug.config.simulate import RadarConfig, SimulateConfig, StftConfig
+from mdaug.config.studies import DiagnoseConfig, UtilityConfig
+from mdaug.config.training import RecognizerTrainConfig, Stage2TrainConfig, TrainConfig
+
+__all__ = [
+    "CONFIG_FILE", "FAMILIES", "FAMILY_KEYS", "QUANTIZED", "SPECIAL_COLORMAPS", "AugmentConfig", "AutoencoderConfig",
+    "AutoencoderLossConfig", "CodePriorConfig", "Config", "DataConfig", "DiagnoseConfig", "Family", "GanConfig",
+    "LatentDiffusionConfig", "RadarConfig", "RecognizerConfig", "RecognizerTrainConfig", "Section", "SimulateConfig",
+    "SplitConfig", "Stage2TrainConfig", "StftConfig", "TrainConfig", "UtilityConfig", "all_keys", "apply_overrides",
+    "config_dict", "config_from_dict", "config_to_yaml", "family_key_problem", "load_config", "parse_override",
+    "preset_names", "prune_for_family", "reference_markdown", "run_config", "save_config", "saved_config",
+]

@@ -1,0 +1,135 @@
+"""How to read a dataset into the canonical form, how to split it, and how to augment it during training."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from mdaug.config.section import Section
+
+# Colormap names that are not matplotlib colormaps.
+SPECIAL_COLORMAPS = ("auto", "gray", "rgb")
+
+
+class DataConfig(Section):
+    """How to read a dataset into the canonical form (1, doppler, time) float32 in [-1, 1]."""
+
+    path: str | None = None
+    """File or folder to read (the CLI sets it from its PATH argument)."""
+    format: Literal["auto", "images", "npy", "npz", "mat", "hdf5", "prepared"] = "auto"
+    """Which files to read in a folder; auto reads every supported kind."""
+    colormap: str = "auto"
+    """Colour images: 'auto' detects the colormap, a matplotlib name (jet, viridis, ...) inverts that
+    one by nearest-colour lookup, 'rgb' keeps three channels, 'gray' reads each pixel's nearest grey."""
+    crop_to_colormap: Literal[True, False, "auto"] = "auto"
+    """Crop each colour image to its largest colormapped region: for spectrograms saved as figures,
+    with axes, labels and a colorbar around them. 'auto' crops the images of which more than 20% of
+    the pixels are off the colormap (a plain spectrogram image has almost none)."""
+    size: tuple[int, int] | None = None
+    """(doppler, time) to resize every sample to; None keeps the native size (all must then agree)."""
+    scale: Literal["auto", "linear", "power", "db", "unit", "normalized"] = "auto"
+    """Array values: linear magnitude, linear power, dB, [0, 1] display values, or already in [-1, 1].
+    'auto': complex -> linear; real with negatives -> db (normalized if within [-1, 1]); else linear."""
+    dynamic_range_db: float = Field(40.0, gt=0, le=200, allow_inf_nan=False)
+    """dB below each sample's maximum that map to -1; everything lower is clipped."""
+    array_key: str | None = None
+    """Variable holding the spectrograms in .npz/.mat/.h5 files (auto-detected when unset)."""
+    label_key: str | None = None
+    """Variable holding the labels (ints or strings) when files are not in class folders."""
+    session_key: str | None = None
+    """Variable holding a recording/session id per sample (used for leak-free splits)."""
+    class_names_key: str | None = None
+    """Variable holding class names that integer labels index (0- or 1-based)."""
+    sample_axis: Literal["auto", "first", "last"] = "auto"
+    """Which axis of a 3-D array indexes samples. auto: last for .mat (MATLAB's cat(3, ...)), else first."""
+    label_regex: str | None = None
+    """Regex applied to each file's path relative to the dataset folder; its group named 'label' (else
+    the whole match) is the class. For data not sorted into class folders, e.g. 'P03_walk_r2.mat'."""
+    session_regex: str | None = None
+    """Regex applied to each file's path relative to the dataset folder (class folder included); its group
+    named 'session' (else the whole match) is the recording id."""
+    flip_doppler: bool = False
+    """Arrays are stored with the highest Doppler in row 0 (canonical is lowest first, as in images
+    drawn with origin='lower')."""
+    skip_bad: bool = False
+    """Skip unreadable files and samples with NaN/inf (each is still reported by name)."""
+
+    @field_validator("size", mode="before")
+    @classmethod
+    def _size(cls, v: Any) -> Any:
+        if v is None:
+            return None
+        parts = v.lower().split("x") if isinstance(v, str) else (v if isinstance(v, (list, tuple)) else [v])
+        if len(parts) == 1:
+            parts = [parts[0], parts[0]]
+        try:
+            ok = len(parts) == 2 and all(not isinstance(p, (bool, float)) and str(p).strip().isdigit() for p in parts)
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError("size must be N, DxT (e.g. 128x64) or [D, T] with whole numbers")
+        d, t = (int(str(p).strip()) for p in parts)
+        if min(d, t) < 4 or max(d, t) > 4096:
+            raise ValueError("each size must be between 4 and 4096")
+        return (d, t)
+
+    @field_validator("label_regex", "session_regex")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        import re
+
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"not a valid regular expression ({e})") from None
+        return v
+
+    @field_validator("colormap")
+    @classmethod
+    def _colormap(cls, v: str) -> str:
+        from matplotlib import colormaps
+
+        if v in SPECIAL_COLORMAPS or v in colormaps:
+            return v
+        names = list(SPECIAL_COLORMAPS) + sorted(colormaps)
+        near = difflib.get_close_matches(v, names, n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else "; use auto, gray, rgb or a matplotlib name"
+        raise ValueError(f"unknown colormap '{v}'{hint}")
+
+
+class SplitConfig(Section):
+    """Leak-free train/val/test split; groups (sessions, else files) never straddle two splits."""
+
+    seed: int = 0
+    """Seed of the split; the same seed and data give the same split."""
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    """Share of each class's samples for validation (whole groups, so approximately)."""
+    test_fraction: float = Field(0.2, ge=0, lt=1)
+    """Share of each class's samples held out for testing (whole groups, so approximately)."""
+    group_by: Literal["auto", "session", "file", "sample"] = "auto"
+    """auto: session ids when the data has them, else the source file. 'sample' leaks when windows
+    overlap in time, so it is only for data whose samples are independent recordings."""
+    train_per_class: int | None = Field(None, ge=1, repr=False)
+    """Real-data budget: keep only this many training samples per class (drawn with the split's seed); the
+    rest of the training split is used by nothing, never moved to val or test. Used by `mdaug utility`."""
+    budget_seed: int = Field(0, repr=False)
+    """Which samples the budget keeps: each budget seed draws another k per class (with the split's seed)."""
+
+    @model_validator(mode="after")
+    def _fractions(self) -> "SplitConfig":
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(f"val_fraction + test_fraction must be below 1, got {self.val_fraction + self.test_fraction:g}")
+        return self
+
+
+class AugmentConfig(Section):
+    """Physics-respecting augmentation: time only. Doppler flips change the label's meaning."""
+
+    time_shift: float = Field(0.0, ge=0, le=1)
+    """Largest circular shift along time, as a fraction of the width."""
+    time_crop: int | None = Field(None, ge=4)
+    """Random crop of this many time bins (then resized back by the caller if needed)."""
+

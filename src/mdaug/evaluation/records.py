@@ -1,0 +1,195 @@
+"""The typed records of every evaluation: what each JSON in a run's eval/ folder (and utility.json) holds, written
+and read through this module only, so that a writer and the report that reads it cannot drift apart.
+
+Each record validates on construction and on reading; a file that does not fit (corrupt, or from another mdaug
+version) is one MdaugError line. Measurements whose structure is their own (latent statistics, memorisation per
+class, physical statistics) are kept as mappings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
+
+from mdaug.errors import MdaugError
+from mdaug.files import atomic_write_text
+
+R = TypeVar("R", bound="EvalRecord")
+
+
+class EvalRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    omit_when_none: ClassVar[tuple[str, ...]] = ()
+    """Fields left out of the JSON when they are None (measurements that only some models have)."""
+
+    @model_serializer(mode="wrap")
+    def _omit(self, handler: Any) -> dict[str, Any]:
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (k in self.omit_when_none and v is None)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(by_alias=True), indent=1, default=float)
+
+    def write(self, path: Path) -> Path:
+        return atomic_write_text(path, self.to_json())
+
+    @classmethod
+    def read(cls: type[R], path: Path) -> R:
+        try:
+            return cls.model_validate(json.loads(Path(path).read_text()))
+        except (OSError, ValueError, ValidationError):
+            raise MdaugError(f"{path} is unreadable, corrupt or from another mdaug version; run its evaluation "
+                             "again") from None
+
+
+class ReconstructionReport(EvalRecord):
+    """`mdaug eval-ae`: reconstruction quality on one split (eval/reconstruction-<split>.json)."""
+
+    omit_when_none = ("files",)
+    run: str
+    family: str
+    split: str
+    samples: int
+    psnr_db: float
+    ssim: float
+    spectral_error: float
+    l1: float
+    psnr_db_std: float
+    ssim_std: float
+    spectral_error_std: float
+    l1_std: float
+    psnr_db_per_class: dict[str, float]
+    latent: dict[str, Any]
+    """Code usage (code families) or posterior statistics (kl) of the same samples (evaluation.health)."""
+    latent_shape: list[int]
+    files: dict[str, str] | None = None
+    """'json' and 'figure'; not stored in the JSON (the figure lies beside it under the same name)."""
+
+
+class Verdict(EvalRecord):
+    problem: str
+    ok: bool
+    value: float
+    threshold: float
+    message: str
+
+
+class DiagnoseReport(EvalRecord):
+    """`mdaug diagnose`: latent-space health over the whole dataset (eval/diagnose.json)."""
+
+    omit_when_none = ("codebook_size", "class_code_hist")
+    run: str
+    family: str
+    samples: int
+    latent_shape: list[int]
+    latent: dict[str, Any]
+    codebook_size: int | None = None
+    class_code_hist: list[list[float]] | None = None
+    knn_agreement: float
+    knn_agreement_pixels: float
+    knn_chance: float
+    linear_probe: float
+    linear_probe_pixels: float
+    roughness: dict[str, float]
+    diffusability_steps: int
+    diffusability_loss: float
+    thresholds: dict[str, float]
+    verdicts: list[Verdict]
+    healthy: bool
+    files: dict[str, str]
+
+
+class FeatureDistances(EvalRecord):
+    """A set of spectrograms against the real test split, in the evaluation recogniser's feature space."""
+
+    omit_when_none = ("identity_accuracy",)
+    fid: float
+    kid: float
+    precision: float
+    recall: float
+    identity_accuracy: float | None = None
+
+
+class Identity(EvalRecord):
+    accuracy: float
+    confusion: list[list[int]]
+    """Rows: the class a sample was generated for; columns: the class the recogniser names."""
+    per_class_accuracy: list[float]
+    balanced_accuracy: float
+
+
+class GenerationReport(EvalRecord):
+    """`mdaug evaluate`: generation quality of a stage-2 model (eval/generation.json)."""
+
+    run: str
+    kind: str
+    family: str
+    recognizer: str
+    per_class: int
+    samples: int
+    seed: int
+    settings: dict[str, Any]
+    test_samples: int
+    recognizer_test_accuracy: float | None
+    fid: float
+    kid: float
+    kid_std: float
+    precision: float
+    recall: float
+    floor: FeatureDistances
+    """As many real training spectrograms: the best a generator could score."""
+    stage1_ceiling: FeatureDistances
+    """Stage-1 reconstructions of those: the best stage 2 can score in this latent space."""
+    identity: Identity
+    memorisation: dict[int | str, Any]
+    memorisation_pixels: dict[int | str, Any]
+    physical: dict[str, dict[str, float]]
+    files: dict[str, str]
+
+
+class MeanStd(EvalRecord):
+    mean: float
+    std: float
+
+
+class UtilityRecord(EvalRecord):
+    """One (budget, repeat) of the utility study."""
+
+    budget: str
+    repeat: int
+    real_train: int
+    synthetic: int
+    real_files_seen: dict[str, str | None]
+    """Per model: SHA-256 (16 hex digits) of the ids of the real samples it saw."""
+    accuracy: dict[str, float]
+    """Per training set (real, real+synthetic, synthetic): accuracy on the real test split."""
+
+
+class BudgetSummary(EvalRecord):
+    repeats: int
+    real_train: int
+    real: MeanStd
+    real_synthetic: MeanStd = Field(alias="real+synthetic")
+    synthetic: MeanStd
+    gain: MeanStd
+    """real+synthetic - real, paired by repeat."""
+
+
+class UtilityReport(EvalRecord):
+    """`mdaug utility`: downstream utility of the synthetic data (utility/utility.json)."""
+
+    budgets: list[str]
+    seeds: int
+    family: str
+    generator: str
+    synthetic_per_class: int
+    records: list[UtilityRecord]
+    summary: dict[str, BudgetSummary]
+    note: str
+    files: dict[str, str]
+
+
+__all__ = ["BudgetSummary", "DiagnoseReport", "EvalRecord", "FeatureDistances", "GenerationReport", "Identity",
+           "MeanStd", "ReconstructionReport", "UtilityRecord", "UtilityReport", "Verdict"]

@@ -1,0 +1,78 @@
+"""The latent dataset of stage 2: the training split encoded once by the frozen stage-1 model and cached in the
+stage-1 run's latents/ folder. A cache is tied to the stage-1 weights (their SHA-256) and the data fingerprint,
+and encoded again when either differs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from mdaug.files import free_path
+from mdaug.models.latents import LatentSet
+from mdaug.runs.layout import LATENTS
+from mdaug.runs.loading import PretrainedAutoencoder, autoencoder_identity
+from mdaug.runs.run_data import RunData
+
+
+@torch.no_grad()
+def encode_rows(pre: PretrainedAutoencoder, x: np.ndarray, labels: np.ndarray, rows: np.ndarray,
+                device: torch.device | str = "cpu", batch_size: int = 64) -> LatentSet:
+    """Encode images (n, c, H, W) in [-1, 1] with the frozen stage-1 model (deterministic: posterior mode)."""
+    model = pre.model.to(device).eval()
+    lat, logv, idx = [], [], []
+    for i in range(0, len(x), batch_size):
+        enc = model.encode(torch.from_numpy(x[i:i + batch_size]).to(device), mode=True)
+        lat.append(enc.latents.float().cpu())
+        if enc.logvar is not None:
+            logv.append(enc.logvar.float().cpu())
+        if enc.indices is not None:
+            idx.append(enc.indices.long().cpu())
+    return LatentSet(latents=torch.cat(lat), labels=torch.from_numpy(np.asarray(labels, dtype=np.int64)),
+                     rows=torch.from_numpy(np.asarray(rows, dtype=np.int64)),
+                     logvar=torch.cat(logv) if logv else None, indices=torch.cat(idx) if idx else None)
+
+
+def cached_latents(pre: PretrainedAutoencoder, data: RunData, split: str = "train", *,
+                   device: torch.device | str = "cpu", console=None) -> LatentSet:
+    """The `split` of `data` encoded by `pre`, from the cache in the stage-1 run's latents/ folder when it
+    matches these weights and this data, else encoded now and cached (written beside, then renamed)."""
+    final = pre.folder
+    identity = autoencoder_identity(final)
+    key = {"autoencoder": identity, "data": data.dataset.fingerprint(), "split": split,
+           "rows": int(len(data.indices(split)))}
+    folder = final.parent / LATENTS
+    path = folder / f"{split}-{identity[:12]}.safetensors"
+    if path.exists():
+        try:
+            with safe_open(str(path), "pt") as f:
+                meta = f.metadata() or {}
+            if json.loads(meta.get("key", "{}")) == key:
+                t = load_file(str(path))
+                return LatentSet(latents=t["latents"], labels=t["labels"], rows=t["rows"], logvar=t.get("logvar"),
+                                 indices=t.get("indices"))
+        except (SafetensorError, OSError, ValueError):
+            pass  # unreadable or stale: encode again
+    rows = data.indices(split)
+    if console:
+        console.print(f"encoding {len(rows)} {split} spectrograms with the stage-1 model -> {path}")
+    ls = encode_rows(pre, data.dataset.x[rows], data.dataset.labels[rows], rows, device=device)
+    tensors = {"latents": ls.latents.contiguous(), "labels": ls.labels, "rows": ls.rows}
+    if ls.logvar is not None:
+        tensors["logvar"] = ls.logvar.contiguous()
+    if ls.indices is not None:
+        tensors["indices"] = ls.indices.contiguous()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = free_path(path.with_suffix(".partial"))
+        save_file(tensors, str(tmp), metadata={"key": json.dumps(key)})
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only stage-1 folder: the latents are used, just not cached
+    return ls
+
+
+__all__ = ["cached_latents", "encode_rows"]

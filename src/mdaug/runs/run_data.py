@@ -1,0 +1,136 @@
+"""The data of a training run: the dataset (simulated when no path is given), its leak-free split, and a
+record of both in the run folder so that a resumed run or a later stage can check it sees the same data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from mdaug.config import Config, config_to_yaml
+from mdaug.data import SpectrogramSet, load_prepared, load_split, make_split, read_dataset, save_split
+from mdaug.data.read import resize
+from mdaug.data.splits import Split, check_leak_free, limit_train
+from mdaug.errors import MdaugError
+from mdaug.files import atomic_write_text
+from mdaug.runs.layout import DATA_RECORD, SPLIT
+
+
+@dataclass
+class RunData:
+    dataset: SpectrogramSet
+    split: Split
+    source: str
+    """Where the data came from: a path, or the simulator cache folder."""
+
+    def indices(self, name: str) -> np.ndarray:
+        return self.split.indices(self.dataset, name)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (int(self.dataset.x.shape[2]), int(self.dataset.x.shape[3]))
+
+    @property
+    def channels(self) -> int:
+        return int(self.dataset.x.shape[1])
+
+
+def cache_root() -> Path:
+    """Where simulated datasets are kept between runs ($MDAUG_CACHE, else ~/.cache/mdaug)."""
+    return Path(os.environ.get("MDAUG_CACHE") or Path.home() / ".cache" / "mdaug")
+
+
+def simulated_dataset(cfg: Config, console: Console | None = None) -> Path:
+    """The simulated dataset of cfg.simulate at cfg.data.size (64x64 if unset), simulated once and cached
+    under a key of everything that shapes it."""
+    from mdaug.simulate.dataset import simulate_dataset, with_output_size
+    from mdaug.simulate.export import write_simulated
+
+    cfg = with_output_size(cfg)
+    key = hashlib.sha256(config_to_yaml(cfg.simulate).encode() + repr((cfg.data.size, cfg.split)).encode()).hexdigest()[:12]
+    folder = cache_root() / f"simulated-{key}"
+    if (folder / "mdaug_dataset.json").exists() and (folder / SPLIT).exists():
+        return folder
+    if console:
+        s = cfg.simulate
+        console.print(f"simulating {s.people} people x {s.per_person} recordings at {cfg.data.size[0]}x{cfg.data.size[1]} "
+                      f"-> {folder}")
+    sim = simulate_dataset(cfg.simulate, cfg.data.size, progress=console is not None)
+    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_simulated(sim, tmp, cfg)
+    try:
+        tmp.rename(folder)
+    except OSError:  # another process finished the same dataset first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
+    """The dataset of cfg.data.path (a prepared dataset, or any folder/file the readers take), or the
+    simulated one when no path is set; resized to cfg.data.size when that is set; with its split (the
+    dataset's own split.json when it has one, else made from cfg.split)."""
+    path = Path(cfg.data.path) if cfg.data.path else simulated_dataset(cfg, console)
+    if not path.exists():
+        raise MdaugError(f"data path {path} does not exist")
+    if (path / "mdaug_dataset.json").exists():
+        ds = load_prepared(path)
+    else:
+        result = read_dataset(path, cfg.data, progress=console is not None)
+        ds = result.dataset
+    if cfg.data.size is not None and tuple(ds.x.shape[2:]) != tuple(cfg.data.size):
+        ds = SpectrogramSet(x=resize(ds.x, cfg.data.size), labels=ds.labels, class_names=ds.class_names,
+                            records=ds.records, info=ds.info)
+    saved = path / SPLIT if path.is_dir() else None
+    split = None
+    if saved is not None and saved.exists():
+        split = load_split(saved)
+        if split.fingerprint != ds.fingerprint():
+            split = None  # resized, so the ids are equal but the content hash is not: re-split the same way
+    split = limit_train(split or make_split(ds, cfg.split), ds, cfg.split.train_per_class,
+                        (cfg.split.seed, cfg.split.budget_seed))
+    check_leak_free(split, ds)
+    train = split.indices(ds, "train")
+    counts = np.bincount(ds.labels[train], minlength=len(ds.class_names))
+    if counts.min() == 0:
+        raise MdaugError(f"class '{ds.class_names[int(counts.argmin())]}' has no training samples after the split")
+    return RunData(dataset=ds, split=split, source=str(path))
+
+
+def data_record(data: RunData) -> dict:
+    """What a run stores about its data (data.json), checked again on resume and by later stages."""
+    return {"source": data.source, "fingerprint": data.dataset.fingerprint(), "n": len(data.dataset),
+            "shape": list(data.dataset.x.shape[1:]), "class_names": data.dataset.class_names,
+            "split": {k: len(v) for k, v in data.split.ids.items()}, "split_group_by": data.split.group_by,
+            "info": data.dataset.info}
+
+
+def write_run_data(data: RunData, run: Path) -> None:
+    save_split(data.split, run / SPLIT)
+    atomic_write_text(run / DATA_RECORD, json.dumps(data_record(data), indent=2, default=str))
+
+
+def check_run_data(data: RunData, run: Path) -> None:
+    """Refuse to resume on other data than the run started with."""
+    try:
+        before = json.loads((run / DATA_RECORD).read_text())
+    except (OSError, ValueError):
+        raise MdaugError(f"{run}/{DATA_RECORD} is missing or unreadable; this is not a complete mdaug run") from None
+    now = data_record(data)
+    if before.get("fingerprint") != now["fingerprint"] or before.get("shape") != now["shape"]:
+        raise MdaugError(f"the data differs from the data {run} was trained on ({before.get('source')}, "
+                         f"{before.get('n')} samples {before.get('shape')}); resume with the same data")
+    split = load_split(run / SPLIT)
+    if split.ids != data.split.ids:
+        raise MdaugError(f"the split differs from the one {run} was trained on; resume with the same split config")
+
+
+def ids_digest(ids: list[str]) -> str:
+    """SHA-256 (16 hex digits) of a set of sample ids: which samples a model saw, comparable across records."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]

@@ -1,0 +1,140 @@
+"""Augmented-dataset export: synthetic spectrograms written in the format and layout of the user's input
+dataset (an image folder with the same colormap and suffix, or one npz / mat / HDF5 file, or a prepared
+mdaug dataset), in a folder of their own, with a manifest that marks every sample synthetic and says which
+model, seed, guidance and class made it. Nothing existing is overwritten."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
+from mdaug.errors import MdaugError
+from mdaug.files import atomic_write_text, ensure_empty_dir
+from mdaug.models.stage2 import SampleSettings
+from mdaug.runs.loading import Stage2Model
+from mdaug.sampling.generate import class_indices, generate
+
+FORMATS = ("auto", "images", "npz", "mat", "mat73", "hdf5", "prepared")
+
+
+@dataclass
+class OutputFormat:
+    fmt: str
+    colormap: str = "gray"
+    suffix: str = ".png"
+
+
+def input_format(source: str, info: dict) -> OutputFormat:
+    """The format of the dataset a model was trained on, from its path and the reader's facts."""
+    path = Path(source)
+    if (path / "mdaug_dataset.json").exists():
+        return OutputFormat("prepared")
+    if path.is_file() or path.suffix:
+        suffix = path.suffix.lower()
+        if suffix in (".npz", ".npy"):
+            return OutputFormat("npz")
+        if suffix == ".mat":
+            import h5py
+
+            return OutputFormat("mat73" if path.exists() and h5py.is_hdf5(path) else "mat")
+        if suffix in (".h5", ".hdf5"):
+            return OutputFormat("hdf5")
+    kinds = info.get("kinds") or {}
+    if kinds.get("colour image") or kinds.get("greyscale image"):
+        colour = kinds.get("colour image", 0) >= kinds.get("greyscale image", 0)
+        cmap = (info.get("colormap") or "jet") if colour else "gray"
+        suffixes = Counter(Path(f).suffix.lower() for f in _image_files(path))
+        suffix = suffixes.most_common(1)[0][0] if suffixes else ".png"
+        return OutputFormat("images", cmap, ".png" if suffix in (".jpg", ".jpeg") else suffix)
+    if kinds.get("array sample"):
+        return OutputFormat("npz")
+    return OutputFormat("prepared")
+
+
+def _image_files(root: Path, limit: int = 200) -> list[str]:
+    found = []
+    if root.is_dir():
+        for p in root.rglob("*"):
+            if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"):
+                found.append(str(p))
+                if len(found) >= limit:
+                    break
+    return found
+
+
+def manifest_rows(files: list[str], labels: np.ndarray, class_names: list[str], s2: Stage2Model, settings: SampleSettings,
+                  seed: int, batch_size: int) -> list[dict]:
+    model = f"{s2.kind.name}:{s2.folder.resolve()}"
+    rows = []
+    for i, (f, y) in enumerate(zip(files, labels)):
+        rows.append({"file": f, "class": class_names[int(y)], "synthetic": True, "model": model,
+                     "autoencoder": s2.card.autoencoder.identity[:12], "seed": seed,
+                     "batch_seed": seed + i // batch_size, "index_in_batch": i % batch_size,
+                     "guidance": settings.guidance_scale, "steps": settings.steps,
+                     "sampler": s2.kind.sampler_name(settings)})
+    return rows
+
+
+def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: list[str] | None = None,
+                     settings: SampleSettings | None = None, seed: int = 0, fmt: str = "auto", batch_size: int = 64,
+                     device: str | None = None, progress: bool = False) -> dict:
+    """Generate `per_class` spectrograms for each chosen class and write them to the new folder `out` in the
+    input dataset's format (or `fmt`); returns the summary written to out/augment.json."""
+    if per_class < 1:
+        raise MdaugError(f"--per-class must be at least 1, not {per_class}")
+    if fmt not in FORMATS:
+        raise MdaugError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+    info = s2.card.data_info or {}
+    of = input_format(s2.card.data_source, info) if fmt == "auto" else OutputFormat(fmt, "jet" if fmt == "images" else "gray")
+    settings = settings or s2.default_settings()
+    wanted = class_indices(classes, s2.class_names)
+    ensure_empty_dir(out, what="output folder")
+    labels = np.repeat(np.asarray(wanted, dtype=np.int64), per_class)
+    x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device=device, progress=progress)
+    names = s2.class_names
+    counter: Counter = Counter()
+    records = []
+    for xi, y in zip(x, labels):
+        name = names[int(y)]
+        counter[name] += 1
+        stem = f"synthetic_{counter[name]:05d}"
+        rel = f"{name}/{stem}{of.suffix}"
+        records.append(Record(id=rel, file=rel if of.fmt == "images" else stem, index=-1, class_name=name,
+                              session=None, orig_shape=tuple(xi.shape), file_sha256="", sample_hash=sample_hash(xi)))
+    ds = SpectrogramSet(x=x.astype(np.float32), labels=labels, class_names=list(names), records=records,
+                        info={"synthetic": True, "source": str(s2.folder)})
+    if of.fmt == "prepared":
+        from mdaug.data import save_prepared
+
+        save_prepared(ds, out)
+        files = [f"#{i}" for i in range(len(ds))]
+    else:
+        from mdaug.data import write_dataset
+
+        written = write_dataset(ds, out, of.fmt, colormap=of.colormap, image_suffix=of.suffix)
+        files = ([str(p.relative_to(out)) for p in written] if of.fmt == "images"
+                 else [f"{written[0].name}#{i}" for i in range(len(ds))])
+    rows = manifest_rows(files, labels, names, s2, settings, seed, batch_size)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(out / "synthetic_manifest.csv", buf.getvalue())
+    summary = {"synthetic": True, "format": of.fmt, "colormap": of.colormap if of.fmt == "images" else None,
+               "per_class": per_class, "classes": [names[c] for c in wanted], "samples": len(ds), "seed": seed,
+               "sampling": s2.kind.settings_dict(settings), "model": str(s2.folder.resolve()), "kind": s2.kind.name,
+               "autoencoder": s2.card.autoencoder.model_dump(),
+               # what `mdaug data inspect` reads, relative to the folder (which may be renamed after writing)
+               "data_file": "." if of.fmt in ("images", "prepared") else files[0].split("#")[0]}
+    atomic_write_text(out / "augment.json", json.dumps(summary, indent=1))
+    return summary
+
+
+__all__ = ["FORMATS", "OutputFormat", "export_augmented", "input_format"]

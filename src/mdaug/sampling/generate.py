@@ -1,0 +1,62 @@
+"""Generate spectrograms with a trained stage-2 model (see mdaug.runs.loading.load_stage2): sample latents for
+chosen classes with the model's kind (diffusion or code prior) and decode them with its stage-1 model."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from mdaug.errors import MdaugError
+from mdaug.models.latents import LatentStats
+from mdaug.models.stage2 import SampleSettings, Stage2Kind
+from mdaug.runs.loading import Stage2Model
+
+
+def class_indices(wanted: list[str] | None, class_names: list[str]) -> list[int]:
+    """Class names (or indices as text) -> indices; None or ['all'] -> every class. Unknown ones are an error."""
+    if not wanted or wanted == ["all"]:
+        return list(range(len(class_names)))
+    out = []
+    for w in wanted:
+        if w in class_names:
+            out.append(class_names.index(w))
+        elif w.isdigit() and int(w) < len(class_names):
+            out.append(int(w))
+        else:
+            shown = ", ".join(class_names[:6]) + (", ..." if len(class_names) > 6 else "")
+            raise MdaugError(f"no class '{w}' in this model (classes: {shown}; or an index 0..{len(class_names) - 1})")
+    return out
+
+
+@torch.no_grad()
+def sample_images(model: torch.nn.Module, kind: Stage2Kind, autoencoder: torch.nn.Module, stats: LatentStats,
+                  labels: torch.Tensor, settings: SampleSettings, generator: torch.Generator | None = None
+                  ) -> torch.Tensor:
+    """Spectrograms (batch, channels, H, W) in [-1, 1] for `labels` (on the models' device)."""
+    latents = kind.sample_latents(model, autoencoder, stats, labels, settings, generator)
+    return autoencoder.decode(latents).float().clamp(-1, 1)
+
+
+def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSettings, *, seed: int = 0,
+             batch_size: int = 64, device: torch.device | str | None = None, progress: bool = False) -> np.ndarray:
+    """Spectrograms (n, channels, H, W) float32 in [-1, 1] for `labels`, batch by batch; batch b draws its
+    noise from a generator seeded with seed + b, so a sample depends only on (seed, its position)."""
+    s2.kind.check_settings(settings, s2.max_steps)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    s2.model.to(device).eval()
+    s2.autoencoder.model.to(device).eval()
+    labels = np.asarray(labels, dtype=np.int64)
+    out = []
+    batches = range(0, len(labels), batch_size)
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, desc="sample", unit="batch")
+    for b, i in enumerate(batches):
+        g = torch.Generator(device=device).manual_seed(seed + b)
+        y = torch.from_numpy(labels[i:i + batch_size]).to(device)
+        out.append(sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, settings, g).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, *s2.autoencoder.input_shape), np.float32)
+
+
+__all__ = ["class_indices", "generate", "sample_images"]

@@ -1,0 +1,83 @@
+"""`mdaug benchmark`: every stage-1 family on the same data, split and budget, each through the whole
+pipeline (latent diffusion, plus the code prior for the code families), then one comparison table.
+
+    OUT/recognizer-eval/   the evaluation recogniser, trained once and shared (same data, split and seed)
+    OUT/<family>/          one `mdaug run` folder per family
+    OUT/benchmark.md       the `mdaug compare` table of the families, with the command that made it
+    OUT/benchmark.json     its rows
+
+Like `mdaug run`, it continues where it stopped: finished steps are skipped, interrupted ones resume.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from mdaug.errors import MdaugError
+from mdaug.evaluation.results import compare_table
+from mdaug.files import atomic_write_text, copy_tree_atomic
+from mdaug.models.stage2 import CODE_FAMILIES
+from mdaug.runs.layout import CHECKPOINTS, PipelineFolders, run_finished
+from mdaug.runs.run_data import load_run_data
+from mdaug.training.recognizer import train_recognizer
+from mdaug.workflows.pipeline import Pipeline, pipeline_config
+from mdaug.workflows.steps import train_or_resume
+
+FAMILIES = ("kl", "vq", "vqgan", "rq")
+
+
+def share_recognizer(shared: Path, run: Path) -> None:
+    """Copy the finished shared recogniser run into a pipeline folder (skipped there as done; whole, config
+    included, so the utility study can tell it is its real-only recogniser too)."""
+    target = PipelineFolders(run).recognizer
+    if not run_finished(target):
+        copy_tree_atomic(shared, target, skip=(CHECKPOINTS,))
+
+
+def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...] = FAMILIES, data: Path | None = None,
+                  overrides: list[str] | None = None, prior: bool = True, console: Console | None = None,
+                  command: str | None = None) -> tuple[Path, str]:
+    """Run (or continue) the benchmark into `out`; returns the table's path and the table."""
+    out, con = Path(out), console or Console()
+    if not families:
+        raise MdaugError("no families to benchmark; give at least one of kl, vq, vqgan, rq, fsq")
+    if len(set(families)) != len(families):
+        raise MdaugError(f"a family is listed twice in {','.join(families)}")
+    cfgs = {f: pipeline_config(preset, f, data, list(overrides or [])) for f in families}  # bad names fail here
+    first = cfgs[families[0]]
+    run_data = load_run_data(first, con)  # bad data fails before anything is written
+    if out.exists() and not out.is_dir():
+        raise MdaugError(f"--out {out} is a file; choose a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    plan = {"preset": preset, "families": list(families), "data": first.data.path, "overrides": list(overrides or []),
+            "prior": prior}
+    plan_path = out / "benchmark-plan.json"
+    if plan_path.exists() and json.loads(plan_path.read_text()) != plan:
+        raise MdaugError(f"{out} holds a benchmark with another plan ({plan_path}); use a new --out")
+    atomic_write_text(plan_path, json.dumps(plan, indent=1))
+
+    shared = PipelineFolders(out).recognizer
+    con.rule("evaluation recogniser, shared by every family")
+    if run_finished(shared):
+        con.print("done before: skipped")
+    else:
+        train_or_resume(shared, lambda r: train_recognizer(first, shared, role="eval", resume=r, console=con,
+                                                           data=run_data))
+    for i, family in enumerate(families, 1):
+        con.rule(f"family {i}/{len(families)}: {family}", style="bold")
+        share_recognizer(shared, out / family)
+        Pipeline(cfgs[family], out / family, con, prior=prior and family in CODE_FAMILIES).run()
+
+    rows, table = compare_table([out / f for f in families])
+    how = command or f"mdaug benchmark --preset {preset} --families {','.join(families)}"
+    atomic_write_text(out / "benchmark.json", json.dumps(rows, indent=1, default=float))
+    md = atomic_write_text(out / "benchmark.md", f"Made by `{how}`.\n\n{table}\n")
+    con.print(table, markup=False)
+    con.print(f"table: {md}")
+    return md, table
+
+
+__all__ = ["FAMILIES", "run_benchmark", "share_recognizer"]

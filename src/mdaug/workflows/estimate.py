@@ -1,0 +1,107 @@
+"""Estimated durations of the pipeline's steps, for its progress display.
+
+Each step's cost is its amount of work (training steps x batch x pixels, samples x sampler steps, ...) times a
+rate measured on the reference machine: 2 CPU cores, `mdaug run --preset quick` (benchmarks/README.md). On
+another machine the rates are wrong by some factor, so the display corrects itself as the run goes: once a
+step has run, the rest is scaled by (time taken / time estimated) of the steps run so far. Hand-written
+because no library estimates a heterogeneous pipeline; tqdm's own ETA covers the inside of each step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mdaug.config import Config
+from mdaug.workflows.steps import EXPORT_KIND
+from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable
+
+# Seconds per unit on the reference machine (2 CPU cores), measured on the quick preset (64x64, kl).
+RATE = {
+    "recognizer": 42.0 / (300 * 64 * 64 * 64),  # per training image-pixel
+    "ae": 0.91 / (16 * 64 * 64),  # per training image-pixel, channels (32, 64, 64)
+    "reconstruction": 30.0 / (930 * 64 * 64),  # per test image-pixel: reconstruct, PSNR, SSIM, spectra
+    "diagnose": 48.0 / (4650 * 64 * 64),  # per dataset image-pixel: encode, probes, neighbours, denoiser
+    "ldm": 0.43 / (64 * 16 * 16 * 4),  # per training latent element (with sample grids and checkpoints)
+    "prior": 1.22 / (32 * 16 * 16),  # per training code position (dim 128, depth 3)
+    "sample": 0.0052 / (64 * 64),  # per generated image-pixel per sampler step (with guidance), decode included
+}
+AE_FAMILY = {"kl": 1.0, "vq": 1.07, "vqgan": 1.33, "rq": 1.07, "fsq": 1.0}  # benchmarks/ae_speed.py, 2 cores
+REFERENCE_CHANNELS = (32, 64, 64)
+
+
+def _width(channels: tuple[int, ...]) -> float:
+    """Convolution cost of an encoder/decoder with these channels per level, relative to the reference: each
+    level costs channels^2 x its pixels, a quarter of the level above."""
+    cost = lambda ch: sum(c * c / 4 ** i for i, c in enumerate(ch))  # noqa: E731
+    return cost(channels) / cost(REFERENCE_CHANNELS)
+
+
+def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prior: bool) -> dict[str, float]:
+    """Reference seconds for each kind of pipeline step, for a dataset of these sizes."""
+    h, w = cfg.data.size or (64, 64)
+    px = h * w
+    down = 2 ** (len(cfg.ae.block_out_channels or REFERENCE_CHANNELS) - 1)
+    latent = cfg.ae.latent_channels * (h // down) * (w // down)
+    rt, at, lt, pt = cfg.recognizer_train, cfg.ae_train, cfg.ldm_train, cfg.prior_train
+    rec = RATE["recognizer"] * rt.steps * rt.batch_size * rt.grad_accum * px
+    sampling = RATE["sample"] * px * cfg.ldm.sample_steps
+    per_eval = cfg.utility.synthetic_per_class // 2 or 1
+    u = cfg.utility
+    budgets = [b for b in u.budgets for _ in range(u.seeds)]
+    # budget 'all' reuses the pipeline's models; a smaller budget trains its own stage 1 and 2
+    gen = sum(0.0 if b == "all" else 1.0 for b in budgets)
+    ae = RATE["ae"] * at.steps * at.batch_size * at.grad_accum * px * AE_FAMILY.get(cfg.ae.family, 1.0) * \
+        _width(tuple(cfg.ae.block_out_channels or REFERENCE_CHANNELS))
+    ldm = RATE["ldm"] * lt.steps * lt.batch_size * lt.grad_accum * latent
+    # at 'all', repeat 0 the evaluation recogniser is reused when its recipe is the utility one's, and the exported
+    # augmented dataset's samples are when the utility generator is the exported one
+    recognisers = 3 * len(budgets) - (1 if "all" in u.budgets and evaluation_recogniser_reusable(cfg) else 0)
+    draws = len(budgets) - (1 if "all" in u.budgets and u.generator == EXPORT_KIND else 0)
+    return {
+        "recognizer": rec,
+        "ae": ae,
+        "reconstruction": RATE["reconstruction"] * n_test * px,
+        "diagnose": RATE["diagnose"] * n_samples * px,
+        "ldm": ldm,
+        "ldm_eval": sampling * per_eval * n_classes * 2,  # the samples, then the same again for the ceiling, features
+        "prior": RATE["prior"] * pt.steps * pt.batch_size * pt.grad_accum * latent / cfg.ae.latent_channels
+        if prior else 0.0,
+        "prior_eval": sampling * per_eval * n_classes * 2 if prior else 0.0,
+        "export": sampling * u.synthetic_per_class * n_classes,
+        "utility": recognisers * rec + draws * sampling * u.synthetic_per_class * n_classes
+        + gen * (ae + ldm),
+        "report": 10.0,
+    }
+
+
+@dataclass
+class Clock:
+    """Estimated seconds per step, corrected by how the steps run so far compared with their estimates."""
+
+    estimates: list[float]
+    spent: float = 0.0  # seconds of the steps that ran (not skipped)
+    spent_estimated: float = 0.0
+    skipped: set[int] = field(default_factory=set)
+
+    @property
+    def factor(self) -> float:
+        """This machine's speed against the reference, from the steps run so far (1 until one ran)."""
+        return self.spent / self.spent_estimated if self.spent_estimated > 30 else 1.0
+
+    def ran(self, i: int, seconds: float) -> None:
+        self.spent += seconds
+        self.spent_estimated += self.estimates[i]
+
+    def skip(self, i: int) -> None:
+        self.skipped.add(i)
+
+    def left(self, i: int) -> float:
+        """Estimated seconds for steps i, i+1, ... (skipped ones excluded)."""
+        return self.factor * sum(e for j, e in enumerate(self.estimates[i:], i) if j not in self.skipped)
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+__all__ = ["AE_FAMILY", "RATE", "Clock", "minutes", "step_costs"]

@@ -1,0 +1,154 @@
+"""`mdaug run`: from a dataset (the simulated 31-person set by default) to an evaluated augmented dataset and
+an HTML report, as one resumable job. Each step is skipped when its output exists and is complete, and a
+training step that was interrupted resumes from its last checkpoint, so a killed run continues where it
+stopped (across notebook time limits too). The folder's layout is mdaug.runs.layout.PipelineFolders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from mdaug.config import Config, config_to_yaml, load_config
+from mdaug.errors import MdaugError
+from mdaug.evaluation.diagnose import diagnose
+from mdaug.evaluation.generation_quality import evaluate_generation
+from mdaug.evaluation.reconstruction import evaluate_reconstruction
+from mdaug.evaluation.report import write_report
+from mdaug.files import atomic_write_text
+from mdaug.models.stage2 import CODE_FAMILIES, STAGE2_KINDS
+from mdaug.runs.layout import EVAL, PipelineFolders, final_dir, newest, run_finished
+from mdaug.runs.loading import load_stage2
+from mdaug.runs.run_data import RunData, load_run_data
+from mdaug.sampling.export import export_augmented
+from mdaug.training.autoencoder import train_autoencoder
+from mdaug.training.recognizer import train_recognizer
+from mdaug.training.stage2 import train_stage2
+from mdaug.workflows.estimate import Clock, minutes, step_costs
+from mdaug.workflows.steps import EXPORT_KIND, Step, train_or_resume
+from mdaug.workflows.utility import UTILITY_JSON, run_utility
+
+
+def pipeline_config(preset: str, family: str | None, data: Path | None, overrides: list[str]) -> Config:
+    extra = list(overrides) + ([f"ae.family={family}"] if family else []) + ([f"data.path={data}"] if data else [])
+    return load_config(preset, extra)
+
+
+class Pipeline:
+    """The steps of one run into `out`; `prior` adds a code prior beside latent diffusion (code families only)."""
+
+    def __init__(self, cfg: Config, out: Path, console: Console, *, prior: bool = False) -> None:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # set by accelerate launch / torchrun
+            raise MdaugError("mdaug run is one process; launch the training commands (train-recognizer, train-ae, "
+                             "train-ldm) with accelerate into OUT/recognizer-eval, OUT/ae, OUT/ldm, then run "
+                             "mdaug run --out OUT without accelerate: it takes them as done")
+        if prior and cfg.ae.family not in CODE_FAMILIES:
+            raise MdaugError(f"a code prior needs discrete codes; family {cfg.ae.family} has none "
+                             f"(use one of {', '.join(CODE_FAMILIES)})")
+        self.cfg, self.out, self.console, self.prior = cfg, Path(out), console, prior
+        self.folders = PipelineFolders(self.out)
+        self.t0 = time.monotonic()
+        self.page: list[Path] = []
+
+    def _start(self) -> RunData:
+        """The data (bad data fails before anything is written), then the folder and its plan."""
+        cfg, out = self.cfg, self.out
+        if out.exists() and not out.is_dir():
+            raise MdaugError(f"--out {out} is a file; choose a folder")
+        data = load_run_data(cfg, self.console)
+        out.mkdir(parents=True, exist_ok=True)
+        plan = {"family": cfg.ae.family, "data": cfg.data.path, "size": list(cfg.data.size or []),
+                "ae_steps": cfg.ae_train.steps, "ldm_steps": cfg.ldm_train.steps}
+        plan_path = self.folders.plan
+        if plan_path.exists() and json.loads(plan_path.read_text()).get("plan") != plan:
+            raise MdaugError(f"{out} holds a run with another family, data or preset ({plan_path}); use a new --out")
+        atomic_write_text(plan_path, json.dumps({"plan": plan}, indent=1))
+        atomic_write_text(self.folders.config, config_to_yaml(cfg))
+        self.console.print(f"data: {data.source}: {len(data.dataset)} spectrograms, {len(data.dataset.class_names)} "
+                           f"classes, split {', '.join(f'{k} {len(v)}' for k, v in data.split.ids.items())}")
+        return data
+
+    def _stage2_steps(self, kind: str) -> list[Step]:
+        cfg, f, con = self.cfg, self.folders, self.console
+        run, title = f.stage2(kind), STAGE2_KINDS[kind].title
+        per_eval = cfg.utility.synthetic_per_class // 2 or 1
+        return [Step(f"stage 2: {title}", lambda: run_finished(run),
+                     lambda: train_or_resume(run, lambda r: train_stage2(cfg, run, kind, autoencoder=final_dir(f.ae),
+                                                                          resume=r, console=con)), kind),
+                Step(f"generation quality ({title})", lambda: newest(run / EVAL, "generation") is not None,
+                     lambda: evaluate_generation(run, f.recognizer, per_class=per_eval), f"{kind}_eval")]
+
+    def _export(self) -> None:
+        """The augmented dataset, written beside and renamed into place."""
+        syn = self.folders.synthetic
+        tmp = syn.with_name(syn.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        export_augmented(load_stage2(self.folders.stage2(EXPORT_KIND)), tmp,
+                         per_class=self.cfg.utility.synthetic_per_class, seed=self.cfg.seed)
+        tmp.rename(syn)
+
+    def steps(self, data: RunData) -> list[Step]:
+        cfg, f, con = self.cfg, self.folders, self.console
+        return [
+            Step("evaluation recogniser (real training split only)", lambda: run_finished(f.recognizer),
+                 lambda: train_or_resume(f.recognizer, lambda r: train_recognizer(cfg, f.recognizer, role="eval",
+                                                                                  resume=r, console=con, data=data)),
+                 "recognizer"),
+            Step(f"stage 1: {cfg.ae.family} autoencoder", lambda: run_finished(f.ae),
+                 lambda: train_or_resume(f.ae, lambda r: train_autoencoder(cfg, f.ae, resume=r, console=con, data=data)),
+                 "ae"),
+            Step("reconstruction on held-out data", lambda: newest(f.ae / EVAL, "reconstruction-test") is not None,
+                 lambda: evaluate_reconstruction(f.ae), "reconstruction"),
+            Step("latent-space health", lambda: newest(f.ae / EVAL, "diagnose") is not None,
+                 lambda: diagnose(f.ae, **cfg.diagnose.model_dump()), "diagnose"),
+            *self._stage2_steps(EXPORT_KIND),
+            *(self._stage2_steps("prior") if self.prior else []),
+            Step(f"augmented dataset ({cfg.utility.synthetic_per_class} per class)",
+                 lambda: (f.synthetic / "synthetic_manifest.csv").exists(), self._export, "export"),
+            Step("downstream utility", lambda: (f.utility / UTILITY_JSON).exists(),
+                 lambda: run_utility(cfg, f.utility, console=con, reuse=(f.ae, f.stage2(EXPORT_KIND)),
+                                     real_recogniser=f.recognizer, augmented=f.synthetic), "utility"),
+            Step("report", lambda: False, lambda: self.page.extend(write_report(self.out)), "report"),
+        ]
+
+    def run(self) -> Path:
+        con = self.console
+        data = self._start()
+        steps = self.steps(data)
+        costs = step_costs(self.cfg, len(data.dataset), len(data.split.ids["test"]), len(data.dataset.class_names),
+                           prior=self.prior)
+        clock = Clock([costs[s.cost] for s in steps])
+        for i, s in enumerate(steps):
+            if s.done():  # for the estimate only; each step is checked again when it comes
+                clock.skip(i)
+        con.print(f"{len(steps)} steps, estimated {minutes(clock.left(0))} at the speed measured on 2 CPU cores "
+                  "(the estimate adjusts to this machine as the steps run)")
+        for i, s in enumerate(steps):
+            con.rule(f"[{i + 1}/{len(steps)}] {s.name}")
+            if s.done():  # checked when the step comes, after the steps before it
+                clock.skip(i)
+                con.print("done before: skipped")
+                continue
+            clock.skipped.discard(i)
+            con.print(f"about {minutes(clock.factor * clock.estimates[i])} for this step; "
+                      f"{(time.monotonic() - self.t0) / 60:.1f} min so far, about {minutes(clock.left(i))} left",
+                      style="dim")
+            t = time.monotonic()
+            s.run()
+            clock.ran(i, time.monotonic() - t)
+        con.rule(f"finished in {(time.monotonic() - self.t0) / 60:.1f} min")
+        con.print(f"report: {self.page[0]}")
+        return self.page[0]
+
+
+def run_pipeline(out: Path, *, preset: str = "quick", family: str | None = None, data: Path | None = None,
+                 overrides: list[str] | None = None, console: Console | None = None, prior: bool = False) -> Path:
+    cfg = pipeline_config(preset, family, data, overrides or [])
+    return Pipeline(cfg, out, console or Console(), prior=prior).run()
+
+
+__all__ = ["Pipeline", "pipeline_config", "run_pipeline"]

@@ -1,0 +1,85 @@
+"""Downstream utility (`mdaug utility`): does adding synthetic spectrograms raise a recogniser's accuracy on
+held-out real data?
+
+At every real-data budget (k training samples per class, or all) and repeat, with nothing leaking:
+1. the stage-1 and stage-2 models are trained on those k real samples per class and nothing else;
+2. they generate `synthetic_per_class` samples per class;
+3. three recognisers are trained: (a) real only, (b) real + synthetic, (c) synthetic only (TSTR), each
+   selected on a carve-out of the *real* samples (for (c), of the synthetic ones: it sees no real data);
+4. all three are tested on the real test split, which no model ever saw.
+The report lists, per model, how many and which real files it saw (a SHA-256 of their ids). Every step is
+skipped when its output exists, and resumed from its last checkpoint when it was interrupted.
+
+    budget.py       one (budget, repeat): config, generative models, samples, recognisers
+    synthetic.py    the synthetic samples and the training sets made with them
+    recognisers.py  the recipe of the study's recognisers (a user's: no blur) and reusing the evaluation one
+    summary.py      means, spreads and the paired gain, and the figure
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from mdaug.config import Config
+from mdaug.errors import MdaugError
+from mdaug.evaluation.records import UtilityReport
+from mdaug.files import atomic_write_text
+from mdaug.workflows.utility.budget import budget_config, budget_name, fit_batches, run_budget
+from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable, user_recipe
+from mdaug.workflows.utility.summary import summarise, utility_figure
+from mdaug.workflows.utility.synthetic import MODES, with_synthetic
+
+UTILITY_JSON = "utility.json"
+
+
+def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
+                reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None,
+                augmented: Path | None = None) -> UtilityReport:
+    """Every budget and repeat of cfg.utility into `out` (continuing what is there); writes utility.json
+    and utility.png and returns the report. `reuse`: the finished stage-1 and stage-2 runs of the full
+    training split, used for budget 'all' instead of training them there. `real_recogniser`: a finished
+    evaluation recogniser of the full training split, taken as the real-only recogniser of budget 'all',
+    repeat 0 when its recipe, seed and samples are that recogniser's (checked). `augmented`: the augmented
+    dataset exported from reuse's stage-2 run, whose samples budget 'all', repeat 0 takes when they are exactly
+    the ones it would draw (checked)."""
+    out = Path(out)
+    u = cfg.utility
+    if not u.budgets:
+        raise MdaugError("utility.budgets is empty; give at least one budget (e.g. [10, all])")
+    out.mkdir(parents=True, exist_ok=True)
+    plan = {"budgets": [budget_name(b) for b in u.budgets], "seeds": u.seeds, "family": cfg.ae.family,
+            "generator": u.generator, "synthetic_per_class": u.synthetic_per_class}
+    plan_path = out / "plan.json"
+    if plan_path.exists() and json.loads(plan_path.read_text()) != plan:
+        raise MdaugError(f"{out} holds a utility study with another plan ({plan_path}); use a new --out")
+    atomic_write_text(plan_path, json.dumps(plan, indent=1))
+    # At budget 'all' every repeat has the same real samples, so its repeats share one pair of generative
+    # models (leak-free, and saving a stage-1 and stage-2 training per repeat); they differ in the synthetic
+    # samples drawn and in the recognisers' seeds. Smaller budgets draw other real samples per repeat.
+    first_all = out / "budget-all" / "repeat-0"
+    shared = reuse or (first_all / "ae", first_all / u.generator)
+    records = []
+    for k in u.budgets:
+        for repeat in range(u.seeds):
+            if console:
+                console.rule(f"budget {budget_name(k)} per class, repeat {repeat + 1}/{u.seeds}")
+            share = k == "all" and (repeat > 0 or reuse is not None)
+            records.append(run_budget(cfg, out / f"budget-{budget_name(k)}" / f"repeat-{repeat}", k, repeat,
+                                      console=console, reuse=shared if share else None,
+                                      real_recogniser=real_recogniser if k == "all" and repeat == 0 else None,
+                                      augmented=augmented if share and repeat == 0 else None))
+    report = UtilityReport(
+        **plan, records=records, summary=summarise(records),
+        note="test accuracy on the real test split, which no model saw; each budget's generative models saw only "
+             "that budget's real training samples (real_files_seen: SHA-256 of their ids)",
+        files={"json": str(out / UTILITY_JSON), "figure": str(out / "utility.png")})
+    utility_figure(report, out / "utility.png")
+    report.write(out / UTILITY_JSON)
+    return report
+
+
+__all__ = ["MODES", "UTILITY_JSON", "budget_config", "evaluation_recogniser_reusable", "fit_batches", "run_budget",
+           "run_utility", "summarise", "user_recipe", "utility_figure", "with_synthetic"]

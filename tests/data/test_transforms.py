@@ -1,0 +1,58 @@
+import torch
+
+from mdaug.config import AugmentConfig
+from mdaug.data.transforms import TimeAugment, random_time_crop, random_time_shift
+
+
+def batch():
+    return torch.randn(8, 1, 16, 20, generator=torch.Generator().manual_seed(0))
+
+
+def test_time_shift_keeps_every_time_bins_doppler_content():
+    x = batch()
+    y = random_time_shift(x, 0.25, torch.Generator().manual_seed(1))
+    assert y.shape == x.shape
+    # the Doppler profile summed over time is unchanged, and the Doppler axis is never reordered
+    torch.testing.assert_close(y.sum(-1), x.sum(-1))
+    for i in range(8):
+        shifts = [s for s in range(-5, 6) if torch.equal(torch.roll(x[i], s, -1), y[i])]
+        assert len(shifts) >= 1  # a pure roll along time by at most 25% of 20 bins
+
+
+def test_time_shift_is_seeded_and_varies():
+    x = batch()
+    a = random_time_shift(x, 0.5, torch.Generator().manual_seed(3))
+    b = random_time_shift(x, 0.5, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    assert not torch.equal(a, x)
+
+
+def test_time_crop_takes_contiguous_windows():
+    x = torch.arange(20.0).expand(4, 1, 3, 20)
+    y = random_time_crop(x, 8, torch.Generator().manual_seed(0))
+    assert y.shape == (4, 1, 3, 8)
+    assert torch.all(torch.diff(y, dim=-1) == 1)
+
+
+def test_identity_when_off():
+    x = batch()
+    assert torch.equal(TimeAugment(AugmentConfig())(x), x)
+
+
+def test_random_blur_spreads_a_point_by_the_drawn_width_and_keeps_its_mass():
+    import torch
+
+    from mdaug.data.transforms import random_blur
+
+    x = torch.zeros(64, 1, 33, 33)
+    x[:, :, 16, 16] = 1.0
+    assert torch.equal(random_blur(x, 0.0), x)
+    g = torch.Generator().manual_seed(0)
+    y = random_blur(x, 2.0, generator=g)
+    sigma = torch.rand(64, generator=torch.Generator().manual_seed(0)) * 2.0  # the same draw
+    assert torch.allclose(y.sum((1, 2, 3)), torch.ones(64), atol=1e-5)  # the kernel is normalised
+    grid = torch.arange(33, dtype=torch.float32) - 16
+    spread = (y[:, 0].sum(1) * grid ** 2).sum(1).sqrt()  # std along time of each blurred point
+    wide = sigma > 0.5  # narrower kernels are a few taps: their std is not sigma any more
+    assert torch.allclose(spread[wide], sigma[wide], rtol=0.05)
+    assert torch.equal(random_blur(x, 2.0, generator=torch.Generator().manual_seed(0)), y)  # reproducible

@@ -1,0 +1,179 @@
+"""The report and `mdaug compare` read what the evaluations write: the fixtures are built from the very record
+types the evaluations write (mdaug.evaluation.records, mdaug.runs.cards), so that a renamed or retyped field
+breaks these tests instead of silently emptying the report."""
+
+import os
+
+import numpy as np
+import pytest
+
+from mdaug.errors import MdaugError
+from mdaug.evaluation.records import (BudgetSummary, DiagnoseReport, FeatureDistances, GenerationReport, Identity,
+                                      MeanStd, ReconstructionReport, UtilityRecord, UtilityReport, Verdict)
+from mdaug.evaluation.report import write_report
+from mdaug.evaluation.results import collect, compare_table
+from mdaug.runs.cards import AutoencoderCard, Normalisation, RecognizerCard, write_card
+from mdaug.runs.layout import newest
+from mdaug.runs.run_data import ids_digest
+from tests.conftest import assert_one_line_error
+
+
+def _png(path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.imsave(path, np.zeros((4, 4)))
+    return str(path)
+
+
+def autoencoder_card(family):
+    return AutoencoderCard(family=family, class_names=["a", "b"], input_shape=[1, 8, 8], latent_shape=[4, 2, 2],
+                           normalisation=Normalisation(range=[-1, 1], dynamic_range_db=40.0, meaning="dB",
+                                                       doppler_axis="row 0 = lowest Doppler"),
+                           data_fingerprint="f", data_source="d", train_samples=6, steps=1, weights="ema",
+                           gan_generator_start=None, config={})
+
+
+def reconstruction(root, psnr):
+    return ReconstructionReport(run=str(root / "ae"), family="vq", split="test", samples=9, psnr_db=psnr, ssim=0.58,
+                                spectral_error=0.05, l1=0.1, psnr_db_std=1.0, ssim_std=0.1, spectral_error_std=0.01,
+                                l1_std=0.01, psnr_db_per_class={"a": psnr}, latent={}, latent_shape=[4, 2, 2])
+
+
+def diagnose(root):
+    verdicts = [Verdict(problem="codebook collapse", ok=True, value=99.0, threshold=25.0, message="fine"),
+                Verdict(problem="smoothness", ok=False, value=2.0, threshold=1.5, message="rough")]
+    return DiagnoseReport(run=str(root / "ae"), family="vq", samples=9, latent_shape=[4, 2, 2],
+                          latent={"codebook_usage_pct": 99.0}, codebook_size=8, class_code_hist=[[1.0] * 8] * 2,
+                          knn_agreement=0.7, knn_agreement_pixels=0.8, knn_chance=0.5, linear_probe=0.24,
+                          linear_probe_pixels=0.49, roughness={"same_class": 2.0, "different_class": 2.5},
+                          diffusability_steps=10, diffusability_loss=0.3, thresholds={"roughness_ratio": 1.5},
+                          verdicts=verdicts, healthy=False,
+                          files={"json": "x", "figure": _png(root / "ae" / "eval" / "diagnose.png")})
+
+
+def generation(root, fid):
+    return GenerationReport(
+        run=str(root / "ldm"), kind="ldm", family="vq", recognizer="r", per_class=2, samples=4, seed=0,
+        settings={"steps": 25}, test_samples=9, recognizer_test_accuracy=0.8, fid=fid, kid=0.01, kid_std=0.001,
+        precision=0.8, recall=0.6, floor=FeatureDistances(fid=3.0, kid=0.001, precision=0.9, recall=0.9),
+        stage1_ceiling=FeatureDistances(fid=5.0, kid=0.002, precision=0.85, recall=0.8, identity_accuracy=0.6),
+        identity=Identity(accuracy=0.55, confusion=[[1, 1], [0, 2]], per_class_accuracy=[0.5, 1.0],
+                          balanced_accuracy=0.75),
+        memorisation={"all": {"share_below": 0.0}}, memorisation_pixels={"all": {"share_below": 0.0}},
+        physical={"torso_mean": {"real_mean": 31.0, "fake_mean": 31.5, "wasserstein": 0.5}},
+        files={"json": "x", "grid": _png(root / "ldm" / "eval" / "generation-grid.png"), "confusion": "none.png"})
+
+
+def utility(root, gain):
+    s = MeanStd(mean=0.5, std=0.01)
+    record = UtilityRecord(budget="10", repeat=0, real_train=310, synthetic=100,
+                           real_files_seen={"stage1": "abc", "recognizer synthetic": None},
+                           accuracy={"real": 0.5, "real+synthetic": 0.5 + gain, "synthetic": 0.2})
+    return UtilityReport(budgets=["10"], seeds=1, family="vq", generator="ldm", synthetic_per_class=50,
+                         records=[record], note="no leak", files={"figure": _png(root / "utility" / "utility.png")},
+                         summary={"10": BudgetSummary(repeats=1, real_train=310, real=s, real_synthetic=s, synthetic=s,
+                                                      gain=MeanStd(mean=gain, std=0.0))})
+
+
+def make_pipeline(root, family="vq", fid=12.5, gain=0.031):
+    for folder in ("ae/eval", "ae/final", "ldm/eval", "utility"):
+        (root / folder).mkdir(parents=True)
+    write_card(root / "ae" / "final", autoencoder_card(family))
+    rec = reconstruction(root, 24.8)
+    _png(root / "ae" / "eval" / "reconstruction-test.png")
+    rec.write(root / "ae" / "eval" / "reconstruction-test.json")
+    reconstruction(root, 1.0).write(root / "ae" / "eval" / "reconstruction-test-2.json")
+    os.utime(root / "ae" / "eval" / "reconstruction-test-2.json", ns=(1, 1))  # older than the first
+    diagnose(root).write(root / "ae" / "eval" / "diagnose.json")
+    generation(root, fid).write(root / "ldm" / "eval" / "generation.json")
+    utility(root, gain).write(root / "utility" / "utility.json")
+    return root
+
+
+def test_every_record_round_trips_through_its_json(tmp_path):
+    for folder in ("ae/eval", "ldm/eval", "utility"):
+        (tmp_path / folder).mkdir(parents=True)
+    for record in (reconstruction(tmp_path, 20.0), diagnose(tmp_path), generation(tmp_path, 9.0),
+                   utility(tmp_path, 0.1)):
+        path = record.write(tmp_path / "r.json")
+        assert type(record).read(path) == record
+    with pytest.raises(MdaugError, match="another mdaug version"):  # a renamed key is refused, not half-read
+        ReconstructionReport.read(path)
+
+
+def test_newest_picks_the_latest_evaluation(tmp_path):
+    make_pipeline(tmp_path / "p")
+    assert newest(tmp_path / "p" / "ae" / "eval", "reconstruction-test").name == "reconstruction-test.json"
+    assert collect(tmp_path / "p").reconstruction.psnr_db == 24.8
+
+
+def test_report_is_self_contained_and_shows_every_section(tmp_path):
+    root = make_pipeline(tmp_path / "p")
+    page, metrics = write_report(root)
+    text = page.read_text()
+    assert "src='data:image/png;base64," in text and "src='/" not in text  # figures embedded, no links
+    for needle in ("24.800", "12.500", "3.000", "rough", "PROBLEM", "+0.031", "real + synthetic", "torso_mean",
+                   "identity confusion (ldm): no figure"):
+        assert needle in text, needle
+    m = collect(root)
+    assert m.summary["ldm_fid"] == 12.5 and m.summary["latent_problems"] == "smoothness"
+    assert m.summary["gain_at_10"] == pytest.approx(0.031)
+    assert type(m).read(metrics) == m  # metrics.json is the collected results, whole
+    # the latent verdict's evidence beside what stage 2 achieved: probe from latents / pixels, identity of
+    # generated samples / stage-1 reconstructions / real test samples
+    assert [m.summary[k] for k in ("class_probe", "class_probe_pixels", "ldm_identity", "stage1_identity",
+                                   "real_identity")] == [0.24, 0.49, 0.55, 0.6, 0.8]
+
+
+def test_compare_puts_runs_side_by_side(tmp_path):
+    a = make_pipeline(tmp_path / "a", family="vq", fid=10.0)
+    b = make_pipeline(tmp_path / "b", family="kl", fid=20.0, gain=-0.01)
+    rows, table = compare_table([a, b])
+    assert [r["family"] for r in rows] == ["vq", "kl"]
+    lines = table.splitlines()
+    assert len(lines) == 4 and "ldm_fid" in lines[0]
+    assert "10.000" in lines[2] and "20.000" in lines[3] and "-0.010" in lines[3]
+
+
+def test_report_and_compare_errors_are_one_line(cli, tmp_path):
+    code, _, err = cli("report", tmp_path / "none")
+    assert_one_line_error(code, err, "is not a folder")
+    code, _, err = cli("report", tmp_path)
+    assert_one_line_error(code, err, "no mdaug results")
+    root = make_pipeline(tmp_path / "p")
+    (root / "ldm" / "eval" / "generation.json").write_text("{broken")
+    code, _, err = cli("compare", root)
+    assert_one_line_error(code, err, "corrupt")
+    with pytest.raises(MdaugError):
+        collect(root)
+
+
+def test_report_states_which_real_data_each_model_saw(tmp_path):
+    from mdaug.data.splits import Split, save_split
+
+    root = make_pipeline(tmp_path / "p")
+    train, test = [f"p1/s1#{i}" for i in range(6)], [f"p1/s9#{i}" for i in range(3)]
+    save_split(Split(ids={"train": train, "val": [], "test": test}, group_by="session", seed=0, fingerprint="f"),
+               root / "ae" / "split.json")
+    (root / "recognizer-eval" / "final").mkdir(parents=True)
+    leaky = RecognizerCard(role="eval", seed=1, class_names=["a", "b"], data_fingerprint="f", data_source="d",
+                           input_shape=[1, 8, 8], steps=1, best_step=1, carve_out_accuracy=None, carve_out_fraction=0.2,
+                           carve_out_ids=[train[4], test[0]], train_count=4, train_ids_sha256="h", train_ids=train[:4],
+                           test_accuracy=None, test_accuracy_note="")
+    write_card(root / "recognizer-eval" / "final", leaky)
+    (root / "ldm" / "final").mkdir()
+    (root / "ldm" / "final" / "mdaug.json").write_text("{}")
+    rows = {r.model.split(" (")[0]: r for r in collect(root).data_seen}
+    assert rows["stage 1"].model_dump() == {"model": "stage 1 (autoencoder)", "real_samples": 6,
+                                            "ids_sha256": ids_digest(train), "in_test_split": 0}
+    assert rows["stage 2"].ids_sha256 == ids_digest(train)
+    assert rows["evaluation recogniser"].real_samples == 6 and rows["evaluation recogniser"].in_test_split == 1
+    assert rows["test split"].real_samples == 3
+    assert rows["utility budget 10, repeat 0: stage1"].ids_sha256 == "abc"
+    page, _ = write_report(root)
+    text = page.read_text()
+    assert "Which real data each model saw" in text and ids_digest(train) in text
+    assert "LEAK: evaluation recogniser" in text and "LEAK: stage 1" not in text
