@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_OUT ?= runs/demo
 
-.PHONY: setup setup-dev demo test clean
+.PHONY: setup setup-dev demo lint test clean
 setup:
 	@scripts/setup.sh
 setup-dev:
@@ -12,7 +12,10 @@ setup-dev:
 demo: setup
 	$(PY) -m mdaug run --preset quick --out $(DEMO_OUT)
 
-test: setup-dev
+lint: setup-dev
+	$(VENV)/bin/ruff check .
+
+test: lint
 	$(PY) -m pytest -q
 
 clean:

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from mdaug.config import load_config
-from mdaug.training.autoencoder import AutoencoderRecipe
 from mdaug.runs.run_data import load_run_data
+from mdaug.training.autoencoder import AutoencoderRecipe
 
 
 def ours(family: str, precision: str, data, tmp: Path):
@@ -45,7 +45,8 @@ def baseline(kind: str, precision: str, x: torch.Tensor):
     common = dict(in_channels=1, out_channels=1, down_block_types=("DownEncoderBlock2D",) * len(a.block_out_channels),
                   up_block_types=("UpDecoderBlock2D",) * len(a.block_out_channels),
                   block_out_channels=tuple(a.block_out_channels), layers_per_block=a.layers_per_block,
-                  latent_channels=a.latent_channels, norm_num_groups=a.norm_num_groups, mid_block_add_attention=a.attention)
+                  latent_channels=a.latent_channels, norm_num_groups=a.norm_num_groups,
+                  mid_block_add_attention=a.attention)
     torch.manual_seed(0)
     model = VQModel(**common, num_vq_embeddings=512) if kind == "VQModel" else AutoencoderKL(**common)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)

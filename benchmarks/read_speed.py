@@ -47,17 +47,18 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=300)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    print(f"| size | images | PIL decode only (img/s) | mdaug read (img/s) | ratio | est. 4,650 images |")
+    print("| size | images | PIL decode only (img/s) | mdaug read (img/s) | ratio | est. 4,650 images |")
     print("|---|---|---|---|---|---|")
     for size in (64, 256):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
             write_folder(root, args.images, size)
             files = sorted(root.rglob("*.png"))
-            base = time_it(lambda: [np.asarray(Image.open(f).convert("RGB")) for f in files], args.repeats)
-            full = time_it(lambda: read_dataset(root, DataConfig(), progress=False), args.repeats)
+            base = time_it(lambda files=files: [np.asarray(Image.open(f).convert("RGB")) for f in files], args.repeats)
+            full = time_it(lambda root=root: read_dataset(root, DataConfig(), progress=False), args.repeats)
             n = len(files)
-            print(f"| {size}x{size} | {n} | {n / base:.0f} | {n / full:.0f} | {full / base:.2f}x | {4650 * full / n:.0f} s |")
+            print(f"| {size}x{size} | {n} | {n / base:.0f} | {n / full:.0f} | {full / base:.2f}x | "
+                  f"{4650 * full / n:.0f} s |")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from scipy.ndimage import gaussian_filter
 
 from mdaug.config import load_config
 from mdaug.evaluation.features import embed
-from mdaug.runs.run_data import load_run_data
 from mdaug.runs.loading import load_recognizer
+from mdaug.runs.run_data import load_run_data
 
 
 def main() -> None:

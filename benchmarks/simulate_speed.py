@@ -23,7 +23,7 @@ def main() -> None:
     args = ap.parse_args()
     cfg = load_config("gait31", [f"simulate.per_person={args.per_person}"]).simulate
     n = cfg.people * cfg.per_person
-    print(f"| workers | spectrograms | median time | spectrograms/s | speed-up |")
+    print("| workers | spectrograms | median time | spectrograms/s | speed-up |")
     print("|---|---|---|---|---|")
     base = None
     for workers in (1, os.cpu_count() or 1):

@@ -27,8 +27,8 @@ def cnn(n_classes: int) -> nn.Module:
     def block(i, o):
         return nn.Sequential(nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2))
 
-    return nn.Sequential(block(1, 16), block(16, 32), block(32, 64), block(64, 96), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Dropout(0.3), nn.Linear(96, n_classes))
+    return nn.Sequential(block(1, 16), block(16, 32), block(32, 64), block(64, 96), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Dropout(0.3), nn.Linear(96, n_classes))
 
 
 def train_eval(x_tr, y_tr, x_te, y_te, n_classes, seed, steps) -> float:
@@ -60,7 +60,8 @@ def main() -> None:
     ap.add_argument("overrides", nargs="*", help="simulate.* overrides, e.g. simulate.aspect_jitter_deg=20")
     args = ap.parse_args()
     base = load_config(None, [o if o.startswith("simulate.") else f"simulate.{o}" for o in args.overrides]).simulate
-    cfg = base.model_copy(update={"per_person": base.per_person // base.sessions * (base.sessions + 1), "sessions": base.sessions + 1})
+    cfg = base.model_copy(update={"per_person": base.per_person // base.sessions * (base.sessions + 1),
+                                  "sessions": base.sessions + 1})
     t0 = time.perf_counter()
     sim = simulate_dataset(cfg, (64, 64), progress=False)
     print(f"simulated {len(sim.dataset)} spectrograms in {time.perf_counter() - t0:.0f} s")

@@ -43,8 +43,8 @@ def test_prepare_writes_dataset_split_and_config(cli, tmp_path, small_set):
     code, out, err = cli("data", "prepare", tmp_path / "jet", "--out", out_dir, "--config", "tiny", "--size", "16",
                          "split.test_fraction=0.5", "split.val_fraction=0")
     assert code == 0, err
-    assert {p.name for p in out_dir.iterdir()} >= {"mdaug_dataset.json", "spectrograms.npy", "manifest.csv", "classes.json",
-                                                   "split.json", "config.yaml", "preview.png"}
+    assert {p.name for p in out_dir.iterdir()} >= {"mdaug_dataset.json", "spectrograms.npy", "manifest.csv",
+                                                   "classes.json", "split.json", "config.yaml", "preview.png"}
     ds = load_prepared(out_dir)
     assert ds.x.shape == (24, 1, 16, 16)
     cfg = Config.model_validate(yaml.safe_load((out_dir / "config.yaml").read_text()))
@@ -55,8 +55,8 @@ def test_prepare_writes_dataset_split_and_config(cli, tmp_path, small_set):
     assert len(test_sessions) == 3 and not test_sessions & train_sessions  # one of two sessions per person
     assert json.loads((out_dir / "classes.json").read_text())["index"] == {"person1": 0, "person2": 1, "person3": 2}
     # a second prepare with the same settings reproduces the split exactly
-    code, _, err = cli("data", "prepare", tmp_path / "jet", "--out", tmp_path / "prep2", "--config", "tiny", "--size", "16",
-                       "split.test_fraction=0.5", "split.val_fraction=0")
+    code, _, err = cli("data", "prepare", tmp_path / "jet", "--out", tmp_path / "prep2", "--config", "tiny",
+                       "--size", "16", "split.test_fraction=0.5", "split.val_fraction=0")
     assert code == 0, err
     assert load_split(tmp_path / "prep2" / "split.json").ids == split.ids
     np.testing.assert_array_equal(load_prepared(tmp_path / "prep2").x, ds.x)

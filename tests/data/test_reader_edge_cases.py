@@ -11,7 +11,7 @@ from PIL import Image
 from mdaug.config import DataConfig, load_config
 from mdaug.data import load_prepared, make_split, read_dataset, save_prepared, write_dataset
 from mdaug.data.arrays import save_mat
-from mdaug.errors import ConfigError, MdaugError
+from mdaug.errors import MdaugError
 from tests.conftest import assert_one_line_error
 
 
@@ -53,7 +53,8 @@ def test_float_tiffs(tmp_path):
 
 
 @pytest.mark.parametrize("content, needle", [
-    ({"x": np.ones((4, 8, 8)), "labels": np.array(["walk", "run", "walk", "x"]), "class_names": np.array(["walk", "run"])},
+    ({"x": np.ones((4, 8, 8)), "labels": np.array(["walk", "run", "walk", "x"]),
+      "class_names": np.array(["walk", "run"])},
      "not among the class names"),
     ({"x": np.ones((3, 8, 8)), "labels": np.array([1, 2])}, "has 2 labels for 3 spectrograms"),
     ({"x": np.ones((100,)), "labels": np.array([1])}, "not 2-D"),

@@ -183,7 +183,8 @@ def test_labels_from_file_names(tmp_path, small_set):
     for i, (x, lab) in enumerate(zip(small_set.x, small_set.labels)):
         name = small_set.class_names[lab]
         write_image(tmp_path / "flat" / f"{name}_walk_r{i % 2}_{i:03d}.png", x, "jet")
-    ds = read(tmp_path / "flat", label_regex=r"^(?P<label>person\d+)_", session_regex=r"^(?P<session>person\d+_walk_r\d)").dataset
+    ds = read(tmp_path / "flat", label_regex=r"^(?P<label>person\d+)_",
+              session_regex=r"^(?P<session>person\d+_walk_r\d)").dataset
     assert ds.class_names == small_set.class_names
     assert ds.counts() == small_set.counts()
     assert len(set(ds.sessions)) == 6
@@ -203,7 +204,8 @@ def test_spectrograms_saved_as_figures_are_cropped(tmp_path, small_set):
         folder = tmp_path / ("a" if i < 2 else "b")
         folder.mkdir(exist_ok=True)
         fig, ax = plt.subplots(figsize=(3, 2.5))
-        im = ax.imshow(small_set.x[i, 0], origin="lower", aspect="auto", cmap="jet", vmin=-1, vmax=1, interpolation="nearest")
+        im = ax.imshow(small_set.x[i, 0], origin="lower", aspect="auto", cmap="jet", vmin=-1, vmax=1,
+                       interpolation="nearest")
         ax.set_xlabel("time (s)")
         ax.set_ylabel("Doppler (Hz)")
         fig.colorbar(im)

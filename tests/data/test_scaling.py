@@ -8,7 +8,8 @@ from mdaug.errors import MdaugError
 def test_linear_magnitude_maps_db_onto_minus_one_to_one():
     a = np.array([[1.0, 0.1, 0.01, 0.001]])  # 0, -20, -40, -60 dB
     np.testing.assert_allclose(normalise(a, "linear", 40.0), [[1.0, 0.0, -1.0, -1.0]], atol=1e-6)
-    np.testing.assert_allclose(normalise(a * 37.0, "linear", 40.0), [[1.0, 0.0, -1.0, -1.0]], atol=1e-6)  # per-sample max
+    np.testing.assert_allclose(normalise(a * 37.0, "linear", 40.0), [[1.0, 0.0, -1.0, -1.0]],
+                               atol=1e-6)  # per-sample max
     np.testing.assert_allclose(normalise(a, "linear", 60.0), [[1.0, 1 / 3, -1 / 3, -1.0]], atol=1e-6)
 
 

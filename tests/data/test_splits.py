@@ -18,7 +18,8 @@ def make_set(n_classes=4, sessions=5, per_session=6, with_sessions=True, seed=0)
                                       session=sid, orig_shape=(1, 4, 4), file_sha256="", sample_hash=f"{c}-{s}-{k}"))
                 labels.append(c)
     x = rng.standard_normal((len(records), 1, 4, 4)).astype(np.float32)
-    return SpectrogramSet(x=x, labels=np.array(labels), class_names=[f"p{c}" for c in range(n_classes)], records=records)
+    return SpectrogramSet(x=x, labels=np.array(labels), class_names=[f"p{c}" for c in range(n_classes)],
+                          records=records)
 
 
 def groups_by_split(split, ds, key):
@@ -93,8 +94,9 @@ def test_saved_split_reloads_and_checks_the_dataset(tmp_path):
 def test_single_session_class_is_warned():
     ds = make_set(sessions=1)
     split = make_split(ds, SplitConfig(seed=0))
-    assert split.warnings == ["4 class(es) have no val samples (p0, p1, p2, ...): as few as 1 session group(s) per class",
-                              "4 class(es) have no test samples (p0, p1, p2, ...): as few as 1 session group(s) per class"]
+    assert split.warnings == [
+        "4 class(es) have no val samples (p0, p1, p2, ...): as few as 1 session group(s) per class",
+        "4 class(es) have no test samples (p0, p1, p2, ...): as few as 1 session group(s) per class"]
 
 
 def test_requested_val_split_is_filled_when_groups_tie():

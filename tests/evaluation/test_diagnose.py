@@ -5,10 +5,9 @@ import pytest
 import torch
 
 from mdaug.config import load_config
-from mdaug.evaluation.diagnose import (THRESHOLDS, diagnose, knn_agreement, linear_probe, path_roughness,
-                                       verdicts)
-from mdaug.training.autoencoder import train_autoencoder
+from mdaug.evaluation.diagnose import THRESHOLDS, diagnose, knn_agreement, linear_probe, path_roughness, verdicts
 from mdaug.evaluation.health import codebook_stats, posterior_stats
+from mdaug.training.autoencoder import train_autoencoder
 from tests.conftest import assert_one_line_error
 
 

@@ -1,9 +1,17 @@
 import numpy as np
 import pytest
 
-from mdaug.evaluation.metrics import (MEMORISATION_THRESHOLD, doppler_envelope, envelope_statistics, identity_accuracy,
-                                      kernel_inception_distance, memorisation, physical_plausibility,
-                                      precision_recall, torso_doppler)
+from mdaug.evaluation.metrics import (
+    MEMORISATION_THRESHOLD,
+    doppler_envelope,
+    envelope_statistics,
+    identity_accuracy,
+    kernel_inception_distance,
+    memorisation,
+    physical_plausibility,
+    precision_recall,
+    torso_doppler,
+)
 
 
 def gauss(n: int, d: int, shift: float = 0.0, seed: int = 0) -> np.ndarray:

@@ -8,8 +8,18 @@ import numpy as np
 import pytest
 
 from mdaug.errors import MdaugError
-from mdaug.evaluation.records import (BudgetSummary, DiagnoseReport, FeatureDistances, GenerationReport, Identity,
-                                      MeanStd, ReconstructionReport, UtilityRecord, UtilityReport, Verdict)
+from mdaug.evaluation.records import (
+    BudgetSummary,
+    DiagnoseReport,
+    FeatureDistances,
+    GenerationReport,
+    Identity,
+    MeanStd,
+    ReconstructionReport,
+    UtilityRecord,
+    UtilityReport,
+    Verdict,
+)
 from mdaug.evaluation.report import write_report
 from mdaug.evaluation.results import collect, compare_table
 from mdaug.runs.cards import AutoencoderCard, Normalisation, RecognizerCard, write_card

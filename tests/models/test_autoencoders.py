@@ -7,8 +7,15 @@ import torch.nn.functional as F
 
 from mdaug.config import load_config
 from mdaug.errors import MdaugError
-from mdaug.models import (AUTOENCODERS, FSQAutoencoder, KLAutoencoder, RQAutoencoder, VQAutoencoder, load_autoencoder,
-                          make_autoencoder)
+from mdaug.models import (
+    AUTOENCODERS,
+    FSQAutoencoder,
+    KLAutoencoder,
+    RQAutoencoder,
+    VQAutoencoder,
+    load_autoencoder,
+    make_autoencoder,
+)
 
 FAMILIES = ["kl", "vq", "rq", "fsq"]
 

@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from mdaug.config import load_config
+from mdaug.evaluation.health import codebook_stats
 from mdaug.models import make_autoencoder
 from mdaug.runs.run_data import load_run_data
-from mdaug.evaluation.health import codebook_stats
 
 SAFE = ["ae.kmeans_init=true", "ae.dead_code_threshold=2", "ae.cosine_codes=true"]
 PRONE = ["ae.kmeans_init=false", "ae.dead_code_threshold=0", "ae.cosine_codes=false"]

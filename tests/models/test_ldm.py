@@ -73,7 +73,8 @@ def test_bad_sampling_arguments_are_refused():
         m.sample(y, steps=2, sampler="euler")
 
 
-@pytest.mark.parametrize("prediction_type,schedule", [("epsilon", "scaled_linear"), ("v_prediction", "squaredcos_cap_v2")])
+@pytest.mark.parametrize("prediction_type,schedule", [("epsilon", "scaled_linear"),
+                                                      ("v_prediction", "squaredcos_cap_v2")])
 def test_training_learns_class_dependent_latents(prediction_type, schedule):
     """Class c's latents are the constant (c - 1) * 1.5 plus small noise; after a short training most guided
     samples of each class lie nearest their own class's value."""

@@ -10,8 +10,15 @@ from mdaug.simulate.dataset import check_no_aliasing, max_doppler_hz, simulate_d
 from mdaug.simulate.kinematics import Gait, joint_positions
 from mdaug.simulate.people import make_person
 from mdaug.simulate.radar import Radar, range_and_amplitude, scatterers
-from mdaug.simulate.scene import (KINEMATIC_RATE_HZ, Recording, Stft, radial_velocities, slow_time_return, spectrogram,
-                                  world_joints)
+from mdaug.simulate.scene import (
+    KINEMATIC_RATE_HZ,
+    Recording,
+    Stft,
+    radial_velocities,
+    slow_time_return,
+    spectrogram,
+    world_joints,
+)
 
 RADAR = Radar()  # 24 GHz, PRF 3 kHz
 FINE = Stft(window_s=0.085, hop_s=0.01, nfft=4096, doppler_span_hz=None)
@@ -81,7 +88,8 @@ def test_cycle_period_read_off_the_spectrogram():
     dt = t[1] - t[0]
     lags = np.arange(len(ac)) * dt
     # first autocorrelation peak past 0.3 s: one step; two steps make a cycle
-    cand = [i for i in range(1, len(ac) - 1) if lags[i] > 0.3 and ac[i] >= ac[i - 1] and ac[i] >= ac[i + 1] and ac[i] > 0.3]
+    cand = [i for i in range(1, len(ac) - 1)
+            if lags[i] > 0.3 and ac[i] >= ac[i - 1] and ac[i] >= ac[i + 1] and ac[i] > 0.3]
     i = cand[0]
     shift = 0.5 * (ac[i - 1] - ac[i + 1]) / (ac[i - 1] - 2 * ac[i] + ac[i + 1])  # parabolic refinement
     step = (i + shift) * dt

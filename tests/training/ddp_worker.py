@@ -6,7 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-
 from mdaug.config import load_config
 from mdaug.training.autoencoder import AutoencoderRecipe
 from mdaug.training.batches import BatchOrder

@@ -11,9 +11,9 @@ from safetensors.torch import load_file
 from mdaug.config import load_config
 from mdaug.errors import MdaugError
 from mdaug.runs.loading import load_pretrained_autoencoder
+from mdaug.runs.run_data import load_run_data
 from mdaug.training.autoencoder import plateaued, train_autoencoder
 from mdaug.training.common import read_loss_log
-from mdaug.runs.run_data import load_run_data
 
 BASE = ["ae.block_out_channels=[8,16]", "ae.norm_num_groups=8", "ae_train.batch_size=4", "ae_train.log_every=1",
         "ae_train.image_every=1000", "ae_train.checkpoint_every=3", "augment.time_shift=0.25"]
@@ -172,4 +172,5 @@ def test_perceptual_loss_takes_a_loss_recogniser_and_refuses_the_eval_one(data, 
         train_autoencoder(cfg_for("vq", "ae_train.steps=2", f"ae_loss.perceptual_net={eval_net}",
                                   "ae_loss.perceptual_weight=0.5"), tmp_path / "run2", data=data)
     with pytest.raises(MdaugError, match="needs ae_loss.perceptual_net"):
-        train_autoencoder(cfg_for("vq", "ae_train.steps=2", "ae_loss.perceptual_weight=0.5"), tmp_path / "run3", data=data)
+        train_autoencoder(cfg_for("vq", "ae_train.steps=2", "ae_loss.perceptual_weight=0.5"), tmp_path / "run3",
+                          data=data)

@@ -15,7 +15,8 @@ WORKER = Path(__file__).with_name("ddp_worker.py")
 
 @pytest.mark.parametrize("family", ["vq"])
 def test_two_processes_stay_identical_and_shard_the_data(family, tmp_path):
-    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="", MDAUG_CACHE=os.environ.get("MDAUG_CACHE", str(tmp_path / "cache")))
+    env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="",
+               MDAUG_CACHE=os.environ.get("MDAUG_CACHE", str(tmp_path / "cache")))
     # the data is simulated once, before the processes start, so that they do not race for the cache
     subprocess.run([sys.executable, "-c", "from mdaug.config import load_config; from mdaug.runs.run_data import "
                     "load_run_data; load_run_data(load_config('tiny'))"], env=env, check=True, capture_output=True)

@@ -15,8 +15,8 @@ from safetensors.torch import load_file
 from mdaug.config import load_config
 from mdaug.errors import MdaugError
 from mdaug.models import Recognizer
-from mdaug.runs.run_data import RunData, load_run_data
 from mdaug.runs.loading import load_recognizer as load_card
+from mdaug.runs.run_data import RunData, load_run_data
 from mdaug.training.recognizer import carve_out, train_recognizer
 
 T = "recognizer_train."

@@ -11,8 +11,6 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from tests.conftest import assert_one_line_error
-from mdaug.sampling.export import export_augmented, input_format
 from mdaug.config import load_config
 from mdaug.data import read_dataset, write_dataset
 from mdaug.data.prepared import load_prepared
@@ -20,10 +18,12 @@ from mdaug.errors import MdaugError
 from mdaug.models.latents import latent_stats
 from mdaug.runs.latent_cache import cached_latents, encode_rows
 from mdaug.runs.loading import load_pretrained_autoencoder, load_stage2, stage1_data
+from mdaug.sampling.export import export_augmented, input_format
 from mdaug.sampling.generate import generate
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.common import read_loss_log
 from mdaug.training.stage2 import train_stage2
+from tests.conftest import assert_one_line_error
 
 
 def test_latent_stats_recover_known_mean_and_scale():
@@ -67,7 +67,8 @@ def test_latent_cache_is_written_once_and_matches_a_fresh_encoding(stage1):
     fresh = encode_rows(pre, data.dataset.x[rows], data.dataset.labels[rows], rows)
     assert torch.equal(a.latents, b.latents) and torch.equal(a.latents, fresh.latents)
     assert a.indices.shape == (len(rows), *pre.card.latent_shape[1:], 2) and torch.equal(a.indices, fresh.indices)
-    assert torch.equal(a.rows, torch.from_numpy(rows)) and torch.equal(a.labels, torch.from_numpy(data.dataset.labels[rows]))
+    assert (torch.equal(a.rows, torch.from_numpy(rows))
+            and torch.equal(a.labels, torch.from_numpy(data.dataset.labels[rows])))
     # a cache made with other weights is not used
     t = load_file(str(files[0]))
     t["latents"] = t["latents"] + 1
@@ -97,7 +98,8 @@ def test_resumed_stage2_run_reproduces_the_uninterrupted_one(kind, family, stage
     stats = latent_stats(lat.latents, lat.logvar)  # over the whole training split
     assert meta["latent_stats"]["scale"] == pytest.approx(stats.scale)
     assert meta["kind"] == kind and meta["train_samples"] == len(lat)
-    assert (tmp_path / "straight" / "images").is_dir() and list((tmp_path / "straight" / "images").glob("samples-*.png"))
+    assert ((tmp_path / "straight" / "images").is_dir()
+            and list((tmp_path / "straight" / "images").glob("samples-*.png")))
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +145,7 @@ def test_export_writes_the_input_format_with_a_manifest_and_reads_back(trained, 
     # the model was trained on the simulated (prepared) set: the export is a prepared dataset
     r = export_augmented(s2, tmp_path / "aug", per_class=3, seed=1)
     back = load_prepared(tmp_path / "aug")
-    assert r["format"] == "prepared" and len(back) == 3 * len(s2.class_names)
+    assert r.format == "prepared" and len(back) == 3 * len(s2.class_names)
     assert back.counts() == {c: 3 for c in s2.class_names}
     rows = list(csv.DictReader((tmp_path / "aug" / "synthetic_manifest.csv").open()))
     assert len(rows) == len(back) and all(row["synthetic"] == "True" for row in rows)
@@ -161,8 +163,9 @@ def test_export_writes_the_input_format_with_a_manifest_and_reads_back(trained, 
     assert (fmt.fmt, fmt.colormap, fmt.suffix) == ("images", "jet", ".png")
     s2.card.data_source, s2.card.data_info = str(real), info
     r = export_augmented(s2, tmp_path / "aug-img", per_class=2, classes=[s2.class_names[1], "0"], seed=2)
-    assert r["format"] == "images" and r["colormap"] == "jet"
-    assert sorted(p.parent.name for p in (tmp_path / "aug-img").rglob("*.png")) == sorted([s2.class_names[1]] * 2 + [s2.class_names[0]] * 2)
+    assert r.format == "images" and r.colormap == "jet"
+    assert (sorted(p.parent.name for p in (tmp_path / "aug-img").rglob("*.png"))
+            == sorted([s2.class_names[1]] * 2 + [s2.class_names[0]] * 2))
     read = read_dataset(tmp_path / "aug-img", cfg.data.model_copy(update={"path": str(tmp_path / "aug-img")})).dataset
     assert read.info["colormap"] == "jet" and len(read) == 4
     # npz when asked

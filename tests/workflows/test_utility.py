@@ -172,8 +172,8 @@ def test_the_real_only_recogniser_at_budget_all_is_taken_from_an_identical_evalu
 def test_budget_all_takes_the_samples_of_the_exported_augmented_dataset_when_they_are_its_own(tmp_path):
     from rich.console import Console
 
-    from mdaug.sampling.export import export_augmented
     from mdaug.runs.loading import load_stage2
+    from mdaug.sampling.export import export_augmented
 
     cfg = load_config("tiny", ["utility.budgets=[all]", "utility.seeds=1", "utility.synthetic_per_class=2"])
     first = run_utility(cfg, tmp_path / "u1")  # draws its own samples

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import sys
 
-from mdaug.cli import data, evaluate, generate, jobs, train  # noqa: F401 - importing registers the commands
 from mdaug.cli.app import app, err
 from mdaug.errors import MdaugError
+
+# importing registers the commands, in the order of the help panels
+# isort: off
+from mdaug.cli import jobs, data, train, generate, evaluate  # noqa: F401, E402
+# isort: on
 
 
 def main() -> None:

@@ -16,8 +16,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Augment radar micro-Doppler spectrogram datasets with generative models.")
 data_app = typer.Typer(no_args_is_help=True, help="Read, check and prepare datasets.")
 config_app = typer.Typer(no_args_is_help=True, help="Show resolved configs and presets.")
-app.add_typer(data_app, name="data", rich_help_panel="Data")
-app.add_typer(config_app, name="config", rich_help_panel="Data")
 out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 

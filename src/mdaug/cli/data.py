@@ -8,8 +8,24 @@ from typing import Optional
 
 import typer
 
-from mdaug.cli.app import COLORMAP, CONFIG, FORMAT, OVERRIDES, SIZE, SKIP_BAD, app, command_config, config_app, data_app, err, out
+from mdaug.cli.app import (
+    COLORMAP,
+    CONFIG,
+    FORMAT,
+    OVERRIDES,
+    SIZE,
+    SKIP_BAD,
+    app,
+    command_config,
+    config_app,
+    data_app,
+    err,
+    out,
+)
 from mdaug.errors import MdaugError
+
+app.add_typer(data_app, name="data", rich_help_panel="Data")
+app.add_typer(config_app, name="config", rich_help_panel="Data")
 
 
 @config_app.command("show")
@@ -45,7 +61,8 @@ def data_inspect(
     colormap: Optional[str] = COLORMAP,
     size: Optional[str] = SIZE,
     skip_bad: bool = SKIP_BAD,
-    preview: Optional[Path] = typer.Option(None, "--preview", help="Preview PNG path [default: ./<name>_preview.png, never overwritten]."),
+    preview: Optional[Path] = typer.Option(None, "--preview",
+                                           help="Preview PNG path [default: ./<name>_preview.png, never overwritten]."),
     per_class: int = typer.Option(4, "--per-class", min=1, max=16, help="Samples per class in the preview."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the summary as JSON here."),
 ) -> None:
@@ -87,8 +104,8 @@ def data_prepare(
     skip_bad: bool = SKIP_BAD,
 ) -> None:
     """Read, normalise and resize a dataset, split it leak-free, and save it for the later stages."""
-    from mdaug.config import save_config
-    from mdaug.data import make_split, read_dataset, save_prepared, save_split
+    from mdaug.config import CONFIG_FILE, save_config
+    from mdaug.data import SPLIT_FILE, make_split, read_dataset, save_prepared, save_split
     from mdaug.data.summary import preview_grid
     from mdaug.files import ensure_empty_dir
 
@@ -101,8 +118,8 @@ def data_prepare(
     ds = result.dataset
     split = make_split(ds, cfg.split)
     save_prepared(ds, out_dir)
-    save_split(split, out_dir / "split.json")
-    save_config(cfg, out_dir / "config.yaml")
+    save_split(split, out_dir / SPLIT_FILE)
+    save_config(cfg, out_dir / CONFIG_FILE)
     preview_grid(ds, out_dir / "preview.png", seed=cfg.seed)
     for w in split.warnings:
         err.print(f"warning: {w}")
@@ -133,12 +150,14 @@ def data_examples(
 @app.command("simulate", rich_help_panel="Data")
 def simulate(
     out_dir: Path = typer.Option(..., "--out", "-o", help="New folder for the dataset."),
-    people: Optional[int] = typer.Option(None, "--people", min=1, help="Number of people (simulate.people) [default: 31]."),
+    people: Optional[int] = typer.Option(None, "--people", min=1,
+                                         help="Number of people (simulate.people) [default: 31]."),
     per_person: Optional[int] = typer.Option(None, "--per-person", min=1, help="Recordings per person [default: 150]."),
     sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="Sessions per person [default: 5]."),
     size: Optional[str] = SIZE,
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of people and recordings (simulate.seed)."),
-    images: bool = typer.Option(False, "--images", help="Also write a jet-coloured image folder (images/<person>/<session>/)."),
+    images: bool = typer.Option(False, "--images",
+                                help="Also write a jet-coloured image folder (images/<person>/<session>/)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes [default: all cores]."),
     config: Optional[str] = CONFIG,
     overrides: Optional[list[str]] = OVERRIDES,

@@ -65,13 +65,15 @@ def diagnose_cmd(
     out.print(f"{r['family']} latent space over {r['samples']} spectrograms ({'x'.join(map(str, r['latent_shape']))}):")
     for v in r["verdicts"]:
         out.print(f"  {'ok ' if v['ok'] else 'BAD'}  {v['problem']}: {v['message']}", markup=False)
-    out.print(f"{'healthy' if r['healthy'] else 'problems found'}; report: {r['files']['json']}  figure: {r['files']['figure']}")
+    out.print(f"{'healthy' if r['healthy'] else 'problems found'}; report: {r['files']['json']}  "
+              f"figure: {r['files']['figure']}")
 
 
 @app.command("evaluate", rich_help_panel="Evaluate")
 def evaluate_cmd(
     run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
-    recognizer: Path = typer.Option(..., "--recognizer", help="The evaluation recogniser (train-recognizer --role eval)."),
+    recognizer: Path = typer.Option(..., "--recognizer",
+                                    help="The evaluation recogniser (train-recognizer --role eval)."),
     per_class: int = typer.Option(30, "--per-class", min=2, help="Generated samples per class."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Sampling steps [default: the model's]."),
     guidance: Optional[float] = typer.Option(None, "--guidance", help="Guidance scale [default: the model's]."),

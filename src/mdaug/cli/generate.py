@@ -9,7 +9,6 @@ from typing import Optional
 import typer
 
 from mdaug.cli.app import CLASSES_OPT, GUIDANCE_OPT, SAMPLER_OPT, SEED_OPT, STEPS_OPT, TEMPERATURE_OPT, app, out
-from mdaug.errors import MdaugError
 
 
 def _settings(s2, steps: int | None, guidance: float | None, sampler: str | None, temperature: float | None):
@@ -55,17 +54,21 @@ def sample_cmd(
     x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, progress=True)
     np.savez(folder / "samples.npz", x=x, labels=labels, class_names=np.array(s2.class_names),
              settings=json.dumps(s2.kind.settings_dict(settings) | {"seed": seed, "model": str(s2.folder.resolve())}))
-    sample_grid(x[np.argsort(labels, kind="stable")][: 40 * n], np.sort(labels)[: 40 * n], s2.class_names, folder / "grid.png",
-                suptitle=f"{s2.kind.name}: " + ", ".join(f"{k} {v}" for k, v in s2.kind.settings_dict(settings).items()))
-    out.print(f"{len(x)} samples ({len(wanted)} classes x {n}) -> {folder / 'samples.npz'}  grid: {folder / 'grid.png'}")
+    sample_grid(x[np.argsort(labels, kind="stable")][: 40 * n], np.sort(labels)[: 40 * n], s2.class_names,
+                folder / "grid.png", suptitle=f"{s2.kind.name}: "
+                + ", ".join(f"{k} {v}" for k, v in s2.kind.settings_dict(settings).items()))
+    out.print(f"{len(x)} samples ({len(wanted)} classes x {n}) -> {folder / 'samples.npz'}  "
+              f"grid: {folder / 'grid.png'}")
 
 
 @app.command("augment", rich_help_panel="Generate")
 def augment_cmd(
     run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
     per_class: int = typer.Option(..., "--per-class", min=1, help="Synthetic spectrograms per class."),
-    out_dir: Path = typer.Option(..., "--out", "-o", help="New folder for the synthetic dataset (kept apart from the real one)."),
-    fmt: str = typer.Option("auto", "--format", help="auto (the input dataset's), images, npz, mat, mat73, hdf5 or prepared."),
+    out_dir: Path = typer.Option(..., "--out", "-o",
+                                 help="New folder for the synthetic dataset (kept apart from the real one)."),
+    fmt: str = typer.Option("auto", "--format",
+                            help="auto (the input dataset's), images, npz, mat, mat73, hdf5 or prepared."),
     classes: Optional[str] = CLASSES_OPT,
     steps: Optional[int] = STEPS_OPT,
     guidance: Optional[float] = GUIDANCE_OPT,
@@ -78,12 +81,12 @@ def augment_cmd(
     """Write an augmented dataset: N synthetic spectrograms per class in the input dataset's format, with a
     manifest marking each one synthetic (model, seed, guidance, class)."""
     from mdaug.runs.loading import load_stage2
-    from mdaug.sampling.export import export_augmented
+    from mdaug.sampling.export import MANIFEST, export_augmented
 
     s2 = load_stage2(run, ae)
     settings = _settings(s2, steps, guidance, sampler, temperature)
     r = export_augmented(s2, out_dir, per_class, classes=classes.split(",") if classes else None, settings=settings,
                          seed=seed, fmt=fmt, batch_size=batch_size, progress=True)
-    out.print(f"{r['samples']} synthetic spectrograms ({len(r['classes'])} classes x {per_class}, {r['format']}"
-              f"{', ' + r['colormap'] if r['colormap'] else ''}) -> {out_dir}")
-    out.print(f"manifest: {out_dir / 'synthetic_manifest.csv'}   read back: mdaug data inspect {out_dir / r['data_file']}")
+    out.print(f"{r.samples} synthetic spectrograms ({len(r.classes)} classes x {per_class}, {r.format}"
+              f"{', ' + r.colormap if r.colormap else ''}) -> {out_dir}")
+    out.print(f"manifest: {out_dir / MANIFEST}   read back: mdaug data inspect {out_dir / r.data_file}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -16,7 +15,8 @@ from mdaug.errors import MdaugError
 def run_cmd(
     out_dir: Path = typer.Option(Path("runs/mdaug"), "--out", "-o", help="Pipeline folder (continued when it exists)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
-    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, 1.5-2 h), full (256x256, GPU), or a YAML."),
+    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, "
+                               "1.5-2 h), full (256x256, GPU), or a YAML."),
     family: Optional[str] = typer.Option(None, "--family", help="Stage-1 family: vqgan, vq, kl, rq or fsq."),
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
@@ -29,12 +29,15 @@ def run_cmd(
 
 @app.command("benchmark", rich_help_panel="Run")
 def benchmark_cmd(
-    out_dir: Path = typer.Option(Path("runs/benchmark"), "--out", "-o", help="Benchmark folder (continued when it exists)."),
+    out_dir: Path = typer.Option(Path("runs/benchmark"), "--out", "-o",
+                                 help="Benchmark folder (continued when it exists)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
-    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, 1.5-2 h), full (256x256, GPU), or a YAML."),
+    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, "
+                               "1.5-2 h), full (256x256, GPU), or a YAML."),
     families: str = typer.Option("kl,vq,vqgan,rq", "--families",
                                  help="Stage-1 families, comma-separated."),
-    prior: bool = typer.Option(True, "--prior/--no-prior", help="Also train and evaluate the code prior (code families)."),
+    prior: bool = typer.Option(True, "--prior/--no-prior",
+                               help="Also train and evaluate the code prior (code families)."),
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
     """Every stage-1 family on the same data and budget, each with latent diffusion (and the code prior), then one
@@ -65,7 +68,8 @@ def utility_cmd(
     config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: quick]."),
     family: Optional[str] = typer.Option(None, "--family", help="Stage-1 family (ae.family)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset path [default: the simulator]."),
-    budgets: Optional[str] = typer.Option(None, "--budgets", help="Real samples per class, e.g. 5,10,20,all (utility.budgets)."),
+    budgets: Optional[str] = typer.Option(None, "--budgets",
+                                          help="Real samples per class, e.g. 5,10,20,all (utility.budgets)."),
     seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Repeats per budget (utility.seeds)."),
     ae: Optional[Path] = typer.Option(None, "--ae", help="A finished stage-1 run on the whole training split, "
                                       "reused for budget 'all' (with --stage2)."),

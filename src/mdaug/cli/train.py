@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -41,9 +40,11 @@ def train_recognizer_cmd(
 def train_ae(
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/ae-FAMILY]."),
     config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset (tiny, quick, full), family file "
-                                         "(configs/vq.yaml ...) or YAML [default: quick; when resuming: the run's own]."),
+                                         "(configs/vq.yaml ...) or YAML [default: quick; "
+                                         "when resuming: the run's own]."),
     family: Optional[str] = typer.Option(None, "--family", help="kl, vq, vqgan, rq or fsq (ae.family)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Dataset to train on [default: the built-in simulated set]."),
+    data: Optional[Path] = typer.Option(None, "--data",
+                                        help="Dataset to train on [default: the built-in simulated set]."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ae_train.steps)."),
     resume: bool = RESUME,
     checkpoint: Optional[Path] = FROM_CHECKPOINT,
@@ -53,7 +54,8 @@ def train_ae(
     from mdaug.training.autoencoder import train_autoencoder
 
     resume = resume_arg(resume, checkpoint)
-    extra = list(overrides or []) + ([f"ae.family={family}"] if family else []) + ([f"ae_train.steps={steps}"] if steps else [])
+    extra = (list(overrides or []) + ([f"ae.family={family}"] if family else [])
+             + ([f"ae_train.steps={steps}"] if steps else []))
     run = out_dir or Path(f"runs/ae-{family or 'vqgan'}")
     cfg = run_command_config(config, extra, run, resume, data)
     if out_dir is None and family is None:
@@ -100,8 +102,8 @@ def _train_stage2(kind: str, ae: Path | None, out_dir: Path | None, config: str 
 def train_ldm(
     ae: Optional[Path] = AE_OPT,
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/ldm-<stage-1 run>]."),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's config; "
-                                         "when resuming: the run's own]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's "
+                                         "config; when resuming: the run's own]."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ldm_train.steps)."),
     resume: bool = RESUME,
     checkpoint: Optional[Path] = FROM_CHECKPOINT,
@@ -115,8 +117,8 @@ def train_ldm(
 def train_prior(
     ae: Optional[Path] = AE_OPT,
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/prior-<stage-1 run>]."),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's config; "
-                                         "when resuming: the run's own]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's "
+                                         "config; when resuming: the run's own]."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (prior_train.steps)."),
     resume: bool = RESUME,
     checkpoint: Optional[Path] = FROM_CHECKPOINT,

@@ -16,11 +16,33 @@ every run's outputs with `save_config`.
 """
 
 from mdaug.config.data import SPECIAL_COLORMAPS, AugmentConfig, DataConfig, SplitConfig
-from mdaug.config.loading import (CONFIG_FILE, all_keys, apply_overrides, config_dict, config_from_dict, config_to_yaml,
-                                  load_config, parse_override, preset_names, reference_markdown, run_config, save_config,
-                                  saved_config)
-from mdaug.config.models import (FAMILIES, FAMILY_KEYS, QUANTIZED, AutoencoderConfig, AutoencoderLossConfig,
-                                 CodePriorConfig, Family, GanConfig, LatentDiffusionConfig, RecognizerConfig)
+from mdaug.config.loading import (
+                                  CONFIG_FILE,
+                                  all_keys,
+                                  apply_overrides,
+                                  config_dict,
+                                  config_from_dict,
+                                  config_to_yaml,
+                                  load_config,
+                                  parse_override,
+                                  preset_names,
+                                  reference_markdown,
+                                  run_config,
+                                  save_config,
+                                  saved_config,
+)
+from mdaug.config.models import (
+                                  FAMILIES,
+                                  FAMILY_KEYS,
+                                  QUANTIZED,
+                                  AutoencoderConfig,
+                                  AutoencoderLossConfig,
+                                  CodePriorConfig,
+                                  Family,
+                                  GanConfig,
+                                  LatentDiffusionConfig,
+                                  RecognizerConfig,
+)
 from mdaug.config.schema import Config, family_key_problem, prune_for_family
 from mdaug.config.section import Section
 from mdaug.config.simulate import RadarConfig, SimulateConfig, StftConfig

@@ -121,7 +121,8 @@ class SplitConfig(Section):
     @model_validator(mode="after")
     def _fractions(self) -> "SplitConfig":
         if self.val_fraction + self.test_fraction >= 1:
-            raise ValueError(f"val_fraction + test_fraction must be below 1, got {self.val_fraction + self.test_fraction:g}")
+            raise ValueError("val_fraction + test_fraction must be below 1, got "
+                             f"{self.val_fraction + self.test_fraction:g}")
         return self
 
 

@@ -3,7 +3,7 @@ stage-2 models. Keys that only mean something for some families are listed in FA
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -73,7 +73,8 @@ class AutoencoderConfig(Section):
     def _groups(self) -> "AutoencoderConfig":
         bad = [c for c in self.block_out_channels if c % self.norm_num_groups]
         if bad:
-            raise ValueError(f"norm_num_groups {self.norm_num_groups} must divide every block_out_channels entry (not {bad[0]})")
+            raise ValueError(f"norm_num_groups {self.norm_num_groups} must divide every block_out_channels entry "
+                             f"(not {bad[0]})")
         return self
 
     @property
@@ -183,10 +184,12 @@ class LatentDiffusionConfig(Section):
     @model_validator(mode="after")
     def _levels(self) -> "LatentDiffusionConfig":
         if len(self.attention) != len(self.block_out_channels):
-            raise ValueError(f"attention has {len(self.attention)} entries; block_out_channels has {len(self.block_out_channels)}")
+            raise ValueError(f"attention has {len(self.attention)} entries; block_out_channels has "
+                             f"{len(self.block_out_channels)}")
         bad = [c for c in self.block_out_channels if c % self.norm_num_groups]
         if bad:
-            raise ValueError(f"norm_num_groups {self.norm_num_groups} must divide every block_out_channels entry (not {bad[0]})")
+            raise ValueError(f"norm_num_groups {self.norm_num_groups} must divide every block_out_channels entry "
+                             f"(not {bad[0]})")
         return self
 
 

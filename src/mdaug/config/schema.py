@@ -6,8 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from mdaug.config.data import AugmentConfig, DataConfig, SplitConfig
-from mdaug.config.models import (FAMILY_KEYS, AutoencoderConfig, AutoencoderLossConfig, CodePriorConfig, GanConfig,
-                                 LatentDiffusionConfig, RecognizerConfig)
+from mdaug.config.models import (
+    FAMILY_KEYS,
+    AutoencoderConfig,
+    AutoencoderLossConfig,
+    CodePriorConfig,
+    GanConfig,
+    LatentDiffusionConfig,
+    RecognizerConfig,
+)
 from mdaug.config.section import Section
 from mdaug.config.simulate import SimulateConfig
 from mdaug.config.studies import DiagnoseConfig, UtilityConfig

@@ -93,8 +93,8 @@ class SimulateConfig(Section):
     def _walkable(self) -> "SimulateConfig":
         top = self.rv[1] * (1 + self.session_speed_jitter) * (1 + self.recording_speed_jitter)
         if self.rv[0] <= 0 or top > 3:
-            raise ValueError(f"rv {list(self.rv)} with session_speed_jitter {self.session_speed_jitter} leaves the walking "
-                             "model's range 0 < RV <= 3")
+            raise ValueError(f"rv {list(self.rv)} with session_speed_jitter {self.session_speed_jitter} leaves the "
+                             "walking model's range 0 < RV <= 3")
         if min(self.height_m[0], self.build[0], self.cadence[0], self.range_m[0]) <= 0:
             raise ValueError("height_m, build, cadence and range_m must be positive")
         if self.sessions > self.per_person:

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from mdaug.config.section import Section
 
+
 class DiagnoseConfig(Section):
     """Budgets of the latent-health measurements (`mdaug diagnose`)."""
 

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 
 from mdaug.config.section import Section
 
+
 class TrainConfig(Section):
     """One training loop (Hugging Face Accelerate): optimisation, precision, logging and checkpoints."""
 

@@ -44,7 +44,8 @@ class SpectrogramSet:
 
     def __post_init__(self) -> None:
         n = len(self.x)
-        assert self.x.ndim == 4 and self.x.dtype == np.float32, f"x must be (n, c, d, t) float32, got {self.x.shape} {self.x.dtype}"
+        assert self.x.ndim == 4 and self.x.dtype == np.float32, \
+            f"x must be (n, c, d, t) float32, got {self.x.shape} {self.x.dtype}"
         assert self.labels.shape == (n,) and len(self.records) == n, "labels/records must match x"
 
     def __len__(self) -> int:

@@ -26,7 +26,8 @@ LUT_SIZE = 256  # matplotlib's and MATLAB's default lookup-table length
 # order, so they cannot be told apart from the image alone and must be named explicitly.
 CANDIDATES = ("jet", "turbo", "viridis", "plasma", "inferno", "magma", "cividis", "hot", "rainbow", "gray")
 # RGB (0..255) -> YCbCr with luminance weighted 3x: the space distances are measured in.
-_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]) * np.array([[3.0], [1.0], [1.0]])
+_YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5],
+                 [0.5, -0.418688, -0.081312]]) * np.array([[3.0], [1.0], [1.0]])
 # A pixel further than this from every colormap colour is not part of the render: axes, text or a
 # border (white, black and greys are 70-150 away from jet and viridis). JPEG damage mostly stays below.
 OFF_MAP_DISTANCE = 45.0

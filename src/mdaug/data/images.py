@@ -36,7 +36,8 @@ def decode_image(data: bytes, name: str = "") -> np.ndarray:
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit greyscale (PIL opens many as "I")
         a = np.asarray(img, dtype=np.float64)
         if a.min() < 0 or a.max() > 65535:
-            raise BadFile(f"integer image values [{a.min():.0f}, {a.max():.0f}] are outside 16 bits; save the array as .npy")
+            raise BadFile(f"integer image values [{a.min():.0f}, {a.max():.0f}] are outside 16 bits; "
+                          "save the array as .npy")
         return (a / 65535.0).astype(np.float32)
     if img.mode == "F":  # float image: [0, 1], else 8- or 16-bit ranges, fixed per range (never per image max)
         a = np.asarray(img, dtype=np.float64)
@@ -45,7 +46,8 @@ def decode_image(data: bytes, name: str = "") -> np.ndarray:
         lo, hi = float(a.min()), float(a.max())
         top = next((v for v in (1.0, 255.0, 65535.0) if lo >= 0 and hi <= v), None)
         if top is None:
-            raise BadFile(f"float image values [{lo:.3g}, {hi:.3g}] are not display values; save the array as .npy and set data.scale")
+            raise BadFile(f"float image values [{lo:.3g}, {hi:.3g}] are not display values; save the array as .npy "
+                          "and set data.scale")
         return (a / top).astype(np.float32)
     if img.mode in ("L", "LA", "1"):
         return np.asarray(img.convert("L"), dtype=np.float32) / 255.0

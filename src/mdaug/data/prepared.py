@@ -21,6 +21,17 @@ from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_bytes, atomic_write_text, sha256_file
 
 FORMAT_VERSION = 1
+DATASET_FILE = "mdaug_dataset.json"
+"""Written last into a prepared dataset's folder: its presence marks the dataset complete."""
+SPLIT_FILE = "split.json"
+"""The split saved beside a prepared dataset (and in every run folder)."""
+
+
+def is_prepared(folder: Path) -> bool:
+    """Whether `folder` holds a complete prepared dataset."""
+    return (Path(folder) / DATASET_FILE).is_file()
+
+
 MANIFEST_FIELDS = ("id", "file", "index", "class", "label", "session", "orig_shape", "file_sha256", "sample_hash")
 
 
@@ -29,7 +40,8 @@ def manifest_csv(ds: SpectrogramSet) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(MANIFEST_FIELDS)
     for r, lab in zip(ds.records, ds.labels):
-        w.writerow([r.id, r.file, r.index, r.class_name, int(lab), r.session or "", "x".join(map(str, r.orig_shape)), r.file_sha256, r.sample_hash])
+        w.writerow([r.id, r.file, r.index, r.class_name, int(lab), r.session or "", "x".join(map(str, r.orig_shape)),
+                    r.file_sha256, r.sample_hash])
     return buf.getvalue()
 
 
@@ -37,10 +49,12 @@ def read_manifest(path: Path) -> tuple[list[Record], np.ndarray]:
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     if rows and set(MANIFEST_FIELDS) - set(rows[0]):
-        raise MdaugError(f"{path} is not an mdaug manifest (missing columns {sorted(set(MANIFEST_FIELDS) - set(rows[0]))})")
+        raise MdaugError(f"{path} is not an mdaug manifest "
+                         f"(missing columns {sorted(set(MANIFEST_FIELDS) - set(rows[0]))})")
     records = [
         Record(id=r["id"], file=r["file"], index=int(r["index"]), class_name=r["class"], session=r["session"] or None,
-               orig_shape=tuple(int(v) for v in r["orig_shape"].split("x")), file_sha256=r["file_sha256"], sample_hash=r["sample_hash"])
+               orig_shape=tuple(int(v) for v in r["orig_shape"].split("x")), file_sha256=r["file_sha256"],
+               sample_hash=r["sample_hash"])
         for r in rows
     ]
     return records, np.array([int(r["label"]) for r in rows], dtype=np.int64)
@@ -71,18 +85,20 @@ def save_prepared(ds: SpectrogramSet, out: Path) -> Path:
     meta = {"format_version": FORMAT_VERSION, "n": len(ds), "shape": list(ds.x.shape[1:]),
             "class_names": ds.class_names, "fingerprint": ds.fingerprint(),
             "spectrograms_sha256": hashlib.sha256(buf.getvalue()).hexdigest(), "info": ds.info}
-    atomic_write_text(out / "mdaug_dataset.json", json.dumps(meta, indent=2, default=str))  # written last: marks it complete
+    # written last: marks it complete
+    atomic_write_text(out / DATASET_FILE, json.dumps(meta, indent=2, default=str))
     return out
 
 
 def load_prepared(folder: Path) -> SpectrogramSet:
     """Load a prepared dataset, checking that its files agree with each other and were not edited."""
     try:
-        meta = json.loads((folder / "mdaug_dataset.json").read_text())
+        meta = json.loads((folder / DATASET_FILE).read_text())
         if not isinstance(meta, dict):
             raise ValueError("mdaug_dataset.json is not an object")
         if meta.get("format_version") != FORMAT_VERSION:
-            raise MdaugError(f"{folder} was written by another mdaug version (format {meta.get('format_version')}); prepare it again")
+            raise MdaugError(f"{folder} was written by another mdaug version (format {meta.get('format_version')}); "
+                             "prepare it again")
         content_sha = sha256_file(folder / "spectrograms.npy")
         x = np.load(folder / "spectrograms.npy", allow_pickle=False)
         records, labels = read_manifest(folder / "manifest.csv")
@@ -90,13 +106,17 @@ def load_prepared(folder: Path) -> SpectrogramSet:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise MdaugError(f"{folder} is not a complete mdaug dataset ({type(e).__name__}: {str(e)[:80]})") from None
     if content_sha != meta.get("spectrograms_sha256"):
-        raise MdaugError(f"{folder}: spectrograms.npy does not match mdaug_dataset.json (changed after it was prepared); prepare it again")
+        raise MdaugError(f"{folder}: spectrograms.npy does not match mdaug_dataset.json (changed after it was "
+                         "prepared); prepare it again")
     if x.dtype != np.float32 or x.ndim != 4 or len(x) != len(records):
-        raise MdaugError(f"{folder}: spectrograms.npy {x.shape} {x.dtype} does not match manifest.csv ({len(records)} rows)")
+        raise MdaugError(f"{folder}: spectrograms.npy {x.shape} {x.dtype} does not match manifest.csv "
+                         f"({len(records)} rows)")
     if names != meta.get("class_names") or len(labels) and (labels.min() < 0 or labels.max() >= len(names)) \
             or any(r.class_name != names[lab] for r, lab in zip(records, labels)):
-        raise MdaugError(f"{folder}: labels in manifest.csv and classes.json disagree (edited by hand?); prepare it again")
+        raise MdaugError(f"{folder}: labels in manifest.csv and classes.json disagree (edited by hand?); "
+                         "prepare it again")
     ds = SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=meta.get("info") or {})
     if ds.fingerprint() != meta.get("fingerprint"):
-        raise MdaugError(f"{folder}: manifest.csv does not match mdaug_dataset.json (edited by hand?); prepare it again")
+        raise MdaugError(f"{folder}: manifest.csv does not match mdaug_dataset.json (edited by hand?); "
+                         "prepare it again")
     return ds

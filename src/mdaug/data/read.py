@@ -24,16 +24,14 @@ from tqdm.auto import tqdm
 
 from mdaug.config import DataConfig
 from mdaug.data import colormaps
+from mdaug.data.array_files import read_array_stack
 from mdaug.data.arrays import ARRAY_SUFFIXES, load_arrays
 from mdaug.data.canonical import Record, SpectrogramSet, natural_key, sample_hash
 from mdaug.data.images import IMAGE_SUFFIXES, BadFile, decode_image, image_to_canonical, is_colour
+from mdaug.data.prepared import DATASET_FILE, is_prepared, load_prepared
 from mdaug.data.scaling import guess_scale, normalise
 from mdaug.errors import MdaugError
 
-ARRAY_NAMES = ("x", "X", "data", "spectrograms", "spectrogram", "specs", "spec", "images", "S", "md", "microdoppler")
-LABEL_NAMES = ("y", "Y", "labels", "label", "targets", "target", "person", "person_id", "subject_id", "activity")
-SESSION_NAMES = ("sessions", "session", "session_ids", "session_id", "recordings", "recording", "groups")
-CLASS_NAME_NAMES = ("class_names", "classes", "label_names", "names")
 FORMAT_SUFFIXES = {
     "images": IMAGE_SUFFIXES, "npy": (".npy",), "npz": (".npz",), "mat": (".mat",),
     "hdf5": (".h5", ".hdf5", ".he5"), "auto": IMAGE_SUFFIXES + ARRAY_SUFFIXES,
@@ -82,14 +80,14 @@ def read_dataset(path: str | Path, cfg: DataConfig, *, progress: bool = True, co
     root = Path(path).expanduser()
     if not root.exists():
         raise MdaugError(f"path not found: {root}")
-    is_prepared = root.is_dir() and (root / "mdaug_dataset.json").is_file()
-    if cfg.format == "prepared" and not is_prepared:
-        raise MdaugError(f"{root} is not a prepared dataset (no mdaug_dataset.json); make one with `mdaug data prepare`")
-    if root.is_file() and cfg.format not in ("auto", "prepared") and root.suffix.lower() not in FORMAT_SUFFIXES[cfg.format]:
+    prepared = root.is_dir() and is_prepared(root)
+    if cfg.format == "prepared" and not prepared:
+        raise MdaugError(f"{root} is not a prepared dataset (no {DATASET_FILE}); make one with `mdaug data "
+                         "prepare`")
+    if (root.is_file() and cfg.format not in ("auto", "prepared")
+            and root.suffix.lower() not in FORMAT_SUFFIXES[cfg.format]):
         raise MdaugError(f"data.format={cfg.format} but {root.name} is a {root.suffix} file; use --format auto")
-    if is_prepared:
-        from mdaug.data.prepared import load_prepared
-
+    if prepared:
         ds = load_prepared(root)
         if cfg.size is not None and tuple(ds.x.shape[-2:]) != tuple(cfg.size):
             ds.x = np.stack([resize(s, cfg.size) for s in ds.x])
@@ -129,11 +127,13 @@ class _Reader:
         suffixes = FORMAT_SUFFIXES[self.cfg.format if self.cfg.format != "prepared" else "auto"]
         if self.root.is_file():
             if self.root.suffix.lower() not in ARRAY_SUFFIXES:
-                raise MdaugError(f"{self.root.name}: unsupported file type; give a folder of class folders, or a .npy/.npz/.mat/.h5 file")
+                raise MdaugError(f"{self.root.name}: unsupported file type; give a folder of class folders, or a "
+                                 ".npy/.npz/.mat/.h5 file")
             self._read_files([self.root], label=None)
             layout = "file"
         else:
-            class_dirs = sorted((d for d in self.root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=lambda d: natural_key(d.name))
+            class_dirs = sorted((d for d in self.root.iterdir() if d.is_dir() and not d.name.startswith(".")),
+                                key=lambda d: natural_key(d.name))
             top_files = _data_files(self.root, suffixes, recursive=False)
             if self.cfg.label_regex:
                 layout = "labels from file names"
@@ -147,12 +147,14 @@ class _Reader:
                 layout = "class folders"
                 self._read_class_folders(class_dirs, suffixes)
                 if top_files:
-                    self._problem("warning", f"{len(top_files)} files directly in {self.root.name}/ were ignored: they are in no class folder", skippable=False)
+                    self._problem("warning", f"{len(top_files)} files directly in {self.root.name}/ were ignored: "
+                                  "they are in no class folder", skippable=False)
             elif top_files and all(f.suffix.lower() in ARRAY_SUFFIXES for f in top_files):
                 layout = "labelled files"
                 self._read_files(top_files, label=None)
             elif top_files:
-                raise MdaugError(f"{self.root} holds images but no class folders; put each class's images in a subfolder named after the class")
+                raise MdaugError(f"{self.root} holds images but no class folders; put each class's images in a "
+                                 "subfolder named after the class")
             else:
                 raise MdaugError(f"no spectrogram files in {self.root} (looked for {', '.join(suffixes)})")
         if not self.samples:
@@ -163,8 +165,9 @@ class _Reader:
     def _read_class_folders(self, class_dirs: list[Path], suffixes: tuple[str, ...]) -> None:
         per_class = {}
         for d in class_dirs:
-            if (d / "mdaug_dataset.json").exists():
-                self._problem("warning", f"folder '{d.name}' is a prepared mdaug dataset, not a class: left out", skippable=False)
+            if is_prepared(d):
+                self._problem("warning", f"folder '{d.name}' is a prepared mdaug dataset, not a class: left out",
+                              skippable=False)
             elif not os.access(d, os.R_OK | os.X_OK):
                 self._problem("error", f"class folder '{d.name}' cannot be read (permission denied)", skippable=False)
             else:
@@ -174,15 +177,18 @@ class _Reader:
             if files:
                 self.class_names.append(name)
             else:
-                self._problem("error", f"class folder '{name}' has no spectrogram files ({', '.join(suffixes)})", skippable=False)
+                self._problem("error", f"class folder '{name}' has no spectrogram files ({', '.join(suffixes)})",
+                              skippable=False)
         all_files = [(f, name) for name, files in per_class.items() for f in files]
         if self.colormap is None:
             self._detect_colormap([f for f, _ in all_files])
-        for f, name in tqdm(all_files, desc="reading", unit="file", disable=None if self.progress else True, leave=False):
+        for f, name in tqdm(all_files, desc="reading", unit="file", disable=None if self.progress else True,
+                            leave=False):
             self._read_one(f, label=name)
 
     def _read_files(self, files: list[Path], label: str | None) -> None:
-        for f in tqdm(files, desc="reading", unit="file", disable=None if self.progress and len(files) > 1 else True, leave=False):
+        for f in tqdm(files, desc="reading", unit="file", disable=None if self.progress and len(files) > 1 else True,
+                      leave=False):
             self._read_one(f, label=label)
 
     # ------------------------------------------------------------ one file
@@ -223,53 +229,46 @@ class _Reader:
         self.samples.append(_Sample(x, label, self._session(rel, 1), rel, -1, sha))
 
     def _read_array_file(self, path: Path, data: bytes, rel: str, label: str | None, sha: str) -> None:
-        arrays = load_arrays(path, data)
-        key = self._pick(arrays, self.cfg.array_key, ARRAY_NAMES, "spectrogram", numeric_2d=True, path=rel)
-        raw = arrays[key]
-        stack = _as_samples(raw, self.cfg.sample_axis, path.suffix.lower() == ".mat")
-        n = len(stack)
-        scale = self.cfg.scale
-        if scale == "auto" and raw.dtype in (np.uint8, np.uint16):  # 8/16-bit display values, like images
-            stack = [a / (255.0 if raw.dtype == np.uint8 else 65535.0) for a in stack]
-            scale = "unit"
-        labels: list = [label] * n
-        lkey = self._pick(arrays, self.cfg.label_key, LABEL_NAMES, "labels", path=rel, required=False)
-        if label is not None and lkey is not None:  # files in class folders that carry their own labels
+        a = read_array_stack(load_arrays(path, data), self.cfg, rel=rel, is_mat=path.suffix.lower() == ".mat",
+                             needs_labels=label is None)
+        n = len(a.samples)
+        if label is not None and a.labels is not None:  # files in class folders that carry their own labels
             self.labels_in_folders += 1
-        if label is None or lkey is not None:
-            if lkey is None:
-                raise BadFile("has no labels variable (e.g. 'labels'); set data.label_key, or put files in one folder per class")
-            labels = _vector(arrays[lkey], n, "labels")
-            ckey = self._pick(arrays, self.cfg.class_names_key, CLASS_NAME_NAMES, "class names", path=rel, required=False)
-            if ckey is not None:
-                names = [str(v) for v in _vector(arrays[ckey], None, "class names")]
-                if self.file_class_names is None:
-                    self.file_class_names = names
-                elif names != self.file_class_names:
-                    raise BadFile(f"lists other class names than the first file ({names[:3]}... vs {self.file_class_names[:3]}...)")
-        skey = self._pick(arrays, self.cfg.session_key, SESSION_NAMES, "sessions", path=rel, required=False)
-        sessions = [str(v) for v in _vector(arrays[skey], n, "sessions")] if skey else [None] * n
+        if a.class_names is not None:
+            if self.file_class_names is None:
+                self.file_class_names = a.class_names
+            elif a.class_names != self.file_class_names:
+                raise BadFile(f"lists other class names than the first file ({a.class_names[:3]}... vs "
+                              f"{self.file_class_names[:3]}...)")
+        labels = a.labels if a.labels is not None else [label] * n
         self.kinds["array sample"] += n
+        scale = a.scale
         if scale == "auto":
-            scale = guess_scale(np.concatenate([a.ravel() for a in stack]))
-        for i, s in enumerate(stack):
+            scale = guess_scale(np.concatenate([s.ravel() for s in a.samples]))
+        for i, s in enumerate(a.samples):
             sid = f"{rel}#{i}" if n > 1 else rel
-            finite = np.isfinite(s.real).all() and (not np.iscomplexobj(s) or np.isfinite(s.imag).all())
-            if not finite:
-                self._problem("error", f"{sid}: contains NaN or inf values")
-                continue
-            mag = np.abs(s) if np.iscomplexobj(s) else s
-            self.raw_range = [min(self.raw_range[0], float(mag.min())), max(self.raw_range[1], float(mag.max()))]
-            if self.cfg.flip_doppler:
-                s = s[..., ::-1, :]
-            try:
-                x = normalise(s, scale, self.cfg.dynamic_range_db)
-            except MdaugError as e:
-                self._problem("error", f"{sid}: {e}")
-                continue
-            self.scales[scale] += 1
-            session = sessions[i] or self._session(rel, n)
-            self.samples.append(_Sample(np.ascontiguousarray(x), labels[i], session, rel, i if n > 1 else -1, sha))
+            x = self._normalised(s, scale, sid)
+            if x is not None:
+                self.scales[scale] += 1
+                session = a.sessions[i] or self._session(rel, n)
+                index = i if n > 1 else -1
+                self.samples.append(_Sample(np.ascontiguousarray(x), labels[i], session, rel, index, sha))
+
+    def _normalised(self, s: np.ndarray, scale: str, sid: str) -> np.ndarray | None:
+        """One array sample in canonical form, or None (and a problem) when it cannot be."""
+        finite = np.isfinite(s.real).all() and (not np.iscomplexobj(s) or np.isfinite(s.imag).all())
+        if not finite:
+            self._problem("error", f"{sid}: contains NaN or inf values")
+            return None
+        mag = np.abs(s) if np.iscomplexobj(s) else s
+        self.raw_range = [min(self.raw_range[0], float(mag.min())), max(self.raw_range[1], float(mag.max()))]
+        if self.cfg.flip_doppler:
+            s = s[..., ::-1, :]
+        try:
+            return normalise(s, scale, self.cfg.dynamic_range_db)
+        except MdaugError as e:
+            self._problem("error", f"{sid}: {e}")
+            return None
 
     # ------------------------------------------------------------ helpers
 
@@ -284,26 +283,6 @@ class _Reader:
         if parent.count("/") >= 1:  # class/session/file: the nested folder is the recording
             return parent
         return rel if n > 1 and self.root.is_dir() else None
-
-    def _pick(self, arrays: dict, key: str | None, names: tuple[str, ...], what: str, *, path: str,
-              numeric_2d: bool = False, required: bool = True) -> str | None:
-        if key is not None:
-            if key not in arrays:
-                raise BadFile(f"has no variable '{key}' (it has: {', '.join(arrays) or 'nothing'})")
-            return key
-        if "" in arrays:  # .npy
-            return "" if numeric_2d else None
-        for name in names:
-            if name in arrays:
-                return name
-        if numeric_2d:
-            cands = [k for k, a in arrays.items() if (a.dtype.kind in "fciu" and a.ndim >= 2) or _is_cell_of_matrices(a)]
-            if len(cands) == 1:
-                return cands[0]
-            if not cands:
-                raise BadFile(f"has no 2-D numeric variable to read as a {what} (it has: {', '.join(arrays) or 'nothing'})")
-            raise BadFile(f"has several arrays ({', '.join(cands)}); set data.array_key to the {what} one")
-        return None
 
     def _detect_colormap(self, files: list[Path]) -> None:
         colour = []
@@ -339,8 +318,8 @@ class _Reader:
     def _assemble(self, layout: str) -> SpectrogramSet:
         samples = self.samples
         if self.labels_in_folders:
-            self._problem("warning", f"{self.labels_in_folders} files in class folders carry their own labels variable: "
-                          "classes come from it, not from the folder names", skippable=False)
+            self._problem("warning", f"{self.labels_in_folders} files in class folders carry their own labels "
+                          "variable: classes come from it, not from the folder names", skippable=False)
         names = self._class_names()
         counts = Counter(str(s.label) for s in samples)
         for n in [n for n in names if counts[n] == 0]:
@@ -353,17 +332,19 @@ class _Reader:
             self._problem("warning", f"{len(self.off_map)} images have many pixels off the {self.colormap} colormap "
                           f"(worst: {worst[0]}, {worst[1]:.0%}): axes, labels or borders{hint}", skippable=False)
         if len(self.kinds.keys() & {"colour image", "greyscale image"}) == 2:
-            self._problem("warning", f"mixed greyscale ({self.kinds['greyscale image']}) and colour ({self.kinds['colour image']}) images", skippable=False)
+            self._problem("warning", f"mixed greyscale ({self.kinds['greyscale image']}) and colour "
+                          f"({self.kinds['colour image']}) images", skippable=False)
         channels = Counter(s.x.shape[0] for s in samples)
         if len(channels) > 1:
-            self._problem("error", f"samples have different channel counts {dict(channels)}; use data.colormap to map colour images to one channel", skippable=False)
+            self._problem("error", f"samples have different channel counts {dict(channels)}; use data.colormap to map "
+                          "colour images to one channel", skippable=False)
         shapes = Counter(s.x.shape[1:] for s in samples)
         size = self.cfg.size
         if size is None and len(shapes) > 1:
             (s1, n1), (s2, n2) = shapes.most_common(2)
             ex = next(s.file for s in samples if s.x.shape[1:] == s2)
-            self._problem("error", f"samples have different shapes: {s1[0]}x{s1[1]} ({n1}) and {s2[0]}x{s2[1]} ({n2}, e.g. {ex}); "
-                          "set data.size (e.g. --size 64) to resize them", skippable=False)
+            self._problem("error", f"samples have different shapes: {s1[0]}x{s1[1]} ({n1}) and {s2[0]}x{s2[1]} ({n2}, "
+                          f"e.g. {ex}); set data.size (e.g. --size 64) to resize them", skippable=False)
             size = s1
         errs = [p for p in self.problems if p.level == "error"]
         if errs and not self.collect:
@@ -383,13 +364,15 @@ class _Reader:
         n_dup = sum(v - 1 for v in dup.values() if v > 1)
         if n_dup:
             ex = [r.id for r in records if dup[r.sample_hash] > 1][:2]
-            self._problem("warning", f"{n_dup} duplicate samples (e.g. {' = '.join(ex)}); duplicates can leak across splits", skippable=False)
+            self._problem("warning", f"{n_dup} duplicate samples (e.g. {' = '.join(ex)}); duplicates can leak across "
+                          "splits", skippable=False)
         info = {
             "source": str(self.root), "layout": layout, "format": self.cfg.format,
             "kinds": dict(self.kinds), "colormap": self.colormap, "colormap_detected": self.colormap_detected,
             "off_map_fraction": self.off_map_sum / max(1, self.kinds["colour image"]), "scales": dict(self.scales),
             "raw_range": self.raw_range if np.isfinite(self.raw_range[0]) else None,
-            "dynamic_range_db": self.cfg.dynamic_range_db, "native_shapes": {f"{k[0]}x{k[1]}": v for k, v in shapes.items()},
+            "dynamic_range_db": self.cfg.dynamic_range_db,
+            "native_shapes": {f"{k[0]}x{k[1]}": v for k, v in shapes.items()},
             "orientation": "doppler ascending (row 0 = lowest Doppler), time ascending",
         }
         return SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=info)
@@ -418,60 +401,8 @@ class _Reader:
 
 def _data_files(folder: Path, suffixes: tuple[str, ...], *, recursive: bool) -> list[Path]:
     it = folder.rglob("*") if recursive else folder.iterdir()
-    files = [p for p in it if p.is_file() and p.suffix.lower() in suffixes and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
+    files = [p for p in it if p.is_file() and p.suffix.lower() in suffixes
+             and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
     return sorted(files, key=lambda p: natural_key(str(p.relative_to(folder))))
 
 
-def _is_cell_of_matrices(a: np.ndarray) -> bool:
-    return a.dtype == object and a.size > 0 and all(
-        isinstance(e, np.ndarray) and e.dtype.kind in "fciu" and np.squeeze(e).ndim == 2 for e in a.ravel())
-
-
-def _as_samples(a: np.ndarray, axis: str, is_mat: bool) -> list[np.ndarray] | np.ndarray:
-    """Any supported array -> samples of shape (channels, doppler, time): an (n, c, d, t) array, or a
-    list when a MATLAB cell array holds matrices of different sizes."""
-    if _is_cell_of_matrices(a):  # MATLAB {spec1, spec2, ...}, in MATLAB's linear (column-major) order
-        return [_as_samples(np.squeeze(e), axis, is_mat)[0] for e in a.ravel(order="F" if is_mat else "C")]
-    if a.dtype.kind not in "fciub":
-        raise BadFile(f"spectrogram variable has dtype {a.dtype}, not numbers")
-    if a.size == 0 or a.ndim < 2:
-        raise BadFile(f"spectrogram variable is empty or not 2-D (shape {a.shape})")
-    a = a.astype(np.complex64 if a.dtype.kind == "c" else np.float64, copy=False)
-    last = axis == "last" or (axis == "auto" and is_mat)
-    out = None
-    if a.ndim == 2:
-        out = a[None, None]
-    elif a.ndim == 3:
-        out = (np.moveaxis(a, -1, 0) if last else a)[:, None]
-    elif a.ndim == 4:
-        a = np.moveaxis(a, (-1, -2), (0, 1)) if last else a  # MATLAB (doppler, time, channels, n)
-        out = a if a.shape[1] in (1, 3) else None
-    if out is None:
-        raise BadFile(f"spectrogram array has shape {a.shape}; expected (doppler, time), a stack of them, or (n, channels, doppler, time)")
-    if min(out.shape[-2:]) < 4:
-        raise BadFile(f"spectrograms of {out.shape[-2]}x{out.shape[-1]} are too small (a 1-D vector is not a spectrogram); "
-                      "check data.sample_axis")
-    return out
-
-
-def _vector(a: np.ndarray, n: int | None, what: str) -> list:
-    """A labels / sessions / names variable as a list of ints or strings (n entries, or any if None)."""
-    v = np.asarray(a).ravel()
-    if v.dtype == object:  # MATLAB cell: one value per cell
-        items = [np.asarray(e).ravel() for e in v]
-        if not all(i.size == 1 for i in items):
-            raise BadFile(f"{what} variable holds cells that are not single numbers or strings")
-        v = np.array([i[0] for i in items])
-    if v.dtype.kind == "S":
-        v = np.char.decode(v, "utf-8", errors="replace")
-    if v.dtype.kind not in "fiuUb":
-        raise BadFile(f"{what} variable is not numbers or strings (dtype {v.dtype})")
-    if n is not None and v.size == 1 and n > 1:
-        v = np.repeat(v, n)
-    if n is not None and v.size != n:
-        raise BadFile(f"has {v.size} {what} for {n} spectrograms")
-    if v.dtype.kind == "f":
-        if not np.all(np.isfinite(v)) or not np.all(v == np.round(v)):
-            raise BadFile(f"{what} are not whole numbers or strings")
-        v = v.astype(np.int64)
-    return [str(x).strip() if v.dtype.kind == "U" else int(x) for x in v]

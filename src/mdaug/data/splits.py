@@ -49,7 +49,8 @@ def groups_of(ds: SpectrogramSet, group_by: str) -> tuple[list[str], str]:
             group_by = "file" if len({r.file for r in ds.records}) > 1 else "sample"
     if group_by == "session":
         if any(s is None for s in sessions):
-            raise MdaugError("split.group_by=session but some samples have no session id; set data.session_key or data.session_regex")
+            raise MdaugError("split.group_by=session but some samples have no session id; "
+                             "set data.session_key or data.session_regex")
         return [f"session:{s}" for s in sessions], group_by
     if group_by == "file":
         return [f"file:{r.file}" for r in ds.records], group_by
@@ -58,7 +59,8 @@ def groups_of(ds: SpectrogramSet, group_by: str) -> tuple[list[str], str]:
 
 def make_split(ds: SpectrogramSet, cfg: SplitConfig) -> Split:
     if cfg.val_fraction + cfg.test_fraction >= 1:
-        raise MdaugError(f"split.val_fraction + split.test_fraction must be below 1, got {cfg.val_fraction + cfg.test_fraction:g}")
+        raise MdaugError("split.val_fraction + split.test_fraction must be below 1, got "
+                         f"{cfg.val_fraction + cfg.test_fraction:g}")
     groups, kind = groups_of(ds, cfg.group_by)
     groups = _merge_duplicates(groups, [r.sample_hash for r in ds.records])
     k = len(ds.class_names)
@@ -76,7 +78,8 @@ def make_split(ds: SpectrogramSet, cfg: SplitConfig) -> Split:
         c = counts[g]
         gain = ((np.minimum(target - have, c[None, :]) * (c > 0)[None, :]).clip(min=0)).sum(1)
         # ties go to the split furthest below its target relative to it (a requested val split is filled)
-        short = ((target - have).clip(min=0) * (c > 0)[None, :]).sum(1) / np.maximum((target * (c > 0)[None, :]).sum(1), 1e-9)
+        short = (((target - have).clip(min=0) * (c > 0)[None, :]).sum(1)
+                 / np.maximum((target * (c > 0)[None, :]).sum(1), 1e-9))
         gain = np.where(frac > 0, gain + 1e-6 * short, -1.0)
         s = int(np.argmax(gain)) if gain.max() > 0 else int(np.argmax(frac * (frac > 0)))
         assign[g] = s
@@ -86,14 +89,16 @@ def make_split(ds: SpectrogramSet, cfg: SplitConfig) -> Split:
     warnings = []
     if kind == "sample" and cfg.group_by == "auto":
         warnings.append("no session ids and a single source file: split sample by sample; if the samples are "
-                        "overlapping windows of longer recordings the test score will be optimistic (set data.session_key)")
+                        "overlapping windows of longer recordings the test score will be optimistic "
+                        "(set data.session_key)")
     groups_per_class = (counts > 0).sum(0)
     for s, name in ((1, "val"), (2, "test")):
         empty = [c for c in range(k) if frac[s] > 0 and have[s, c] == 0]
         if empty:
             few = int(groups_per_class[empty].min())
             names = ", ".join(ds.class_names[c] for c in empty[:3]) + (", ..." if len(empty) > 3 else "")
-            warnings.append(f"{len(empty)} class(es) have no {name} samples ({names}): as few as {few} {kind} group(s) per class")
+            warnings.append(f"{len(empty)} class(es) have no {name} samples ({names}): as few as {few} {kind} "
+                            "group(s) per class")
     return Split(ids=ids, group_by=kind, seed=cfg.seed, fingerprint=ds.fingerprint(), warnings=warnings)
 
 

@@ -14,7 +14,8 @@ def summarize(result: ReadResult) -> dict:
     """Plain-data summary: classes, counts and sessions per class, shapes, value ranges, problems."""
     ds = result.dataset
     counts = ds.counts()
-    per_class_sessions = {n: len({r.session for r in ds.records if r.class_name == n and r.session is not None}) for n in ds.class_names}
+    per_class_sessions = {n: len({r.session for r in ds.records if r.class_name == n and r.session is not None})
+                          for n in ds.class_names}
     x = ds.x
     return {
         "source": ds.info.get("source"),
@@ -84,7 +85,8 @@ def preview_grid(ds: SpectrogramSet, path: Path, per_class: int = 4, max_classes
 
     rng = np.random.default_rng(seed)
     names = ds.class_names[:max_classes]
-    fig, axes = plt.subplots(len(names), per_class, figsize=(1.3 * per_class + 1.2, 1.3 * len(names) + 0.5), squeeze=False)
+    fig, axes = plt.subplots(len(names), per_class, figsize=(1.3 * per_class + 1.2, 1.3 * len(names) + 0.5),
+                             squeeze=False)
     for row, name in enumerate(names):
         idx = np.flatnonzero(ds.labels == row)
         pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False) if len(idx) else []

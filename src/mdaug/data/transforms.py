@@ -25,7 +25,8 @@ def random_time_shift(x: torch.Tensor, max_fraction: float, generator: torch.Gen
 
 
 def random_time_crop(x: torch.Tensor, width: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """A random window of `width` time bins from each sample: (batch, c, doppler, time) -> (batch, c, doppler, width)."""
+    """A random window of `width` time bins from each sample:
+    (batch, c, doppler, time) -> (batch, c, doppler, width)."""
     t = x.shape[-1]
     if width > t:
         raise ValueError(f"time crop of {width} bins is wider than the spectrogram ({t})")

@@ -20,7 +20,8 @@ from mdaug.errors import MdaugError
 Format = Literal["images", "npz", "mat", "mat73", "hdf5"]
 
 
-def write_dataset(ds: SpectrogramSet, out: str | Path, fmt: Format, *, colormap: str = "gray", image_suffix: str = ".png") -> list[Path]:
+def write_dataset(ds: SpectrogramSet, out: str | Path, fmt: Format, *, colormap: str = "gray",
+                  image_suffix: str = ".png") -> list[Path]:
     """Write `ds` under `out`; returns the files written."""
     out = Path(out)
     if fmt == "images":

@@ -157,15 +157,19 @@ def verdicts(report: dict[str, Any], thresholds: dict[str, float] = THRESHOLDS) 
     lat = report.get("latent", {})
     if "codebook_usage_pct" in lat:
         v, t = lat["codebook_usage_pct"], th["codebook_usage_pct"]
-        out.append(_verdict("codebook collapse", v, t, True, f"{v:.1f}% of the codebook is used (collapse below {t:.0f}%)",
-                            "turn on ae.kmeans_init, ae.dead_code_threshold and ae.cosine_codes, or shrink ae.codebook_size"))
+        out.append(_verdict("codebook collapse", v, t, True,
+                            f"{v:.1f}% of the codebook is used (collapse below {t:.0f}%)",
+                            "turn on ae.kmeans_init, ae.dead_code_threshold and ae.cosine_codes, "
+                            "or shrink ae.codebook_size"))
         dead, t = 100 * lat["dead_codes"] / max(report.get("codebook_size", 1), 1), th["dead_code_pct"]
-        out.append(_verdict("dead codes", dead, t, False, f"{dead:.1f}% of the codes are never used (too many above {t:.0f}%)"))
+        out.append(_verdict("dead codes", dead, t, False,
+                            f"{dead:.1f}% of the codes are never used (too many above {t:.0f}%)"))
     if "posterior_std_min" in lat:
         v, t = lat["posterior_std_min"], th["posterior_std_min"]
         out.append(_verdict("variance collapse", v, t, True,
                             f"smallest mean posterior std per channel is {v:.3g} (collapsed below {t:g})",
-                            "the encoder has become deterministic and its latents are unbounded pointers; raise ae.kl_weight"))
+                            "the encoder has become deterministic and its latents are unbounded pointers; "
+                            "raise ae.kl_weight"))
         a, t = lat["active_units_pct"], th["active_units_pct"]
         out.append(_verdict("posterior collapse", a, t, True,
                             f"{a:.0f}% of latent units carry information (collapse below {t:.0f}%)",
@@ -247,8 +251,9 @@ def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffus
     stats = latent_stats(latents[train], None if logvar is None else logvar[train])
     y = torch.from_numpy(ds.labels)
     report["diffusability_steps"] = diffusability_steps
-    report["diffusability_loss"] = diffusability(stats.normalise(latents[train]), y[train], stats.normalise(latents[test]),
-                                                 y[test], n_classes, steps=diffusability_steps, seed=seed)
+    report["diffusability_loss"] = diffusability(stats.normalise(latents[train]), y[train],
+                                                 stats.normalise(latents[test]), y[test], n_classes,
+                                                 steps=diffusability_steps, seed=seed)
     report["thresholds"] = dict(THRESHOLDS)
     report["verdicts"] = verdicts(report)
     report["healthy"] = all(v.ok for v in report["verdicts"])

@@ -19,9 +19,14 @@ import torch
 
 from mdaug.errors import MdaugError
 from mdaug.evaluation.features import embed, frechet_distance
-from mdaug.evaluation.metrics import (identity_accuracy, kernel_inception_distance, memorisation, physical_plausibility,
-                                      precision_recall)
 from mdaug.evaluation.figures import sample_grid
+from mdaug.evaluation.metrics import (
+    identity_accuracy,
+    kernel_inception_distance,
+    memorisation,
+    physical_plausibility,
+    precision_recall,
+)
 from mdaug.evaluation.records import GenerationReport
 from mdaug.files import free_path
 from mdaug.models.stage2 import SampleSettings
@@ -37,7 +42,8 @@ def check_recognizer(card: RecognizerCard, s2: Stage2Model, fingerprint: str) ->
         raise MdaugError("the recogniser used for evaluation must be an 'eval' one (train-recognizer --role eval); "
                          "the 'loss' recogniser shaped stage-1 training and may not judge it")
     if list(card.class_names) != list(s2.class_names):
-        raise MdaugError("the recogniser was trained on other classes than the stage-2 model; train it on the same data")
+        raise MdaugError("the recogniser was trained on other classes than the stage-2 model; "
+                         "train it on the same data")
     if card.data_fingerprint != fingerprint:
         raise MdaugError("the recogniser was trained on other data than the stage-2 model; train it on the same data")
 
@@ -65,7 +71,8 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
         kr, _ = kernel_inception_distance(f_rec, f_test, seed=seed)
         out["stage1_ceiling"] = {"fid": frechet_distance(f_rec, f_test), "kid": kr, **precision_recall(f_test, f_rec)}
         if floor_labels is not None:
-            out["stage1_ceiling"]["identity_accuracy"] = identity_accuracy(logits_rec, floor_labels, n_classes)["accuracy"]
+            out["stage1_ceiling"]["identity_accuracy"] = identity_accuracy(logits_rec, floor_labels,
+                                                                           n_classes)["accuracy"]
     ident = identity_accuracy(logits, fake_labels, n_classes)
     out["identity"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ident.items()}
     mem = memorisation(f_fake, fake_labels, f_train, real_train_labels)

@@ -84,7 +84,8 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, *, k: int = 3, batch_si
         raise ValueError(f"precision/recall with k={k} needs more than {k} samples in each set")
 
     def inside(points: np.ndarray, support: np.ndarray) -> float:
-        radii = torch.from_numpy(nearest_neighbours(support, support, k, exclude_self=True, batch_size=batch_size)[0][:, -1])
+        radii = torch.from_numpy(nearest_neighbours(support, support, k, exclude_self=True,
+                                                    batch_size=batch_size)[0][:, -1])
         s = torch.from_numpy(support)
         hits = [(torch.cdist(torch.from_numpy(points[i:i + batch_size]), s) <= radii).any(1)
                 for i in range(0, len(points), batch_size)]

@@ -9,12 +9,12 @@ import numpy as np
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
-from mdaug.errors import MdaugError
-from mdaug.evaluation.records import ReconstructionReport
-from mdaug.files import free_path
 from mdaug.config import run_config
+from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import reconstruction_grid
 from mdaug.evaluation.health import HealthAccumulator
+from mdaug.evaluation.records import ReconstructionReport
+from mdaug.files import free_path
 from mdaug.losses import spectral_loss
 from mdaug.runs.layout import EVAL, final_dir
 from mdaug.runs.loading import load_pretrained_autoencoder

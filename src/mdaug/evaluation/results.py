@@ -15,8 +15,7 @@ from pydantic import Field
 
 from mdaug.data import load_split
 from mdaug.errors import MdaugError
-from mdaug.evaluation.records import (DiagnoseReport, EvalRecord, GenerationReport, ReconstructionReport,
-                                      UtilityReport)
+from mdaug.evaluation.records import DiagnoseReport, EvalRecord, GenerationReport, ReconstructionReport, UtilityReport
 from mdaug.models.stage2 import STAGE2_KINDS
 from mdaug.runs.cards import AutoencoderCard, RecognizerCard, read_card
 from mdaug.runs.layout import CARD, EVAL, SPLIT, PipelineFolders, final_dir, newest

@@ -9,13 +9,15 @@ import torch.nn.functional as F
 def d_hinge(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
     """Hinge loss of the discriminator (Lim & Ye 2017): mean relu(1 - D(x)) + relu(1 + D(G(z))), halved."""
     loss = 0.5 * (F.relu(1.0 - logits_real).mean() + F.relu(1.0 + logits_fake).mean())
-    return loss, {"d_loss": loss.item(), "logits_real": logits_real.mean().item(), "logits_fake": logits_fake.mean().item()}
+    return loss, {"d_loss": loss.item(), "logits_real": logits_real.mean().item(),
+                  "logits_fake": logits_fake.mean().item()}
 
 
 def d_non_saturating(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
     """Non-saturating (logistic) discriminator loss (Goodfellow et al. 2014): softplus(-D(x)) + softplus(D(G(z)))."""
     loss = 0.5 * (F.softplus(-logits_real).mean() + F.softplus(logits_fake).mean())
-    return loss, {"d_loss": loss.item(), "logits_real": logits_real.mean().item(), "logits_fake": logits_fake.mean().item()}
+    return loss, {"d_loss": loss.item(), "logits_real": logits_real.mean().item(),
+                  "logits_fake": logits_fake.mean().item()}
 
 
 def g_hinge(logits_fake: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -45,7 +47,8 @@ def r1_penalty(logits_real: torch.Tensor, x_real: torch.Tensor) -> torch.Tensor:
     return grad.square().flatten(1).sum(1).mean()
 
 
-def lecam_penalty(logits_real: torch.Tensor, logits_fake: torch.Tensor, ema_real: float, ema_fake: float) -> torch.Tensor:
+def lecam_penalty(logits_real: torch.Tensor, logits_fake: torch.Tensor, ema_real: float,
+                  ema_fake: float) -> torch.Tensor:
     """LeCam regulariser (Tseng et al. 2021): ||relu(D(x) - ema_fake)||^2 + ||relu(ema_real - D(G(z)))||^2,
     where the EMAs of the mean logits are kept by the caller."""
     return F.relu(logits_real - ema_fake).square().mean() + F.relu(ema_real - logits_fake).square().mean()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 
-def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor, kind: str = "l1") -> tuple[torch.Tensor, dict[str, float]]:
+def reconstruction_loss(x_hat: torch.Tensor, x: torch.Tensor,
+                        kind: str = "l1") -> tuple[torch.Tensor, dict[str, float]]:
     """Mean absolute ('l1') or squared ('l2') error per pixel."""
     diff = x_hat.float() - x.float()
     if kind == "l1":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from mdaug.config import AutoencoderConfig
 from mdaug.errors import MdaugError
 from mdaug.models.autoencoder import Autoencoder, AutoencoderOutput, Encoded, saved_class_name
 from mdaug.models.discriminator import PatchDiscriminator
@@ -14,7 +15,6 @@ from mdaug.models.kl import KLAutoencoder
 from mdaug.models.recognizer import Recognizer
 from mdaug.models.rq import RQAutoencoder
 from mdaug.models.vq import VQAutoencoder
-from mdaug.config import AutoencoderConfig
 
 AUTOENCODERS: dict[str, type[Autoencoder]] = {
     "kl": KLAutoencoder, "vq": VQAutoencoder, "vqgan": VQAutoencoder, "rq": RQAutoencoder, "fsq": FSQAutoencoder,
@@ -35,9 +35,9 @@ def make_autoencoder(cfg: AutoencoderConfig, in_channels: int = 1) -> Autoencode
         return cls(**common)
     if cls is FSQAutoencoder:
         return cls(**common, fsq_levels=tuple(cfg.fsq_levels))
-    quant = dict(codebook_size=cfg.codebook_size, codebook_dim=cfg.codebook_dim, codebook_ema_decay=cfg.codebook_ema_decay,
-                 kmeans_init=cfg.kmeans_init, dead_code_threshold=cfg.dead_code_threshold,
-                 commitment_weight=cfg.commitment_weight)
+    quant = dict(codebook_size=cfg.codebook_size, codebook_dim=cfg.codebook_dim,
+                 codebook_ema_decay=cfg.codebook_ema_decay, kmeans_init=cfg.kmeans_init,
+                 dead_code_threshold=cfg.dead_code_threshold, commitment_weight=cfg.commitment_weight)
     if cls is RQAutoencoder:
         return cls(**common, **quant, num_quantizers=cfg.num_quantizers, shared_codebook=cfg.shared_codebook)
     return cls(**common, **quant, cosine_codes=cfg.cosine_codes)
@@ -65,8 +65,8 @@ def load_strict(cls: type, folder: str | Path):
         dlogging.set_verbosity(level)
     bad = list(info["missing_keys"]) + list(info["unexpected_keys"]) + [m[0] for m in info["mismatched_keys"]]
     if bad:
-        raise MdaugError(f"{folder} holds a {cls.__name__} of another architecture or mdaug version ({len(bad)} weights "
-                         f"do not fit, e.g. '{sorted(bad)[0]}'); retrain it with this version")
+        raise MdaugError(f"{folder} holds a {cls.__name__} of another architecture or mdaug version "
+                         f"({len(bad)} weights do not fit, e.g. '{sorted(bad)[0]}'); retrain it with this version")
     return model
 
 

@@ -20,7 +20,8 @@ class PatchDiscriminator(ModelMixin, ConfigMixin):
         for i in range(1, layers + 1):
             nxt = channels * min(2**i, 8)
             stride = 2 if i < layers else 1
-            mods += [nn.Conv2d(c, nxt, 4, stride, 1, bias=False), nn.GroupNorm(min(32, nxt // 4), nxt), nn.LeakyReLU(0.2)]
+            mods += [nn.Conv2d(c, nxt, 4, stride, 1, bias=False), nn.GroupNorm(min(32, nxt // 4), nxt),
+                     nn.LeakyReLU(0.2)]
             c = nxt
         mods.append(nn.Conv2d(c, 1, 4, 1, 1))
         self.net = nn.Sequential(*mods)

@@ -10,8 +10,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, UNet2DModel
-from diffusers import ConfigMixin, ModelMixin
+from diffusers import ConfigMixin, DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, ModelMixin, UNet2DModel
 from diffusers.configuration_utils import register_to_config
 
 Sampler = Literal["ddpm", "ddim", "dpm++"]
@@ -53,7 +52,8 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
         if sampler == "ddim":
             return DDIMScheduler(**common, clip_sample=False, set_alpha_to_one=False)
         if sampler == "dpm++":
-            return DPMSolverMultistepScheduler(**common, algorithm_type="dpmsolver++", solver_order=2, thresholding=False)
+            return DPMSolverMultistepScheduler(**common, algorithm_type="dpmsolver++", solver_order=2,
+                                               thresholding=False)
         raise ValueError(f"unknown sampler '{sampler}' (choose from {', '.join(SAMPLERS)})")
 
     def drop_labels(self, labels: torch.Tensor) -> torch.Tensor:

@@ -117,7 +117,8 @@ class LatentDiffusionKind(Stage2Kind):
                                prediction_type=m.prediction_type, cond_drop_prob=m.cond_drop_prob)
 
     def default_settings(self, cfg: Config) -> SampleSettings:
-        return SampleSettings(steps=cfg.ldm.sample_steps, guidance_scale=cfg.ldm.guidance_scale, sampler=cfg.ldm.sampler)
+        return SampleSettings(steps=cfg.ldm.sample_steps, guidance_scale=cfg.ldm.guidance_scale,
+                              sampler=cfg.ldm.sampler)
 
     def settings_dict(self, s: SampleSettings) -> dict[str, Any]:
         return {"steps": s.steps, "guidance_scale": s.guidance_scale, "sampler": s.sampler}

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mdaug.config import CONFIG_FILE
+from mdaug.data import SPLIT_FILE
 
 FINAL = "final"
 CARD = "mdaug.json"
 DATA_RECORD = "data.json"
-SPLIT = "split.json"
+SPLIT = SPLIT_FILE
 CHECKPOINTS = "checkpoints"
 LOSSES = "losses.jsonl"
 LOGS = "logs"

@@ -14,7 +14,7 @@ import numpy as np
 from rich.console import Console
 
 from mdaug.config import Config, config_to_yaml
-from mdaug.data import SpectrogramSet, load_prepared, load_split, make_split, read_dataset, save_split
+from mdaug.data import SpectrogramSet, is_prepared, load_prepared, load_split, make_split, read_dataset, save_split
 from mdaug.data.read import resize
 from mdaug.data.splits import Split, check_leak_free, limit_train
 from mdaug.errors import MdaugError
@@ -53,14 +53,15 @@ def simulated_dataset(cfg: Config, console: Console | None = None) -> Path:
     from mdaug.simulate.export import write_simulated
 
     cfg = with_output_size(cfg)
-    key = hashlib.sha256(config_to_yaml(cfg.simulate).encode() + repr((cfg.data.size, cfg.split)).encode()).hexdigest()[:12]
+    key = hashlib.sha256(config_to_yaml(cfg.simulate).encode()
+                         + repr((cfg.data.size, cfg.split)).encode()).hexdigest()[:12]
     folder = cache_root() / f"simulated-{key}"
-    if (folder / "mdaug_dataset.json").exists() and (folder / SPLIT).exists():
+    if is_prepared(folder) and (folder / SPLIT).exists():
         return folder
     if console:
         s = cfg.simulate
-        console.print(f"simulating {s.people} people x {s.per_person} recordings at {cfg.data.size[0]}x{cfg.data.size[1]} "
-                      f"-> {folder}")
+        console.print(f"simulating {s.people} people x {s.per_person} recordings at "
+                      f"{cfg.data.size[0]}x{cfg.data.size[1]} -> {folder}")
     sim = simulate_dataset(cfg.simulate, cfg.data.size, progress=console is not None)
     tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -79,7 +80,7 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
     path = Path(cfg.data.path) if cfg.data.path else simulated_dataset(cfg, console)
     if not path.exists():
         raise MdaugError(f"data path {path} does not exist")
-    if (path / "mdaug_dataset.json").exists():
+    if is_prepared(path):
         ds = load_prepared(path)
     else:
         result = read_dataset(path, cfg.data, progress=console is not None)

@@ -11,17 +11,23 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
+from mdaug.data import is_prepared, save_prepared, write_dataset
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text, ensure_empty_dir
 from mdaug.models.stage2 import SampleSettings
+from mdaug.runs.cards import AutoencoderRef
 from mdaug.runs.loading import Stage2Model
 from mdaug.sampling.generate import class_indices, generate
 
 FORMATS = ("auto", "images", "npz", "mat", "mat73", "hdf5", "prepared")
+AUGMENT_JSON = "augment.json"
+MANIFEST = "synthetic_manifest.csv"
 
 
 @dataclass
@@ -34,7 +40,7 @@ class OutputFormat:
 def input_format(source: str, info: dict) -> OutputFormat:
     """The format of the dataset a model was trained on, from its path and the reader's facts."""
     path = Path(source)
-    if (path / "mdaug_dataset.json").exists():
+    if is_prepared(path):
         return OutputFormat("prepared")
     if path.is_file() or path.suffix:
         suffix = path.suffix.lower()
@@ -69,8 +75,8 @@ def _image_files(root: Path, limit: int = 200) -> list[str]:
     return found
 
 
-def manifest_rows(files: list[str], labels: np.ndarray, class_names: list[str], s2: Stage2Model, settings: SampleSettings,
-                  seed: int, batch_size: int) -> list[dict]:
+def manifest_rows(files: list[str], labels: np.ndarray, class_names: list[str], s2: Stage2Model,
+                  settings: SampleSettings, seed: int, batch_size: int) -> list[dict]:
     model = f"{s2.kind.name}:{s2.folder.resolve()}"
     rows = []
     for i, (f, y) in enumerate(zip(files, labels)):
@@ -82,59 +88,93 @@ def manifest_rows(files: list[str], labels: np.ndarray, class_names: list[str], 
     return rows
 
 
-def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: list[str] | None = None,
-                     settings: SampleSettings | None = None, seed: int = 0, fmt: str = "auto", batch_size: int = 64,
-                     device: str | None = None, progress: bool = False) -> dict:
-    """Generate `per_class` spectrograms for each chosen class and write them to the new folder `out` in the
-    input dataset's format (or `fmt`); returns the summary written to out/augment.json."""
-    if per_class < 1:
-        raise MdaugError(f"--per-class must be at least 1, not {per_class}")
-    if fmt not in FORMATS:
-        raise MdaugError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
-    info = s2.card.data_info or {}
-    of = input_format(s2.card.data_source, info) if fmt == "auto" else OutputFormat(fmt, "jet" if fmt == "images" else "gray")
-    settings = settings or s2.default_settings()
-    wanted = class_indices(classes, s2.class_names)
-    ensure_empty_dir(out, what="output folder")
-    labels = np.repeat(np.asarray(wanted, dtype=np.int64), per_class)
-    x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device=device, progress=progress)
-    names = s2.class_names
+class AugmentRecord(BaseModel):
+    """out/augment.json: what an augmented dataset is and how it was made."""
+
+    model_config = ConfigDict(extra="forbid")
+    synthetic: bool = True
+    format: str
+    colormap: str | None
+    per_class: int
+    classes: list[str]
+    samples: int
+    seed: int
+    sampling: dict[str, Any]
+    model: str
+    """The stage-2 model's final/ folder."""
+    kind: str
+    autoencoder: AutoencoderRef
+    data_file: str
+    """What `mdaug data inspect` reads, relative to the folder (which may be renamed after writing)."""
+
+    @classmethod
+    def read(cls, folder: Path) -> "AugmentRecord | None":
+        """The record of the augmented dataset in `folder`, or None when there is none readable."""
+        try:
+            return cls.model_validate_json((Path(folder) / AUGMENT_JSON).read_text())
+        except (OSError, ValueError):
+            return None
+
+
+def _dataset(x: np.ndarray, labels: np.ndarray, names: list[str], suffix: str, images: bool,
+             source: Path) -> SpectrogramSet:
+    """The samples as a dataset, named class/synthetic_NNNNN per class."""
     counter: Counter = Counter()
     records = []
     for xi, y in zip(x, labels):
         name = names[int(y)]
         counter[name] += 1
         stem = f"synthetic_{counter[name]:05d}"
-        rel = f"{name}/{stem}{of.suffix}"
-        records.append(Record(id=rel, file=rel if of.fmt == "images" else stem, index=-1, class_name=name,
-                              session=None, orig_shape=tuple(xi.shape), file_sha256="", sample_hash=sample_hash(xi)))
-    ds = SpectrogramSet(x=x.astype(np.float32), labels=labels, class_names=list(names), records=records,
-                        info={"synthetic": True, "source": str(s2.folder)})
+        rel = f"{name}/{stem}{suffix}"
+        records.append(Record(id=rel, file=rel if images else stem, index=-1, class_name=name, session=None,
+                              orig_shape=tuple(xi.shape), file_sha256="", sample_hash=sample_hash(xi)))
+    return SpectrogramSet(x=x.astype(np.float32), labels=labels, class_names=list(names), records=records,
+                          info={"synthetic": True, "source": str(source)})
+
+
+def _write(ds: SpectrogramSet, out: Path, of: OutputFormat) -> list[str]:
+    """Write `ds` in format `of`; returns each sample's file (file#index inside an array file)."""
     if of.fmt == "prepared":
-        from mdaug.data import save_prepared
-
         save_prepared(ds, out)
-        files = [f"#{i}" for i in range(len(ds))]
-    else:
-        from mdaug.data import write_dataset
+        return [f"#{i}" for i in range(len(ds))]
+    written = write_dataset(ds, out, of.fmt, colormap=of.colormap, image_suffix=of.suffix)
+    if of.fmt == "images":
+        return [str(p.relative_to(out)) for p in written]
+    return [f"{written[0].name}#{i}" for i in range(len(ds))]
 
-        written = write_dataset(ds, out, of.fmt, colormap=of.colormap, image_suffix=of.suffix)
-        files = ([str(p.relative_to(out)) for p in written] if of.fmt == "images"
-                 else [f"{written[0].name}#{i}" for i in range(len(ds))])
+
+def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: list[str] | None = None,
+                     settings: SampleSettings | None = None, seed: int = 0, fmt: str = "auto", batch_size: int = 64,
+                     device: str | None = None, progress: bool = False) -> AugmentRecord:
+    """Generate `per_class` spectrograms for each chosen class and write them to the new folder `out` in the
+    input dataset's format (or `fmt`); returns the record written to out/augment.json."""
+    if per_class < 1:
+        raise MdaugError(f"--per-class must be at least 1, not {per_class}")
+    if fmt not in FORMATS:
+        raise MdaugError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
+    of = (input_format(s2.card.data_source, s2.card.data_info or {}) if fmt == "auto"
+          else OutputFormat(fmt, "jet" if fmt == "images" else "gray"))
+    settings = settings or s2.default_settings()
+    wanted = class_indices(classes, s2.class_names)
+    ensure_empty_dir(out, what="output folder")
+    labels = np.repeat(np.asarray(wanted, dtype=np.int64), per_class)
+    x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device=device, progress=progress)
+    names = s2.class_names
+    ds = _dataset(x, labels, names, of.suffix, of.fmt == "images", s2.folder)
+    files = _write(ds, out, of)
     rows = manifest_rows(files, labels, names, s2, settings, seed, batch_size)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    atomic_write_text(out / "synthetic_manifest.csv", buf.getvalue())
-    summary = {"synthetic": True, "format": of.fmt, "colormap": of.colormap if of.fmt == "images" else None,
-               "per_class": per_class, "classes": [names[c] for c in wanted], "samples": len(ds), "seed": seed,
-               "sampling": s2.kind.settings_dict(settings), "model": str(s2.folder.resolve()), "kind": s2.kind.name,
-               "autoencoder": s2.card.autoencoder.model_dump(),
-               # what `mdaug data inspect` reads, relative to the folder (which may be renamed after writing)
-               "data_file": "." if of.fmt in ("images", "prepared") else files[0].split("#")[0]}
-    atomic_write_text(out / "augment.json", json.dumps(summary, indent=1))
-    return summary
+    atomic_write_text(out / MANIFEST, buf.getvalue())
+    record = AugmentRecord(format=of.fmt, colormap=of.colormap if of.fmt == "images" else None, per_class=per_class,
+                           classes=[names[c] for c in wanted], samples=len(ds), seed=seed,
+                           sampling=s2.kind.settings_dict(settings), model=str(s2.folder.resolve()), kind=s2.kind.name,
+                           autoencoder=s2.card.autoencoder,
+                           data_file="." if of.fmt in ("images", "prepared") else files[0].split("#")[0])
+    atomic_write_text(out / AUGMENT_JSON, json.dumps(record.model_dump(), indent=1))
+    return record
 
 
-__all__ = ["FORMATS", "OutputFormat", "export_augmented", "input_format"]
+__all__ = ["AUGMENT_JSON", "FORMATS", "MANIFEST", "AugmentRecord", "OutputFormat", "export_augmented", "input_format"]

@@ -57,7 +57,8 @@ def max_doppler_hz(cfg: SimulateConfig) -> float:
     ht = (SEGMENT_RATIOS["thigh"] + SEGMENT_RATIOS["shank"]) * height * (1 + cfg.segment_jitter)
     rv = cfg.rv[1] * (1 + cfg.session_speed_jitter) * (1 + cfg.recording_speed_jitter)
     gait = Gait(height=height, speed=rv * ht, knee_peak_offset=cfg.knee_peak_offset_deg,
-                hip_amplitude_offset=cfg.hip_amplitude_offset_deg, cadence=cfg.cadence[1], arm_swing=cfg.arm_swing[1] * (1 + cfg.recording_arm_jitter))
+                hip_amplitude_offset=cfg.hip_amplitude_offset_deg, cadence=cfg.cadence[1],
+                arm_swing=cfg.arm_swing[1] * (1 + cfg.recording_arm_jitter))
     t = np.arange(0.0, 2 * gait.period, 1 / 1000.0)
     v = radial_velocities(t, gait, Recording(range_m=20.0), radar_of(cfg))
     return float(2 * np.abs(v).max() * cfg.radar.carrier_hz / 299_792_458.0)
@@ -136,9 +137,9 @@ def simulate_dataset(cfg: SimulateConfig, size: tuple[int, int] | None = (64, 64
     metas = [r[1] for r in results]
     names = [p.name for p in people]
     labels = np.array([p for p, _, _ in jobs], dtype=np.int64)
-    records = [Record(id=f"{m['session']}#{m['recording']}", file=m["session"], index=m["recording"], class_name=m["person"],
-                      session=m["session"], orig_shape=(1, len(freqs), len(times)), file_sha256="simulated",
-                      sample_hash=sample_hash(xi)) for m, xi in zip(metas, x)]
+    records = [Record(id=f"{m['session']}#{m['recording']}", file=m["session"], index=m["recording"],
+                      class_name=m["person"], session=m["session"], orig_shape=(1, len(freqs), len(times)),
+                      file_sha256="simulated", sample_hash=sample_hash(xi)) for m, xi in zip(metas, x)]
     info = {"source": "mdaug simulator", "layout": "simulated", "kinds": {"simulated spectrogram": len(x)},
             "scales": {"power": len(x)}, "native_shapes": {f"{len(freqs)}x{len(times)}": len(x)},
             "carrier_hz": cfg.radar.carrier_hz, "prf_hz": cfg.radar.prf_hz, "dynamic_range_db": cfg.dynamic_range_db,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mdaug.config import Config, save_config
-from mdaug.data import make_split, save_prepared, save_split, write_dataset
+from mdaug.config import CONFIG_FILE, Config, save_config
+from mdaug.data import SPLIT_FILE, make_split, save_prepared, save_split, write_dataset
 from mdaug.files import atomic_write_text
 from mdaug.simulate.dataset import Simulated
 
@@ -34,7 +34,8 @@ def person_preview(sim: Simulated, path: Path, cmap: str = "jet") -> Path:
     n = len(ds.class_names)
     cols = min(8, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.75 * rows + 0.4), squeeze=False, sharex=True, sharey=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.75 * rows + 0.4), squeeze=False, sharex=True,
+                             sharey=True)
     extent = [float(sim.time_s[0]), float(sim.time_s[-1]), float(sim.doppler_hz[0]), float(sim.doppler_hz[-1])]
     for c in range(rows * cols):
         ax = axes[c // cols, c % cols]
@@ -42,7 +43,8 @@ def person_preview(sim: Simulated, path: Path, cmap: str = "jet") -> Path:
             ax.axis("off")
             continue
         i = int(np.flatnonzero(ds.labels == c)[0])
-        ax.imshow(ds.x[i, 0], origin="lower", aspect="auto", cmap=cmap, vmin=-1, vmax=1, extent=extent, interpolation="nearest")
+        ax.imshow(ds.x[i, 0], origin="lower", aspect="auto", cmap=cmap, vmin=-1, vmax=1, extent=extent,
+                  interpolation="nearest")
         m = sim.samples[i]
         ax.set_title(f"{ds.class_names[c]}  {m['speed_mps']:.2f} m/s, {m['aspect_deg']:.0f} deg", fontsize=6)
         ax.tick_params(labelsize=6)
@@ -64,10 +66,10 @@ def write_simulated(sim: Simulated, out: Path, cfg: Config, *, images: bool = Fa
     """Write everything under `out` (new or empty; the caller checks)."""
     ds = sim.dataset
     save_prepared(ds, out)
-    save_split(make_split(ds, cfg.split), out / "split.json")
+    save_split(make_split(ds, cfg.split), out / SPLIT_FILE)
     atomic_write_text(out / "people.csv", _csv([p.row() for p in sim.people]))
     atomic_write_text(out / "recordings.csv", _csv([{"id": r.id} | m for r, m in zip(ds.records, sim.samples)]))
-    save_config(cfg, out / "config.yaml")
+    save_config(cfg, out / CONFIG_FILE)
     person_preview(sim, out / "preview.png")
     if images:
         write_dataset(ds, out / "images", "images", colormap="jet")

@@ -220,5 +220,6 @@ def joint_positions(t: np.ndarray, gait: Gait, phase0: float = 0.0, progress: bo
         elbow = shoulder + _apply(r_upper, [0, 0, -L("upper_arm")])
         out |= {f"hip_{side}": hip, f"knee_{side}": knee, f"ankle_{side}": ankle,
                 f"toe_{side}": ankle + _apply(r_foot, [L("foot"), 0, 0]),
-                f"shoulder_{side}": shoulder, f"elbow_{side}": elbow, f"hand_{side}": elbow + _apply(r_fore, [0, 0, -L("forearm")])}
+                f"shoulder_{side}": shoulder, f"elbow_{side}": elbow,
+                f"hand_{side}": elbow + _apply(r_fore, [0, 0, -L("forearm")])}
     return out

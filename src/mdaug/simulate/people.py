@@ -78,13 +78,15 @@ def make_session(cfg: SimulateConfig, person: Person, index: int) -> Session:
                    aspect_deg=aspect, range_m=float(rng.uniform(*cfg.range_m)), snr_db=float(rng.uniform(*cfg.snr_db)))
 
 
-def make_recording(cfg: SimulateConfig, person: Person, session: Session, index: int) -> tuple[Gait, Recording, np.random.Generator]:
+def make_recording(cfg: SimulateConfig, person: Person, session: Session,
+                   index: int) -> tuple[Gait, Recording, np.random.Generator]:
     """The gait, scene and noise generator of one recording (small jitter around the session)."""
     rng = _rng(cfg.seed, 3, person.index, session.index, index)
     gait = replace(person.gait(session.speed_factor * (1 + float(rng.uniform(-1, 1)) * cfg.recording_speed_jitter)),
                    arm_swing=person.arm_swing * (1 + float(rng.uniform(-1, 1)) * cfg.recording_arm_jitter))
     rec = Recording(aspect_deg=session.aspect_deg + float(rng.uniform(-3, 3)),
                     range_m=session.range_m + float(rng.uniform(-0.5, 0.5)), path=cfg.path,
-                    snr_db=session.snr_db + float(rng.uniform(-1, 1)) * cfg.recording_snr_jitter_db, clutter_db=cfg.clutter_db,
-                    mti_cutoff_hz=cfg.mti_cutoff_hz, build=person.build, phase0=float(rng.random()))
+                    snr_db=session.snr_db + float(rng.uniform(-1, 1)) * cfg.recording_snr_jitter_db,
+                    clutter_db=cfg.clutter_db, mti_cutoff_hz=cfg.mti_cutoff_hz, build=person.build,
+                    phase0=float(rng.random()))
     return gait, rec, rng

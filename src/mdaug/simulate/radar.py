@@ -43,7 +43,8 @@ class Radar:
         return C / self.carrier_hz
 
 
-def scatterers(joints: dict[str, np.ndarray], build: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def scatterers(joints: dict[str, np.ndarray],
+               build: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Midpoints (K, T, 3), unit axes (K, T, 3), radii a (K,) and half-lengths c (K, T) of the 16 segments."""
     starts = np.stack([joints[s] for _, s, _, _ in SEGMENTS])
     ends = np.stack([joints[e] for _, _, e, _ in SEGMENTS])

@@ -17,7 +17,14 @@ from scipy.interpolate import CubicSpline
 from scipy.signal.windows import get_window
 
 from mdaug.simulate.kinematics import Gait, joint_positions
-from mdaug.simulate.radar import SEGMENTS, Radar, add_noise_and_clutter, baseband_return, range_and_amplitude, scatterers
+from mdaug.simulate.radar import (
+    SEGMENTS,
+    Radar,
+    add_noise_and_clutter,
+    baseband_return,
+    range_and_amplitude,
+    scatterers,
+)
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,33 @@ from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import reconstruction_grid
 from mdaug.evaluation.health import HealthAccumulator
 from mdaug.files import ensure_empty_dir
-from mdaug.losses import (adaptive_weight, d_hinge, d_non_saturating, g_hinge, g_non_saturating, kl_weight_at,
-                          lecam_penalty, perceptual_loss, r1_penalty, reconstruction_loss, spectral_loss)
-from mdaug.models import Autoencoder, PatchDiscriminator, load_model, make_autoencoder
+from mdaug.losses import (
+    adaptive_weight,
+    d_hinge,
+    d_non_saturating,
+    g_hinge,
+    g_non_saturating,
+    kl_weight_at,
+    lecam_penalty,
+    perceptual_loss,
+    r1_penalty,
+    reconstruction_loss,
+    spectral_loss,
+)
+from mdaug.models import PatchDiscriminator, load_model, make_autoencoder
 from mdaug.runs.cards import AutoencoderCard, Normalisation, write_final
 from mdaug.runs.layout import CONFIG_FILE, HEALTH, IMAGES
 from mdaug.runs.run_data import RunData, check_run_data, load_run_data, write_run_data
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.batches import BatchOrder
-from mdaug.training.common import check_resumable, load_state_strict, make_accelerator, make_ema, make_optimizer, make_schedule
+from mdaug.training.common import (
+    check_resumable,
+    load_state_strict,
+    make_accelerator,
+    make_ema,
+    make_optimizer,
+    make_schedule,
+)
 from mdaug.training.recipe import CheckpointContents, LoopState, Recipe
 
 
@@ -259,7 +277,8 @@ class AutoencoderRecipe(Recipe):
         if self.accelerator.is_main_process:
             folder = self.run / HEALTH
             folder.mkdir(exist_ok=True)
-            np.savez(folder / f"epoch-{summary['epoch']:04d}.npz", **{k: v.numpy() for k, v in self.health.buffers.items()})
+            np.savez(folder / f"epoch-{summary['epoch']:04d}.npz",
+                     **{k: v.numpy() for k, v in self.health.buffers.items()})
         self.state.health.append(summary)
         self.health.reset()
         return summary
@@ -271,7 +290,8 @@ class AutoencoderRecipe(Recipe):
         ds = self.data.dataset
         pool = self.data.indices("val")
         pool = pool if len(pool) else self.data.indices("train")
-        picks = [int(pool[ds.labels[pool] == c][0]) for c in range(len(ds.class_names)) if (ds.labels[pool] == c).any()][:8]
+        picks = [int(pool[ds.labels[pool] == c][0]) for c in range(len(ds.class_names))
+                 if (ds.labels[pool] == c).any()][:8]
         model = self.unwrapped
         was_training = model.training
         model.eval()

@@ -38,4 +38,5 @@ class BatchOrder:
 
     def generator(self, micro_step: int) -> torch.Generator:
         """A generator for this micro-step's augmentation, the same after a resume, different per process."""
-        return torch.Generator().manual_seed((self.seed * seeds.AUGMENT_STEP + micro_step) * seeds.AUGMENT_PROCESS + self.rank)
+        return torch.Generator().manual_seed((self.seed * seeds.AUGMENT_STEP + micro_step) * seeds.AUGMENT_PROCESS
+                                             + self.rank)

@@ -23,6 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_bytes, atomic_write_text, free_path, sha256_file
+from mdaug.runs.layout import CHECKPOINTS
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
 
@@ -132,7 +133,8 @@ def load_checkpoint(path: Path) -> Checkpoint:
     for name, digest in files.items():
         f = path / name
         if not f.is_file() or sha256_file(f) != digest:
-            raise MdaugError(f"checkpoint {path} is corrupt or truncated ({name} {'is missing' if not f.is_file() else 'does not match its hash'}); "
+            raise MdaugError(f"checkpoint {path} is corrupt or truncated "
+                             f"({name} {'is missing' if not f.is_file() else 'does not match its hash'}); "
                              "resume from an earlier one with --checkpoint PATH")
     try:
         tensors = {f[:-len(".safetensors")]: load_file(str(path / f)) for f in files if f.endswith(".safetensors")}
@@ -147,7 +149,7 @@ def resolve_resume(run: Path, resume: str | None) -> Path | None:
     if resume is None:
         return None
     if resume == "latest":
-        found = latest_checkpoint(run / "checkpoints")
+        found = latest_checkpoint(run / CHECKPOINTS)
         if found is None:
             raise MdaugError(f"no checkpoint to resume in {run / 'checkpoints'}; start without --resume")
         return found

@@ -13,9 +13,8 @@ from accelerate.state import AcceleratorState
 from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 
-from mdaug.config import Config, config_dict, saved_config
+from mdaug.config import Config, TrainConfig, config_dict, saved_config
 from mdaug.errors import MdaugError
-from mdaug.config import TrainConfig
 
 # Keys of a training section that may change when a run is resumed: how long and how often, not what.
 RESUMABLE_CHANGES = {"steps", "log_every", "image_every", "checkpoint_every", "keep_checkpoints", "on_nan"}
@@ -73,7 +72,8 @@ def load_state_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor],
     if missing or unexpected or bad:
         first = (missing or unexpected or bad)[0]
         raise MdaugError(f"the checkpoint's {what} does not fit this model ({len(missing)} missing, {len(unexpected)} "
-                         f"unexpected, {len(bad)} mis-shaped tensors, e.g. '{first}'): it was saved with another model config")
+                         f"unexpected, {len(bad)} mis-shaped tensors, e.g. '{first}'): it was saved with another "
+                         "model config")
     module.load_state_dict(tensors)
 
 
@@ -100,7 +100,8 @@ def check_resumable(run: Path, now: Config, train_section: str) -> None:
 
     diff = walk(saved, current, "")
     if diff:
-        raise MdaugError(f"cannot resume {run} with a different config: {diff}. Resume without --config, or start a new run")
+        raise MdaugError(f"cannot resume {run} with a different config: {diff}. Resume without --config, "
+                         "or start a new run")
 
 
 class LossLog:

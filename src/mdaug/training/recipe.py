@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from mdaug.config import TrainConfig
 from mdaug.errors import MdaugError
-from mdaug.runs.layout import CHECKPOINTS, LOGS, LOSSES
+from mdaug.runs.layout import CHECKPOINTS, LOGS, LOSSES, final_dir
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.common import LossLog, ema_load, ema_tensors, load_state_strict
 
@@ -212,7 +212,7 @@ class Recipe(ABC):
             if main:
                 log.close()
                 writer.close()
-        final = self.write_final() if main else self.run / "final"
+        final = self.write_final() if main else final_dir(self.run)
         acc.wait_for_everyone()
         return final
 

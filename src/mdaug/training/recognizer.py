@@ -57,7 +57,8 @@ def held_count(members: int, fraction: float) -> int:
     return max(min(max(round(fraction * members), 1 if fraction > 0 else 0), members - 1), 0)
 
 
-def carve_out(data: RunData, fraction: float, seed: int, pool: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def carve_out(data: RunData, fraction: float, seed: int,
+              pool: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(fit, held): the training split's indices, with round(fraction * n) samples of each class held back
     (at least one when fraction > 0, never the class's last one), drawn with `seed` from `pool` (default: the
     whole training split; the utility study passes the real samples so that synthetic ones never select the

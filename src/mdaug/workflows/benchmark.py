@@ -24,9 +24,17 @@ from mdaug.runs.layout import CHECKPOINTS, PipelineFolders, run_finished
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.recognizer import train_recognizer
 from mdaug.workflows.pipeline import Pipeline, pipeline_config
-from mdaug.workflows.steps import train_or_resume
+from mdaug.workflows.steps import Plan, claim_folder, train_or_resume
 
 FAMILIES = ("kl", "vq", "vqgan", "rq")
+
+
+class BenchmarkPlan(Plan):
+    preset: str
+    families: list[str]
+    data: str | None
+    overrides: list[str]
+    prior: bool
 
 
 def share_recognizer(shared: Path, run: Path) -> None:
@@ -52,12 +60,10 @@ def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...]
     if out.exists() and not out.is_dir():
         raise MdaugError(f"--out {out} is a file; choose a folder")
     out.mkdir(parents=True, exist_ok=True)
-    plan = {"preset": preset, "families": list(families), "data": first.data.path, "overrides": list(overrides or []),
-            "prior": prior}
-    plan_path = out / "benchmark-plan.json"
-    if plan_path.exists() and json.loads(plan_path.read_text()) != plan:
-        raise MdaugError(f"{out} holds a benchmark with another plan ({plan_path}); use a new --out")
-    atomic_write_text(plan_path, json.dumps(plan, indent=1))
+    plan = BenchmarkPlan(preset=preset, families=list(families), data=first.data.path,
+                         overrides=list(overrides or []), prior=prior)
+    claim_folder(out / "benchmark-plan.json", plan, f"{out} holds a benchmark with another plan "
+                 f"({out / 'benchmark-plan.json'}); use a new --out")
 
     shared = PipelineFolders(out).recognizer
     con.rule("evaluation recogniser, shared by every family")

@@ -5,7 +5,6 @@ stopped (across notebook time limits too). The folder's layout is mdaug.runs.lay
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -24,13 +23,21 @@ from mdaug.models.stage2 import CODE_FAMILIES, STAGE2_KINDS
 from mdaug.runs.layout import EVAL, PipelineFolders, final_dir, newest, run_finished
 from mdaug.runs.loading import load_stage2
 from mdaug.runs.run_data import RunData, load_run_data
-from mdaug.sampling.export import export_augmented
+from mdaug.sampling.export import MANIFEST, export_augmented
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.recognizer import train_recognizer
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.estimate import Clock, minutes, step_costs
-from mdaug.workflows.steps import EXPORT_KIND, Step, train_or_resume
+from mdaug.workflows.steps import EXPORT_KIND, Plan, Step, claim_folder, train_or_resume
 from mdaug.workflows.utility import UTILITY_JSON, run_utility
+
+
+class PipelinePlan(Plan):
+    family: str
+    data: str | None
+    size: list[int]
+    ae_steps: int
+    ldm_steps: int
 
 
 def pipeline_config(preset: str, family: str | None, data: Path | None, overrides: list[str]) -> Config:
@@ -61,12 +68,10 @@ class Pipeline:
             raise MdaugError(f"--out {out} is a file; choose a folder")
         data = load_run_data(cfg, self.console)
         out.mkdir(parents=True, exist_ok=True)
-        plan = {"family": cfg.ae.family, "data": cfg.data.path, "size": list(cfg.data.size or []),
-                "ae_steps": cfg.ae_train.steps, "ldm_steps": cfg.ldm_train.steps}
-        plan_path = self.folders.plan
-        if plan_path.exists() and json.loads(plan_path.read_text()).get("plan") != plan:
-            raise MdaugError(f"{out} holds a run with another family, data or preset ({plan_path}); use a new --out")
-        atomic_write_text(plan_path, json.dumps({"plan": plan}, indent=1))
+        plan = PipelinePlan(family=cfg.ae.family, data=cfg.data.path, size=list(cfg.data.size or []),
+                            ae_steps=cfg.ae_train.steps, ldm_steps=cfg.ldm_train.steps)
+        claim_folder(self.folders.plan, plan, f"{out} holds a run with another family, data or preset "
+                     f"({self.folders.plan}); use a new --out", under="plan")
         atomic_write_text(self.folders.config, config_to_yaml(cfg))
         self.console.print(f"data: {data.source}: {len(data.dataset)} spectrograms, {len(data.dataset.class_names)} "
                            f"classes, split {', '.join(f'{k} {len(v)}' for k, v in data.split.ids.items())}")
@@ -99,7 +104,8 @@ class Pipeline:
                                                                                   resume=r, console=con, data=data)),
                  "recognizer"),
             Step(f"stage 1: {cfg.ae.family} autoencoder", lambda: run_finished(f.ae),
-                 lambda: train_or_resume(f.ae, lambda r: train_autoencoder(cfg, f.ae, resume=r, console=con, data=data)),
+                 lambda: train_or_resume(f.ae, lambda r: train_autoencoder(cfg, f.ae, resume=r, console=con,
+                                                                           data=data)),
                  "ae"),
             Step("reconstruction on held-out data", lambda: newest(f.ae / EVAL, "reconstruction-test") is not None,
                  lambda: evaluate_reconstruction(f.ae), "reconstruction"),
@@ -108,7 +114,7 @@ class Pipeline:
             *self._stage2_steps(EXPORT_KIND),
             *(self._stage2_steps("prior") if self.prior else []),
             Step(f"augmented dataset ({cfg.utility.synthetic_per_class} per class)",
-                 lambda: (f.synthetic / "synthetic_manifest.csv").exists(), self._export, "export"),
+                 lambda: (f.synthetic / MANIFEST).exists(), self._export, "export"),
             Step("downstream utility", lambda: (f.utility / UTILITY_JSON).exists(),
                  lambda: run_utility(cfg, f.utility, console=con, reuse=(f.ae, f.stage2(EXPORT_KIND)),
                                      real_recogniser=f.recognizer, augmented=f.synthetic), "utility"),

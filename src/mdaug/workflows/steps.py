@@ -3,16 +3,19 @@ it was interrupted, or start it afresh; and the typed step of a pipeline."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 
+from mdaug.errors import MdaugError
+from mdaug.files import atomic_write_text
 from mdaug.runs.layout import CHECKPOINTS, run_finished
 from mdaug.training.checkpoint import latest_checkpoint
-
 
 EXPORT_KIND = "ldm"
 """The stage-2 kind whose samples a pipeline exports as the augmented dataset (every family has latents)."""
@@ -41,6 +44,29 @@ def train_once(folder: Path, train: Callable[[str | None], Any], console: Consol
     train_or_resume(folder, train)
 
 
+class Plan(BaseModel):
+    """What a workflow folder is for: written when the folder is first used, and compared on every later use, so
+    that a folder is never continued with another family, dataset or budget."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def claim_folder(path: Path, plan: Plan, refusal: str, *, under: str | None = None) -> None:
+    """Record `plan` in the file `path` (as the value of key `under` when given), or raise MdaugError(refusal)
+    when `path` already records another plan (or cannot be read)."""
+    want = plan.model_dump(mode="json")
+    if path.exists():
+        try:
+            found = json.loads(path.read_text())
+        except (OSError, ValueError):
+            found = None
+        if under is not None:
+            found = found.get(under) if isinstance(found, dict) else None
+        if found != want:
+            raise MdaugError(refusal)
+    atomic_write_text(path, json.dumps({under: want} if under else want, indent=1))
+
+
 @dataclass
 class Step:
     """One step of a pipeline: its banner, whether its output is complete, how to make it, and which estimate of
@@ -52,4 +78,4 @@ class Step:
     cost: str
 
 
-__all__ = ["EXPORT_KIND", "Step", "train_once", "train_or_resume"]
+__all__ = ["EXPORT_KIND", "Plan", "Step", "claim_folder", "train_once", "train_or_resume"]

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 
 from mdaug.config import load_config
-from mdaug.data import load_prepared, read_dataset
+from mdaug.data import is_prepared, load_prepared, read_dataset
 from mdaug.data.summary import preview_grid, print_summary, summarize
 from mdaug.errors import MdaugError
 from mdaug.simulate.dataset import simulate_dataset, with_output_size
@@ -22,7 +22,7 @@ def run_demo(out: Path, console: Console, preset: str = "gait31") -> Path:
     if out.exists() and not out.is_dir():
         raise MdaugError(f"--out {out} is a file; choose a folder")
     data = out / "gait"
-    if (data / "mdaug_dataset.json").exists() and (data / "preview.png").exists():
+    if is_prepared(data) and (data / "preview.png").exists():
         load_prepared(data)  # complete (written last) and intact
         console.print(f"simulated dataset exists, reusing {data}")
     else:

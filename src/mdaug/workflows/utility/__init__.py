@@ -18,7 +18,6 @@ skipped when its output exists, and resumed from its last checkpoint when it was
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -26,13 +25,21 @@ from rich.console import Console
 from mdaug.config import Config
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import UtilityReport
-from mdaug.files import atomic_write_text
+from mdaug.workflows.steps import Plan, claim_folder
 from mdaug.workflows.utility.budget import budget_config, budget_name, fit_batches, run_budget
 from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable, user_recipe
 from mdaug.workflows.utility.summary import summarise, utility_figure
 from mdaug.workflows.utility.synthetic import MODES, with_synthetic
 
 UTILITY_JSON = "utility.json"
+
+
+class UtilityPlan(Plan):
+    budgets: list[str]
+    seeds: int
+    family: str
+    generator: str
+    synthetic_per_class: int
 
 
 def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
@@ -50,12 +57,10 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
     if not u.budgets:
         raise MdaugError("utility.budgets is empty; give at least one budget (e.g. [10, all])")
     out.mkdir(parents=True, exist_ok=True)
-    plan = {"budgets": [budget_name(b) for b in u.budgets], "seeds": u.seeds, "family": cfg.ae.family,
-            "generator": u.generator, "synthetic_per_class": u.synthetic_per_class}
-    plan_path = out / "plan.json"
-    if plan_path.exists() and json.loads(plan_path.read_text()) != plan:
-        raise MdaugError(f"{out} holds a utility study with another plan ({plan_path}); use a new --out")
-    atomic_write_text(plan_path, json.dumps(plan, indent=1))
+    plan = UtilityPlan(budgets=[budget_name(b) for b in u.budgets], seeds=u.seeds, family=cfg.ae.family,
+                       generator=u.generator, synthetic_per_class=u.synthetic_per_class)
+    claim_folder(out / "plan.json", plan, f"{out} holds a utility study with another plan ({out / 'plan.json'}); "
+                 "use a new --out")
     # At budget 'all' every repeat has the same real samples, so its repeats share one pair of generative
     # models (leak-free, and saving a stage-1 and stage-2 training per repeat); they differ in the synthetic
     # samples drawn and in the recognisers' seeds. Smaller budgets draw other real samples per repeat.
@@ -72,7 +77,7 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
                                       real_recogniser=real_recogniser if k == "all" and repeat == 0 else None,
                                       augmented=augmented if share and repeat == 0 else None))
     report = UtilityReport(
-        **plan, records=records, summary=summarise(records),
+        **plan.model_dump(), records=records, summary=summarise(records),
         note="test accuracy on the real test split, which no model saw; each budget's generative models saw only "
              "that budget's real training samples (real_files_seen: SHA-256 of their ids)",
         files={"json": str(out / UTILITY_JSON), "figure": str(out / "utility.png")})

@@ -74,6 +74,12 @@ def generative_models(c: Config, folder: Path, budget_data: RunData, k: int | st
     return ae, s2_dir, stage1_data(load_pretrained_autoencoder(ae))
 
 
+def _train_recogniser(rc: Config, rec_dir: Path, data: RunData, pool: np.ndarray | None, console: Console | None,
+                      what: str) -> None:
+    train_once(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data, carve_pool=pool),
+               console, what)
+
+
 def train_recognisers(c: Config, folder: Path, real: RunData, x_syn: np.ndarray, labels: np.ndarray,
                       record: UtilityRecord, *, real_recogniser: Path | None, console: Console | None) -> None:
     """A recogniser per training set (MODES), each tested on the real test split; their accuracies and the real
@@ -89,8 +95,7 @@ def train_recognisers(c: Config, folder: Path, real: RunData, x_syn: np.ndarray,
                 copy_tree_atomic(real_recogniser, rec_dir, skip=(CHECKPOINTS,))
                 if console:
                     console.print(f"  recogniser on real: the same training as {real_recogniser}; copied, not redone")
-        train_once(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data, carve_pool=pool),
-                   console, f"recogniser on {mode}")
+        _train_recogniser(rc, rec_dir, data, pool, console, f"recogniser on {mode}")
         _, card = load_recognizer(rec_dir)
         seen = [i for i in card.train_ids + card.carve_out_ids if not i.startswith("synthetic/")]
         record.accuracy[mode] = float(card.test_accuracy)

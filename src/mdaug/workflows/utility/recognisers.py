@@ -27,8 +27,8 @@ def user_recipe(cfg: Config, fit_samples: int) -> Config:
 
 def evaluation_recogniser_reusable(cfg: Config) -> bool:
     """Whether the pipeline's evaluation recogniser can be the real-only recogniser at budget 'all', repeat 0: only
-    when its recipe is the plain one (it does not blur), the rest being the same config."""
-    return cfg.recognizer.blur_max == 0
+    when the utility recipe leaves its recogniser section as it is (it does not blur)."""
+    return user_recipe(cfg, cfg.recognizer_train.batch_size).recognizer == cfg.recognizer
 
 
 def same_recogniser(done: Path, cfg: Config, fit_ids: list[str], held_ids: list[str]) -> bool:

@@ -4,7 +4,6 @@ they are exactly its samples), kept in synthetic.npz, and added to the real data
 from __future__ import annotations
 
 import io
-import json
 import zipfile
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_bytes
 from mdaug.runs.loading import Stage2Model, load_stage2
 from mdaug.runs.run_data import RunData
+from mdaug.sampling.export import AugmentRecord
 from mdaug.sampling.generate import generate
 
 MODES = ("real", "real+synthetic", "synthetic")
@@ -49,15 +49,12 @@ def exported_samples(augmented: Path, s2: Stage2Model, labels: np.ndarray, seed:
     """The samples of the augmented dataset `augmented` (written by mdaug.sampling.export.export_augmented) when
     they are exactly the ones this generation would draw: the same stage-2 model, sampler settings, seed and labels,
     stored as float arrays (format 'prepared'; images are quantised). None otherwise."""
-    try:
-        meta = json.loads((augmented / "augment.json").read_text())
-    except (OSError, ValueError):
-        return None
+    rec = AugmentRecord.read(augmented)
     names = s2.class_names
-    same = (isinstance(meta, dict) and meta.get("format") == "prepared" and meta.get("kind") == s2.kind.name
-            and meta.get("model") == str(s2.folder.resolve()) and meta.get("seed") == seed
-            and meta.get("sampling") == s2.kind.settings_dict(s2.default_settings())
-            and meta.get("classes") == list(names) and meta.get("samples") == len(labels))
+    same = (rec is not None and rec.format == "prepared" and rec.kind == s2.kind.name
+            and rec.model == str(s2.folder.resolve()) and rec.seed == seed
+            and rec.sampling == s2.kind.settings_dict(s2.default_settings())
+            and rec.classes == list(names) and rec.samples == len(labels))
     if not same:
         return None
     try:

@@ -1,0 +1,127 @@
+"""The shape of the package, checked: every import runs down the layers (none back up, no cycle between
+modules), the library never imports the orchestration or the command line, and modules and functions stay small
+enough to read in one sitting. Imports inside functions count as much as those at the top of a module."""
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+SRC = Path(__file__).parents[1] / "src" / "mdaug"
+
+# Lowest first. A package may import its own modules and those of lower layers only; two packages in one layer
+# may not import each other.
+LAYERS = [
+    {"mdaug.errors", "mdaug.seeds"},
+    {"mdaug", "mdaug.files"},
+    {"mdaug.config"},
+    {"mdaug.data", "mdaug.losses"},
+    {"mdaug.simulate", "mdaug.models"},
+    {"mdaug.runs"},
+    {"mdaug.sampling"},
+    {"mdaug.evaluation"},
+    {"mdaug.training"},
+    {"mdaug.workflows"},
+    {"mdaug.cli"},
+    {"mdaug.__main__"},
+]
+LIBRARY = {p for layer in LAYERS[:-3] for p in layer}
+MAX_MODULE_LINES, MAX_FUNCTION_LINES = 450, 80
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def unit(module: str) -> str:
+    """The package a module belongs to for layering: mdaug.<first level>."""
+    return ".".join(module.split(".")[:2])
+
+
+def imports() -> dict[str, set[str]]:
+    """module -> mdaug modules it imports (anywhere in it)."""
+    modules = {module_name(p): p for p in SRC.rglob("*.py")}
+    graph: dict[str, set[str]] = defaultdict(set)
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "mdaug":
+                targets = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
+                graph[name].add(next(t for t in targets if t in modules))
+            elif isinstance(node, ast.Import):
+                graph[name].update(a.name for a in node.names if a.name in modules)
+    return graph
+
+
+def layer_of(package: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if package in layer)
+
+
+def test_every_package_has_a_layer():
+    packages = {unit(module_name(p)) for p in SRC.rglob("*.py")}
+    assert not [p for p in packages if not any(p in layer for layer in LAYERS)]
+
+
+def back_edges(graph: dict[str, set[str]]) -> list[str]:
+    """Imports of a package in the same or a higher layer (the package root mdaug itself only exports names)."""
+    return sorted(f"{m} -> {t}" for m, ts in graph.items() for t in ts
+                  if unit(m) != unit(t) and t != "mdaug" and layer_of(unit(t)) >= layer_of(unit(m)))
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle between modules, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(m: str, path: list[str]) -> list[str] | None:
+        state[m] = 1
+        for t in sorted(graph.get(m, ())):
+            if t == m or t == "mdaug":
+                continue
+            if state.get(t) == 1:
+                return path[path.index(t):] + [m, t] if t in path else [m, t]
+            if t not in state and (cycle := visit(t, path + [m])):
+                return cycle
+        state[m] = 2
+        return None
+
+    for m in sorted(graph):
+        if m not in state and (cycle := visit(m, [])):
+            return cycle
+    return None
+
+
+def test_imports_run_down_the_layers_only():
+    found = back_edges(imports())
+    assert not found, "imports that run sideways or back up:\n" + "\n".join(found)
+
+
+def test_the_library_never_imports_the_workflows_or_the_command_line():
+    found = [f"{m} -> {t}" for m, ts in imports().items() for t in ts
+             if unit(m) in LIBRARY and unit(t) in ("mdaug.workflows", "mdaug.cli")]
+    assert not found
+
+
+def test_no_module_import_cycle():
+    cycle = find_cycle(imports())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_checks_catch_what_they_are_for():
+    assert back_edges({"mdaug.models.vq": {"mdaug.workflows.pipeline", "mdaug.config.models"},
+                       "mdaug.data.read": {"mdaug.losses.kl"}}) == ["mdaug.data.read -> mdaug.losses.kl",
+                                                                   "mdaug.models.vq -> mdaug.workflows.pipeline"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_modules_and_functions_stay_small():
+    long_modules, long_functions = [], []
+    for path in sorted(SRC.rglob("*.py")):
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            long_modules.append(f"{path.relative_to(SRC)}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name}: {n} lines")
+    assert not long_modules and not long_functions, "\n".join(long_modules + long_functions)
