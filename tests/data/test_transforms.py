@@ -56,3 +56,19 @@ def test_random_blur_spreads_a_point_by_the_drawn_width_and_keeps_its_mass():
     wide = sigma > 0.5  # narrower kernels are a few taps: their std is not sigma any more
     assert torch.allclose(spread[wide], sigma[wide], rtol=0.05)
     assert torch.equal(random_blur(x, 2.0, generator=torch.Generator().manual_seed(0)), y)  # reproducible
+
+
+def test_diff_augment_keeps_the_gradient_and_draws_per_sample():
+    from mdaug.data.transforms import diff_augment
+
+    x = batch().clamp(-1, 1).requires_grad_(True)
+    y = diff_augment(x, torch.Generator().manual_seed(3), shift=0.25, mask=0.25, gain=0.1)
+    assert y.shape == x.shape
+    y.sum().backward()  # every operation is differentiable: the gradient reaches x where nothing is masked
+    assert x.grad is not None and (x.grad == 1).any() and (x.grad == 0).any()
+    again = diff_augment(x.detach(), torch.Generator().manual_seed(3), shift=0.25, mask=0.25, gain=0.1)
+    torch.testing.assert_close(again, y.detach())  # the same generator, the same draw
+    masked = x.grad[:, 0] == 0  # bins set to the floor: whole time spans and Doppler bands, per sample
+    assert not torch.equal(masked[0], masked[1])
+    none = diff_augment(x.detach(), torch.Generator().manual_seed(3), shift=0.0, mask=0.0, gain=0.0)
+    torch.testing.assert_close(none, x.detach())  # with nothing to draw, the identity

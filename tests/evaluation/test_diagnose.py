@@ -31,14 +31,27 @@ def test_a_collapsed_codebook_reports_the_constructed_usage_and_is_flagged():
 def test_a_posterior_with_zero_std_is_flagged_as_variance_collapse():
     mean = torch.randn(200, 4, 2, 2)  # informative means: every unit varies across inputs
     m1, m2 = mean.mean(0), mean.square().mean(0)
-    collapsed = posterior_stats(m1, m2, torch.tensor([0.4, 0.0, 0.5, 0.3]), torch.ones(4))
+    collapsed = posterior_stats(m1, m2, torch.tensor([0.4, 0.0, 0.5, 0.3]), torch.ones(4), torch.full((4,), 1e-3))
     v = by_problem(verdicts({"latent": collapsed}))
     assert not v["variance collapse"].ok and v["variance collapse"].value == 0.0
     assert v["posterior collapse"].ok
-    fine = posterior_stats(m1, m2, torch.full((4,), 0.5), torch.ones(4))
+    fine = posterior_stats(m1, m2, torch.full((4,), 0.5), torch.ones(4), torch.full((4,), 0.25))
     assert by_problem(verdicts({"latent": fine}))["variance collapse"].ok
-    dead = posterior_stats(torch.zeros(4, 2, 2), torch.zeros(4, 2, 2), torch.ones(4), torch.zeros(4))
+    dead = posterior_stats(torch.zeros(4, 2, 2), torch.zeros(4, 2, 2), torch.ones(4), torch.zeros(4), torch.ones(4))
     assert not by_problem(verdicts({"latent": dead}))["posterior collapse"].ok  # means never move: no information
+
+
+def test_a_posterior_whose_noise_rivals_its_signal_is_flagged_as_noise_dominated():
+    mean = torch.randn(4000, 4, 2, 2)  # means vary with unit variance across inputs
+    m1, m2 = mean.mean(0), mean.square().mean(0)
+    var = torch.tensor([0.01, 0.01, 0.8, 0.01])  # channel 2: each draw adds noise nearly as large as the signal
+    stats = posterior_stats(m1, m2, var.sqrt(), torch.ones(4), var)
+    assert stats["latent_snr_per_channel"][2] == pytest.approx(1 / 0.8, rel=0.1)
+    assert stats["latent_snr_min"] == stats["latent_snr_per_channel"][2]
+    v = by_problem(verdicts({"latent": stats}))["noise-dominated latent"]
+    assert not v.ok and v.value == pytest.approx(1.25, rel=0.1)
+    clear = posterior_stats(m1, m2, torch.full((4,), 0.1), torch.ones(4), torch.full((4,), 0.01))
+    assert by_problem(verdicts({"latent": clear}))["noise-dominated latent"].ok  # SNR ~100
 
 
 def test_knn_agreement_is_one_for_separated_classes_and_near_chance_for_noise():

@@ -134,10 +134,19 @@ def test_from_pretrained_refuses_another_family(tmp_path):
 
 
 def test_make_autoencoder_dispatch():
-    assert set(AUTOENCODERS) == {"kl", "vq", "vqgan", "rq", "fsq"}
+    assert set(AUTOENCODERS) == {"kl", "vq", "vqgan", "rq", "fsq", "pixels"}
     assert isinstance(tiny("kl"), KLAutoencoder) and isinstance(tiny("rq"), RQAutoencoder)
     assert isinstance(tiny("fsq"), FSQAutoencoder) and tiny("fsq").codebook_size == 8 * 5 * 5 * 5
     cfg = load_config(None, ["ae.family=vqgan"]).ae
     assert type(make_autoencoder(cfg)) is VQAutoencoder
     with pytest.raises(ValueError, match="unknown autoencoder family"):
         make_autoencoder(cfg.model_construct(**(cfg.model_dump() | {"family": "gan"})))
+
+
+def test_the_pixel_control_is_the_identity_and_has_nothing_to_train():
+    model = tiny("pixels")
+    x = torch.rand(3, 1, 32, 32) * 2 - 1
+    out = model(x)
+    assert torch.equal(out.sample, x) and torch.equal(model.encode(x).latents, x)
+    assert model.latent_shape((32, 32)) == (1, 32, 32) and model.downsampling == 1
+    assert not list(model.parameters()) and out.reg_losses == {}

@@ -174,3 +174,21 @@ def test_perceptual_loss_takes_a_loss_recogniser_and_refuses_the_eval_one(data, 
     with pytest.raises(MdaugError, match="needs ae_loss.perceptual_net"):
         train_autoencoder(cfg_for("vq", "ae_train.steps=2", "ae_loss.perceptual_weight=0.5"), tmp_path / "run3",
                           data=data)
+
+
+def test_the_generator_meets_the_adversarial_loss_by_latest_start_and_the_discriminator_sees_augmented_inputs(
+        data, tmp_path):
+    # 8 steps cannot fill two plateau windows of 50: only gan.latest_start brings the adversarial loss in, at step 4
+    cfg = cfg_for("vqgan", "ae_train.steps=8", "gan.gen_start=auto", "gan.disc_start=0", "gan.warmup_steps=2",
+                  "gan.plateau_window=50", "gan.latest_start=0.5", "gan.augment=true")
+    final = train_autoencoder(cfg, tmp_path / "run", data=data)
+    assert load_pretrained_autoencoder(final).card.gan_generator_start == 4
+    rows = read_loss_log(tmp_path / "run" / "losses.jsonl")
+    assert [("g_adv" in r) for r in rows] == [False] * 4 + [True] * 4
+
+
+def test_the_pixel_control_has_nothing_to_train_and_writes_final_at_once(data, tmp_path):
+    final = train_autoencoder(load_config("tiny", ["ae.family=pixels"]), tmp_path / "px", data=data)
+    pre = load_pretrained_autoencoder(final)
+    assert pre.family == "pixels" and pre.card.steps == 0 and pre.latent_shape == (1, 32, 32)
+    assert not (tmp_path / "px" / "checkpoints").exists()

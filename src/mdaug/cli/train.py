@@ -126,3 +126,65 @@ def train_prior(
 ) -> None:
     """Train a class-conditional masked code prior (MaskGIT) over the codes of a vq, vqgan, rq or fsq model."""
     _train_stage2("prior", ae, out_dir, config, steps, resume, checkpoint, overrides)
+
+
+@app.command("pretrain-ae", rich_help_panel="Train")
+def pretrain_ae(
+    out_dir: Path = typer.Option(Path("runs/pretrain"), "--out", "-o", help="Folder of the pretraining run "
+                                 "(continued when it exists)."),
+    config: str = typer.Option("pretrain", "--config", "-c", help="Preset or YAML (the corpus is pretrain.*)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the shipped model [default: FAMILY-HxW]."),
+    ship: Optional[Path] = typer.Option(None, "--ship", help="Also copy the shippable folder here, e.g. "
+                                        "src/mdaug/pretrained/kl-64x64 (replacing what is there)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ae_train.steps)."),
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train a stage-1 model on the simulated pretraining corpus (walkers who are in no built-in dataset, many radars
+    and displays), measure it on the gait benchmark and on a radar the corpus never uses, and write the folder
+    that ships with the package: fp16 weights, card, pretraining.json and MODEL_CARD.md."""
+    import shlex
+    import sys
+
+    from mdaug.config import load_config
+    from mdaug.workflows.pretrain import pretrain_autoencoder
+
+    cfg = load_config(config, list(overrides or []) + ([f"ae_train.steps={steps}"] if steps else []))
+    h, w = cfg.data.size or (64, 64)
+    record = pretrain_autoencoder(cfg, out_dir, name=name or f"{cfg.ae.family}-{h}x{w}", ship=ship, console=out,
+                                  command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    for target, m in record.measured.items():
+        i = m["identity"]
+        out.print(f"{target}: PSNR {m['psnr_db']:.2f} dB, identified {100 * i['reconstructions']:.1f}% of the "
+                  f"reconstructions against {100 * i['real']:.1f}% of the real spectrograms ({i['ratio']:.2f}x)")
+    out.print(f"shippable model: {out_dir / 'shipped'}" + (f"  copied to {ship}" if ship else ""))
+
+
+@app.command("pretrain-ldm", rich_help_panel="Train")
+def pretrain_ldm(
+    ae: Path = typer.Option(..., "--ae", help="The shipped stage-1 model to model the latents of (a pretrain-ae "
+                            "run's shipped/ folder)."),
+    out_dir: Path = typer.Option(Path("runs/pretrain-ldm"), "--out", "-o", help="Folder of the pretraining run "
+                                 "(continued when it exists)."),
+    config: str = typer.Option("pretrain", "--config", "-c", help="Preset or YAML (the corpus is pretrain.*)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the shipped model [default: STAGE1-ldm]."),
+    ship: Optional[Path] = typer.Option(None, "--ship", help="Also copy the shippable folder here, e.g. "
+                                        "src/mdaug/pretrained/kl-64x64-ldm (replacing what is there)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ldm_train.steps)."),
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train latent diffusion on the pretraining corpus in the latent space of a shipped stage-1 model, and write the
+    folder that ships with the package: stage 2 then starts from it (ldm.init) whenever stage 1 started from that
+    stage-1 model, and fine-tunes on your data."""
+    import shlex
+    import sys
+
+    from mdaug.config import load_config
+    from mdaug.runs.loading import load_pretrained_autoencoder
+    from mdaug.workflows.pretrain import pretrain_latent_diffusion, shipped_name
+
+    cfg = load_config(config, list(overrides or []) + ([f"ldm_train.steps={steps}"] if steps else []))
+    stage1 = shipped_name(load_pretrained_autoencoder(ae).folder)
+    record = pretrain_latent_diffusion(cfg, out_dir, autoencoder=ae, name=name or f"{stage1}-ldm", ship=ship,
+                                       console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    out.print(f"{record.name}: mean loss of the last 100 steps {record.final_loss:.3f}; shippable model: "
+              f"{out_dir / 'shipped-ldm'}" + (f"  copied to {ship}" if ship else ""))

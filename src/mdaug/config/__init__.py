@@ -10,12 +10,13 @@ every run's outputs with `save_config`.
     models.py     every network (stage 1 families, discriminator, recogniser, stage 2)
     training.py   the training loops
     studies.py    diagnostics and the utility study
+    pretrain.py   the simulated corpus of the shipped pretrained stage-1 models
     schema.py     the whole Config
     loading.py    presets, files, overrides, errors, saving
     presets/      the shipped YAML presets
 """
 
-from mdaug.config.data import SPECIAL_COLORMAPS, AugmentConfig, DataConfig, SplitConfig
+from mdaug.config.data import SPECIAL_COLORMAPS, AugmentConfig, ClassicalAugmentConfig, DataConfig, SplitConfig
 from mdaug.config.loading import (
                                   CONFIG_FILE,
                                   all_keys,
@@ -43,17 +44,20 @@ from mdaug.config.models import (
                                   LatentDiffusionConfig,
                                   RecognizerConfig,
 )
+from mdaug.config.pretrain import PretrainConfig, RadarPreset
 from mdaug.config.schema import Config, family_key_problem, prune_for_family
 from mdaug.config.section import Section
 from mdaug.config.simulate import RadarConfig, SimulateConfig, StftConfig
-from mdaug.config.studies import DiagnoseConfig, UtilityConfig
-from mdaug.config.training import RecognizerTrainConfig, Stage2TrainConfig, TrainConfig
+from mdaug.config.studies import DEFAULT_STRATEGIES, DiagnoseConfig, StrategyConfig, UtilityConfig
+from mdaug.config.training import AutoencoderTrainConfig, RecognizerTrainConfig, Stage2TrainConfig, TrainConfig
 
 __all__ = [
-    "CONFIG_FILE", "FAMILIES", "FAMILY_KEYS", "QUANTIZED", "SPECIAL_COLORMAPS", "AugmentConfig", "AutoencoderConfig",
-    "AutoencoderLossConfig", "CodePriorConfig", "Config", "DataConfig", "DiagnoseConfig", "Family", "GanConfig",
-    "LatentDiffusionConfig", "RadarConfig", "RecognizerConfig", "RecognizerTrainConfig", "Section", "SimulateConfig",
-    "SplitConfig", "Stage2TrainConfig", "StftConfig", "TrainConfig", "UtilityConfig", "all_keys", "apply_overrides",
-    "config_dict", "config_from_dict", "config_to_yaml", "family_key_problem", "load_config", "parse_override",
-    "preset_names", "prune_for_family", "reference_markdown", "run_config", "save_config", "saved_config",
+    "CONFIG_FILE", "DEFAULT_STRATEGIES", "FAMILIES", "FAMILY_KEYS", "QUANTIZED", "SPECIAL_COLORMAPS", "AugmentConfig",
+    "AutoencoderConfig", "AutoencoderLossConfig", "AutoencoderTrainConfig", "ClassicalAugmentConfig",
+    "CodePriorConfig", "Config", "DataConfig", "DiagnoseConfig", "Family", "GanConfig", "LatentDiffusionConfig",
+    "PretrainConfig", "RadarConfig", "RadarPreset", "RecognizerConfig", "RecognizerTrainConfig", "Section",
+    "SimulateConfig", "SplitConfig", "Stage2TrainConfig", "StftConfig", "StrategyConfig", "TrainConfig",
+    "UtilityConfig", "all_keys", "apply_overrides", "config_dict", "config_from_dict", "config_to_yaml",
+    "family_key_problem", "load_config", "parse_override", "preset_names", "prune_for_family", "reference_markdown",
+    "run_config", "save_config", "saved_config",
 ]

@@ -17,7 +17,11 @@ class DataConfig(Section):
     """How to read a dataset into the canonical form (1, doppler, time) float32 in [-1, 1]."""
 
     path: str | None = None
-    """File or folder to read (the CLI sets it from its PATH argument)."""
+    """File or folder to read (the CLI sets it from its PATH argument); unset: the built-in dataset below."""
+    builtin: Literal["gait", "corpus", "held_out"] = "gait"
+    """Without a path, the simulated dataset to use: 'gait' (the gait-identification benchmark of simulate.*),
+    'corpus' (the pretraining corpus of pretrain.*) or 'held_out' (simulate.* seen by pretrain.held_out, a radar
+    the corpus never uses). Each is simulated once and cached ($MDAUG_CACHE, else ~/.cache/mdaug)."""
     format: Literal["auto", "images", "npy", "npz", "mat", "hdf5", "prepared"] = "auto"
     """Which files to read in a folder; auto reads every supported kind."""
     colormap: str = "auto"
@@ -117,6 +121,9 @@ class SplitConfig(Section):
     rest of the training split is used by nothing, never moved to val or test. Used by `mdaug utility`."""
     budget_seed: int = Field(0, repr=False)
     """Which samples the budget keeps: each budget seed draws another k per class (with the split's seed)."""
+    val_per_class: int | None = Field(None, ge=1, repr=False)
+    """Keep only this many validation samples per class (drawn like the budget): a user with k real samples per
+    class holds back about as many to choose with. Used by `mdaug utility`."""
 
     @model_validator(mode="after")
     def _fractions(self) -> "SplitConfig":
@@ -134,3 +141,25 @@ class AugmentConfig(Section):
     time_crop: int | None = Field(None, ge=4)
     """Random crop of this many time bins (then resized back by the caller if needed)."""
 
+
+class ClassicalAugmentConfig(Section):
+    """The classical-augmentation baseline of recognisers (recognizer.classical): label-preserving and
+    physics-respecting, every operation drawn per sample; 0 switches an operation off. Amounts in [-1, 1] units are
+    shares of the display range (0.1 = 4 dB of a 40 dB range). The Doppler axis is never flipped: that swaps
+    approaching and receding motion, and with it what the label means."""
+
+    time_shift: float = Field(0.25, ge=0, le=1)
+    """Circular time shift of up to this fraction of the width (the gait cycle starts elsewhere)."""
+    time_mask: float = Field(0.15, ge=0, lt=1)
+    """One time span of up to this fraction of the width set to the floor (a dropped stretch of recording)."""
+    doppler_mask: float = Field(0.1, ge=0, lt=1)
+    """One Doppler band of up to this fraction of the height set to the floor (a band, never a flip)."""
+    floor_raise: float = Field(0.15, ge=0, le=1)
+    """The noise floor raised to a level up to this far above -1, with speckle (a lower SNR)."""
+    gain: float = Field(0.075, ge=0, le=1)
+    """A constant offset in [-gain, gain], clipped to [-1, 1] (another receiver gain)."""
+    blur_max: float = Field(0.7, ge=0)
+    """Gaussian blur of sigma uniform in [0, blur_max] bins (another window length)."""
+    mixup: float = Field(0.3, ge=0, le=1)
+    """Probability that a sample is mixed with another of its class in the batch, with a weight uniform in
+    [0.5, 1] on itself (mixup within a class keeps the label; Zhang et al. 2018)."""

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 
 from mdaug.config.schema import Config, family_key_problem, prune_for_family
 from mdaug.errors import ConfigError, MdaugError
@@ -153,18 +154,21 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
     return _validate(data, "the overrides")
 
 
-def reference_markdown(model: type[BaseModel] = Config, prefix: str = "") -> str:
+def reference_markdown(model: type[BaseModel] = Config, prefix: str = "", instance: BaseModel | None = None) -> str:
     """The config reference table of the README: every key, its default and what it means."""
     rows = [] if prefix else ["| key | default | meaning |", "|---|---|---|"]
     for name, field in model.model_fields.items():
         ann = field.annotation
+        default = getattr(instance, name) if instance is not None else field.default
         if isinstance(ann, type) and issubclass(ann, BaseModel):
-            rows.append(reference_markdown(ann, f"{prefix}{name}."))
+            rows.append(reference_markdown(ann, f"{prefix}{name}.", default if isinstance(default, ann) else None))
             continue
-        default = yaml.safe_dump(field.default if not isinstance(field.default, tuple) else list(field.default),
-                                 default_flow_style=True).strip().removesuffix("...").strip()
+        value = to_jsonable_python(default)
+        if isinstance(value, list) and value and all(isinstance(v, dict) and "name" in v for v in value):
+            value = [v["name"] for v in value]  # a list of sections (the corpus radars): their names
+        shown = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
         text = " ".join((field.description or "").split()).replace("|", "\\|")
-        rows.append(f"| `{prefix}{name}` | `{default}` | {text} |")
+        rows.append(f"| `{prefix}{name}` | `{shown}` | {text} |")
     return "\n".join(rows)
 
 

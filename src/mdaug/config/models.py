@@ -9,8 +9,8 @@ from pydantic import Field, field_validator, model_validator
 
 from mdaug.config.section import Section
 
-Family = Literal["kl", "vq", "vqgan", "rq", "fsq"]
-FAMILIES: tuple[str, ...] = ("kl", "vq", "vqgan", "rq", "fsq")
+Family = Literal["kl", "vq", "vqgan", "rq", "fsq", "pixels"]
+FAMILIES: tuple[str, ...] = ("kl", "vq", "vqgan", "rq", "fsq", "pixels")
 QUANTIZED: tuple[str, ...] = ("vq", "vqgan", "rq")
 """Families with a learned codebook (EMA, k-means init, dead-code restart)."""
 
@@ -32,7 +32,13 @@ class AutoencoderConfig(Section):
     """Stage 1: one convolutional encoder/decoder backbone (diffusers blocks) for every family."""
 
     family: Family = "vqgan"
-    """kl (VAE), vq (VQ-VAE), vqgan (VQ-VAE + PatchGAN), rq (residual quantization) or fsq."""
+    """kl (VAE), vq (VQ-VAE), vqgan (VQ-VAE + PatchGAN), rq (residual quantization), fsq, or pixels: no stage 1
+    (stage 2 models the spectrograms themselves; the control that shows what a stage 1 costs)."""
+    init: str = "auto"
+    """Where stage 1 starts. 'pretrained': the model shipped for this family, input size and architecture (trained by
+    `mdaug pretrain-ae` on simulated people who are in no built-in dataset; see mdaug/pretrained/), fine-tuned on
+    your data. 'scratch': random weights. 'auto': pretrained when a shipped model fits, else scratch (said when the
+    run starts, and in its card). Or the path of a finished stage-1 run (or its final/) to fine-tune."""
     block_out_channels: tuple[int, ...] = (32, 64, 64)
     """Channels per resolution level; the latent grid is the input divided by 2^(levels-1)."""
     layers_per_block: int = Field(1, ge=1, le=4)
@@ -94,8 +100,10 @@ class AutoencoderLossConfig(Section):
     perceptual_net: str | None = None
     """Folder of a recogniser from `mdaug train-recognizer --role loss`, or of any model saved with
     save_pretrained whose class has a `features(x)` method; required when perceptual_weight > 0."""
-    kl_weight: float = Field(1e-4, ge=0)
-    """kl: weight of KL(q(z|x) || N(0, I)) per latent element."""
+    kl_weight: float = Field(1e-6, ge=0)
+    """kl: weight of KL(q(z|x) || N(0, I)) per latent element. Small (as in Rombach et al. 2022): a larger weight
+    keeps the posterior noise near the prior's, and each draw z ~ q(z|x) then carries little of the spectrogram
+    (diagnose's 'noise-dominated latent'); the scale the latent takes instead is normalised before stage 2."""
     kl_anneal_steps: int = Field(0, ge=0)
     """kl: the KL weight rises linearly from 0 over this many steps (Bowman et al. 2016)."""
 
@@ -118,6 +126,13 @@ class GanConfig(Section):
     the reconstruction loss stops improving (see plateau_*), and at least warmup_steps after disc_start."""
     warmup_steps: int = Field(100, ge=0)
     """auto: the discriminator trains alone at least this many steps before the generator sees its loss."""
+    latest_start: float = Field(0.5, gt=0, le=1)
+    """auto: the generator sees the adversarial loss from this fraction of ae_train.steps at the latest, plateau or
+    not, so that it acts within the schedule (a plateau test alone can wait until the last steps)."""
+    augment: bool = True
+    """Differentiable augmentation of everything the discriminator sees, real and generated alike (Zhao et al. 2020,
+    DiffAugment), so that a small dataset does not let it memorise the real spectrograms: a circular time shift,
+    a masked time span and Doppler band, and a gain offset (dB), drawn per sample."""
     plateau_window: int = Field(50, ge=2)
     """auto: steps compared (mean of the last window against the window before)."""
     plateau_tolerance: float = Field(0.02, ge=0)
@@ -139,16 +154,24 @@ class GanConfig(Section):
 
 
 class RecognizerConfig(Section):
-    """The compact CNN spectrogram classifier: the perceptual loss's features (role 'loss') and, later, the
-    evaluation's (role 'eval'). The two roles use different seeds and different validation carve-outs of the
-    training split, so the network that shapes training never judges it."""
+    """The compact CNN spectrogram classifier: the perceptual loss's features (role 'loss'), the evaluation's judge
+    (role 'eval'), and the recognisers of the utility study. The two roles use different seeds, so the network
+    that shapes training never judges it."""
 
     channels: tuple[int, ...] = (16, 32, 64, 96)
     """Channels of the conv stages (conv, BatchNorm, ReLU, max-pool: each stage halves both axes, so the
     spectrogram must be at least 2^stages bins on each axis)."""
     dropout: float = Field(0.3, ge=0, lt=1)
+    select_on: Literal["val", "carve_out"] = "val"
+    """What picks the best step: 'val', the dataset's validation split (other recording sessions than training, so
+    what predicts new sessions), or 'carve_out', val_fraction of the training split held back (the same sessions;
+    also used when the data has no validation split)."""
     val_fraction: float = Field(0.15, ge=0, lt=1)
-    """Share of the training split held back to pick the best step (drawn with the role's seed)."""
+    """select_on=carve_out: share of the training split held back to pick the best step (drawn with the role's
+    seed)."""
+    classical: bool = False
+    """Train with the classical augmentation of classical.* instead of augment.*: the baseline arm of the utility
+    study (the one a generative arm has to beat), and a sound recipe for your own recogniser."""
     blur_max: float = Field(1.5, ge=0)
     """The evaluation recogniser (role 'eval') only: blur each training spectrogram with a Gaussian of sigma
     uniform in [0, blur_max] bins (0: off), so that it also knows smooth spectrograms and can judge generated
@@ -177,6 +200,11 @@ class LatentDiffusionConfig(Section):
     """Share of training labels replaced by the null class, so one network is both conditional and not."""
     sampler: Literal["ddpm", "ddim", "dpm++"] = "dpm++"
     """Default sampler of `mdaug sample` and the sample grids."""
+    init: str = "auto"
+    """Where stage 2 starts. 'pretrained': the latent diffusion shipped for the shipped stage-1 model this run's
+    stage 1 started from (trained by `mdaug pretrain-ldm` on the same simulated corpus, people in no built-in
+    dataset); its denoiser is kept, and every class of yours starts from its 'no class' embedding. 'scratch': random
+    weights. 'auto': pretrained when one fits, else scratch. Or the path of a finished latent-diffusion run."""
     sample_steps: int = Field(25, ge=1, le=1000)
     guidance_scale: float = Field(2.0, ge=0, le=20)
     """Classifier-free guidance: 1 = conditional only, 0 = unconditional, > 1 = stronger class identity."""

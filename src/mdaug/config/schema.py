@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mdaug.config.data import AugmentConfig, DataConfig, SplitConfig
+from mdaug.config.data import AugmentConfig, ClassicalAugmentConfig, DataConfig, SplitConfig
 from mdaug.config.models import (
     FAMILY_KEYS,
     AutoencoderConfig,
@@ -15,10 +15,11 @@ from mdaug.config.models import (
     LatentDiffusionConfig,
     RecognizerConfig,
 )
+from mdaug.config.pretrain import PretrainConfig
 from mdaug.config.section import Section
 from mdaug.config.simulate import SimulateConfig
 from mdaug.config.studies import DiagnoseConfig, UtilityConfig
-from mdaug.config.training import RecognizerTrainConfig, Stage2TrainConfig, TrainConfig
+from mdaug.config.training import AutoencoderTrainConfig, RecognizerTrainConfig, Stage2TrainConfig
 
 
 class Config(Section):
@@ -27,12 +28,14 @@ class Config(Section):
     data: DataConfig = DataConfig()
     split: SplitConfig = SplitConfig()
     augment: AugmentConfig = AugmentConfig()
+    classical: ClassicalAugmentConfig = ClassicalAugmentConfig()
+    """The classical augmentation of recognisers with recognizer.classical (the baseline of the utility study)."""
     simulate: SimulateConfig = SimulateConfig()
     ae: AutoencoderConfig = AutoencoderConfig()
     ae_loss: AutoencoderLossConfig = AutoencoderLossConfig()
     gan: GanConfig = GanConfig()
     """vqgan only."""
-    ae_train: TrainConfig = TrainConfig()
+    ae_train: AutoencoderTrainConfig = AutoencoderTrainConfig()
     recognizer: RecognizerConfig = RecognizerConfig()
     recognizer_train: RecognizerTrainConfig = RecognizerTrainConfig()
     """The recogniser's training loop."""
@@ -43,6 +46,8 @@ class Config(Section):
     prior_train: Stage2TrainConfig = Stage2TrainConfig()
     diagnose: DiagnoseConfig = DiagnoseConfig()
     utility: UtilityConfig = UtilityConfig()
+    pretrain: PretrainConfig = PretrainConfig()
+    """The simulated corpus of `mdaug pretrain-ae` (the shipped stage-1 models)."""
 
 
 def family_key_problem(section: str, family: str, raw: dict[str, Any]) -> str | None:

@@ -49,6 +49,14 @@ class TrainConfig(Section):
         return v
 
 
+class AutoencoderTrainConfig(TrainConfig):
+    """Stage 1's training loop."""
+
+    finetune_lr: float | None = Field(2e-4, gt=0)
+    """Learning rate when stage 1 starts from trained weights (ae.init: a shipped model or another run): smaller
+    steps keep what the start knows. None: lr either way."""
+
+
 class RecognizerTrainConfig(TrainConfig):
     """The recogniser's training loop: the same keys, with defaults for a classifier."""
 
@@ -67,6 +75,13 @@ class RecognizerTrainConfig(TrainConfig):
     seed: int = 1
     """Seed of the 'eval' recogniser; the 'loss' one uses seed + 1000."""
     checkpoint_every: int = Field(200, ge=1)
+    synthetic_weight: float = Field(1.0, ge=0)
+    """Loss weight of synthetic training samples (ids synthetic/...) against 1 for real ones."""
+    synthetic_share: float | None = Field(None, gt=0, lt=1)
+    """Share of every batch drawn from the synthetic samples (None: as they fall in one shuffled pool)."""
+    synthetic_pretrain_steps: int = Field(0, ge=0)
+    """Train on the synthetic samples alone for this many steps, then on the real ones alone (pretrain on synthetic,
+    fine-tune on real); 0 mixes them throughout."""
 
 
 class Stage2TrainConfig(TrainConfig):
@@ -75,6 +90,8 @@ class Stage2TrainConfig(TrainConfig):
     steps: int = Field(2000, ge=1)
     batch_size: int = Field(64, ge=1)
     lr: float = Field(4e-4, gt=0)
+    finetune_lr: float | None = Field(1e-4, gt=0)
+    """Learning rate when stage 2 starts from trained weights (ldm.init). None: lr either way."""
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(100, ge=0)

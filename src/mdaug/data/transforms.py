@@ -71,3 +71,26 @@ class TimeAugment:
         if self.cfg.time_shift > 0:
             x = random_time_shift(x, self.cfg.time_shift, self.generator)
         return x
+
+
+def diff_augment(x: torch.Tensor, generator: torch.Generator | None = None, *, shift: float = 0.125,
+                 mask: float = 0.25, gain: float = 0.1) -> torch.Tensor:
+    """Differentiable augmentation of what a discriminator sees (DiffAugment, Zhao et al. 2020), drawn per sample
+    and applied alike to real and generated spectrograms x (batch, channels, doppler, time) in [-1, 1]: a circular
+    time shift of up to `shift` of the width, a time span and a Doppler band of up to `mask` of their axis set to
+    the floor (-1), and a gain offset in [-gain, gain]. Every operation keeps the gradient to x."""
+    n, _, d, t = x.shape
+    limit = int(round(shift * t))
+    s = torch.randint(-limit, limit + 1, (n,), generator=generator)
+    idx = (torch.arange(t)[None, :] - s[:, None]) % t
+    x = torch.gather(x, -1, idx[:, None, None, :].expand_as(x).to(x.device))
+    keep = torch.ones(n, 1, d, t)
+    for axis, size in ((3, t), (2, d)):
+        width = (torch.rand(n, generator=generator) * mask * size).long()
+        start = (torch.rand(n, generator=generator) * (size - width + 1)).long().clamp(max=size - 1)
+        pos = torch.arange(size)[None, :]
+        hit = (pos >= start[:, None]) & (pos < (start + width)[:, None])  # (n, size)
+        keep = keep * (~(hit[:, None, None, :] if axis == 3 else hit[:, None, :, None])).float()
+    offset = (torch.rand(n, generator=generator) * 2 - 1) * gain
+    keep, offset = keep.to(x.device, x.dtype), offset.to(x.device, x.dtype)
+    return x * keep - (1 - keep) + offset[:, None, None, None]

@@ -33,6 +33,7 @@ THRESHOLDS: dict[str, float] = {
     "dead_code_pct": 50.0,  # above: more than half the codebook is dead
     "posterior_std_min": 0.01,  # below: a channel's posterior std is ~0 (variance collapse: deterministic codes)
     "active_units_pct": 50.0,  # below: most latent units carry no information (posterior collapse)
+    "latent_snr": 10.0,  # below in some channel: each draw z ~ q(z|x) is mostly noise (a noise-dominated latent)
     "knn_ratio": 0.8,  # latent k-NN class agreement / pixel-space agreement below this: neighbourhoods lost
     "probe_ratio": 0.8,  # latent linear-probe accuracy / pixel-space accuracy below this
     "roughness_ratio": 1.5,  # latent interpolation roughness / pixel-space cross-fade roughness above this
@@ -174,6 +175,13 @@ def verdicts(report: dict[str, Any], thresholds: dict[str, float] = THRESHOLDS) 
         out.append(_verdict("posterior collapse", a, t, True,
                             f"{a:.0f}% of latent units carry information (collapse below {t:.0f}%)",
                             "lower ae.kl_weight or the latent channels"))
+    if "latent_snr_min" in lat:
+        v, t = lat["latent_snr_min"], th["latent_snr"]
+        out.append(_verdict("noise-dominated latent", v, t, True,
+                            f"in the noisiest channel the posterior means vary {v:.3g}x as much as one draw's noise "
+                            f"(noise-dominated below {t:g})",
+                            "the latent carries little of each spectrogram: lower ae.kl_weight, train stage 1 longer, "
+                            "or start from the pretrained model (ae.init=pretrained)"))
     if "knn_agreement" in report:
         lat_knn, pix_knn, t = report["knn_agreement"], report["knn_agreement_pixels"], th["knn_ratio"]
         r = lat_knn / max(pix_knn, 1e-9)

@@ -2,7 +2,8 @@
 
 Quantized families: code usage histograms overall, per class and (rq) per level -> usage %, perplexity,
 dead codes. kl: per-unit sums of the posterior mean and its square (active units, Burda et al. 2016),
-per-channel posterior std and KL (variance collapse shows as std -> 0 with a large KL)."""
+per-channel posterior std, variance and KL (variance collapse shows as std -> 0 with a large KL; a noise-dominated
+latent as a posterior variance as large as the spread of the means: a low latent SNR)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from mdaug.models import Autoencoder, Encoded, KLAutoencoder
 
 class HealthAccumulator:
     def __init__(self, model: Autoencoder, num_classes: int, latent_hw: tuple[int, int]) -> None:
-        self.kind = "kl" if isinstance(model, KLAutoencoder) else "codes"
+        self.kind = "kl" if isinstance(model, KLAutoencoder) else "codes" if hasattr(model, "codebook_size") else "none"
         self.num_classes = num_classes
-        c = int(model.config.latent_channels)
-        if self.kind == "codes":
+        c = int(model.latent_shape(latent_hw)[0])
+        if self.kind == "none":  # the pixel-space control: nothing to measure
+            self.buffers = {}
+        elif self.kind == "codes":
             levels = int(getattr(model.config, "num_quantizers", 1) or 1) if model.family == "rq" else 1
             self.codebook_size = model.codebook_size
             self.buffers = {"hist": torch.zeros(levels, self.codebook_size, dtype=torch.float64),
@@ -27,6 +30,7 @@ class HealthAccumulator:
             self.buffers = {"sum_mean": torch.zeros(c, *latent_hw, dtype=torch.float64),
                             "sum_mean_sq": torch.zeros(c, *latent_hw, dtype=torch.float64),
                             "sum_std": torch.zeros(c, dtype=torch.float64),
+                            "sum_var": torch.zeros(c, dtype=torch.float64),
                             "sum_kl": torch.zeros(c, dtype=torch.float64)}
         self.buffers["count"] = torch.zeros(1, dtype=torch.float64)
 
@@ -38,6 +42,8 @@ class HealthAccumulator:
     def update(self, enc: Encoded, labels: torch.Tensor) -> None:
         b = self.buffers
         b["count"] += labels.shape[0]
+        if self.kind == "none":
+            return
         if self.kind == "codes":
             idx = enc.indices.detach().to("cpu").long()
             idx = idx.reshape(idx.shape[0], -1, idx.shape[-1] if idx.ndim == 4 else 1)  # (batch, positions, levels)
@@ -54,17 +60,19 @@ class HealthAccumulator:
             b["sum_mean"] += mean.sum(0).double()
             b["sum_mean_sq"] += mean.square().sum(0).double()
             b["sum_std"] += torch.exp(0.5 * logvar).mean(dim=(2, 3)).sum(0).double()
+            b["sum_var"] += torch.exp(logvar).mean(dim=(2, 3)).sum(0).double()
             b["sum_kl"] += gaussian_kl(mean, logvar).mean(dim=(2, 3)).sum(0).double()
 
     def summary(self) -> dict[str, float | list[float]]:
         """Scalars for the logs (and lists per level/channel)."""
         b = self.buffers
         n = float(b["count"].item())
-        if n == 0:
+        if n == 0 or self.kind == "none":
             return {}
         if self.kind == "codes":
             return codebook_stats(b["hist"])
-        return posterior_stats(b["sum_mean"] / n, b["sum_mean_sq"] / n, b["sum_std"] / n, b["sum_kl"] / n)
+        return posterior_stats(b["sum_mean"] / n, b["sum_mean_sq"] / n, b["sum_std"] / n, b["sum_kl"] / n,
+                               b["sum_var"] / n)
 
 
 def codebook_stats(hist: torch.Tensor) -> dict[str, float | list[float]]:
@@ -86,12 +94,16 @@ def codebook_stats(hist: torch.Tensor) -> dict[str, float | list[float]]:
 
 
 def posterior_stats(mean_mean: torch.Tensor, mean_sq: torch.Tensor, mean_std: torch.Tensor, mean_kl: torch.Tensor,
-                    active_threshold: float = 0.01) -> dict[str, float | list[float]]:
-    """From per-unit E[mu] and E[mu^2] over the data, per-channel mean posterior std and KL: active units are
-    latent units whose posterior mean varies across inputs by more than `active_threshold` (Burda et al. 2016)."""
+                    mean_var: torch.Tensor, active_threshold: float = 0.01) -> dict[str, float | list[float]]:
+    """From per-unit E[mu] and E[mu^2] over the data, per-channel mean posterior std, variance and KL: active
+    units are latent units whose posterior mean varies across inputs by more than `active_threshold` (Burda et al.
+    2016); the latent SNR of a channel is the variance of its posterior means across inputs (the signal) over its
+    mean posterior variance (the noise that every draw z ~ q(z|x) adds, and stage 2 must model too)."""
     var = (mean_sq - mean_mean.square()).clamp_min(0)  # (channels, h, w): Var_x E[z | x]
     active = var > active_threshold
+    snr = var.mean(dim=(1, 2)) / mean_var.clamp_min(1e-12)  # (channels,)
     return {"active_units_pct": float(100 * active.double().mean()),
+            "latent_snr_per_channel": [float(v) for v in snr], "latent_snr_min": float(snr.min()),
             "active_units_per_channel_pct": [float(100 * a.double().mean()) for a in active],
             "posterior_std_per_channel": [float(s) for s in mean_std],
             "kl_per_channel": [float(k) for k in mean_kl],

@@ -14,10 +14,11 @@ from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import reconstruction_grid
 from mdaug.evaluation.health import HealthAccumulator
 from mdaug.evaluation.records import ReconstructionReport
+from mdaug.evaluation.texture import noise_floor
 from mdaug.files import free_path
 from mdaug.losses import spectral_loss
 from mdaug.runs.layout import EVAL, final_dir
-from mdaug.runs.loading import load_pretrained_autoencoder
+from mdaug.runs.loading import load_pretrained_autoencoder, load_recognizer
 from mdaug.runs.run_data import check_run_data, load_run_data
 
 DATA_RANGE = 2.0  # spectrograms live in [-1, 1]
@@ -37,10 +38,42 @@ def reconstruction_metrics(x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, to
     return {"psnr_db": psnr, "ssim": ssim, "spectral_error": spec, "l1": l1}
 
 
+@torch.no_grad()
+def reconstruct(model: torch.nn.Module, x: np.ndarray, labels: np.ndarray, health: HealthAccumulator | None = None,
+                batch_size: int = 64) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """x (n, c, doppler, time) through the model (posterior mode), clipped to [-1, 1]; and per-sample metrics.
+    `health` accumulates the latent statistics of the same samples."""
+    out, per = [], {}
+    for i in range(0, len(x), batch_size):
+        xb = torch.from_numpy(x[i:i + batch_size])
+        o = model(xb, sample_posterior=False)
+        if health is not None:
+            health.update(o.encoded, torch.from_numpy(labels[i:i + batch_size]))
+        for k, v in reconstruction_metrics(xb, o.sample.float()).items():
+            per.setdefault(k, []).append(v)
+        out.append(o.sample.float().clamp(-1, 1).numpy())
+    return np.concatenate(out), {k: torch.cat(v).numpy() for k, v in per.items()}
+
+
+@torch.no_grad()
+def identity_ceiling(recognizer: torch.nn.Module, x: np.ndarray, x_hat: np.ndarray, labels: np.ndarray,
+                     batch_size: int = 256) -> dict[str, float]:
+    """How often the evaluation recogniser names the right class for real spectrograms and for their stage-1
+    reconstructions: a generated sample cannot carry more of a class than stage 1 reconstructs."""
+    def acc(a: np.ndarray) -> float:
+        pred = np.concatenate([recognizer(torch.from_numpy(a[i:i + batch_size])).argmax(1).numpy()
+                               for i in range(0, len(a), batch_size)])
+        return float((pred == labels).mean())
+
+    real, rec = acc(x), acc(x_hat)
+    return {"real": real, "reconstructions": rec, "ratio": rec / real if real > 0 else float("nan")}
+
+
 def evaluate_reconstruction(run: Path, *, split: str = "test", batch_size: int = 64, examples: int = 8,
-                            out: Path | None = None) -> ReconstructionReport:
+                            out: Path | None = None, recognizer: Path | None = None) -> ReconstructionReport:
     """Evaluate run/final on `split` of the run's data; writes eval/reconstruction-<split>.json and .png (never
-    overwriting: a second evaluation gets -2, -3 ...). Returns the report."""
+    overwriting: a second evaluation gets -2, -3 ...). With `recognizer` (an evaluation recogniser of the same
+    data), also the identity ceiling. Returns the report."""
     run = Path(run)
     cfg = run_config(run)
     pre = load_pretrained_autoencoder(final_dir(run))
@@ -54,32 +87,34 @@ def evaluate_reconstruction(run: Path, *, split: str = "test", batch_size: int =
     ds, model = data.dataset, pre.model
     f = model.downsampling
     health = HealthAccumulator(model, len(ds.class_names), (data.size[0] // f, data.size[1] // f))
-    per: dict[str, list[torch.Tensor]] = {}
-    for i in range(0, len(idx), batch_size):
-        b = idx[i:i + batch_size]
-        x = torch.from_numpy(ds.x[b])
-        out_ = model(x, sample_posterior=False)
-        health.update(out_.encoded, torch.from_numpy(ds.labels[b]))
-        for k, v in reconstruction_metrics(x, out_.sample.float()).items():
-            per.setdefault(k, []).append(v)
-    metrics = {k: torch.cat(v).numpy() for k, v in per.items()}
-    labels = ds.labels[idx]
+    x, labels = ds.x[idx], ds.labels[idx]
+    x_hat, metrics = reconstruct(model, x, labels, health, batch_size)
+    dr = float(pre.card.normalisation.dynamic_range_db)
     report = ReconstructionReport(
         run=str(run), family=pre.family, split=split, samples=int(len(idx)),
         **{k: float(v.mean()) for k, v in metrics.items()},
         **{f"{k}_std": float(v.std()) for k, v in metrics.items()},
         psnr_db_per_class={ds.class_names[c]: float(metrics["psnr_db"][labels == c].mean()) for c in np.unique(labels)},
-        latent=health.summary(), latent_shape=pre.card.latent_shape)
+        latent=health.summary(), latent_shape=pre.card.latent_shape,
+        noise_floor={"real": noise_floor(x, dr), "reconstructed": noise_floor(x_hat, dr)},
+        identity=_identity(recognizer, pre, ds.fingerprint(), x, x_hat, labels) if recognizer else None)
     folder = Path(out) if out else run / EVAL
     folder.mkdir(parents=True, exist_ok=True)
     json_path = free_path(folder / f"reconstruction-{split}.json")
     report.write(json_path)
-    picks = [int(idx[labels == c][0]) for c in np.unique(labels)][:examples]
-    with torch.no_grad():
-        x_hat = model(torch.from_numpy(ds.x[picks]), sample_posterior=False).sample.float().numpy()
+    picks = [int(np.flatnonzero(labels == c)[0]) for c in np.unique(labels)][:examples]
     png = json_path.with_suffix(".png")
-    reconstruction_grid(ds.x[picks], x_hat, png, [ds.class_names[ds.labels[i]] for i in picks],
+    reconstruction_grid(x[picks], x_hat[picks], png, [ds.class_names[labels[i]] for i in picks],
                         suptitle=f"{pre.family} on {split}: PSNR {report.psnr_db:.2f} dB, "
                                  f"SSIM {report.ssim:.3f}, spectral error {report.spectral_error:.4f}")
     report.files = {"json": str(json_path), "figure": str(png)}
     return report
+
+
+def _identity(recognizer: Path, pre, fingerprint: str, x: np.ndarray, x_hat: np.ndarray,
+              labels: np.ndarray) -> dict[str, float]:
+    model, card = load_recognizer(recognizer)
+    if card.role != "eval" or card.class_names != pre.class_names or card.data_fingerprint != fingerprint:
+        raise MdaugError(f"{recognizer} is not an evaluation recogniser of this stage-1 model's data (train one with "
+                         "`mdaug train-recognizer --role eval` on the same data)")
+    return identity_ceiling(model, x, x_hat, labels)

@@ -12,12 +12,14 @@ from mdaug.models.autoencoder import Autoencoder, AutoencoderOutput, Encoded, sa
 from mdaug.models.discriminator import PatchDiscriminator
 from mdaug.models.fsq import FSQAutoencoder
 from mdaug.models.kl import KLAutoencoder
+from mdaug.models.pixels import PixelAutoencoder
 from mdaug.models.recognizer import Recognizer
 from mdaug.models.rq import RQAutoencoder
 from mdaug.models.vq import VQAutoencoder
 
 AUTOENCODERS: dict[str, type[Autoencoder]] = {
     "kl": KLAutoencoder, "vq": VQAutoencoder, "vqgan": VQAutoencoder, "rq": RQAutoencoder, "fsq": FSQAutoencoder,
+    "pixels": PixelAutoencoder,
 }
 _BY_CLASS = {cls.__name__: cls for cls in AUTOENCODERS.values()} | {"Recognizer": Recognizer,
                                                                     "PatchDiscriminator": PatchDiscriminator}
@@ -28,6 +30,8 @@ def make_autoencoder(cfg: AutoencoderConfig, in_channels: int = 1) -> Autoencode
     if cfg.family not in AUTOENCODERS:
         raise ValueError(f"unknown autoencoder family '{cfg.family}' (choose from {', '.join(AUTOENCODERS)})")
     cls = AUTOENCODERS[cfg.family]
+    if cls is PixelAutoencoder:
+        return cls(in_channels=in_channels)
     common = dict(in_channels=in_channels, block_out_channels=tuple(cfg.block_out_channels),
                   layers_per_block=cfg.layers_per_block, norm_num_groups=cfg.norm_num_groups, attention=cfg.attention,
                   latent_channels=cfg.latent_channels)
@@ -67,7 +71,7 @@ def load_strict(cls: type, folder: str | Path):
     if bad:
         raise MdaugError(f"{folder} holds a {cls.__name__} of another architecture or mdaug version "
                          f"({len(bad)} weights do not fit, e.g. '{sorted(bad)[0]}'); retrain it with this version")
-    return model
+    return model.float()  # every mdaug model computes in fp32 (autocast does the rest); shipped weights are fp16
 
 
 def load_model(folder: str | Path):
@@ -86,5 +90,5 @@ def load_autoencoder(folder: str | Path) -> Autoencoder:
 
 
 __all__ = ["AUTOENCODERS", "Autoencoder", "AutoencoderOutput", "Encoded", "FSQAutoencoder", "KLAutoencoder",
-           "PatchDiscriminator", "Recognizer", "RQAutoencoder", "VQAutoencoder", "load_autoencoder", "load_model",
-           "load_strict", "make_autoencoder"]
+           "PatchDiscriminator", "PixelAutoencoder", "Recognizer", "RQAutoencoder", "VQAutoencoder", "load_autoencoder",
+           "load_model", "load_strict", "make_autoencoder"]

@@ -116,13 +116,16 @@ class CodePrior(ModelMixin, ConfigMixin):
 
     @torch.no_grad()
     def sample(self, labels: torch.Tensor, *, steps: int = 8, guidance_scale: float = 1.0, temperature: float = 1.0,
-               generator: torch.Generator | None = None) -> torch.Tensor:
+               generator: torch.Generator | None = None, init: torch.Tensor | None = None,
+               strength: float = 1.0) -> torch.Tensor:
         """MaskGIT decoding from a fully masked grid in `steps` steps: sample every masked position (with
         temperature; 0 is greedy), then re-mask the cosine-schedule number of the least confident new ones,
         confidence being the log-probability of the sampled stack plus Gumbel noise annealed from
         `temperature` to 0. Fixed positions are never re-masked. Guided logits are uncond + g * (cond -
         uncond); labels may be null_class (unconditional). All randomness comes from `generator` (on the
-        model's device; None = global RNG); call eval() first, since dropout follows the train/eval mode.
+        model's device; None = global RNG); call eval() first, since dropout follows the train/eval mode. With
+        `init` (the codes of real samples) and strength < 1, a variation of them: a random `strength` share of the
+        positions is masked and decoded again under `labels`, the rest kept.
         Returns (batch, h, w) indices, or (batch, h, w, levels) for levels > 1."""
         if steps < 1:
             raise ValueError(f"steps must be at least 1, got {steps}")
@@ -136,6 +139,13 @@ class CodePrior(ModelMixin, ConfigMixin):
         tokens = torch.full((b, n, levels), self.mask_token, dtype=torch.long, device=device)
         known = torch.zeros(b, n, dtype=torch.bool, device=device)
         unknown = n  # masked positions, the same number in every sample
+        if init is not None and strength < 1:
+            unknown = max(1, round(strength * n))
+            ranks = torch.rand(b, n, generator=generator, device=device).argsort(1).argsort(1)
+            known = ranks >= unknown
+            given = self._stacks(init.to(device), check_values=True).reshape(b, n, levels)
+            tokens = torch.where(known[..., None], given, tokens)
+        masked0 = unknown
         for t in range(steps):
             logits = self._guided_logits(tokens, labels, guidance_scale)  # (b, n, levels, k), fp32
             if temperature > 0:
@@ -152,7 +162,7 @@ class CodePrior(ModelMixin, ConfigMixin):
             confidence = confidence.masked_fill(known, math.inf)
             keep_masked = 0
             if t < steps - 1:  # at least one new position fixed per step while any is left; one kept for the end
-                keep_masked = max(1, min(unknown - 1, math.floor(n * math.cos(0.5 * math.pi * (t + 1) / steps))))
+                keep_masked = max(1, min(unknown - 1, math.floor(masked0 * math.cos(0.5 * math.pi * (t + 1) / steps))))
             tokens, unknown = sampled, keep_masked
             known = torch.ones_like(known)
             if keep_masked > 0:

@@ -82,20 +82,34 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
 
     @torch.no_grad()
     def sample(self, labels: torch.Tensor, *, steps: int = 25, guidance_scale: float = 2.0, sampler: Sampler = "dpm++",
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """Normalised latents (batch, channels, h, w) for `labels`, from noise drawn with `generator`."""
+               generator: torch.Generator | None = None, init: torch.Tensor | None = None,
+               strength: float = 1.0) -> torch.Tensor:
+        """Normalised latents (batch, channels, h, w) for `labels`, from noise drawn with `generator`. With `init`
+        (normalised latents of real samples) and strength < 1, the variation of SDEdit (Meng et al. 2022): `init`
+        noised to the level of the last `strength` of the sampling path, and denoised from there under `labels`
+        (strength 1: from pure noise; near 0: `init` itself)."""
         if steps < 1 or steps > self.config.num_train_timesteps:
             raise ValueError(f"steps must be in 1..{self.config.num_train_timesteps}, not {steps}")
         if guidance_scale < 0:
             raise ValueError(f"guidance_scale must be >= 0, not {guidance_scale}")
+        if not 0 < strength <= 1:
+            raise ValueError(f"strength must be in (0, 1], not {strength}")
         sched = self.scheduler(sampler)
         sched.set_timesteps(steps, device=labels.device)
         c = self.config
         x = torch.randn((labels.shape[0], c.latent_channels, *c.grid), generator=generator,
                         device=generator.device if generator is not None else labels.device).to(labels.device)
-        x = x * sched.init_noise_sigma
+        timesteps = sched.timesteps
+        if init is None or strength >= 1:
+            x = x * sched.init_noise_sigma
+        else:
+            start = min(int(round(len(timesteps) * (1 - strength))), len(timesteps) - 1)
+            timesteps = timesteps[start:]
+            x = sched.add_noise(init.to(x), x, timesteps[:1].expand(x.shape[0]))
+            if hasattr(sched, "set_begin_index"):  # multistep solvers count their steps from here
+                sched.set_begin_index(start)
         null = torch.full_like(labels, self.null_class)
-        for t in sched.timesteps:
+        for t in timesteps:
             inp = sched.scale_model_input(x, t)
             if guidance_scale == 1:
                 pred = self(inp, t.expand(x.shape[0]), labels)

@@ -36,6 +36,9 @@ class SampleSettings:
     """ldm only."""
     temperature: float = 1.0
     """prior only."""
+    strength: float = 1.0
+    """Share of the sampling path redone from a real sample (its latent noised part-way, then denoised under its
+    class; the code prior re-decodes this share of its codes). 1: from pure noise, no real sample."""
 
 
 class Stage2Kind(ABC):
@@ -80,18 +83,49 @@ class Stage2Kind(ABC):
 
     @abstractmethod
     def sample_latents(self, model: torch.nn.Module, autoencoder: Autoencoder, stats: LatentStats,
-                       labels: torch.Tensor, s: SampleSettings, generator: torch.Generator | None) -> torch.Tensor:
-        """Stage-1 latents (batch, channels, h, w) sampled for `labels`, ready to decode."""
+                       labels: torch.Tensor, s: SampleSettings, generator: torch.Generator | None,
+                       anchor: torch.Tensor | None = None) -> torch.Tensor:
+        """Stage-1 latents (batch, channels, h, w) sampled for `labels`, ready to decode; with `anchor` (see
+        anchor_of) and s.strength < 1, variations of those real samples."""
+
+    @abstractmethod
+    def anchor_of(self, autoencoder: Autoencoder, stats: LatentStats, x: torch.Tensor) -> torch.Tensor:
+        """What a variation of the real spectrograms x starts from, in this kind's space."""
+
+    class_embedding: ClassVar[str]
+    """The state-dict key of the class embedding table (num_classes + 1 rows, the last one 'no class')."""
+
+    def load_start(self, model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+        """Load a trained model's weights into `model`, whose classes may be others: every class of `model` starts
+        from the trained 'no class' embedding (its unconditional prediction), the rest is kept as trained."""
+        state = dict(state)
+        own = model.state_dict()
+        emb = state.get(self.class_embedding)
+        if emb is None or emb.shape[1:] != own[self.class_embedding].shape[1:]:
+            raise MdaugError("the starting stage-2 model has another architecture; set ldm.init=scratch")
+        state[self.class_embedding] = emb[-1:].expand_as(own[self.class_embedding]).clone()
+        missing = sorted(set(own) ^ set(state))
+        bad = [k for k in own if k in state and own[k].shape != state[k].shape]
+        if missing or bad:
+            raise MdaugError(f"the starting stage-2 model does not fit this one ('{(missing or bad)[0]}'); set "
+                             "ldm.init=scratch")
+        model.load_state_dict(state)
 
     def settings_from_dict(self, d: dict[str, Any]) -> SampleSettings:
         return SampleSettings(steps=d["steps"], guidance_scale=d["guidance_scale"], sampler=d.get("sampler", "dpm++"),
-                              temperature=d.get("temperature", 1.0))
+                              temperature=d.get("temperature", 1.0), strength=d.get("strength", 1.0))
+
+    def with_strength(self, d: dict[str, Any], s: SampleSettings) -> dict[str, Any]:
+        """A settings dict with the strength when samples are anchored (absent for pure-noise samples)."""
+        return d | ({"strength": s.strength} if s.strength < 1 else {})
 
     def check_settings(self, s: SampleSettings, max_steps: int) -> None:
         if not 1 <= s.steps <= max_steps:
             raise MdaugError(f"steps must be between 1 and {max_steps}, not {s.steps}")
         if not 0 <= s.guidance_scale <= 20:
             raise MdaugError(f"guidance must be between 0 and 20, not {s.guidance_scale}")
+        if not 0 < s.strength <= 1:
+            raise MdaugError(f"strength must be in (0, 1], not {s.strength}")
         self.check_own_settings(s)
 
     @staticmethod
@@ -101,6 +135,7 @@ class Stage2Kind(ABC):
 
 class LatentDiffusionKind(Stage2Kind):
     name, title, model_class, needs_codes = "ldm", "latent diffusion", LatentDiffusion, False
+    class_embedding = "unet.class_embedding.weight"
     log_keys = ("loss",)
 
     def train_config(self, cfg: Config) -> Stage2TrainConfig:
@@ -121,7 +156,7 @@ class LatentDiffusionKind(Stage2Kind):
                               sampler=cfg.ldm.sampler)
 
     def settings_dict(self, s: SampleSettings) -> dict[str, Any]:
-        return {"steps": s.steps, "guidance_scale": s.guidance_scale, "sampler": s.sampler}
+        return self.with_strength({"steps": s.steps, "guidance_scale": s.guidance_scale, "sampler": s.sampler}, s)
 
     def sampler_name(self, s: SampleSettings) -> str:
         return s.sampler
@@ -138,13 +173,19 @@ class LatentDiffusionKind(Stage2Kind):
         return stats.normalise(z)
 
     def sample_latents(self, model: torch.nn.Module, autoencoder: Autoencoder, stats: LatentStats,
-                       labels: torch.Tensor, s: SampleSettings, generator: torch.Generator | None) -> torch.Tensor:
-        z = model.sample(labels, steps=s.steps, guidance_scale=s.guidance_scale, sampler=s.sampler, generator=generator)
+                       labels: torch.Tensor, s: SampleSettings, generator: torch.Generator | None,
+                       anchor: torch.Tensor | None = None) -> torch.Tensor:
+        z = model.sample(labels, steps=s.steps, guidance_scale=s.guidance_scale, sampler=s.sampler, generator=generator,
+                         init=anchor, strength=s.strength)
         return stats.denormalise(z.float())
+
+    def anchor_of(self, autoencoder: Autoencoder, stats: LatentStats, x: torch.Tensor) -> torch.Tensor:
+        return stats.normalise(autoencoder.encode(x, mode=True).latents.float())
 
 
 class CodePriorKind(Stage2Kind):
     name, title, model_class, needs_codes = "prior", "code prior", CodePrior, True
+    class_embedding = "class_embedding.weight"
     log_keys = ("loss", "masked_accuracy")
 
     def train_config(self, cfg: Config) -> Stage2TrainConfig:
@@ -164,7 +205,8 @@ class CodePriorKind(Stage2Kind):
                               temperature=cfg.prior.temperature)
 
     def settings_dict(self, s: SampleSettings) -> dict[str, Any]:
-        return {"steps": s.steps, "guidance_scale": s.guidance_scale, "temperature": s.temperature}
+        return self.with_strength({"steps": s.steps, "guidance_scale": s.guidance_scale, "temperature": s.temperature},
+                                  s)
 
     def sampler_name(self, s: SampleSettings) -> str:
         return f"maskgit(t={s.temperature:g})"
@@ -178,10 +220,14 @@ class CodePriorKind(Stage2Kind):
         return latents.indices[idx].to(device)
 
     def sample_latents(self, model: torch.nn.Module, autoencoder: Autoencoder, stats: LatentStats,
-                       labels: torch.Tensor, s: SampleSettings, generator: torch.Generator | None) -> torch.Tensor:
+                       labels: torch.Tensor, s: SampleSettings, generator: torch.Generator | None,
+                       anchor: torch.Tensor | None = None) -> torch.Tensor:
         idx = model.sample(labels, steps=s.steps, guidance_scale=s.guidance_scale, temperature=s.temperature,
-                           generator=generator)
+                           generator=generator, init=anchor, strength=s.strength)
         return autoencoder.latents_from_indices(idx)
+
+    def anchor_of(self, autoencoder: Autoencoder, stats: LatentStats, x: torch.Tensor) -> torch.Tensor:
+        return autoencoder.encode(x, mode=True).indices
 
 
 STAGE2_KINDS: dict[str, Stage2Kind] = {k.name: k for k in (LatentDiffusionKind(), CodePriorKind())}

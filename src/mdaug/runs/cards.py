@@ -32,6 +32,19 @@ class Normalisation(Card):
     doppler_axis: str
 
 
+class InitRecord(Card):
+    """Where a stage-1 run started (ae.init)."""
+
+    source: Literal["scratch", "pretrained", "run"]
+    """Random weights, a shipped model (mdaug/pretrained/) or another finished stage-1 run."""
+    path: str | None = None
+    """The shipped model's name, or the run's final/ folder."""
+    weights_sha256: str | None = None
+    corpus: dict[str, Any] | None = None
+    """For a shipped model: the pretraining corpus it saw (spectrograms, people, parts, seeds, radars, displays),
+    none of them in the user's data."""
+
+
 class AutoencoderCard(Card):
     """A stage-1 autoencoder (`mdaug train-ae`)."""
 
@@ -50,6 +63,7 @@ class AutoencoderCard(Card):
     weights: Literal["ema", "last"]
     gan_generator_start: int | None
     """vqgan: the step at which the adversarial loss first reached the generator."""
+    init: InitRecord
     config: dict[str, Any]
 
 
@@ -81,6 +95,8 @@ class Stage2Card(Card):
     steps: int
     weights: Literal["ema", "last"]
     config: dict[str, Any]
+    init: InitRecord | None = None
+    """Where stage 2 started (ldm.init)."""
 
 
 class RecognizerCard(Card):
@@ -95,9 +111,10 @@ class RecognizerCard(Card):
     input_shape: list[int]
     steps: int
     best_step: int
-    carve_out_accuracy: float | None
-    carve_out_fraction: float
-    carve_out_ids: list[str]
+    selection: Literal["val", "carve_out"]
+    """What picked the best step: the validation split, or a carve-out of the training split."""
+    selection_accuracy: float | None
+    selection_ids: list[str]
     train_count: int
     train_ids_sha256: str
     train_ids: list[str]
@@ -153,5 +170,6 @@ def write_final(run: Path, save_weights: Callable[[Path], None], card: Card) -> 
     return final
 
 
-__all__ = ["AutoencoderCard", "AutoencoderRef", "Card", "Normalisation", "RecognizerCard", "Stage2Card", "read_card",
+__all__ = ["AutoencoderCard", "AutoencoderRef", "Card", "InitRecord", "Normalisation", "RecognizerCard", "Stage2Card",
+           "read_card",
            "write_card", "write_final"]

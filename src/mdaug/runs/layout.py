@@ -32,10 +32,13 @@ HEALTH = "health"
 LATENTS = "latents"
 """Stage 1: the cached latents of its training split, which stage 2 and diagnose read."""
 EVAL = "eval"
+INIT_RECORD = "init.json"
+"""Stage 1: where it started (ae.init), written when it starts; the card repeats it."""
 AUTOENCODER_RECORD = "autoencoder.json"
 """Stage 2: which stage-1 model it trains on (path and weights' SHA-256)."""
 
 __all__ = ["AUTOENCODER_RECORD", "CARD", "CHECKPOINTS", "CONFIG_FILE", "DATA_RECORD", "EVAL", "FINAL", "HEALTH",
+           "INIT_RECORD",
            "IMAGES", "LATENTS", "LOGS", "LOSSES", "SPLIT", "PipelineFolders", "final_dir", "newest", "run_finished"]
 
 

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 
-from mdaug.config import Config, config_to_yaml
+from mdaug.config import Config
 from mdaug.data import SpectrogramSet, is_prepared, load_prepared, load_split, make_split, read_dataset, save_split
 from mdaug.data.read import resize
 from mdaug.data.splits import Split, check_leak_free, limit_train
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text
+from mdaug.runs.builtin import builtin_dataset
 from mdaug.runs.layout import DATA_RECORD, SPLIT
 
 
@@ -41,43 +40,11 @@ class RunData:
         return int(self.dataset.x.shape[1])
 
 
-def cache_root() -> Path:
-    """Where simulated datasets are kept between runs ($MDAUG_CACHE, else ~/.cache/mdaug)."""
-    return Path(os.environ.get("MDAUG_CACHE") or Path.home() / ".cache" / "mdaug")
-
-
-def simulated_dataset(cfg: Config, console: Console | None = None) -> Path:
-    """The simulated dataset of cfg.simulate at cfg.data.size (64x64 if unset), simulated once and cached
-    under a key of everything that shapes it."""
-    from mdaug.simulate.dataset import simulate_dataset, with_output_size
-    from mdaug.simulate.export import write_simulated
-
-    cfg = with_output_size(cfg)
-    key = hashlib.sha256(config_to_yaml(cfg.simulate).encode()
-                         + repr((cfg.data.size, cfg.split)).encode()).hexdigest()[:12]
-    folder = cache_root() / f"simulated-{key}"
-    if is_prepared(folder) and (folder / SPLIT).exists():
-        return folder
-    if console:
-        s = cfg.simulate
-        console.print(f"simulating {s.people} people x {s.per_person} recordings at "
-                      f"{cfg.data.size[0]}x{cfg.data.size[1]} -> {folder}")
-    sim = simulate_dataset(cfg.simulate, cfg.data.size, progress=console is not None)
-    tmp = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    write_simulated(sim, tmp, cfg)
-    try:
-        tmp.rename(folder)
-    except OSError:  # another process finished the same dataset first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
-
-
 def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
     """The dataset of cfg.data.path (a prepared dataset, or any folder/file the readers take), or the
     simulated one when no path is set; resized to cfg.data.size when that is set; with its split (the
     dataset's own split.json when it has one, else made from cfg.split)."""
-    path = Path(cfg.data.path) if cfg.data.path else simulated_dataset(cfg, console)
+    path = Path(cfg.data.path) if cfg.data.path else builtin_dataset(cfg, console)
     if not path.exists():
         raise MdaugError(f"data path {path} does not exist")
     if is_prepared(path):
@@ -96,6 +63,7 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
             split = None  # resized, so the ids are equal but the content hash is not: re-split the same way
     split = limit_train(split or make_split(ds, cfg.split), ds, cfg.split.train_per_class,
                         (cfg.split.seed, cfg.split.budget_seed))
+    split = limit_train(split, ds, cfg.split.val_per_class, (cfg.split.seed, cfg.split.budget_seed, 1), "val")
     check_leak_free(split, ds)
     train = split.indices(ds, "train")
     counts = np.bincount(ds.labels[train], minlength=len(ds.class_names))

@@ -15,7 +15,7 @@ from mdaug.files import atomic_write_text
 from mdaug.simulate.dataset import Simulated
 
 
-def _csv(rows: list[dict]) -> str:
+def csv_text(rows: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -62,13 +62,41 @@ def person_preview(sim: Simulated, path: Path, cmap: str = "jet") -> Path:
     return path
 
 
+def corpus_preview(sims: list[Simulated], parts: list, path: Path, cmap: str = "jet") -> Path:
+    """One spectrogram per corpus part, with its radar, display and Doppler axis in Hz."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(8, len(sims))
+    rows = -(-len(sims) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.9 * rows + 0.4), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(sims):
+            ax.axis("off")
+            continue
+        sim, part = sims[k], parts[k]
+        extent = [float(sim.time_s[0]), float(sim.time_s[-1]), float(sim.doppler_hz[0]), float(sim.doppler_hz[-1])]
+        ax.imshow(sim.dataset.x[0, 0], origin="lower", aspect="auto", cmap=cmap, vmin=-1, vmax=1, extent=extent,
+                  interpolation="nearest")
+        ax.set_title(f"{part.radar}\n{part.display}, {part.simulate.path}", fontsize=6)
+        ax.tick_params(labelsize=5)
+    fig.suptitle("pretraining corpus: one recording per part (Doppler in Hz, time in s)", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def write_simulated(sim: Simulated, out: Path, cfg: Config, *, images: bool = False) -> Path:
     """Write everything under `out` (new or empty; the caller checks)."""
     ds = sim.dataset
     save_prepared(ds, out)
     save_split(make_split(ds, cfg.split), out / SPLIT_FILE)
-    atomic_write_text(out / "people.csv", _csv([p.row() for p in sim.people]))
-    atomic_write_text(out / "recordings.csv", _csv([{"id": r.id} | m for r, m in zip(ds.records, sim.samples)]))
+    atomic_write_text(out / "people.csv", csv_text([p.row() for p in sim.people]))
+    atomic_write_text(out / "recordings.csv", csv_text([{"id": r.id} | m for r, m in zip(ds.records, sim.samples)]))
     save_config(cfg, out / CONFIG_FILE)
     person_preview(sim, out / "preview.png")
     if images:

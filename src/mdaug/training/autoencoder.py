@@ -19,11 +19,11 @@ import torch
 from rich.console import Console
 
 from mdaug.config import Config, save_config, saved_config
-from mdaug.data.transforms import TimeAugment
+from mdaug.data.transforms import TimeAugment, diff_augment
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import reconstruction_grid
 from mdaug.evaluation.health import HealthAccumulator
-from mdaug.files import ensure_empty_dir
+from mdaug.files import atomic_write_text, ensure_empty_dir
 from mdaug.losses import (
     adaptive_weight,
     d_hinge,
@@ -38,8 +38,9 @@ from mdaug.losses import (
     spectral_loss,
 )
 from mdaug.models import PatchDiscriminator, load_model, make_autoencoder
-from mdaug.runs.cards import AutoencoderCard, Normalisation, write_final
-from mdaug.runs.layout import CONFIG_FILE, HEALTH, IMAGES
+from mdaug.runs.cards import AutoencoderCard, InitRecord, Normalisation, write_final
+from mdaug.runs.layout import CONFIG_FILE, HEALTH, IMAGES, INIT_RECORD, final_dir
+from mdaug.runs.pretrained import initial_weights
 from mdaug.runs.run_data import RunData, check_run_data, load_run_data, write_run_data
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.batches import BatchOrder
@@ -97,14 +98,19 @@ class AutoencoderRecipe(Recipe):
             raise MdaugError(f"spectrogram size {self.data.size} is not divisible by the autoencoder's downsampling "
                              f"{f} (2^(len(ae.block_out_channels) - 1)); set data.size")
         self.model = make_autoencoder(cfg.ae, self.data.channels)
+        self.init = self._start(resumed=resume_from is not None)
         self.gan = cfg.ae.family == "vqgan"
         self.disc = PatchDiscriminator(in_channels=self.data.channels, channels=cfg.gan.channels,
                                        layers=cfg.gan.layers) if self.gan else None
         self.perceptual = self._perceptual_net()
-        self.optimizer = make_optimizer(self.model.parameters(), t)
-        self.scheduler = make_schedule(self.optimizer, t)
-        self.ema = make_ema(self.model, t.ema_decay, acc.device)
-        self.model, self.optimizer = acc.prepare(self.model, self.optimizer)
+        self.trainable = any(True for _ in self.model.parameters())  # the pixel-space control has no weights
+        self.ema = None
+        if self.trainable:
+            lr = t.finetune_lr if self.init.source != "scratch" and t.finetune_lr else t.lr
+            self.optimizer = make_optimizer(self.model.parameters(), t, lr)
+            self.scheduler = make_schedule(self.optimizer, t)
+            self.ema = make_ema(self.model, t.ema_decay, acc.device)
+            self.model, self.optimizer = acc.prepare(self.model, self.optimizer)
         if self.gan:
             self.opt_d = make_optimizer(self.disc.parameters(), t, cfg.gan.lr)
             self.sched_d = make_schedule(self.opt_d, t)
@@ -124,9 +130,26 @@ class AutoencoderRecipe(Recipe):
         elif acc.is_main_process:
             save_config(cfg, self.run / CONFIG_FILE)
             write_run_data(self.data, self.run)
+            atomic_write_text(self.run / INIT_RECORD, self.init.model_dump_json(indent=1))
         acc.wait_for_everyone()
 
     # ------------------------------------------------------------------ setup helpers
+
+    def _start(self, resumed: bool) -> InitRecord:
+        """Load the weights ae.init names into the fresh model (a resumed run: read where it started)."""
+        if resumed:
+            path = self.run / INIT_RECORD
+            return InitRecord.model_validate_json(path.read_text()) if path.exists() else InitRecord(source="scratch")
+        weights, record = initial_weights(self.cfg, self.model, list(self.data.dataset.x.shape[1:]))
+        if weights is not None:
+            load_state_strict(self.model, weights, "starting stage-1 model")
+        if self.console and self.accelerator.is_main_process:
+            where = {"scratch": "random weights", "pretrained": f"the shipped pretrained model {record.path}",
+                     "run": f"the stage-1 run {record.path}"}[record.source]
+            fits = " (no shipped model fits this family and architecture)" if (
+                self.cfg.ae.init == "auto" and record.source == "scratch") else ""
+            self.console.print(f"stage 1 starts from {where}{fits}")
+        return record
 
     def _perceptual_net(self) -> torch.nn.Module | None:
         lc = self.cfg.ae_loss
@@ -151,7 +174,12 @@ class AutoencoderRecipe(Recipe):
         x = TimeAugment(self.cfg.augment, self.order.generator(micro))(self.x_all[idx])
         return x.to(self.accelerator.device), self.y_all[idx].to(self.accelerator.device)
 
-    def _generator_loss(self, x: torch.Tensor, step: int) -> tuple[torch.Tensor, torch.Tensor, dict[str, float], Any]:
+    def _seen_by_disc(self, x: torch.Tensor, micro: int, stream: int) -> torch.Tensor:
+        """What the discriminator sees of x: x, or its differentiable augmentation (gan.augment)."""
+        return diff_augment(x, self.order.generator(micro, stream)) if self.cfg.gan.augment else x
+
+    def _generator_loss(self, x: torch.Tensor, step: int, micro: int
+                        ) -> tuple[torch.Tensor, torch.Tensor, dict[str, float], Any]:
         """Returns (total generator loss, nll for the plateau test, logs, model output)."""
         cfg, lc = self.cfg, self.cfg.ae_loss
         with self.accelerator.autocast():
@@ -176,7 +204,7 @@ class AutoencoderRecipe(Recipe):
             logs["commitment"] = out.reg_losses["commitment"].item()
         if self.gan and self.state.gen_started is not None:
             with self.accelerator.autocast():
-                logits_fake = self.disc(out.sample)
+                logits_fake = self.disc(self._seen_by_disc(out.sample, micro, 1))
             g_adv, g_logs = (g_hinge if cfg.gan.loss == "hinge" else g_non_saturating)(logits_fake.float())
             w = adaptive_weight(nll, g_adv, self.unwrapped.last_layer) if cfg.gan.adaptive_weight else torch.tensor(1.0)
             loss = loss + cfg.gan.weight * w * g_adv
@@ -184,11 +212,13 @@ class AutoencoderRecipe(Recipe):
         logs["loss"] = loss.item()
         return loss, nll.detach(), logs, out
 
-    def _discriminator_loss(self, x: torch.Tensor, x_hat: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def _discriminator_loss(self, x: torch.Tensor, x_hat: torch.Tensor, micro: int
+                            ) -> tuple[torch.Tensor, dict[str, float]]:
         g = self.cfg.gan
         real = x.detach().requires_grad_(g.r1_weight > 0)
+        both = self._seen_by_disc(torch.cat([real, x_hat.detach()]), micro, 2)
         with self.accelerator.autocast():  # one forward for both halves: DDP expects one forward per backward
-            logits = self.disc(torch.cat([real, x_hat.detach()])).float()
+            logits = self.disc(both).float()
         logits_real, logits_fake = logits.chunk(2)
         loss, logs = (d_hinge if g.loss == "hinge" else d_non_saturating)(logits_real, logits_fake)
         if g.r1_weight > 0:
@@ -216,7 +246,7 @@ class AutoencoderRecipe(Recipe):
             x, y = self._batch(step * t.grad_accum + k)
             sync = k == t.grad_accum - 1
             with (contextlib.nullcontext() if sync else acc.no_sync(self.model)):
-                loss, nll, step_logs, out = self._generator_loss(x, step)
+                loss, nll, step_logs, out = self._generator_loss(x, step, step * t.grad_accum + k)
                 if not self.all_finite(loss):
                     return self.non_finite(step)
                 acc.backward(loss / t.grad_accum)
@@ -235,7 +265,7 @@ class AutoencoderRecipe(Recipe):
             if step >= g.disc_start:
                 for k, (x, x_hat) in enumerate(pairs):
                     with (contextlib.nullcontext() if k == len(pairs) - 1 else acc.no_sync(self.disc)):
-                        d_loss, d_logs = self._discriminator_loss(x, x_hat)
+                        d_loss, d_logs = self._discriminator_loss(x, x_hat, step * t.grad_accum + k)
                         acc.backward(d_loss / t.grad_accum)
                     for key, v in d_logs.items():
                         logs[key] = logs.get(key, 0.0) + v / t.grad_accum
@@ -257,8 +287,9 @@ class AutoencoderRecipe(Recipe):
         mean_nll = self.accelerator.reduce(torch.tensor([nll], device=self.accelerator.device), "mean").item()
         self.state.rec_history = (self.state.rec_history + [mean_nll])[-2 * g.plateau_window:]
         if g.gen_start == "auto":
-            ready = step + 1 >= g.disc_start + g.warmup_steps and plateaued(self.state.rec_history, g.plateau_window,
-                                                                            g.plateau_tolerance)
+            latest = max(g.disc_start + g.warmup_steps, round(g.latest_start * self.cfg.ae_train.steps))
+            ready = step + 1 >= latest or (step + 1 >= g.disc_start + g.warmup_steps and plateaued(
+                self.state.rec_history, g.plateau_window, g.plateau_tolerance))
         else:
             ready = step + 1 >= g.gen_start
         if ready:
@@ -333,6 +364,7 @@ class AutoencoderRecipe(Recipe):
             data_fingerprint=ds.fingerprint(), data_source=self.data.source,
             train_samples=int(len(self.data.indices("train"))), steps=self.state.step,
             weights="ema" if self.ema is not None else "last", gan_generator_start=self.state.gen_started,
+            init=self.init,
             config=saved_config(self.run))
 
         def save(folder: Path) -> None:
@@ -349,6 +381,10 @@ class AutoencoderRecipe(Recipe):
     def train(self, stop_after: int | None = None) -> Path | None:
         """Train to ae_train.steps and write final/ (returned). `stop_after`: stop after that step, as a
         killed or time-limited session would (checkpoint at the stop), returning None."""
+        if not self.trainable:  # nothing to learn: final/ at once
+            final = self.write_final() if self.accelerator.is_main_process else final_dir(self.run)
+            self.accelerator.wait_for_everyone()
+            return final
         keys = ("loss", f"rec_{self.cfg.ae_loss.reconstruction}", "kl", "commitment", "d_loss")
         return self.run_loop(f"train-ae {self.cfg.ae.family}", keys, stop_after)
 

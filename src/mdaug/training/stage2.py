@@ -26,10 +26,11 @@ from mdaug.evaluation.figures import sample_grid
 from mdaug.files import atomic_write_text, ensure_empty_dir
 from mdaug.models.latents import LatentSet, latent_stats
 from mdaug.models.stage2 import CODE_FAMILIES, Stage2Kind, stage2_kind
-from mdaug.runs.cards import AutoencoderRef, Stage2Card, write_final
+from mdaug.runs.cards import AutoencoderRef, InitRecord, Stage2Card, write_final
 from mdaug.runs.latent_cache import cached_latents
-from mdaug.runs.layout import AUTOENCODER_RECORD, CONFIG_FILE, IMAGES
+from mdaug.runs.layout import AUTOENCODER_RECORD, CONFIG_FILE, IMAGES, INIT_RECORD
 from mdaug.runs.loading import autoencoder_identity, load_pretrained_autoencoder, stage1_data
+from mdaug.runs.pretrained import initial_stage2_weights
 from mdaug.sampling.generate import sample_images
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.batches import BatchOrder
@@ -49,6 +50,7 @@ class Stage2Recipe(Recipe):
         self.cfg, self.console, self.run = cfg, console, Path(run)
         self.section, self.train_cfg = f"{self.kind.name}_train", self.kind.train_config(cfg)
         resume_from = ckpt.resolve_resume(self.run, resume)
+        self.resumed = resume_from is not None
         record = None
         if resume_from is not None:
             self.run = resume_from.parent.parent
@@ -76,6 +78,7 @@ class Stage2Recipe(Recipe):
         elif acc.is_main_process:
             save_config(cfg, self.run / CONFIG_FILE)
             atomic_write_text(self.run / AUTOENCODER_RECORD, json.dumps(self.autoencoder_ref.model_dump(), indent=1))
+            atomic_write_text(self.run / INIT_RECORD, self.init.model_dump_json(indent=1))
         acc.wait_for_everyone()
 
     def _setup_latents(self) -> None:
@@ -93,7 +96,9 @@ class Stage2Recipe(Recipe):
         acc, t = self.accelerator, self.train_cfg
         torch.manual_seed(t.seed)  # the same initial weights on every process
         self.model = self.kind.build(self.cfg, self.pre.latent_shape, self.pre.model, len(self.class_names))
-        self.optimizer = make_optimizer(self.model.parameters(), t)
+        self.init = self._start()
+        lr = t.finetune_lr if self.init.source != "scratch" and t.finetune_lr else t.lr
+        self.optimizer = make_optimizer(self.model.parameters(), t, lr)
         self.scheduler = make_schedule(self.optimizer, t)
         self.ema = make_ema(self.model, t.ema_decay, acc.device)
         self.model, self.optimizer = acc.prepare(self.model, self.optimizer)
@@ -102,6 +107,19 @@ class Stage2Recipe(Recipe):
                                 world=acc.num_processes)
         self.state = Stage2State()
         self.settings = self.kind.default_settings(self.cfg)
+
+    def _start(self) -> InitRecord:
+        """Load the weights ldm.init names into the fresh model (a resumed run: read where it started)."""
+        path = self.run / INIT_RECORD
+        if self.resumed:
+            return InitRecord.model_validate_json(path.read_text()) if path.exists() else InitRecord(source="scratch")
+        init = self.cfg.ldm.init if self.kind.name == "ldm" else "scratch"
+        weights, record = initial_stage2_weights(init, self.kind.name, self.model, self.pre.card.init, self.identity)
+        if weights is not None:
+            self.kind.load_start(self.model, weights)
+        if self.console and self.accelerator.is_main_process and record.source != "scratch":
+            self.console.print(f"stage 2 starts from {record.path}, the classes from its 'no class' embedding")
+        return record
 
     @property
     def autoencoder_ref(self) -> AutoencoderRef:
@@ -179,7 +197,8 @@ class Stage2Recipe(Recipe):
                           output_shape=list(ds.x.shape[1:]), data_source=self.data.source, data_info=ds.info,
                           data_fingerprint=ds.fingerprint(), train_samples=len(rows),
                           train_files=sorted({ds.records[r].file for r in rows}), steps=self.state.step,
-                          weights="ema" if self.ema is not None else "last", config=saved_config(self.run))
+                          weights="ema" if self.ema is not None else "last", config=saved_config(self.run),
+                          init=self.init)
 
         def save(folder: Path) -> None:
             with self.ema_weights() as model:

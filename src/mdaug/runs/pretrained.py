@@ -1,0 +1,140 @@
+"""Where a stage-1 run starts (ae.init): the stage-1 models shipped with the package (mdaug/pretrained/, made by
+`mdaug pretrain-ae` on simulated walkers who are in no built-in dataset), another finished stage-1 run, or random
+weights. A start is recorded in the run's card (AutoencoderCard.init), so that every later table can say which
+data shaped a model before the user's own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file
+
+from mdaug.config import Config
+from mdaug.errors import MdaugError
+from mdaug.models import Autoencoder
+from mdaug.runs.cards import InitRecord
+from mdaug.runs.layout import CARD
+
+SHIPPED = Path(__file__).parents[1] / "pretrained"
+"""The package's folder of shipped stage-1 models, one sub-folder each."""
+PRETRAINING_RECORD = "pretraining.json"
+"""Beside a shipped model: how it was made (command, corpus, steps, time, machine) and what it measured."""
+
+
+def _model_config(model: Autoencoder) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.config.items() if not k.startswith("_")}
+
+
+def shipped_models() -> list[Path]:
+    """The shipped stage-1 models (folders holding a card and weights)."""
+    if not SHIPPED.is_dir():
+        return []
+    return sorted(p for p in SHIPPED.iterdir() if (p / CARD).is_file() and (p / "config.json").is_file())
+
+
+def fitting_shipped_model(model: Autoencoder, family: str, input_shape: list[int]) -> Path | None:
+    """The shipped model whose class, architecture, family and input shape are exactly those of `model`."""
+    want = _model_config(model)
+    for folder in shipped_models():
+        card = json.loads((folder / CARD).read_text())
+        saved = json.loads((folder / "config.json").read_text())
+        same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items() if not k.startswith("_")}
+        if (saved.get("_class_name") == type(model).__name__ and same == want and card.get("family") == family
+                and card.get("input_shape") == list(input_shape)):
+            return folder
+    return None
+
+
+def _weights(folder: Path) -> tuple[dict[str, torch.Tensor], str]:
+    from mdaug.runs.loading import autoencoder_identity
+
+    files = sorted(folder.glob("*.safetensors"))
+    if not files:
+        raise MdaugError(f"{folder} holds no model weights (*.safetensors)")
+    return load_file(str(files[0])), autoencoder_identity(folder)
+
+
+def _corpus(folder: Path) -> dict[str, Any] | None:
+    path = folder / PRETRAINING_RECORD
+    return json.loads(path.read_text()).get("corpus") if path.is_file() else None
+
+
+def initial_weights(cfg: Config, model: Autoencoder, input_shape: list[int]
+                    ) -> tuple[dict[str, torch.Tensor] | None, InitRecord]:
+    """The weights a new stage-1 run of `cfg` starts from (None: the random ones `model` has) and their record."""
+    init, family = cfg.ae.init, cfg.ae.family
+    if init == "scratch":
+        return None, InitRecord(source="scratch")
+    if init in ("pretrained", "auto"):
+        folder = fitting_shipped_model(model, family, input_shape)
+        if folder is None:
+            if init == "auto":
+                return None, InitRecord(source="scratch")
+            shape = "x".join(str(v) for v in input_shape[1:])
+            raise MdaugError(f"no shipped pretrained {family} model fits {shape} spectrograms with "
+                             f"ae.block_out_channels={list(cfg.ae.block_out_channels)} and ae.latent_channels="
+                             f"{cfg.ae.latent_channels}; set ae.init=scratch, or make one with `mdaug pretrain-ae`")
+        weights, sha = _weights(folder)
+        return weights, InitRecord(source="pretrained", path=folder.name, weights_sha256=sha, corpus=_corpus(folder))
+    from mdaug.runs.loading import load_pretrained_autoencoder
+
+    pre = load_pretrained_autoencoder(init)
+    if type(pre.model) is not type(model) or _model_config(pre.model) != _model_config(model):
+        raise MdaugError(f"ae.init={init} is a {pre.family} model of another architecture than ae.* describes; "
+                         "start from a run with the same family and sizes, or set ae.init=scratch")
+    weights, sha = _weights(pre.folder)
+    return weights, InitRecord(source="run", path=str(pre.folder.resolve()), weights_sha256=sha,
+                               corpus=pre.card.init.corpus if pre.card.init else None)
+
+
+
+
+def fitting_shipped_stage2(kind: str, model: torch.nn.Module, start: InitRecord | None,
+                           identity: str) -> Path | None:
+    """The shipped stage-2 model of `kind` for the stage-1 model it will model: one trained on a shipped stage-1
+    model that this stage-1 model is (`identity`) or started from (`start`), with `model`'s architecture (the number
+    of classes aside: those are the user's)."""
+    origins = {identity} | ({start.weights_sha256} if start is not None and start.source == "pretrained" else set())
+    want = {k: v for k, v in _model_config(model).items() if k != "num_classes"}
+    for folder in shipped_models():
+        card = json.loads((folder / CARD).read_text())
+        saved = json.loads((folder / "config.json").read_text())
+        same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items()
+                if not k.startswith("_") and k != "num_classes"}
+        if (card.get("kind") == kind and saved.get("_class_name") == type(model).__name__ and same == want
+                and card.get("autoencoder", {}).get("identity") in origins):
+            return folder
+    return None
+
+
+def initial_stage2_weights(init: str, kind: str, model: torch.nn.Module, start: InitRecord | None,
+                           identity: str) -> tuple[dict[str, torch.Tensor] | None, InitRecord]:
+    """The weights a new stage-2 run starts from (None: `model`'s random ones) and their record: `init` as
+    ldm.init says, for a stage-1 model of weights `identity` that started from `start`."""
+    if init == "scratch":
+        return None, InitRecord(source="scratch")
+    if init in ("pretrained", "auto"):
+        folder = fitting_shipped_stage2(kind, model, start, identity)
+        if folder is None:
+            if init == "auto":
+                return None, InitRecord(source="scratch")
+            raise MdaugError(f"no shipped pretrained {kind} fits this stage-1 model (it must start from a shipped "
+                             "stage-1 model, with the shipped architecture); set ldm.init=scratch")
+        weights, sha = _weights(folder)
+        return weights, InitRecord(source="pretrained", path=folder.name, weights_sha256=sha, corpus=_corpus(folder))
+    from mdaug.runs.loading import load_stage2
+
+    s2 = load_stage2(init)
+    if s2.kind.name != kind:
+        raise MdaugError(f"ldm.init={init} is a {s2.kind.name}, not a {kind}")
+    weights, sha = _weights(s2.folder)
+    return weights, InitRecord(source="run", path=str(s2.folder.resolve()), weights_sha256=sha)
+
+
+__all__ = [
+    "PRETRAINING_RECORD", "SHIPPED", "fitting_shipped_model", "fitting_shipped_stage2", "initial_stage2_weights",
+    "initial_weights", "shipped_models",
+]

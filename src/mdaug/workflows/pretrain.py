@@ -1,0 +1,285 @@
+"""`mdaug pretrain-ae`: train a stage-1 model on the simulated pretraining corpus (walkers of seeds no built-in
+dataset uses, seen by many radars and displays), measure it where users will use it, and write the folder that
+ships with the package (fp16 weights, card, pretraining.json and MODEL_CARD.md).
+
+    OUT/ae/                  the training run on the corpus (resumable like any train-ae run)
+    OUT/recognizer-gait/     the evaluation recogniser of the gait benchmark (for the identity ceiling)
+    OUT/recognizer-held_out/ the same for the gait population seen by a radar the corpus never uses
+    OUT/shipped/             the shippable folder; --ship copies it (e.g. into src/mdaug/pretrained/NAME)
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict
+from rich.console import Console
+from safetensors.torch import load_file, save_file
+
+from mdaug.config import Config
+from mdaug.evaluation.reconstruction import identity_ceiling, reconstruct
+from mdaug.evaluation.texture import noise_floor
+from mdaug.files import atomic_write_text, copy_tree_atomic, sha256_file
+from mdaug.runs.builtin import corpus_dataset
+from mdaug.runs.layout import CARD, LOSSES, final_dir
+from mdaug.runs.loading import autoencoder_identity, load_pretrained_autoencoder, load_recognizer
+from mdaug.runs.pretrained import PRETRAINING_RECORD
+from mdaug.runs.run_data import load_run_data
+from mdaug.training.autoencoder import train_autoencoder
+from mdaug.training.common import read_loss_log
+from mdaug.training.recognizer import train_recognizer
+from mdaug.training.stage2 import train_stage2
+from mdaug.workflows.steps import train_or_resume
+
+TARGETS = {"gait": "the gait benchmark (simulate.*; people of seed simulate.seed)",
+           "held_out": "the gait population (other people) seen by pretrain.held_out, a radar the corpus never uses"}
+WEIGHTS = "diffusion_pytorch_model.safetensors"
+
+
+class PretrainingRecord(BaseModel):
+    """How a shipped model was made and what it measured (pretraining.json beside its weights)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    command: str
+    date: str
+    machine: str
+    family: str
+    input_shape: list[int]
+    corpus: dict[str, Any]
+    steps: int
+    batch_size: int
+    training_wall_s: float
+    weights_sha256: str
+    weights_dtype: str
+    measured: dict[str, dict[str, Any]]
+    """Per target dataset (TARGETS): test-split PSNR/SSIM, the identity ceiling, the noise floor."""
+
+
+def corpus_config(cfg: Config) -> Config:
+    """`cfg` for training on the corpus: the built-in corpus, from random weights."""
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"path": None, "builtin": "corpus"}),
+                                  "ae": cfg.ae.model_copy(update={"init": "scratch"})})
+
+
+def target_config(cfg: Config, target: str) -> Config:
+    return cfg.model_copy(update={"data": cfg.data.model_copy(update={"path": None, "builtin": target})})
+
+
+def corpus_summary(cfg: Config) -> dict[str, Any]:
+    """What the corpus is: sizes, seeds, radars and displays (from its cached folder)."""
+    folder = corpus_dataset(cfg)
+    data = load_run_data(corpus_config(cfg))
+    p = cfg.pretrain
+    return {"spectrograms": len(data.dataset), "trained_on": int(len(data.indices("train"))),
+            "people": p.parts * p.people_per_part, "parts": p.parts, "seeds": [p.seed, p.seed + p.parts - 1],
+            "radars": [r.name for r in p.radars], "displays": list(p.colormaps), "size": list(data.size),
+            "table": str(folder / "corpus.csv")}
+
+
+def measure(shipped: Path, cfg: Config, target: str, rec_dir: Path, console: Console | None) -> dict[str, Any]:
+    """The shipped model, zero-shot, on the test split of a target dataset: PSNR, SSIM, noise floor, and the
+    identity ceiling with an evaluation recogniser trained on that dataset's training split."""
+    tcfg = target_config(cfg, target)
+    data = load_run_data(tcfg, console)
+    train_or_resume(rec_dir, lambda r: train_recognizer(tcfg, rec_dir, role="eval", resume=r, console=console,
+                                                        data=data))
+    pre = load_pretrained_autoencoder(shipped)
+    idx = data.indices("test")
+    x, labels = data.dataset.x[idx], data.dataset.labels[idx]
+    x_hat, metrics = reconstruct(pre.model, x, labels)
+    rec, _ = load_recognizer(rec_dir)
+    dr = float(data.dataset.info.get("dynamic_range_db", cfg.data.dynamic_range_db))
+    return {"dataset": TARGETS[target], "test_samples": int(len(idx)), "psnr_db": float(metrics["psnr_db"].mean()),
+            "ssim": float(metrics["ssim"].mean()), "identity": identity_ceiling(rec, x, x_hat, labels),
+            "noise_floor": {"real": noise_floor(x, dr), "reconstructed": noise_floor(x_hat, dr)},
+            "carrier_ghz": float(data.dataset.info.get("carrier_hz", 0.0)) / 1e9}
+
+
+def write_shipped(final: Path, dest: Path) -> str:
+    """final/ as a shippable folder: config, card, and the weights in fp16 (integer buffers kept). Returns the
+    SHA-256 of the weights file."""
+    tmp = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    tensors = load_file(str(final / WEIGHTS))
+    half = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    save_file({k: v.contiguous() for k, v in half.items()}, str(tmp / WEIGHTS), metadata={"format": "pt"})
+    for name in ("config.json", CARD):
+        shutil.copy2(final / name, tmp / name)
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp.rename(dest)
+    return sha256_file(dest / WEIGHTS)
+
+
+def pretrain_autoencoder(cfg: Config, out: Path, *, name: str, ship: Path | None = None,
+                         console: Console | None = None, command: str = "") -> PretrainingRecord:
+    """Train (or continue) the corpus run in OUT/ae, measure its fp16 weights on TARGETS, and write OUT/shipped
+    (and a copy at `ship`). Returns the record written beside the weights."""
+    out = Path(out)
+    ccfg, run = corpus_config(cfg), out / "ae"
+    corpus = corpus_summary(cfg)
+    timing = out / "timing.json"
+    spent = json.loads(timing.read_text())["training_wall_s"] if timing.exists() else 0.0
+    t0 = time.monotonic()
+    train_or_resume(run, lambda r: train_autoencoder(ccfg, run, resume=r, console=console))
+    spent += time.monotonic() - t0
+    atomic_write_text(timing, json.dumps({"training_wall_s": spent}))
+    shipped = out / "shipped"
+    sha = write_shipped(final_dir(run), shipped)
+    measured = {t: measure(shipped, cfg, t, out / f"recognizer-{t}", console) for t in TARGETS}
+    pre = load_pretrained_autoencoder(shipped)
+    record = PretrainingRecord(
+        name=name, command=command, date=datetime.date.today().isoformat(),
+        machine=_machine(),
+        family=pre.family, input_shape=list(pre.input_shape), corpus=corpus, steps=ccfg.ae_train.steps,
+        batch_size=ccfg.ae_train.batch_size * ccfg.ae_train.grad_accum, training_wall_s=round(spent, 1),
+        weights_sha256=sha, weights_dtype="float16", measured=measured)
+    atomic_write_text(shipped / PRETRAINING_RECORD, record.model_dump_json(indent=1))
+    atomic_write_text(shipped / "MODEL_CARD.md", model_card(record))
+    if ship is not None:
+        copy_tree_atomic(shipped, ship)
+    return record
+
+
+def model_card(r: PretrainingRecord) -> str:
+    """MODEL_CARD.md, generated from the record (never typed by hand)."""
+    c = r.corpus
+    rows = "\n".join(
+        f"| {t} | {m['test_samples']} | {m['carrier_ghz']:g} | {m['psnr_db']:.2f} | {m['ssim']:.3f} | "
+        f"{100 * m['identity']['real']:.1f}% | {100 * m['identity']['reconstructions']:.1f}% | "
+        f"{m['identity']['ratio']:.2f} |" for t, m in r.measured.items())
+    def pair(nf: dict, key: str, digits: int) -> str:
+        return f"{nf['real'][key]:.{digits}f} / {nf['reconstructed'][key]:.{digits}f}"
+
+    floors = "\n".join(f"| {t} | {pair(m['noise_floor'], 'level_db', 1)} | {pair(m['noise_floor'], 'spread_db', 2)} | "
+                        f"{pair(m['noise_floor'], 'correlation_time', 2)} |" for t, m in r.measured.items())
+    return f"""# {r.name}: a pretrained {r.family} stage-1 model for {r.input_shape[1]}x{r.input_shape[2]} spectrograms
+
+Made by `{r.command}` on {r.date} ({r.machine}); {r.steps} steps of {r.batch_size} spectrograms,
+{r.training_wall_s / 60:.0f} minutes of training. Weights: `{WEIGHTS}`, {r.weights_dtype}, SHA-256
+`{r.weights_sha256}`. `mdaug train-ae`, `mdaug run` and every utility budget start from it (`ae.init`) and fine-tune
+it on your data.
+
+## Data
+
+{c['spectrograms']} simulated spectrograms ({c['trained_on']} in its training split) of {c['people']} walkers in
+{c['parts']} parts, people seeds {c['seeds'][0]}-{c['seeds'][1]}: none of them is a walker of a built-in dataset (those
+use small seeds; `tests/simulate/test_corpus.py` compares the traits). Radars: {', '.join(c['radars'])}. Displays:
+{', '.join(c['displays'])} (a colormap is rendered to 8-bit images and read back). Each part draws its own Doppler
+span, STFT window and hop, recording length, SNR (0-30 dB), clutter, dynamic range (30-60 dB), treadmill or ground
+and aspect; the table of parts is `corpus.csv` in the corpus folder.
+
+## Measured (zero-shot, the test split of each dataset; no fine-tuning)
+
+The identity ceiling: how often an evaluation recogniser trained on the dataset's training split names the right
+person for the real test spectrograms and for their reconstructions.
+
+| dataset | test spectrograms | carrier (GHz) | PSNR (dB) | SSIM | identified: real | reconstructions | ratio |
+|---|---|---|---|---|---|---|---|
+{rows}
+
+Noise floor (bins below each spectrogram's 40th percentile), real / reconstructed:
+
+| dataset | level (dB) | spread (dB) | neighbour correlation along time |
+|---|---|---|---|
+{floors}
+
+`gait` is {TARGETS['gait']}; `held_out` is {TARGETS['held_out']}.
+"""
+
+
+class Stage2PretrainingRecord(BaseModel):
+    """How a shipped stage-2 model was made (pretraining.json beside its weights)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    command: str
+    date: str
+    machine: str
+    kind: str
+    autoencoder: dict[str, str]
+    """The shipped stage-1 model whose latents it models: name and weights' SHA-256."""
+    corpus: dict[str, Any]
+    steps: int
+    batch_size: int
+    training_wall_s: float
+    final_loss: float
+    """Mean training loss of the last 100 steps (the denoising error, normalised latents: 1 = learned nothing)."""
+    weights_sha256: str
+    weights_dtype: str
+
+
+def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name: str, ship: Path | None = None,
+                              console: Console | None = None, command: str = "") -> Stage2PretrainingRecord:
+    """Train (or continue) class-conditional latent diffusion on the corpus latents of a shipped stage-1 model in
+    OUT/ldm (its classes: the corpus walkers), and write OUT/shipped-ldm (and a copy at `ship`). Fine-tuning keeps
+    its denoiser and gives every new class its 'no class' embedding to start from."""
+    out = Path(out)
+    ccfg = corpus_config(cfg)
+    ccfg = ccfg.model_copy(update={"ldm": ccfg.ldm.model_copy(update={"init": "scratch"})})
+    run = out / "ldm"
+    timing = out / "timing-ldm.json"
+    spent = json.loads(timing.read_text())["training_wall_s"] if timing.exists() else 0.0
+    t0 = time.monotonic()
+    train_or_resume(run, lambda r: train_stage2(ccfg, run, "ldm", autoencoder=autoencoder, resume=r,
+                                                console=console))
+    spent += time.monotonic() - t0
+    atomic_write_text(timing, json.dumps({"training_wall_s": spent}))
+    shipped = out / "shipped-ldm"
+    sha = write_shipped(final_dir(run), shipped)
+    pre = load_pretrained_autoencoder(autoencoder)
+    losses = [r["loss"] for r in read_loss_log(run / LOSSES)[-100:] if "loss" in r]
+    t = ccfg.ldm_train
+    record = Stage2PretrainingRecord(
+        name=name, command=command, date=datetime.date.today().isoformat(), machine=_machine(), kind="ldm",
+        autoencoder={"name": shipped_name(pre.folder), "weights_sha256": autoencoder_identity(pre.folder)},
+        corpus=corpus_summary(cfg), steps=t.steps, batch_size=t.batch_size * t.grad_accum,
+        training_wall_s=round(spent, 1), final_loss=float(np.mean(losses)), weights_sha256=sha,
+        weights_dtype="float16")
+    atomic_write_text(shipped / PRETRAINING_RECORD, record.model_dump_json(indent=1))
+    atomic_write_text(shipped / "MODEL_CARD.md", stage2_model_card(record))
+    if ship is not None:
+        copy_tree_atomic(shipped, ship)
+    return record
+
+
+def shipped_name(folder: Path) -> str:
+    """The name a shipped model was made under (its pretraining.json), else its folder's name."""
+    path = Path(folder) / PRETRAINING_RECORD
+    return json.loads(path.read_text()).get("name", Path(folder).name) if path.exists() else Path(folder).name
+
+
+def stage2_model_card(r: Stage2PretrainingRecord) -> str:
+    """MODEL_CARD.md of a shipped stage-2 model, generated from its record."""
+    c = r.corpus
+    return f"""# {r.name}: pretrained latent diffusion for the stage-1 model {r.autoencoder['name']}
+
+Made by `{r.command}` on {r.date} ({r.machine}); {r.steps} steps of {r.batch_size}, {r.training_wall_s / 60:.0f}
+minutes of training, mean loss of the last 100 steps {r.final_loss:.3f} (1 = learned nothing). Weights:
+`{WEIGHTS}`, {r.weights_dtype}, SHA-256 `{r.weights_sha256}`; it models the latents of the stage-1 weights of SHA-256
+`{r.autoencoder['weights_sha256']}`.
+
+Trained on the same corpus as its stage-1 model: {c['spectrograms']} simulated spectrograms of {c['people']} walkers
+(seeds {c['seeds'][0]}-{c['seeds'][1]}, none in a built-in dataset), class-conditional on those walkers. `mdaug
+train-ldm` and `mdaug run` start from it (`ldm.init`) when their stage 1 started from {r.autoencoder['name']}: the
+denoiser is kept and every class of yours starts from its 'no class' embedding, then fine-tunes on your data.
+"""
+
+
+def _machine() -> str:
+    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
+            + (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
+
+
+__all__ = ["PretrainingRecord", "Stage2PretrainingRecord", "corpus_config", "model_card", "pretrain_autoencoder",
+           "pretrain_latent_diffusion", "shipped_name", "stage2_model_card", "write_shipped"]

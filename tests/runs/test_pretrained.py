@@ -1,0 +1,107 @@
+"""Where stage 1 starts (ae.init): a shipped model that fits, another run, or random weights; recorded in the card."""
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mdaug.config import load_config
+from mdaug.errors import MdaugError
+from mdaug.runs import pretrained
+from mdaug.runs.layout import final_dir
+from mdaug.runs.loading import autoencoder_identity, load_pretrained_autoencoder
+from mdaug.runs.run_data import load_run_data
+from mdaug.training.autoencoder import AutoencoderRecipe, train_autoencoder
+from mdaug.workflows.pretrain import WEIGHTS, write_shipped
+
+
+def tiny(*overrides):
+    return load_config("tiny", ["ae.family=kl", *overrides])
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """A tiny kl run, shipped (fp16) into a folder that stands for mdaug/pretrained/."""
+    root = tmp_path_factory.mktemp("pre")
+    run = root / "run"
+    train_autoencoder(tiny("ae.init=scratch"), run)
+    write_shipped(final_dir(run), root / "shipped" / "kl-32x32")
+    return root
+
+
+@pytest.fixture
+def with_shipped(shipped, monkeypatch):
+    monkeypatch.setattr(pretrained, "SHIPPED", shipped / "shipped")
+    return shipped
+
+
+def start(cfg, folder):
+    recipe = AutoencoderRecipe(cfg, folder, data=load_run_data(cfg))
+    return recipe, {k: v.clone() for k, v in recipe.unwrapped.state_dict().items()}
+
+
+def test_a_fitting_shipped_model_is_the_start_and_the_card_says_so(with_shipped, tmp_path):
+    weights = load_file(str(with_shipped / "shipped" / "kl-32x32" / WEIGHTS))
+    assert all(v.dtype == torch.float16 for v in weights.values() if v.is_floating_point())
+    for init in ("pretrained", "auto"):
+        recipe, state = start(tiny(f"ae.init={init}"), tmp_path / init)
+        assert recipe.init.source == "pretrained" and recipe.init.path == "kl-32x32"
+        assert all(torch.equal(state[k], weights[k].float()) for k in weights)  # the shipped weights, exactly
+    final = train_autoencoder(tiny("ae.init=pretrained"), tmp_path / "run")
+    card = load_pretrained_autoencoder(final).card
+    assert card.init.source == "pretrained" and card.init.path == "kl-32x32"
+    assert card.init.weights_sha256 == autoencoder_identity(with_shipped / "shipped" / "kl-32x32")
+
+
+def test_without_a_fitting_model_auto_starts_from_scratch_and_pretrained_refuses(with_shipped, tmp_path):
+    other = ("ae.block_out_channels=[8,8]",)  # another architecture than the shipped one
+    recipe, state = start(tiny("ae.init=auto", *other), tmp_path / "auto")
+    assert recipe.init.source == "scratch"
+    torch.manual_seed(tiny().ae_train.seed)
+    with pytest.raises(MdaugError, match="no shipped pretrained kl model fits 32x32"):
+        start(tiny("ae.init=pretrained", *other), tmp_path / "pre")
+    recipe, state = start(tiny("ae.init=auto", "ae.family=vq"), tmp_path / "vq")  # another family
+    assert recipe.init.source == "scratch"
+
+
+def test_a_finished_run_can_be_the_start(with_shipped, tmp_path):
+    run = with_shipped / "run"
+    recipe, state = start(tiny(f"ae.init={run}"), tmp_path / "from-run")
+    saved = load_pretrained_autoencoder(run).model.state_dict()
+    assert recipe.init.source == "run" and all(torch.equal(state[k], saved[k]) for k in saved)
+    with pytest.raises(MdaugError, match="another architecture"):
+        start(tiny(f"ae.init={run}", "ae.latent_channels=2"), tmp_path / "bad")
+
+
+def test_a_resumed_run_keeps_its_start(with_shipped, tmp_path):
+    cfg = tiny("ae.init=pretrained")
+    assert train_autoencoder(cfg, tmp_path / "r", stop_after=2) is None
+    final = train_autoencoder(cfg, tmp_path / "r", resume="latest")
+    assert load_pretrained_autoencoder(final).card.init.source == "pretrained"
+    assert np.isfinite(load_pretrained_autoencoder(final).model.decoder.conv_out.weight.detach().numpy()).all()
+
+
+def test_stage_2_starts_from_the_shipped_diffusion_of_the_shipped_stage_1_and_keeps_the_users_classes(
+        with_shipped, tmp_path):
+    from mdaug.training.stage2 import Stage2Recipe, train_stage2
+
+    shipped_ae = with_shipped / "shipped" / "kl-32x32"
+    # a "shipped" latent diffusion, trained on the shipped stage 1's latents with 3 classes of its own
+    corpus = tiny("ae.init=scratch", "simulate.people=3", "simulate.seed=1000")
+    ldm = train_stage2(corpus, tmp_path / "ship-ldm", "ldm", autoencoder=shipped_ae)
+    write_shipped(ldm, with_shipped / "shipped" / "kl-32x32-ldm")
+    shipped = load_file(str(with_shipped / "shipped" / "kl-32x32-ldm" / WEIGHTS))
+    # the user's stage 1 starts from the shipped one; their stage 2 (4 classes) from the shipped diffusion
+    user_ae = train_autoencoder(tiny("ae.init=pretrained"), tmp_path / "ae")
+    for init in ("auto", "pretrained"):
+        r = Stage2Recipe(tiny(f"ldm.init={init}"), tmp_path / f"ldm-{init}", "ldm", autoencoder=user_ae)
+        state = r.unwrapped.state_dict()
+        emb = state["unet.class_embedding.weight"]
+        assert r.init.source == "pretrained" and r.init.path == "kl-32x32-ldm" and emb.shape[0] == 5
+        assert torch.equal(emb, shipped["unet.class_embedding.weight"][-1:].float().expand_as(emb))
+        assert all(torch.equal(state[k], v.float()) for k, v in shipped.items() if "class_embedding" not in k)
+    # a stage 1 from scratch has no shipped diffusion: auto starts from scratch, pretrained refuses
+    own_ae = train_autoencoder(tiny("ae.init=scratch"), tmp_path / "own")
+    assert Stage2Recipe(tiny(), tmp_path / "ldm-own", "ldm", autoencoder=own_ae).init.source == "scratch"
+    with pytest.raises(MdaugError, match="no shipped pretrained ldm"):
+        Stage2Recipe(tiny("ldm.init=pretrained"), tmp_path / "ldm-refused", "ldm", autoencoder=own_ae)
