@@ -62,8 +62,8 @@ def test_only_an_eval_recogniser_on_the_same_data_may_judge():
         class_names = ["a", "b"]
 
     ok = RecognizerCard(role="eval", seed=1, class_names=["a", "b"], data_fingerprint="f", data_source="d",
-                        input_shape=[1, 8, 8], steps=1, best_step=1, carve_out_accuracy=None, carve_out_fraction=0.2,
-                        carve_out_ids=[], train_count=0, train_ids_sha256="", train_ids=[], test_accuracy=None,
+                        input_shape=[1, 8, 8], steps=1, best_step=1, selection="val", selection_accuracy=None,
+                        selection_ids=[], train_count=0, train_ids_sha256="", train_ids=[], test_accuracy=None,
                         test_accuracy_note="")
     check_recognizer(ok, S2(), "f")
     with pytest.raises(MdaugError, match="'eval' one"):

@@ -9,12 +9,11 @@ import pytest
 
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import (
-    BudgetSummary,
+    Candidate,
     DiagnoseReport,
     FeatureDistances,
     GenerationReport,
     Identity,
-    MeanStd,
     ReconstructionReport,
     UtilityRecord,
     UtilityReport,
@@ -22,9 +21,10 @@ from mdaug.evaluation.records import (
 )
 from mdaug.evaluation.report import write_report
 from mdaug.evaluation.results import collect, compare_table
-from mdaug.runs.cards import AutoencoderCard, Normalisation, RecognizerCard, write_card
+from mdaug.runs.cards import AutoencoderCard, InitRecord, Normalisation, RecognizerCard, write_card
 from mdaug.runs.layout import newest
 from mdaug.runs.run_data import ids_digest
+from mdaug.workflows.utility import summarise, verdict
 from tests.conftest import assert_one_line_error
 
 
@@ -43,7 +43,9 @@ def autoencoder_card(family):
                            normalisation=Normalisation(range=[-1, 1], dynamic_range_db=40.0, meaning="dB",
                                                        doppler_axis="row 0 = lowest Doppler"),
                            data_fingerprint="f", data_source="d", train_samples=6, steps=1, weights="ema",
-                           gan_generator_start=None, config={})
+                           gan_generator_start=None, config={},
+                           init=InitRecord(source="pretrained", path="kl-64x64", weights_sha256="0" * 64,
+                                           corpus={"trained_on": 100, "people": 8, "seeds": [1000, 1003]}))
 
 
 def reconstruction(root, psnr):
@@ -78,14 +80,16 @@ def generation(root, fid):
 
 
 def utility(root, gain):
-    s = MeanStd(mean=0.5, std=0.01)
-    record = UtilityRecord(budget="10", repeat=0, real_train=310, synthetic=100,
-                           real_files_seen={"stage1": "abc", "recognizer synthetic": None},
-                           accuracy={"real": 0.5, "real+synthetic": 0.5 + gain, "synthetic": 0.2})
-    return UtilityReport(budgets=["10"], seeds=1, family="vq", generator="ldm", synthetic_per_class=50,
-                         records=[record], note="no leak", files={"figure": _png(root / "utility" / "utility.png")},
-                         summary={"10": BudgetSummary(repeats=1, real_train=310, real=s, real_synthetic=s, synthetic=s,
-                                                      gain=MeanStd(mean=gain, std=0.0))})
+    recs = [UtilityRecord(budget="10", repeat=r, real_train=310, real_val=310, synthetic=620, strategy="anchored",
+                          accuracy={"real": 0.5, "real+classical": 0.55, "real+classical+synthetic": 0.55 + gain + d,
+                                    "synthetic": 0.2}, val_accuracy={}, real_files_seen={"stage1": "abc"},
+                          candidates=[Candidate(name="anchored", val_accuracy=0.6, test_accuracy=0.55 + gain + d,
+                                                pool={"drawn": 700, "kept": 620})])
+            for r, d in enumerate((-0.001, 0.0, 0.001))]
+    summary = summarise(recs)
+    return UtilityReport(budgets=["10"], seeds=3, family="vq", generator="ldm", strategies=["anchored"], records=recs,
+                         summary=summary, verdict=verdict(summary), note="no leak",
+                         files={"figure": _png(root / "utility" / "utility.png")})
 
 
 def make_pipeline(root, family="vq", fid=12.5, gain=0.031):
@@ -125,8 +129,8 @@ def test_report_is_self_contained_and_shows_every_section(tmp_path):
     page, metrics = write_report(root)
     text = page.read_text()
     assert "src='data:image/png;base64," in text and "src='/" not in text  # figures embedded, no links
-    for needle in ("24.800", "12.500", "3.000", "rough", "PROBLEM", "+0.031", "real + synthetic", "torso_mean",
-                   "identity confusion (ldm): no figure"):
+    for needle in ("24.800", "12.500", "3.000", "rough", "PROBLEM", "+3.1 pt", "real+classical+synthetic", "torso_mean",
+                   "identity confusion (ldm): no figure", "raised held-out accuracy", "3 repeats"):
         assert needle in text, needle
     m = collect(root)
     assert m.summary["ldm_fid"] == 12.5 and m.summary["latent_problems"] == "smoothness"
@@ -145,7 +149,7 @@ def test_compare_puts_runs_side_by_side(tmp_path):
     assert [r["family"] for r in rows] == ["vq", "kl"]
     lines = table.splitlines()
     assert len(lines) == 4 and "ldm_fid" in lines[0]
-    assert "10.000" in lines[2] and "20.000" in lines[3] and "-0.010" in lines[3]
+    assert "10.000" in lines[2] and "20.000" in lines[3] and "-0.010" in lines[3]  # the paired gain at 10
 
 
 def test_report_and_compare_errors_are_one_line(cli, tmp_path):
@@ -170,8 +174,8 @@ def test_report_states_which_real_data_each_model_saw(tmp_path):
                root / "ae" / "split.json")
     (root / "recognizer-eval" / "final").mkdir(parents=True)
     leaky = RecognizerCard(role="eval", seed=1, class_names=["a", "b"], data_fingerprint="f", data_source="d",
-                           input_shape=[1, 8, 8], steps=1, best_step=1, carve_out_accuracy=None, carve_out_fraction=0.2,
-                           carve_out_ids=[train[4], test[0]], train_count=4, train_ids_sha256="h", train_ids=train[:4],
+                           input_shape=[1, 8, 8], steps=1, best_step=1, selection="val", selection_accuracy=None,
+                           selection_ids=[train[4], test[0]], train_count=4, train_ids_sha256="h", train_ids=train[:4],
                            test_accuracy=None, test_accuracy_note="")
     write_card(root / "recognizer-eval" / "final", leaky)
     (root / "ldm" / "final").mkdir()
@@ -183,6 +187,9 @@ def test_report_states_which_real_data_each_model_saw(tmp_path):
     assert rows["evaluation recogniser"].real_samples == 6 and rows["evaluation recogniser"].in_test_split == 1
     assert rows["test split"].real_samples == 3
     assert rows["utility budget 10, repeat 0: stage1"].ids_sha256 == "abc"
+    # the shipped stage-1 model it started from saw simulated walkers only: none of this dataset
+    assert rows["stage-1 pretraining"].real_samples == 0 and "100 simulated spectrograms" in rows[
+        "stage-1 pretraining"].model
     page, _ = write_report(root)
     text = page.read_text()
     assert "Which real data each model saw" in text and ids_digest(train) in text

@@ -23,6 +23,11 @@ def test_the_pipeline_writes_every_part_and_the_report(pipeline):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["family"] == "vq"
     assert set(metrics["utility"]["summary"]) == {"4", "all"}
+    # the augmented dataset is drawn with the strategy the study chose on validation, recorded for `mdaug augment`
+    aug = json.loads((out / "synthetic" / "augment.json").read_text())
+    chosen = json.loads((out / "ldm" / "strategy.json").read_text())
+    assert aug["strategy"] == chosen["strategy"] and "validation" in aug["selected"]
+    assert aug["strategy"]["name"] in metrics["utility"]["summary"]["all"]["strategies"]
     assert metrics["summary"]["ldm_fid"] >= 0
     text = page.read_text()
     assert text.count("data:image/png;base64,") == 5  # grid, confusion, reconstructions, diagnostics, utility
@@ -32,7 +37,7 @@ def test_the_pipeline_writes_every_part_and_the_report(pipeline):
 def test_a_rerun_skips_finished_steps_and_redoes_only_what_is_missing(pipeline, capsys):
     out, _ = pipeline
     stamps = {p: (out / p).stat().st_mtime_ns for p in ("ae/final/mdaug.json", "ldm/final/mdaug.json",
-                                                        "utility/budget-4/repeat-0/synthetic.npz")}
+                                                        "utility/budget-4/repeat-0/pool-anchored.npz")}
     (out / "ldm" / "eval" / "generation.json").unlink()  # as if killed before the evaluation finished
     run_pipeline(out, preset="tiny", family="vq")
     assert all((out / p).stat().st_mtime_ns == t for p, t in stamps.items())

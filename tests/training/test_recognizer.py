@@ -21,7 +21,8 @@ from mdaug.training.recognizer import carve_out, train_recognizer
 
 T = "recognizer_train."
 # Every training key is set: the test must not depend on which defaults the preset carries.
-BASE = ["simulate.per_person=16", "simulate.sessions=4", "recognizer.channels=[8,16]", "recognizer.dropout=0.2",
+BASE = ["simulate.per_person=16", "simulate.sessions=4", "split.val_fraction=0.1", "split.test_fraction=0.2",
+        "recognizer.select_on=carve_out", "recognizer.channels=[8,16]", "recognizer.dropout=0.2",
         "recognizer.val_fraction=0.15", T + "batch_size=8", T + "lr=3e-3", T + "betas=[0.9,0.999]",
         T + "weight_decay=0", T + "lr_schedule=constant", T + "warmup_steps=0", T + "grad_clip=null",
         T + "ema_decay=null", T + "seed=1", T + "steps=4", T + "checkpoint_every=2", T + "on_nan=stop"]
@@ -83,13 +84,14 @@ def test_final_round_trip(data, learned):
     best = load_file(str(out / "checkpoints" / "step-0000120" / "best.safetensors"))
     assert all(torch.equal(v, best[k]) for k, v in model.state_dict().items())
     pos = {i: k for k, i in enumerate(data.dataset.ids)}
-    for ids, key in ((meta["carve_out_ids"], "carve_out_accuracy"), (list(data.split.ids["test"]), "test_accuracy")):
+    for ids, key in ((meta["selection_ids"], "selection_accuracy"), (list(data.split.ids["test"]), "test_accuracy")):
         idx = np.array([pos[i] for i in ids])
         acc = (logits(model, data.dataset.x[idx]).argmax(1).numpy() == data.dataset.labels[idx]).mean()
         assert meta[key] == pytest.approx(acc)
     assert meta["class_names"] == data.dataset.class_names and meta["input_shape"] == [1, 32, 32]
     assert meta["data_fingerprint"] == data.dataset.fingerprint() and meta["role"] == "eval"
-    assert meta["train_count"] == len(meta["train_ids"]) == 48 - len(meta["carve_out_ids"])
+    assert meta["train_count"] == len(meta["train_ids"]) == 48 - len(meta["selection_ids"])
+    assert meta["selection"] == "carve_out"
 
 
 def test_load_recognizer_errors(learned, tmp_path):
@@ -111,7 +113,7 @@ def test_roles_differ(data, tmp_path):
     for role in ("eval", "loss"):
         models[role], metas[role] = load_recognizer(train_recognizer(cfg, tmp_path / role, role=role, data=data))
     assert (metas["eval"]["seed"], metas["loss"]["seed"]) == (1, 1001)
-    held = {role: set(m["carve_out_ids"]) for role, m in metas.items()}
+    held = {role: set(m["selection_ids"]) for role, m in metas.items()}
     assert held["eval"] != held["loss"]
     train, other = set(data.split.ids["train"]), set(data.split.ids["val"]) | set(data.split.ids["test"])
     for role, m in metas.items():
@@ -208,3 +210,27 @@ def test_nan_loss(data, tmp_path, on_nan):
     assert all(np.isfinite(r["loss"]) for r in rows if not r.get("skipped"))
     state = json.loads((tmp_path / "run" / "checkpoints" / "step-0000005" / "state.json").read_text())
     assert state["loop"]["skipped"] == skipped
+
+
+def test_the_best_step_is_chosen_on_the_validation_sessions_and_synthetic_samples_weigh_as_configured(tmp_path):
+    from mdaug.workflows.utility import with_synthetic
+
+    cfg = make_cfg("split.val_fraction=0.25", "split.test_fraction=0.25", "recognizer.select_on=val", T + "steps=4")
+    data = load_run_data(cfg)
+    val = set(data.split.ids["val"])
+    _, card = load_card(train_recognizer(cfg, tmp_path / "val", data=data))
+    assert card.selection == "val" and set(card.selection_ids) == val and set(card.train_ids) == set(
+        data.split.ids["train"])  # nothing held back from training: the other sessions choose
+    # the synthetic share and weight take effect: 2 of every 8 are synthetic, and weighing them 0 leaves the real
+    # part of the first step's loss (the same network and batch, so the weighted loss is smaller)
+    x = np.zeros((8, *data.dataset.x.shape[1:]), np.float32)
+    both = with_synthetic(data, x, np.repeat(np.arange(4), 2), "real+synthetic")
+    first = {}
+    for w in (0, 1):
+        run = tmp_path / f"w{w}"
+        train_recognizer(make_cfg("split.val_fraction=0.25", "split.test_fraction=0.25", "recognizer.select_on=val",
+                                  T + "synthetic_share=0.25", T + f"synthetic_weight={w}"), run, data=both)
+        first[w] = json.loads((run / "losses.jsonl").read_text().splitlines()[0])["loss"]
+        _, card = load_card(run)
+        assert sum(i.startswith("synthetic/") for i in card.train_ids) == 8
+    assert 0 < first[0] < first[1]

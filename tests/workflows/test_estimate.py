@@ -1,7 +1,7 @@
 import pytest
 
 from mdaug.config import load_config
-from mdaug.workflows.estimate import AE_FAMILY, Clock, step_costs
+from mdaug.workflows.estimate import AE_FAMILY, RATE, Clock, step_costs
 
 
 def costs(*overrides, prior=False):
@@ -15,15 +15,21 @@ def test_costs_grow_with_the_work_of_each_step():
     assert costs("data.size=128")["ae"] == pytest.approx(4 * base["ae"])
     assert costs("ae.family=vqgan")["ae"] == pytest.approx(AE_FAMILY["vqgan"] * base["ae"])
     assert base["prior"] == 0 and costs("ae.family=vq", prior=True)["prior"] > 0
-    # a smaller budget trains its own stage 1 and 2; 'all' reuses the pipeline's and its recogniser
-    small = costs("utility.budgets=[10, all]")
-    assert small["utility"] == pytest.approx(base["utility"] + base["ae"] + base["ldm"] + 3 * base["recognizer"]
-                                             + base["export"])
-    # at 'all' the exported samples are taken (latent diffusion only), and the evaluation recogniser when it
-    # does not blur (the utility ones never do)
-    vq = costs("ae.family=vq")
-    assert costs("ae.family=vq", "utility.generator=prior")["utility"] == pytest.approx(vq["utility"] + vq["export"])
-    assert costs("recognizer.blur_max=0")["utility"] == pytest.approx(base["utility"] - base["recognizer"])
+    # per (budget, repeat): real, classical, one recogniser per strategy, synthetic only; a smaller budget trains its
+    # own stage 1 and 2, 'all' reuses the pipeline's (and its recogniser when that does not blur)
+    one = ["utility.strategies=[{name: a, per_real: 1.0}]"]
+    at_all = costs("utility.budgets=[all]", *one)
+    both = costs("utility.budgets=[10, all]", *one)
+    draw_10 = both["utility"] - at_all["utility"] - base["ae"] - base["ldm"] - 4 * base["recognizer"]
+    per_image = 4096 * RATE["sample"] * load_config("quick").ldm.sample_steps
+    assert draw_10 == pytest.approx(10 * 31 * per_image)  # per_real 1 x 10 real per class x 31 classes
+    two = costs("utility.budgets=[10]", "utility.strategies=[{name: a}, {name: b}]")
+    one_10 = costs("utility.budgets=[10]", "utility.strategies=[{name: a}]")
+    assert two["utility"] - one_10["utility"] == pytest.approx(base["recognizer"] + 2 * 10 * 31 * per_image)
+    anchored = costs("utility.budgets=[10]", "utility.strategies=[{name: a, strength: 0.5, filter_confidence: 0.5}]")
+    assert anchored["utility"] == pytest.approx(one_10["utility"])  # half the path, twice the draws
+    assert costs("recognizer.blur_max=0", "utility.budgets=[all]", *one)["utility"] == pytest.approx(
+        at_all["utility"] - base["recognizer"])
 
 
 def test_the_clock_corrects_itself_by_the_steps_that_ran():

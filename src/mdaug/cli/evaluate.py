@@ -17,16 +17,19 @@ def eval_ae(
     run: Path = typer.Argument(..., help="A train-ae run folder (with final/)."),
     split: str = typer.Option("test", "--split", help="test, val or train."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
+    recognizer: Optional[Path] = typer.Option(None, "--recognizer", help="An evaluation recogniser of the same data "
+                                              "(train-recognizer --role eval): adds the identity ceiling."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Reconstruction quality on held-out data: PSNR, SSIM, spectral error, codebook/latent statistics."""
+    """Reconstruction quality on held-out data: PSNR, SSIM, spectral error, noise floor, codebook/latent statistics,
+    and with --recognizer the identity ceiling (how often reconstructions are still recognised)."""
     from mdaug.evaluation.reconstruction import evaluate_reconstruction
 
     if not run.is_dir():
         raise MdaugError(f"run folder {run} does not exist")
-    r = evaluate_reconstruction(run, split=split, batch_size=batch_size).model_dump()
+    r = evaluate_reconstruction(run, split=split, batch_size=batch_size, recognizer=recognizer).model_dump()
     if as_json:
-        out.print(json.dumps(r, indent=1), markup=False)
+        out.print(json.dumps(r, indent=1, default=float), markup=False)
         return
     out.print(f"{r['family']} on {r['split']} ({r['samples']} spectrograms): PSNR {r['psnr_db']:.2f} dB, "
               f"SSIM {r['ssim']:.3f}, spectral error {r['spectral_error']:.4f}, L1 {r['l1']:.4f}")
@@ -36,7 +39,19 @@ def eval_ae(
                   f"{lat['dead_codes']:.0f} dead")
     elif lat:
         stds = ", ".join(f"{v:.3f}" for v in lat["posterior_std_per_channel"])
-        out.print(f"posterior std per channel: {stds}; active units {lat['active_units_pct']:.0f}%")
+        snr = ", ".join(f"{v:.3g}" for v in lat["latent_snr_per_channel"])
+        out.print(f"posterior std per channel: {stds}; latent SNR per channel: {snr}; active units "
+                  f"{lat['active_units_pct']:.0f}%")
+    nf = r["noise_floor"]
+    out.print("noise floor, real / reconstructed: level {:.1f} / {:.1f} dB, spread {:.2f} / {:.2f} dB, neighbour "
+              "correlation along time {:.2f} / {:.2f}".format(
+                  nf["real"]["level_db"], nf["reconstructed"]["level_db"], nf["real"]["spread_db"],
+                  nf["reconstructed"]["spread_db"], nf["real"]["correlation_time"],
+                  nf["reconstructed"]["correlation_time"]))
+    if r["identity"]:
+        i = r["identity"]
+        out.print(f"identity ceiling: the recogniser names {100 * i['reconstructions']:.1f}% of the reconstructions "
+                  f"against {100 * i['real']:.1f}% of the real spectrograms ({i['ratio']:.2f}x)")
     out.print(f"report: {r['files']['json']}  figure: {r['files']['figure']}")
 
 

@@ -77,16 +77,27 @@ def augment_cmd(
     seed: int = SEED_OPT,
     ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
+    plain: bool = typer.Option(False, "--plain", help="Ignore the strategy chosen for this model (RUN/strategy.json, "
+                               "written by `mdaug run`): samples from noise with the model's settings."),
 ) -> None:
     """Write an augmented dataset: N synthetic spectrograms per class in the input dataset's format, with a
-    manifest marking each one synthetic (model, seed, guidance, class)."""
+    manifest marking each one synthetic (model, seed, strategy, guidance, class). By default they are drawn with the
+    strategy the utility study chose for this model on its validation split (when `mdaug run` made it)."""
     from mdaug.runs.loading import load_stage2
     from mdaug.sampling.export import MANIFEST, export_augmented
+    from mdaug.workflows.pools import StrategyChoice, export_with_strategy
 
     s2 = load_stage2(run, ae)
-    settings = _settings(s2, steps, guidance, sampler, temperature)
-    r = export_augmented(s2, out_dir, per_class, classes=classes.split(",") if classes else None, settings=settings,
-                         seed=seed, fmt=fmt, batch_size=batch_size, progress=True)
+    wanted = classes.split(",") if classes else None
+    explicit = any(v is not None for v in (steps, guidance, sampler, temperature))
+    choice = None if plain or explicit else StrategyChoice.read(s2.folder.parent)
+    if choice is not None:
+        out.print(f"strategy {choice.strategy.name}: {choice.selected}")
+        r = export_with_strategy(s2, out_dir, per_class, choice, classes=wanted, seed=seed, fmt=fmt, progress=True)
+    else:
+        settings = _settings(s2, steps, guidance, sampler, temperature)
+        r = export_augmented(s2, out_dir, per_class, classes=wanted, settings=settings, seed=seed, fmt=fmt,
+                             batch_size=batch_size, progress=True)
     out.print(f"{r.samples} synthetic spectrograms ({len(r.classes)} classes x {per_class}, {r.format}"
               f"{', ' + r.colormap if r.colormap else ''}) -> {out_dir}")
     out.print(f"manifest: {out_dir / MANIFEST}   read back: mdaug data inspect {out_dir / r.data_file}")

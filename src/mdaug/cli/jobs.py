@@ -90,11 +90,10 @@ def utility_cmd(
     cfg = command_config(config or "quick", extra, data)
     if (ae is None) != (stage2 is None):
         raise MdaugError("--ae and --stage2 go together (the stage-2 run trained on that stage-1 run)")
-    r = run_utility(cfg, out_dir, console=out, reuse=(ae, stage2) if ae is not None else None).model_dump(
-        by_alias=True)
+    r = run_utility(cfg, out_dir, console=out, reuse=(ae, stage2) if ae is not None else None)
     out.rule("utility")
-    out.print("budget  | real           | real+synthetic | synthetic only | gain")
-    for b, row in r["summary"].items():
-        cells = [f"{row[m]['mean']:.3f} +- {row[m]['std']:.3f}" for m in ("real", "real+synthetic", "synthetic")]
-        out.print(f"{b:7s} | " + " | ".join(cells) + f" | {row['gain']['mean']:+.3f}")
-    out.print(f"report: {r['files']['json']}  figure: {r['files']['figure']}")
+    out.print(r.verdict, markup=False)
+    for b, s in r.summary.items():
+        cells = ", ".join(f"{a} {100 * s.arms[a].mean:.1f}%" for a in s.arms)
+        out.print(f"  budget {b} ({s.repeats} repeat{'s' if s.repeats > 1 else ''}): {cells}", markup=False)
+    out.print(f"report: {r.files['json']}  figure: {r.files['figure']}")

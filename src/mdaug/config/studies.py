@@ -22,6 +22,41 @@ class DiagnoseConfig(Section):
     """Training steps of the small latent denoiser of the diffusability probe."""
 
 
+class StrategyConfig(Section):
+    """One way to draw synthetic samples and let them into a recogniser's training (an arm of the utility study,
+    and what `mdaug augment` uses once the study has chosen it)."""
+
+    name: str
+    """Shown in tables and written into augment.json."""
+    guidance_scale: float | None = Field(None, ge=0, le=20)
+    """Classifier-free guidance (None: the model's): lower keeps diversity, higher trades it for identity."""
+    strength: float = Field(1.0, gt=0, le=1)
+    """1: samples from pure noise. Below 1: variations of real training samples, whose latents are noised this
+    share of the way and denoised under their class (SDEdit, Meng et al. 2022; about 0.5 in DA-Fusion)."""
+    per_real: float = Field(2.0, gt=0)
+    """Synthetic samples per real training sample of their class (gains saturate by a few; capped by
+    utility.max_synthetic_per_class)."""
+    filter_confidence: float = Field(0.0, ge=0, lt=1)
+    """Keep a sample only when a recogniser trained on the same real training samples gives its class at least
+    this probability (0: off); twice as many are drawn so that enough pass (sifting; Erol et al. 2020)."""
+    remove_copies: bool = True
+    """Drop near-copies of real training samples (nearest / second-nearest distance below 0.5, in pixels)."""
+    weight: float = Field(1.0, ge=0)
+    """Loss weight of the synthetic samples (recognizer_train.synthetic_weight)."""
+    share: float | None = Field(None, gt=0, lt=1)
+    """Share of every batch drawn from the synthetic samples (recognizer_train.synthetic_share)."""
+    pretrain_steps: int = Field(0, ge=0)
+    """Pretrain on the synthetic samples alone for this many steps, then fine-tune on the real ones
+    (recognizer_train.synthetic_pretrain_steps)."""
+
+
+DEFAULT_STRATEGIES = (
+    StrategyConfig(name="anchored", strength=0.5, per_real=2.0, filter_confidence=0.5),
+    StrategyConfig(name="anchored-weighted", strength=0.5, per_real=2.0, filter_confidence=0.5, weight=0.5),
+    StrategyConfig(name="from-noise", strength=1.0, per_real=2.0, filter_confidence=0.5),
+)
+
+
 class UtilityConfig(Section):
     """Downstream utility (`mdaug utility`): does adding synthetic samples raise a recogniser's accuracy on
     held-out real data? At each real-data budget the generative models are trained on that budget only."""
@@ -33,8 +68,13 @@ class UtilityConfig(Section):
     share one pair of generative models, there being no other real samples to draw, and differ in the synthetic
     samples and the recognisers' seeds)."""
     synthetic_per_class: int = Field(50, ge=1)
-    """Synthetic samples per class added to (or, for TSTR, replacing) the real ones."""
+    """Synthetic samples per class of the exported augmented dataset (`mdaug run`'s synthetic/)."""
+    max_synthetic_per_class: int = Field(200, ge=1)
+    """The most synthetic samples per class a strategy may add to a recogniser's training."""
     generator: Literal["ldm", "prior"] = "ldm"
     """The stage-2 model that makes the synthetic data."""
+    strategies: tuple[StrategyConfig, ...] = DEFAULT_STRATEGIES
+    """The candidates of the generative arm: each is tried at every budget and repeat, and the one with the best
+    accuracy on the validation split (real, other sessions than training; never the test split) is the arm."""
 
 

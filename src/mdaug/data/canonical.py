@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+SYNTHETIC_ID_PREFIX = "synthetic/"
+"""Ids of generated samples added to a dataset start with this: they are never real, never tested on."""
+
 
 @dataclass(frozen=True)
 class Record:

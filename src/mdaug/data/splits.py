@@ -102,19 +102,20 @@ def make_split(ds: SpectrogramSet, cfg: SplitConfig) -> Split:
     return Split(ids=ids, group_by=kind, seed=cfg.seed, fingerprint=ds.fingerprint(), warnings=warnings)
 
 
-def limit_train(split: Split, ds: SpectrogramSet, per_class: int | None, seed: int | tuple[int, ...]) -> Split:
-    """The split with at most `per_class` training samples per class, drawn at random with `seed`; val and
-    test are untouched, the dropped training samples are in no split."""
+def limit_train(split: Split, ds: SpectrogramSet, per_class: int | None, seed: int | tuple[int, ...],
+                name: str = "train") -> Split:
+    """The split with at most `per_class` samples per class in split `name` (default: the training split), drawn at
+    random with `seed`; the other splits are untouched, the dropped samples are in no split."""
     if per_class is None:
         return split
-    train = split.indices(ds, "train")
+    rows_of = split.indices(ds, name)
     rng = np.random.default_rng(seed)
     keep = []
     for c in range(len(ds.class_names)):
-        rows = train[ds.labels[train] == c]
+        rows = rows_of[ds.labels[rows_of] == c]
         keep.extend(rows if len(rows) <= per_class else rng.choice(rows, per_class, replace=False))
     keep_ids = {ds.ids[i] for i in keep}
-    ids = dict(split.ids, train=[i for i in split.ids["train"] if i in keep_ids])
+    ids = dict(split.ids, **{name: [i for i in split.ids[name] if i in keep_ids]})
     return Split(ids=ids, group_by=split.group_by, seed=split.seed, fingerprint=split.fingerprint,
                  warnings=list(split.warnings))
 

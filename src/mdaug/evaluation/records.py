@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_serializer
+from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer
 
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text
@@ -47,7 +47,7 @@ class EvalRecord(BaseModel):
 class ReconstructionReport(EvalRecord):
     """`mdaug eval-ae`: reconstruction quality on one split (eval/reconstruction-<split>.json)."""
 
-    omit_when_none = ("files",)
+    omit_when_none = ("files", "noise_floor", "identity")
     run: str
     family: str
     split: str
@@ -64,6 +64,11 @@ class ReconstructionReport(EvalRecord):
     latent: dict[str, Any]
     """Code usage (code families) or posterior statistics (kl) of the same samples (evaluation.health)."""
     latent_shape: list[int]
+    noise_floor: dict[str, dict[str, float]] | None = None
+    """'real' and 'reconstructed': level and spread (dB) and neighbour correlation of the floor (evaluation.texture)."""
+    identity: dict[str, float] | None = None
+    """The identity ceiling: the evaluation recogniser's accuracy on the real spectrograms ('real') and on their
+    reconstructions ('reconstructions'), and their 'ratio'."""
     files: dict[str, str] | None = None
     """'json' and 'figure'; not stored in the JSON (the figure lies beside it under the same name)."""
 
@@ -149,9 +154,34 @@ class GenerationReport(EvalRecord):
     files: dict[str, str]
 
 
-class MeanStd(EvalRecord):
+class Interval(EvalRecord):
+    """A mean over repeats with its 95% confidence interval (Student's t; none from one repeat)."""
+
+    omit_when_none = ("low", "high")
     mean: float
     std: float
+    n: int
+    low: float | None = None
+    high: float | None = None
+
+
+ARMS = ("real", "real+classical", "real+classical+synthetic", "synthetic")
+"""The training sets of the utility study: real only (the plain recipe), with classical augmentation, with classical
+augmentation and the chosen synthetic samples, and synthetic only (TSTR)."""
+GAINS = {"synthetic over classical": ("real+classical+synthetic", "real+classical"),
+         "synthetic over real": ("real+classical+synthetic", "real"),
+         "classical over real": ("real+classical", "real")}
+"""Paired differences of the study: (arm, baseline), per repeat."""
+
+
+class Candidate(EvalRecord):
+    """One strategy tried for the generative arm of a (budget, repeat)."""
+
+    name: str
+    val_accuracy: float
+    test_accuracy: float
+    pool: dict[str, int]
+    """Samples drawn, near-copies and filtered out, kept."""
 
 
 class UtilityRecord(EvalRecord):
@@ -160,21 +190,30 @@ class UtilityRecord(EvalRecord):
     budget: str
     repeat: int
     real_train: int
+    real_val: int
+    """Real validation samples (other sessions) that chose the recognisers' steps and the strategy."""
     synthetic: int
+    """Synthetic samples of the chosen strategy's pool."""
+    strategy: str
+    """The strategy chosen on the validation split."""
+    accuracy: dict[str, float]
+    """Per arm (ARMS): accuracy on the real test split, which nothing chose."""
+    val_accuracy: dict[str, float]
+    candidates: list[Candidate]
     real_files_seen: dict[str, str | None]
     """Per model: SHA-256 (16 hex digits) of the ids of the real samples it saw."""
-    accuracy: dict[str, float]
-    """Per training set (real, real+synthetic, synthetic): accuracy on the real test split."""
 
 
 class BudgetSummary(EvalRecord):
     repeats: int
     real_train: int
-    real: MeanStd
-    real_synthetic: MeanStd = Field(alias="real+synthetic")
-    synthetic: MeanStd
-    gain: MeanStd
-    """real+synthetic - real, paired by repeat."""
+    synthetic: int
+    """Synthetic samples of the chosen pools (mean over repeats)."""
+    arms: dict[str, Interval]
+    gains: dict[str, Interval]
+    """Paired differences (GAINS), in accuracy (0.05 = 5 points)."""
+    strategies: dict[str, int]
+    """How often each strategy was chosen."""
 
 
 class UtilityReport(EvalRecord):
@@ -184,12 +223,15 @@ class UtilityReport(EvalRecord):
     seeds: int
     family: str
     generator: str
-    synthetic_per_class: int
+    strategies: list[str]
     records: list[UtilityRecord]
     summary: dict[str, BudgetSummary]
+    verdict: str
+    """The answer in one sentence, with its numbers."""
     note: str
     files: dict[str, str]
 
 
-__all__ = ["BudgetSummary", "DiagnoseReport", "EvalRecord", "FeatureDistances", "GenerationReport", "Identity",
-           "MeanStd", "ReconstructionReport", "UtilityRecord", "UtilityReport", "Verdict"]
+__all__ = ["ARMS", "GAINS", "BudgetSummary", "Candidate", "DiagnoseReport", "EvalRecord", "FeatureDistances",
+           "GenerationReport", "Identity", "Interval", "ReconstructionReport", "UtilityRecord", "UtilityReport",
+           "Verdict"]

@@ -10,7 +10,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mdaug.evaluation.records import DiagnoseReport, GenerationReport, ReconstructionReport, UtilityReport
+from mdaug.evaluation.records import (
+    ARMS,
+    GAINS,
+    DiagnoseReport,
+    GenerationReport,
+    Interval,
+    ReconstructionReport,
+    UtilityReport,
+)
 from mdaug.evaluation.results import DataSeen, Results, collect, fmt
 from mdaug.files import atomic_write_text
 from mdaug.runs.layout import CONFIG_FILE, PipelineFolders
@@ -58,10 +66,21 @@ def _generation(kind: str, g: GenerationReport | None) -> list[str]:
 
 
 def _reconstruction(r: ReconstructionReport | None) -> list[str]:
+    extra = []
+    if r and r.identity:
+        i = r.identity
+        extra.append(_table([["real test spectrograms", i["real"]],
+                             ["their stage-1 reconstructions", i["reconstructions"]],
+                             ["ratio (the identity ceiling of generated samples)", i["ratio"]]],
+                            ["identity: recognised as their class", "share"]))
+    if r and r.noise_floor:
+        nf = r.noise_floor
+        extra.append(_table([[k, nf["real"][k], nf["reconstructed"][k]] for k in nf["real"]],
+                            ["noise floor (bins below the 40th percentile)", "real", "reconstructed"]))
     return _section("Stage 1: reconstruction", "not evaluated yet", r and [
         _table([[r.split, r.samples, r.psnr_db, r.ssim, r.spectral_error]],
-               ["split", "samples", "PSNR (dB)", "SSIM", "spectral error"]),
-        _img((r.files or {}).get("figure"), "reconstructions (top: real, bottom: reconstructed)")])
+               ["split", "samples", "PSNR (dB)", "SSIM", "spectral error"]), *extra,
+        _img((r.files or {}).get("figure"), "reconstructions (rows: real, reconstructed, |error|)")])
 
 
 def _diagnose(d: DiagnoseReport | None) -> list[str]:
@@ -71,16 +90,25 @@ def _diagnose(d: DiagnoseReport | None) -> list[str]:
         _img(d.files.get("figure"), "latent diagnostics")])
 
 
-def _utility(u: UtilityReport | None) -> list[str]:
-    def cell(s: Any) -> str:
-        return f"{s.mean:.3f} ± {s.std:.3f}"
+def _cell(i: Interval, points: bool = False) -> str:
+    """A mean with its 95% interval (or the number of repeats when there is none)."""
+    scale, unit = (100, " pt") if points else (100, "%")
+    sign = "+" if points else ""
+    if i.low is None:
+        return f"{scale * i.mean:{sign}.1f}{unit} ({i.n} repeat)"
+    return f"{scale * i.mean:{sign}.1f}{unit} [{scale * i.low:{sign}.1f}, {scale * i.high:{sign}.1f}] ({i.n} repeats)"
 
+
+def _utility(u: UtilityReport | None) -> list[str]:
+    arms = [[b, s.real_train, *[_cell(s.arms[a]) for a in ARMS], s.synthetic, ", ".join(s.strategies)]
+            for b, s in u.summary.items()] if u else []
+    gains = [[b, *[_cell(s.gains[g], points=True) for g in GAINS]] for b, s in u.summary.items()] if u else []
     return _section("Downstream utility", "not measured yet", u and [
-        _table([[b, s.real_train, cell(s.real), cell(s.real_synthetic), cell(s.synthetic), f"{s.gain.mean:+.3f}"]
-                for b, s in u.summary.items()],
-               ["real per class", "real training samples", "real only", "real + synthetic", "synthetic only (TSTR)",
-                "gain"]),
-        f"<p>{html.escape(u.note)}; {u.synthetic_per_class} synthetic per class, {u.seeds} repeat(s) per budget.</p>",
+        f"<p class='verdict'>{html.escape(u.verdict)}</p>",
+        _table(arms, ["real per class", "real training samples", *[f"{a} (test accuracy, 95% interval)" for a in ARMS],
+                      "synthetic samples", "strategy chosen on validation"]),
+        _table(gains, ["real per class", *[f"{g} (paired)" for g in GAINS]]),
+        f"<p>{html.escape(u.note)}; strategies tried: {html.escape(', '.join(u.strategies))}.</p>",
         _img(u.files.get("figure"), "utility curve")])
 
 

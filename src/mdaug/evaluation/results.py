@@ -68,8 +68,9 @@ def collect(folder: str | Path) -> Results:
     if reconstruction is not None and reconstruction.files is None:  # the figure lies beside the JSON
         reconstruction.files = {"figure": str(rec_json.with_suffix(".png"))}
     ae_final = final_dir(p.ae)
-    family = (read_card(ae_final, AutoencoderCard, missing="a stage-1 model", wrong_kind="not a stage-1 model").family
-              if (ae_final / CARD).exists() else None)
+    ae_card = (read_card(ae_final, AutoencoderCard, missing="a stage-1 model", wrong_kind="not a stage-1 model")
+               if (ae_final / CARD).exists() else None)
+    family = ae_card.family if ae_card else None
     utility_json = p.utility / "utility.json"
     rec_card = _recognizer_card(p.recognizer)
     m = Results(folder=str(folder), reconstruction=reconstruction, diagnose=_read(DiagnoseReport, newest(p.ae / EVAL,
@@ -77,18 +78,19 @@ def collect(folder: str | Path) -> Results:
                 generation={k: _read(GenerationReport, newest(p.stage2(k) / EVAL, "generation")) for k in STAGE2_KINDS
                             if p.stage2(k).is_dir()},
                 utility=_read(UtilityReport, utility_json if utility_json.exists() else None),
-                recognizer=rec_card.model_dump(exclude={"train_ids", "carve_out_ids"}) if rec_card else None,
+                recognizer=rec_card.model_dump(exclude={"train_ids", "selection_ids"}) if rec_card else None,
                 data_seen=[])
-    m.data_seen = data_seen(folder, m.utility, rec_card)
+    m.data_seen = data_seen(folder, m.utility, rec_card, ae_card)
     if not any([m.reconstruction, m.diagnose, m.generation, m.utility]):
         raise MdaugError(f"{folder} holds no mdaug results (ae/, ldm/, prior/, utility/); run `mdaug run` first")
     m.summary = summary_row(m)
     return m
 
 
-def data_seen(folder: Path, utility: UtilityReport | None, recognizer: RecognizerCard | None) -> list[DataSeen]:
+def data_seen(folder: Path, utility: UtilityReport | None, recognizer: RecognizerCard | None,
+              autoencoder: AutoencoderCard | None = None) -> list[DataSeen]:
     """Which real spectrograms each model of a pipeline folder saw: how many, a digest of their ids and how many
-    of them are in the test split (must be 0)."""
+    of them are in the test split (must be 0); and, when stage 1 started from a shipped model, its corpus."""
     p = PipelineFolders(Path(folder))
     split_path = p.ae / SPLIT
     if not split_path.exists():
@@ -105,7 +107,14 @@ def data_seen(folder: Path, utility: UtilityReport | None, recognizer: Recognize
                              in_test_split=len(test.intersection(ids))))
 
     if recognizer is not None:
-        add("evaluation recogniser (trained + carve-out)", list(recognizer.train_ids) + list(recognizer.carve_out_ids))
+        add(f"evaluation recogniser (trained + selected on {recognizer.selection})",
+            list(recognizer.train_ids) + list(recognizer.selection_ids))
+    init = autoencoder.init if autoencoder else None
+    if init is not None and init.source == "pretrained" and init.corpus:
+        c = init.corpus
+        rows.append(DataSeen(model=f"stage-1 pretraining ({init.path}: {c.get('trained_on')} simulated spectrograms of "
+                             f"{c.get('people')} walkers of seeds {c.get('seeds')}, in no built-in dataset)",
+                             real_samples=0, ids_sha256=None, in_test_split=0))
     add("stage 1 (autoencoder)", list(split.ids["train"]))
     for kind in STAGE2_KINDS:
         if (final_dir(p.stage2(kind)) / CARD).exists():  # stage 2 learns the latents of stage 1's training split
@@ -124,6 +133,8 @@ def summary_row(m: Results) -> dict[str, Any]:
     row: dict[str, Any] = {"run": m.folder, "family": m.family}
     r = m.reconstruction
     row["psnr_db"], row["ssim"] = (r.psnr_db, r.ssim) if r else (None, None)
+    if r and r.identity:
+        row["reconstruction_identity"] = r.identity["reconstructions"]
     d = m.diagnose
     if d:
         row["latent_problems"] = ", ".join(v.problem for v in d.verdicts if not v.ok) or "none"
@@ -140,7 +151,7 @@ def summary_row(m: Results) -> dict[str, Any]:
             row[f"{kind}_copies_pct"] = 100 * g.memorisation_pixels["all"]["share_below"]
     if m.utility:
         for b, s in m.utility.summary.items():
-            row[f"gain_at_{b}"] = s.gain.mean
+            row[f"gain_at_{b}"] = s.gains["synthetic over classical"].mean
     return row
 
 

@@ -76,15 +76,18 @@ def _image_files(root: Path, limit: int = 200) -> list[str]:
 
 
 def manifest_rows(files: list[str], labels: np.ndarray, class_names: list[str], s2: Stage2Model,
-                  settings: SampleSettings, seed: int, batch_size: int) -> list[dict]:
+                  settings: SampleSettings, seed: int, batch_size: int, strategy: str | None = None) -> list[dict]:
+    """One row per sample. Without a strategy a sample is reproducible alone (its batch's seed and its place in the
+    batch); a strategy's pool is reproducible as a whole (model, strategy, seed)."""
     model = f"{s2.kind.name}:{s2.folder.resolve()}"
     rows = []
     for i, (f, y) in enumerate(zip(files, labels)):
+        where = ({"batch_seed": seed + i // batch_size, "index_in_batch": i % batch_size} if strategy is None
+                 else {"strategy": strategy})
         rows.append({"file": f, "class": class_names[int(y)], "synthetic": True, "model": model,
-                     "autoencoder": s2.card.autoencoder.identity[:12], "seed": seed,
-                     "batch_seed": seed + i // batch_size, "index_in_batch": i % batch_size,
-                     "guidance": settings.guidance_scale, "steps": settings.steps,
-                     "sampler": s2.kind.sampler_name(settings)})
+                     "autoencoder": s2.card.autoencoder.identity[:12], "seed": seed} | where
+                    | {"guidance": settings.guidance_scale, "steps": settings.steps, "strength": settings.strength,
+                       "sampler": s2.kind.sampler_name(settings)})
     return rows
 
 
@@ -106,6 +109,10 @@ class AugmentRecord(BaseModel):
     autoencoder: AutoencoderRef
     data_file: str
     """What `mdaug data inspect` reads, relative to the folder (which may be renamed after writing)."""
+    strategy: dict[str, Any] | None = None
+    """The strategy the samples were drawn with (config StrategyConfig), None for plain samples."""
+    selected: str | None = None
+    """How that strategy was chosen."""
 
     @classmethod
     def read(cls, folder: Path) -> "AugmentRecord | None":
@@ -145,9 +152,12 @@ def _write(ds: SpectrogramSet, out: Path, of: OutputFormat) -> list[str]:
 
 def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: list[str] | None = None,
                      settings: SampleSettings | None = None, seed: int = 0, fmt: str = "auto", batch_size: int = 64,
-                     device: str | None = None, progress: bool = False) -> AugmentRecord:
-    """Generate `per_class` spectrograms for each chosen class and write them to the new folder `out` in the
-    input dataset's format (or `fmt`); returns the record written to out/augment.json."""
+                     device: str | None = None, progress: bool = False,
+                     pool: tuple[np.ndarray, np.ndarray] | None = None, strategy: dict[str, Any] | None = None,
+                     selected: str | None = None) -> AugmentRecord:
+    """Write `per_class` spectrograms for each chosen class to the new folder `out` in the input dataset's format
+    (or `fmt`): generated here with `settings`, or the (x, labels) of `pool`, drawn with `strategy` (as
+    mdaug.workflows.pools.export_with_strategy does). Returns the record written to out/augment.json."""
     if per_class < 1:
         raise MdaugError(f"--per-class must be at least 1, not {per_class}")
     if fmt not in FORMATS:
@@ -157,12 +167,18 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
     settings = settings or s2.default_settings()
     wanted = class_indices(classes, s2.class_names)
     ensure_empty_dir(out, what="output folder")
-    labels = np.repeat(np.asarray(wanted, dtype=np.int64), per_class)
-    x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device=device, progress=progress)
+    if pool is None:
+        labels = np.repeat(np.asarray(wanted, dtype=np.int64), per_class)
+        x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device=device, progress=progress)
+    else:
+        x, labels = pool
+        if not len(x):
+            raise MdaugError("the strategy's filter kept no sample; lower its filter_confidence")
     names = s2.class_names
     ds = _dataset(x, labels, names, of.suffix, of.fmt == "images", s2.folder)
     files = _write(ds, out, of)
-    rows = manifest_rows(files, labels, names, s2, settings, seed, batch_size)
+    rows = manifest_rows(files, labels, names, s2, settings, seed, batch_size,
+                         None if strategy is None else strategy.get("name"))
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -171,7 +187,7 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
     record = AugmentRecord(format=of.fmt, colormap=of.colormap if of.fmt == "images" else None, per_class=per_class,
                            classes=[names[c] for c in wanted], samples=len(ds), seed=seed,
                            sampling=s2.kind.settings_dict(settings), model=str(s2.folder.resolve()), kind=s2.kind.name,
-                           autoencoder=s2.card.autoencoder,
+                           autoencoder=s2.card.autoencoder, strategy=strategy, selected=selected,
                            data_file="." if of.fmt in ("images", "prepared") else files[0].split("#")[0])
     atomic_write_text(out / AUGMENT_JSON, json.dumps(record.model_dump(), indent=1))
     return record

@@ -30,18 +30,24 @@ def class_indices(wanted: list[str] | None, class_names: list[str]) -> list[int]
 
 @torch.no_grad()
 def sample_images(model: torch.nn.Module, kind: Stage2Kind, autoencoder: torch.nn.Module, stats: LatentStats,
-                  labels: torch.Tensor, settings: SampleSettings, generator: torch.Generator | None = None
-                  ) -> torch.Tensor:
-    """Spectrograms (batch, channels, H, W) in [-1, 1] for `labels` (on the models' device)."""
-    latents = kind.sample_latents(model, autoencoder, stats, labels, settings, generator)
+                  labels: torch.Tensor, settings: SampleSettings, generator: torch.Generator | None = None,
+                  anchors: torch.Tensor | None = None) -> torch.Tensor:
+    """Spectrograms (batch, channels, H, W) in [-1, 1] for `labels` (on the models' device); with `anchors` (real
+    spectrograms of those classes) and settings.strength < 1, variations of them."""
+    anchor = kind.anchor_of(autoencoder, stats, anchors) if anchors is not None and settings.strength < 1 else None
+    latents = kind.sample_latents(model, autoencoder, stats, labels, settings, generator, anchor)
     return autoencoder.decode(latents).float().clamp(-1, 1)
 
 
 def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSettings, *, seed: int = 0,
-             batch_size: int = 64, device: torch.device | str | None = None, progress: bool = False) -> np.ndarray:
+             batch_size: int = 64, device: torch.device | str | None = None, progress: bool = False,
+             anchors: np.ndarray | None = None) -> np.ndarray:
     """Spectrograms (n, channels, H, W) float32 in [-1, 1] for `labels`, batch by batch; batch b draws its
-    noise from a generator seeded with seed + b, so a sample depends only on (seed, its position)."""
+    noise from a generator seeded with seed + b, so a sample depends only on (seed, its position). With `anchors`
+    (n real spectrograms, one per label) and settings.strength < 1, each sample is a variation of its anchor."""
     s2.kind.check_settings(settings, s2.max_steps)
+    if (anchors is None) != (settings.strength >= 1):
+        raise MdaugError("anchored sampling needs real spectrograms to start from, and strength < 1 (and only then)")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     s2.model.to(device).eval()
     s2.autoencoder.model.to(device).eval()
@@ -55,7 +61,8 @@ def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSe
     for b, i in enumerate(batches):
         g = torch.Generator(device=device).manual_seed(seed + b)
         y = torch.from_numpy(labels[i:i + batch_size]).to(device)
-        out.append(sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, settings, g).cpu().numpy())
+        a = None if anchors is None else torch.from_numpy(np.asarray(anchors[i:i + batch_size], np.float32)).to(device)
+        out.append(sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, settings, g, a).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, *s2.autoencoder.input_shape), np.float32)
 
 

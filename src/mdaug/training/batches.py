@@ -36,7 +36,10 @@ class BatchOrder:
         start = (pos * self.world + self.rank) * self.batch_size
         return perm[start:start + self.batch_size]
 
-    def generator(self, micro_step: int) -> torch.Generator:
-        """A generator for this micro-step's augmentation, the same after a resume, different per process."""
-        return torch.Generator().manual_seed((self.seed * seeds.AUGMENT_STEP + micro_step) * seeds.AUGMENT_PROCESS
-                                             + self.rank)
+    def generator(self, micro_step: int, stream: int = 0) -> torch.Generator:
+        """A generator for this micro-step's augmentation, the same after a resume, different per process; other
+        `stream`s give independent draws for other augmentations of the same micro-step."""
+        base = (self.seed * seeds.AUGMENT_STEP + micro_step) * seeds.AUGMENT_PROCESS + self.rank
+        if stream:
+            base = int(np.random.SeedSequence([base, stream]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+        return torch.Generator().manual_seed(base)

@@ -1,10 +1,12 @@
 """The recogniser's training recipe: setup -> train -> save.
 
-Two recognisers are trained on the same training split: role 'loss' supplies the features of the perceptual
-loss, role 'eval' judges the generated data later. They use different seeds (eval: recognizer_train.seed, loss:
-+ seeds.LOSS_RECOGNIZER) and each holds back its own carve-out of the training split to pick its best step, so the
-network that shapes the autoencoder never judges it. The dataset's val and test splits are never trained or
-selected on; the test accuracy is only reported in the card.
+Recognisers of two roles are trained on the same training split: role 'loss' supplies the features of the
+perceptual loss, role 'eval' judges the generated data later (and stands for a user's recogniser in the utility
+study). They use different seeds (eval: recognizer_train.seed, loss: + seeds.LOSS_RECOGNIZER), so the network that
+shapes the autoencoder never judges it. The best step is picked on the dataset's validation split (other recording
+sessions than the training ones: what predicts new sessions) or on a carve-out of the training split
+(recognizer.select_on); the test split is never trained or selected on, and its accuracy is only reported.
+Synthetic training samples (ids synthetic/...) enter as recognizer_train.synthetic_* says (training/mixing.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rich.console import Console
 
 from mdaug import seeds
 from mdaug.config import Config, save_config
+from mdaug.data.classical import ClassicalAugment
 from mdaug.data.transforms import TimeAugment, random_blur
 from mdaug.errors import MdaugError
 from mdaug.files import ensure_empty_dir
@@ -31,8 +34,8 @@ from mdaug.runs.cards import RecognizerCard, write_final
 from mdaug.runs.layout import CONFIG_FILE
 from mdaug.runs.run_data import RunData, check_run_data, load_run_data, write_run_data
 from mdaug.training import checkpoint as ckpt
-from mdaug.training.batches import BatchOrder
 from mdaug.training.common import check_resumable, make_accelerator, make_ema, make_optimizer, make_schedule
+from mdaug.training.mixing import MixedBatches, synthetic_rows
 from mdaug.training.recipe import CheckpointContents, LoopState, Recipe
 
 ROLE_SEED_OFFSET = {"eval": 0, "loss": seeds.LOSS_RECOGNIZER}
@@ -97,15 +100,27 @@ def _hash_ids(ids: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
 
 
+def selection_rows(data: RunData, cfg: Config, seed: int, pool: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray, str]:
+    """(fit, selection, how): the rows a recogniser trains on, the real rows that pick its best step, and which
+    rule picked them: the validation split ('val'), or a carve-out of the training split (drawn from `pool`) when
+    recognizer.select_on is 'carve_out' or the data has no validation split."""
+    val = data.indices("val")
+    if cfg.recognizer.select_on == "val" and len(val):
+        return np.sort(data.indices("train")), np.sort(val), "val"
+    fit, held = carve_out(data, cfg.recognizer.val_fraction, seed, pool)
+    return fit, held, "carve_out"
+
+
 @dataclass
 class RecognizerState(LoopState):
     best_accuracy: float = -1.0
-    """Carve-out accuracy of the best evaluation so far (-1: none yet, or no carve-out)."""
+    """Selection accuracy of the best evaluation so far (-1: none yet, or nothing to select on)."""
     best_step: int = 0
 
 
 class RecognizerRecipe(Recipe):
-    monitor_tag = "carve_out"
+    monitor_tag = "selection"
 
     def __init__(self, cfg: Config, run: Path, *, role: str = "eval", resume: str | None = None,
                  console: Console | None = None, data: RunData | None = None,
@@ -134,12 +149,11 @@ class RecognizerRecipe(Recipe):
 
     def _setup(self, carve_pool: np.ndarray | None) -> None:
         cfg, tc, acc, ds = self.cfg, self.train_cfg, self.accelerator, self.data.dataset
-        self.fit, self.held = carve_out(self.data, cfg.recognizer.val_fraction, self.seed, carve_pool)
-        try:
-            self.order = BatchOrder(self.fit, tc.batch_size, seed=self.seed, rank=acc.process_index,
+        self.fit, self.held, self.selection = selection_rows(self.data, cfg, self.seed, carve_pool)
+        self.synthetic = synthetic_rows(ds)
+        self.batches = MixedBatches(self.fit, self.synthetic, tc, seed=self.seed, rank=acc.process_index,
                                     world=acc.num_processes)
-        except ValueError as e:
-            raise MdaugError(f"recogniser: {e} (recognizer_train.batch_size)") from None
+        self.order = self.batches.order
         self.blur = role_blur(cfg, self.role)
         self.x = torch.from_numpy(ds.x)  # (n, channels, doppler, time), kept on the CPU: batches move to the device
         self.labels = torch.from_numpy(ds.labels)
@@ -166,12 +180,17 @@ class RecognizerRecipe(Recipe):
         total = 0.0
         for micro in range(tc.grad_accum):
             m = step * tc.grad_accum + micro
-            sel = torch.from_numpy(self.order.batch(m))
+            sel = torch.from_numpy(self.batches.batch(step, m))
             gen = self.order.generator(m)
-            xb = TimeAugment(self.cfg.augment, generator=gen)(self.x[sel])
+            if self.cfg.recognizer.classical:
+                xb = ClassicalAugment(self.cfg.classical, generator=gen)(self.x[sel], self.labels[sel])
+            else:
+                xb = TimeAugment(self.cfg.augment, generator=gen)(self.x[sel])
             xb = random_blur(xb, self.blur, generator=gen).to(acc.device)
-            loss = F.cross_entropy(self.model(xb).float(), self.labels[sel].to(acc.device),
-                                   label_smoothing=tc.label_smoothing) / tc.grad_accum
+            ce = F.cross_entropy(self.model(xb).float(), self.labels[sel].to(acc.device),
+                                 label_smoothing=tc.label_smoothing, reduction="none")
+            w = torch.where(torch.from_numpy(self.synthetic[sel.numpy()]), tc.synthetic_weight, 1.0).to(ce)
+            loss = (w * ce).mean() / tc.grad_accum
             if not self.all_finite(loss):
                 return self.non_finite(step)
             with acc.no_sync(self.model) if micro < tc.grad_accum - 1 else nullcontext():
@@ -187,9 +206,9 @@ class RecognizerRecipe(Recipe):
         return {"loss": total, "lr": lr}
 
     def after_step(self, step: int) -> dict[str, float]:
-        """At every checkpoint step of the schedule (not at a stop): the carve-out accuracy of the weights that
-        would be kept, and those weights when they are the best so far (ties go to the later step; without a
-        carve-out the latest weights are the best)."""
+        """At every checkpoint step of the schedule (not at a stop): the selection accuracy of the weights that
+        would be kept, and those weights when they are the best so far (ties go to the later step; with nothing to
+        select on the latest weights are the best)."""
         done, tc = step + 1, self.train_cfg
         if done % tc.checkpoint_every and done != tc.steps:
             return {}
@@ -219,8 +238,8 @@ class RecognizerRecipe(Recipe):
         self.best_state = c.tensors.get("best")
 
     def write_final(self) -> Path:
-        """final/: the best weights on the carve-out, and a card with the samples they were fitted and selected on
-        and their accuracy on the test split (reported only)."""
+        """final/: the best weights on the selection rows, and a card with the samples they were fitted and selected
+        on and their accuracy on the test split (reported only)."""
         net, ds, st = self.unwrapped, self.data.dataset, self.state
         net.load_state_dict(self.best_state)
         test_acc = accuracy(net, self.x, self.labels, self.data.indices("test"), self.accelerator)
@@ -228,16 +247,17 @@ class RecognizerRecipe(Recipe):
         card = RecognizerCard(
             role=self.role, seed=self.seed, class_names=list(ds.class_names), data_fingerprint=ds.fingerprint(),
             data_source=self.data.source, input_shape=list(ds.x.shape[1:]), steps=self.train_cfg.steps,
-            best_step=st.best_step, carve_out_accuracy=st.best_accuracy if st.best_accuracy >= 0 else None,
-            carve_out_fraction=self.cfg.recognizer.val_fraction, carve_out_ids=[ds.ids[i] for i in self.held],
-            train_count=len(fit_ids), train_ids_sha256=_hash_ids(fit_ids), train_ids=fit_ids, test_accuracy=test_acc,
+            best_step=st.best_step, selection=self.selection,
+            selection_accuracy=st.best_accuracy if st.best_accuracy >= 0 else None,
+            selection_ids=[ds.ids[i] for i in self.held], train_count=len(fit_ids),
+            train_ids_sha256=_hash_ids(fit_ids), train_ids=fit_ids, test_accuracy=test_acc,
             test_accuracy_note="on the dataset's test split: reported only, never used to train or select")
         final = write_final(self.run, lambda folder: net.save_pretrained(folder, safe_serialization=True), card)
         if self.console is not None:
-            co = "-" if card.carve_out_accuracy is None else f"{card.carve_out_accuracy:.3f}"
+            co = "-" if card.selection_accuracy is None else f"{card.selection_accuracy:.3f}"
             tst = "-" if test_acc is None else f"{test_acc:.3f}"
-            self.console.print(f"recogniser ({self.role}): carve-out accuracy {co} at step {st.best_step}, test {tst} "
-                               f"-> {final}")
+            self.console.print(f"recogniser ({self.role}): {self.selection} accuracy {co} at step {st.best_step}, "
+                               f"test {tst} -> {final}")
         return final
 
     def train(self, stop_after: int | None = None) -> Path | None:
@@ -257,4 +277,5 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
                             carve_pool=carve_pool).train(stop_after)
 
 
-__all__ = ["RecognizerRecipe", "accuracy", "carve_out", "held_count", "role_blur", "role_seed", "train_recognizer"]
+__all__ = ["RecognizerRecipe", "accuracy", "carve_out", "held_count", "role_blur", "role_seed", "selection_rows",
+           "train_recognizer"]

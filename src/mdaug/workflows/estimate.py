@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mdaug.config import Config
-from mdaug.workflows.steps import EXPORT_KIND
 from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable
 
 # Seconds per unit on the reference machine (2 CPU cores), measured on the quick preset (64x64, kl).
@@ -36,7 +35,8 @@ def _width(channels: tuple[int, ...]) -> float:
     return cost(channels) / cost(REFERENCE_CHANNELS)
 
 
-def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prior: bool) -> dict[str, float]:
+def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prior: bool,
+               n_train: int | None = None) -> dict[str, float]:
     """Reference seconds for each kind of pipeline step, for a dataset of these sizes."""
     h, w = cfg.data.size or (64, 64)
     px = h * w
@@ -53,10 +53,13 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
     ae = RATE["ae"] * at.steps * at.batch_size * at.grad_accum * px * AE_FAMILY.get(cfg.ae.family, 1.0) * \
         _width(tuple(cfg.ae.block_out_channels or REFERENCE_CHANNELS))
     ldm = RATE["ldm"] * lt.steps * lt.batch_size * lt.grad_accum * latent
-    # at 'all', repeat 0 the evaluation recogniser is reused when its recipe is the utility one's, and the exported
-    # augmented dataset's samples are when the utility generator is the exported one
-    recognisers = 3 * len(budgets) - (1 if "all" in u.budgets and evaluation_recogniser_reusable(cfg) else 0)
-    draws = len(budgets) - (1 if "all" in u.budgets and u.generator == EXPORT_KIND else 0)
+    # per (budget, repeat): the real and classical arms, one per strategy, the synthetic-only arm; at 'all', repeat 0
+    # the evaluation recogniser is the real arm when its recipe is the utility one's
+    recognisers = (3 + len(u.strategies)) * len(budgets) - (
+        1 if "all" in u.budgets and evaluation_recogniser_reusable(cfg) else 0)
+    train_per_class = (n_train if n_train is not None else 0.6 * n_samples) / n_classes
+    draws = sum(min(s.per_real * (train_per_class if b == "all" else b), u.max_synthetic_per_class) * n_classes
+                * (2 if s.filter_confidence else 1) * s.strength for b in budgets for s in u.strategies)
     return {
         "recognizer": rec,
         "ae": ae,
@@ -67,9 +70,8 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
         "prior": RATE["prior"] * pt.steps * pt.batch_size * pt.grad_accum * latent / cfg.ae.latent_channels
         if prior else 0.0,
         "prior_eval": sampling * per_eval * n_classes * 2 if prior else 0.0,
-        "export": sampling * u.synthetic_per_class * n_classes,
-        "utility": recognisers * rec + draws * sampling * u.synthetic_per_class * n_classes
-        + gen * (ae + ldm),
+        "export": sampling * u.synthetic_per_class * n_classes * 2 + rec,  # drawn twice over, and the filter
+        "utility": recognisers * rec + draws * sampling + gen * (ae + ldm),
         "report": 10.0,
     }
 

@@ -17,19 +17,22 @@ from mdaug.errors import MdaugError
 from mdaug.evaluation.diagnose import diagnose
 from mdaug.evaluation.generation_quality import evaluate_generation
 from mdaug.evaluation.reconstruction import evaluate_reconstruction
+from mdaug.evaluation.records import UtilityReport
 from mdaug.evaluation.report import write_report
 from mdaug.files import atomic_write_text
 from mdaug.models.stage2 import CODE_FAMILIES, STAGE2_KINDS
 from mdaug.runs.layout import EVAL, PipelineFolders, final_dir, newest, run_finished
 from mdaug.runs.loading import load_stage2
 from mdaug.runs.run_data import RunData, load_run_data
-from mdaug.sampling.export import MANIFEST, export_augmented
+from mdaug.sampling.export import MANIFEST
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.recognizer import train_recognizer
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.estimate import Clock, minutes, step_costs
+from mdaug.workflows.pools import StrategyChoice, export_with_strategy
 from mdaug.workflows.steps import EXPORT_KIND, Plan, Step, claim_folder, train_or_resume
 from mdaug.workflows.utility import UTILITY_JSON, run_utility
+from mdaug.workflows.utility.recognisers import user_recipe
 
 
 class PipelinePlan(Plan):
@@ -87,13 +90,37 @@ class Pipeline:
                 Step(f"generation quality ({title})", lambda: newest(run / EVAL, "generation") is not None,
                      lambda: evaluate_generation(run, f.recognizer, per_class=per_eval), f"{kind}_eval")]
 
-    def _export(self) -> None:
-        """The augmented dataset, written beside and renamed into place."""
-        syn = self.folders.synthetic
+    def _choice(self, data: RunData) -> StrategyChoice:
+        """The strategy the utility study chose on validation (at budget 'all' when it ran, else its largest budget),
+        with a filter recogniser of the full training split when the strategy filters."""
+        cfg, f = self.cfg, self.folders
+        report = UtilityReport.read(f.utility / UTILITY_JSON)
+        budget = "all" if "all" in report.summary else max(report.summary, key=int)
+        chosen = report.summary[budget].strategies
+        name = max(chosen, key=lambda n: (chosen[n], -[s.name for s in cfg.utility.strategies].index(n)))
+        strategy = next(s for s in cfg.utility.strategies if s.name == name)
+        recognizer = None
+        if strategy.filter_confidence > 0:
+            reused = f.utility / "budget-all" / "repeat-0" / "recognizer-real"
+            recognizer = reused if budget == "all" and run_finished(reused) else f.root / "filter-recognizer"
+            if recognizer != reused:
+                rc = user_recipe(cfg, len(data.split.ids["train"]))
+                train_or_resume(recognizer, lambda r: train_recognizer(rc, recognizer, role="eval", resume=r,
+                                                                       console=self.console, data=data))
+        n = chosen[name]
+        return StrategyChoice(strategy=strategy, recognizer=None if recognizer is None else str(recognizer.resolve()),
+                              selected=f"chosen on the validation split by the utility study in {f.utility}: the best "
+                                       f"in {n} of {sum(chosen.values())} repeat(s) at budget {budget}")
+
+    def _export(self, data: RunData) -> None:
+        """The augmented dataset, drawn with the chosen strategy (recorded beside the stage-2 model for `mdaug
+        augment`), written beside and renamed into place."""
+        syn, run = self.folders.synthetic, self.folders.stage2(EXPORT_KIND)
+        choice = self._choice(data)
+        choice.write(run)
         tmp = syn.with_name(syn.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        export_augmented(load_stage2(self.folders.stage2(EXPORT_KIND)), tmp,
-                         per_class=self.cfg.utility.synthetic_per_class, seed=self.cfg.seed)
+        export_with_strategy(load_stage2(run), tmp, self.cfg.utility.synthetic_per_class, choice, seed=self.cfg.seed)
         tmp.rename(syn)
 
     def steps(self, data: RunData) -> list[Step]:
@@ -108,16 +135,16 @@ class Pipeline:
                                                                            data=data)),
                  "ae"),
             Step("reconstruction on held-out data", lambda: newest(f.ae / EVAL, "reconstruction-test") is not None,
-                 lambda: evaluate_reconstruction(f.ae), "reconstruction"),
+                 lambda: evaluate_reconstruction(f.ae, recognizer=f.recognizer), "reconstruction"),
             Step("latent-space health", lambda: newest(f.ae / EVAL, "diagnose") is not None,
                  lambda: diagnose(f.ae, **cfg.diagnose.model_dump()), "diagnose"),
             *self._stage2_steps(EXPORT_KIND),
             *(self._stage2_steps("prior") if self.prior else []),
-            Step(f"augmented dataset ({cfg.utility.synthetic_per_class} per class)",
-                 lambda: (f.synthetic / MANIFEST).exists(), self._export, "export"),
             Step("downstream utility", lambda: (f.utility / UTILITY_JSON).exists(),
                  lambda: run_utility(cfg, f.utility, console=con, reuse=(f.ae, f.stage2(EXPORT_KIND)),
-                                     real_recogniser=f.recognizer, augmented=f.synthetic), "utility"),
+                                     real_recogniser=f.recognizer), "utility"),
+            Step(f"augmented dataset ({cfg.utility.synthetic_per_class} per class, the chosen strategy)",
+                 lambda: (f.synthetic / MANIFEST).exists(), lambda: self._export(data), "export"),
             Step("report", lambda: False, lambda: self.page.extend(write_report(self.out)), "report"),
         ]
 
@@ -126,7 +153,7 @@ class Pipeline:
         data = self._start()
         steps = self.steps(data)
         costs = step_costs(self.cfg, len(data.dataset), len(data.split.ids["test"]), len(data.dataset.class_names),
-                           prior=self.prior)
+                           prior=self.prior, n_train=len(data.split.ids["train"]))
         clock = Clock([costs[s.cost] for s in steps])
         for i, s in enumerate(steps):
             if s.done():  # for the estimate only; each step is checked again when it comes

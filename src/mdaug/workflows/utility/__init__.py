@@ -1,19 +1,21 @@
 """Downstream utility (`mdaug utility`): does adding synthetic spectrograms raise a recogniser's accuracy on
 held-out real data?
 
-At every real-data budget (k training samples per class, or all) and repeat, with nothing leaking:
-1. the stage-1 and stage-2 models are trained on those k real samples per class and nothing else;
-2. they generate `synthetic_per_class` samples per class;
-3. three recognisers are trained: (a) real only, (b) real + synthetic, (c) synthetic only (TSTR), each
-   selected on a carve-out of the *real* samples (for (c), of the synthetic ones: it sees no real data);
-4. all three are tested on the real test split, which no model ever saw.
-The report lists, per model, how many and which real files it saw (a SHA-256 of their ids). Every step is
-skipped when its output exists, and resumed from its last checkpoint when it was interrupted.
+At every real-data budget (k training samples per class, and as many validation samples from other sessions;
+or all) and repeat, with nothing leaking:
+1. stage 1 (fine-tuned from its start, ae.init) and stage 2 are trained on those k real samples per class only;
+2. recognisers are trained for the arms: real only, real + classical augmentation, real + classical + the pool of
+   each strategy of utility.strategies, and the chosen pool alone (TSTR); every recogniser's best step and the
+   strategy are chosen on the real validation split;
+3. every arm is tested on the real test split, which nothing saw or chose.
+The summary gives each arm's mean with its 95% interval over repeats and the paired differences; the report lists,
+per model, how many and which real files it saw (a SHA-256 of their ids). Every step is skipped when its output
+exists, and resumed from its last checkpoint when it was interrupted.
 
-    budget.py       one (budget, repeat): config, generative models, samples, recognisers
-    synthetic.py    the synthetic samples and the training sets made with them
+    budget.py       one (budget, repeat): config, generative models, pools, recognisers
+    synthetic.py    the pools' files and the training sets made with them
     recognisers.py  the recipe of the study's recognisers (a user's: no blur) and reusing the evaluation one
-    summary.py      means, spreads and the paired gain, and the figure
+    summary.py      intervals, paired gains, the verdict sentence, the figure
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from mdaug.evaluation.records import UtilityReport
 from mdaug.workflows.steps import Plan, claim_folder
 from mdaug.workflows.utility.budget import budget_config, budget_name, fit_batches, run_budget
 from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable, user_recipe
-from mdaug.workflows.utility.summary import summarise, utility_figure
-from mdaug.workflows.utility.synthetic import MODES, with_synthetic
+from mdaug.workflows.utility.summary import interval, summarise, utility_figure, verdict
+from mdaug.workflows.utility.synthetic import with_synthetic
 
 UTILITY_JSON = "utility.json"
 
@@ -39,26 +41,23 @@ class UtilityPlan(Plan):
     seeds: int
     family: str
     generator: str
-    synthetic_per_class: int
+    strategies: list[str]
 
 
 def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
-                reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None,
-                augmented: Path | None = None) -> UtilityReport:
+                reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> UtilityReport:
     """Every budget and repeat of cfg.utility into `out` (continuing what is there); writes utility.json
     and utility.png and returns the report. `reuse`: the finished stage-1 and stage-2 runs of the full
     training split, used for budget 'all' instead of training them there. `real_recogniser`: a finished
     evaluation recogniser of the full training split, taken as the real-only recogniser of budget 'all',
-    repeat 0 when its recipe, seed and samples are that recogniser's (checked). `augmented`: the augmented
-    dataset exported from reuse's stage-2 run, whose samples budget 'all', repeat 0 takes when they are exactly
-    the ones it would draw (checked)."""
+    repeat 0 when its recipe, seed and samples are that recogniser's (checked)."""
     out = Path(out)
     u = cfg.utility
     if not u.budgets:
         raise MdaugError("utility.budgets is empty; give at least one budget (e.g. [10, all])")
     out.mkdir(parents=True, exist_ok=True)
     plan = UtilityPlan(budgets=[budget_name(b) for b in u.budgets], seeds=u.seeds, family=cfg.ae.family,
-                       generator=u.generator, synthetic_per_class=u.synthetic_per_class)
+                       generator=u.generator, strategies=[s.name for s in u.strategies])
     claim_folder(out / "plan.json", plan, f"{out} holds a utility study with another plan ({out / 'plan.json'}); "
                  "use a new --out")
     # At budget 'all' every repeat has the same real samples, so its repeats share one pair of generative
@@ -74,17 +73,18 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
             share = k == "all" and (repeat > 0 or reuse is not None)
             records.append(run_budget(cfg, out / f"budget-{budget_name(k)}" / f"repeat-{repeat}", k, repeat,
                                       console=console, reuse=shared if share else None,
-                                      real_recogniser=real_recogniser if k == "all" and repeat == 0 else None,
-                                      augmented=augmented if share and repeat == 0 else None))
+                                      real_recogniser=real_recogniser if k == "all" and repeat == 0 else None))
+    summary = summarise(records)
     report = UtilityReport(
-        **plan.model_dump(), records=records, summary=summarise(records),
-        note="test accuracy on the real test split, which no model saw; each budget's generative models saw only "
-             "that budget's real training samples (real_files_seen: SHA-256 of their ids)",
+        **plan.model_dump(), records=records, summary=summary, verdict=verdict(summary),
+        note="test accuracy on the real test split, which nothing saw or chose; each budget's generative models saw "
+             "only that budget's real training samples (real_files_seen: SHA-256 of their ids), and everything was "
+             "chosen on its validation samples (other sessions)",
         files={"json": str(out / UTILITY_JSON), "figure": str(out / "utility.png")})
     utility_figure(report, out / "utility.png")
     report.write(out / UTILITY_JSON)
     return report
 
 
-__all__ = ["MODES", "UTILITY_JSON", "budget_config", "evaluation_recogniser_reusable", "fit_batches", "run_budget",
-           "run_utility", "summarise", "user_recipe", "utility_figure", "with_synthetic"]
+__all__ = ["UTILITY_JSON", "budget_config", "evaluation_recogniser_reusable", "fit_batches", "interval", "run_budget",
+           "run_utility", "summarise", "user_recipe", "utility_figure", "verdict", "with_synthetic"]

@@ -1,5 +1,11 @@
 """One (budget, repeat) of the utility study: its config, its generative models (trained on the budget's real
-samples only, or reused when they saw exactly those), its synthetic samples and its three recognisers."""
+samples only, or reused when they saw exactly those), and its recognisers, one per arm, every one picked on the
+validation split and tested on the test split:
+
+- real: the plain recipe on the real training samples (also the filter of the strategies' pools);
+- real+classical: with the classical augmentation (the baseline a generative arm has to beat);
+- real+classical+synthetic: with a strategy's pool too, for every strategy; the one best on validation is the arm;
+- synthetic: the chosen pool alone (train synthetic, test real)."""
 
 from __future__ import annotations
 
@@ -9,19 +15,20 @@ import numpy as np
 from rich.console import Console
 
 from mdaug import seeds
-from mdaug.config import Config, config_dict, config_from_dict
+from mdaug.config import Config, StrategyConfig, config_dict, config_from_dict
 from mdaug.errors import MdaugError
-from mdaug.evaluation.records import UtilityRecord
+from mdaug.evaluation.records import Candidate, UtilityRecord
 from mdaug.files import copy_tree_atomic
 from mdaug.runs.layout import CHECKPOINTS, final_dir, run_finished
 from mdaug.runs.loading import load_pretrained_autoencoder, load_recognizer, load_stage2, stage1_data
 from mdaug.runs.run_data import RunData, ids_digest, load_run_data
 from mdaug.training.autoencoder import train_autoencoder
-from mdaug.training.recognizer import carve_out, held_count, role_seed, train_recognizer
+from mdaug.training.recognizer import role_seed, selection_rows, train_recognizer
 from mdaug.training.stage2 import train_stage2
+from mdaug.workflows.pools import draw_pool
 from mdaug.workflows.steps import train_once
 from mdaug.workflows.utility.recognisers import same_recogniser, user_recipe
-from mdaug.workflows.utility.synthetic import MODES, synthetic_samples, with_synthetic
+from mdaug.workflows.utility.synthetic import cached_pool, with_synthetic
 
 
 def budget_name(k: int | str) -> str:
@@ -29,10 +36,11 @@ def budget_name(k: int | str) -> str:
 
 
 def budget_config(cfg: Config, k: int | str, repeat: int) -> Config:
-    """The config of one (budget, repeat): the budget on the split, and other seeds per repeat for the budget
-    draw and every model (seed + seeds.UTILITY_REPEAT x repeat)."""
+    """The config of one (budget, repeat): the budget on the training and validation splits, and other seeds per
+    repeat for the budget draw and every model (seed + seeds.UTILITY_REPEAT x repeat)."""
     d = config_dict(cfg)
     d["split"]["train_per_class"] = None if k == "all" else int(k)
+    d["split"]["val_per_class"] = None if k == "all" else int(k)
     d["split"]["budget_seed"] = repeat
     for section in ("ae_train", "ldm_train", "prior_train", "recognizer_train"):
         d[section]["seed"] = int(d[section]["seed"]) + seeds.UTILITY_REPEAT * repeat
@@ -40,14 +48,12 @@ def budget_config(cfg: Config, k: int | str, repeat: int) -> Config:
 
 
 def fit_batches(cfg: Config, counts: np.ndarray) -> Config:
-    """Batch sizes no larger than what a small budget can fill: the real training samples for the
-    generative models and, for the recognisers, what is left of them after the per-class carve-out."""
+    """Batch sizes no larger than what a small budget can fill (the real training samples)."""
     n = int(counts.sum())
-    held = sum(held_count(int(m), cfg.recognizer.val_fraction) for m in counts)
     d = config_dict(cfg)
-    for section, limit in (("ae_train", n), ("ldm_train", n), ("prior_train", n), ("recognizer_train", n - held)):
+    for section in ("ae_train", "ldm_train", "prior_train", "recognizer_train"):
         floor = 2 if section == "recognizer_train" else 1  # BatchNorm needs two samples
-        d[section]["batch_size"] = max(floor, min(int(d[section]["batch_size"]), limit))
+        d[section]["batch_size"] = max(floor, min(int(d[section]["batch_size"]), n))
     return config_from_dict(d, "utility batch sizes")
 
 
@@ -74,61 +80,98 @@ def generative_models(c: Config, folder: Path, budget_data: RunData, k: int | st
     return ae, s2_dir, stage1_data(load_pretrained_autoencoder(ae))
 
 
-def _train_recogniser(rc: Config, rec_dir: Path, data: RunData, pool: np.ndarray | None, console: Console | None,
-                      what: str) -> None:
-    train_once(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data, carve_pool=pool),
-               console, what)
+def _recogniser(rc: Config, rec_dir: Path, data: RunData, console: Console | None, what: str) -> tuple[float, float]:
+    """Train (or reuse) a recogniser; its (validation, test) accuracy."""
+    train_once(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data), console, what)
+    _, card = load_recognizer(rec_dir)
+    return float(card.selection_accuracy or 0.0), float(card.test_accuracy)
 
 
-def train_recognisers(c: Config, folder: Path, real: RunData, x_syn: np.ndarray, labels: np.ndarray,
-                      record: UtilityRecord, *, real_recogniser: Path | None, console: Console | None) -> None:
-    """A recogniser per training set (MODES), each tested on the real test split; their accuracies and the real
-    samples each saw go into `record`."""
-    for mode in MODES:
-        rec_dir = folder / f"recognizer-{mode.replace('+', '-')}"
-        data, pool = with_synthetic(real, x_syn, labels, mode)
-        fit, held = carve_out(data, c.recognizer.val_fraction, role_seed(c, "eval"), pool)  # what training draws
-        rc = user_recipe(c, len(fit))
-        if mode == "real" and real_recogniser is not None and not run_finished(rec_dir):
-            if same_recogniser(Path(real_recogniser), rc, [data.dataset.ids[i] for i in fit],
-                               [data.dataset.ids[i] for i in held]):
-                copy_tree_atomic(real_recogniser, rec_dir, skip=(CHECKPOINTS,))
-                if console:
-                    console.print(f"  recogniser on real: the same training as {real_recogniser}; copied, not redone")
-        _train_recogniser(rc, rec_dir, data, pool, console, f"recogniser on {mode}")
+class Budget:
+    """The recognisers of one (budget, repeat), on its real data and its generative models."""
+
+    def __init__(self, c: Config, folder: Path, real: RunData, s2_dir: Path, repeat: int,
+                 console: Console | None) -> None:
+        self.c, self.folder, self.real, self.s2_dir, self.repeat, self.con = c, folder, real, s2_dir, repeat, console
+        self.fit, self.val, _ = selection_rows(real, c, role_seed(c, "eval"))
+        self.record = UtilityRecord(budget="", repeat=repeat, real_train=len(real.split.ids["train"]),
+                                    real_val=len(self.val), synthetic=0, strategy="", accuracy={}, val_accuracy={},
+                                    candidates=[], real_files_seen={})
+
+    def real_arms(self, real_recogniser: Path | None) -> None:
+        """The real and real+classical arms."""
+        for arm, classical in (("real", False), ("real+classical", True)):
+            rec_dir = self.folder / f"recognizer-{arm.replace('+', '-')}"
+            rc = user_recipe(self.c, len(self.fit), classical=classical)
+            if arm == "real" and real_recogniser is not None and not run_finished(rec_dir):
+                ids = self.real.dataset.ids
+                if same_recogniser(Path(real_recogniser), rc, [ids[i] for i in self.fit], [ids[i] for i in self.val]):
+                    copy_tree_atomic(real_recogniser, rec_dir, skip=(CHECKPOINTS,))
+                    if self.con:
+                        self.con.print(f"  recogniser on real: the same training as {real_recogniser}; copied")
+            self._arm(arm, rc, self.real, rec_dir)
+
+    def _arm(self, arm: str, rc: Config, data: RunData, rec_dir: Path) -> tuple[float, float]:
+        val, test = _recogniser(rc, rec_dir, data, self.con, f"recogniser on {arm}")
+        self.record.accuracy[arm], self.record.val_accuracy[arm] = test, val
         _, card = load_recognizer(rec_dir)
-        seen = [i for i in card.train_ids + card.carve_out_ids if not i.startswith("synthetic/")]
-        record.accuracy[mode] = float(card.test_accuracy)
-        record.real_files_seen[f"recognizer {mode}"] = ids_digest(seen) if seen else None
+        seen = [i for i in card.train_ids + card.selection_ids if not i.startswith("synthetic/")]
+        self.record.real_files_seen[f"recognizer {arm}"] = ids_digest(seen) if seen else None
+        return val, test
+
+    def candidates(self, strategies: tuple[StrategyConfig, ...], cap: int) -> None:
+        """Every strategy's pool and recogniser; the best on validation becomes the generative arm, and its pool
+        alone the synthetic-only arm."""
+        s2 = load_stage2(self.s2_dir)
+        filt, _ = load_recognizer(self.folder / "recognizer-real")
+        train = self.real.indices("train")
+        x_train, y_train = self.real.dataset.x[train], self.real.dataset.labels[train]
+        pools = {}
+        for i, s in enumerate(strategies):
+            seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + i
+            pool = cached_pool(self.folder / f"pool-{s.name}.npz", lambda s=s, seed=seed: draw_pool(
+                s2, s, x_train, y_train, cap=cap, seed=seed, recognizer=filt))
+            pools[s.name] = pool
+            data = with_synthetic(self.real, pool.x, pool.labels, "real+synthetic")
+            rc = user_recipe(self.c, len(self.fit), classical=True, strategy=s)
+            val, test = _recogniser(rc, self.folder / f"recognizer-{s.name}", data, self.con,
+                                    f"recogniser on real+classical+synthetic ({s.name}, {len(pool.x)} samples)")
+            self.record.candidates.append(Candidate(name=s.name, val_accuracy=val, test_accuracy=test,
+                                                    pool=pool.counts))
+        best = max(self.record.candidates, key=lambda cand: cand.val_accuracy)  # ties: the first listed
+        self.record.strategy, pool = best.name, pools[best.name]
+        self.record.synthetic = int(len(pool.x))
+        self.record.accuracy["real+classical+synthetic"] = best.test_accuracy
+        self.record.val_accuracy["real+classical+synthetic"] = best.val_accuracy
+        self._arm("synthetic", user_recipe(self.c, len(pool.x)),
+                  with_synthetic(self.real, pool.x, pool.labels, "synthetic"),
+                  self.folder / f"recognizer-synthetic-{best.name}")
 
 
 def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console: Console | None = None,
-               reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None,
-               augmented: Path | None = None) -> UtilityRecord:
-    """One (budget, repeat): stage 1, stage 2, synthetic samples, three recognisers. Returns its record.
-    `reuse`: finished (stage-1 run, stage-2 run) to use instead of training, when they saw exactly this
-    budget's real training samples (checked). `real_recogniser`: a finished recogniser run copied in as the
-    real-only one when it was trained exactly as that one would be (checked; e.g. the pipeline's evaluation
-    recogniser at budget 'all', repeat 0), else ignored. `augmented`: an exported augmented dataset whose
-    samples are taken as this repeat's synthetic ones when they are exactly those (see exported_samples), so
-    the utility table measures the very dataset handed to the user and they are not drawn twice."""
+               reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> UtilityRecord:
+    """One (budget, repeat): stage 1, stage 2, the arms' recognisers. Returns its record. `reuse`: finished
+    (stage-1 run, stage-2 run) to use instead of training, when they saw exactly this budget's real training
+    samples (checked). `real_recogniser`: a finished recogniser run copied in as the real-only one when it was
+    trained exactly as that one would be (checked; e.g. the pipeline's evaluation recogniser), else ignored."""
     c = budget_config(cfg, k, repeat)
     budget_data = load_run_data(c)
     c = fit_batches(c, np.bincount(budget_data.dataset.labels[budget_data.indices("train")],
                                    minlength=len(budget_data.dataset.class_names)))
     ae, s2_dir, real = generative_models(c, folder, budget_data, k, reuse=reuse, console=console)
     folder.mkdir(parents=True, exist_ok=True)
-    x_syn, labels = synthetic_samples(folder, s2_dir, len(real.dataset.class_names), cfg.utility.synthetic_per_class,
-                                      cfg.seed, repeat, augmented=augmented, console=console)
+    b = Budget(c, folder, real, s2_dir, repeat, console)
+    b.record.budget = budget_name(k)
     seen = ids_digest(real.split.ids["train"])
-    record = UtilityRecord(budget=budget_name(k), repeat=repeat, real_train=len(real.split.ids["train"]),
-                           synthetic=int(len(labels)), real_files_seen={"stage1": seen, "stage2": seen}, accuracy={})
-    train_recognisers(c, folder, real, x_syn, labels, record, real_recogniser=real_recogniser, console=console)
+    b.record.real_files_seen |= {"stage1": seen, "stage2": seen}
+    b.real_arms(real_recogniser)
+    b.candidates(cfg.utility.strategies, cfg.utility.max_synthetic_per_class)
     if console:
-        acc = record.accuracy
-        console.print(f"  budget {budget_name(k)}, repeat {repeat}: real {acc['real']:.3f}, real+synthetic "
-                      f"{acc['real+synthetic']:.3f}, synthetic only {acc['synthetic']:.3f}")
-    return record
+        acc = b.record.accuracy
+        console.print(f"  budget {budget_name(k)}, repeat {repeat}: real {acc['real']:.3f}, +classical "
+                      f"{acc['real+classical']:.3f}, +synthetic ({b.record.strategy}) "
+                      f"{acc['real+classical+synthetic']:.3f}, synthetic only {acc['synthetic']:.3f}")
+    return b.record
 
 
 __all__ = ["budget_config", "budget_name", "fit_batches", "run_budget"]

@@ -1,0 +1,149 @@
+"""A pool of synthetic training samples drawn with a strategy (config: StrategyConfig): how many per class, from
+noise or as variations of the real training samples, without near-copies of them, and sifted by a recogniser
+trained on the same real samples (Erol et al. 2020: kinematic sifting added 9 points). The pool is what a
+recogniser (mdaug utility) or a user (mdaug augment) gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict
+
+from mdaug.config import StrategyConfig
+from mdaug.errors import MdaugError
+from mdaug.evaluation.metrics import MEMORISATION_THRESHOLD, memorisation
+from mdaug.files import atomic_write_text, ensure_empty_dir
+from mdaug.models.stage2 import SampleSettings
+from mdaug.runs.loading import Stage2Model, load_recognizer, stage1_data
+from mdaug.sampling.export import AugmentRecord, export_augmented
+from mdaug.sampling.generate import class_indices, generate
+
+STRATEGY_FILE = "strategy.json"
+"""Beside a stage-2 run's final/: the strategy chosen for it (StrategyChoice)."""
+OVERSAMPLE = 2
+"""With a filter, this many samples are drawn per sample wanted, so that enough pass."""
+
+
+@dataclass
+class Pool:
+    x: np.ndarray
+    """(n, channels, doppler, time) in [-1, 1]."""
+    labels: np.ndarray
+    counts: dict[str, int] = field(default_factory=dict)
+    """drawn, near_copies, filtered_out, kept."""
+
+
+def pool_sizes(train_labels: np.ndarray, n_classes: int, s: StrategyConfig, cap: int) -> np.ndarray:
+    """Synthetic samples wanted per class: per_real times its real training samples, at most `cap`."""
+    counts = np.bincount(train_labels, minlength=n_classes)
+    return np.minimum(np.round(counts * s.per_real).astype(int), cap)
+
+
+def strategy_settings(s2: Stage2Model, s: StrategyConfig) -> SampleSettings:
+    base = s2.default_settings()
+    return replace(base, guidance_scale=base.guidance_scale if s.guidance_scale is None else s.guidance_scale,
+                   strength=s.strength)
+
+
+def _anchors(x_train: np.ndarray, y_train: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """For each wanted label, a real training spectrogram of that class: each class's samples in turn, shuffled."""
+    out = np.empty((len(labels), *x_train.shape[1:]), np.float32)
+    for c in np.unique(labels):
+        rows = rng.permutation(np.flatnonzero(y_train == c))
+        want = np.flatnonzero(labels == c)
+        out[want] = x_train[rows[np.arange(len(want)) % len(rows)]]
+    return out
+
+
+@torch.no_grad()
+def class_probability(recognizer: torch.nn.Module, x: np.ndarray, labels: np.ndarray,
+                      batch_size: int = 256) -> np.ndarray:
+    """The recogniser's probability of each sample's own class."""
+    recognizer.eval()
+    p = [recognizer(torch.from_numpy(x[i:i + batch_size])).softmax(1).numpy() for i in range(0, len(x), batch_size)]
+    return np.concatenate(p)[np.arange(len(x)), labels]
+
+
+def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: np.ndarray, *, cap: int,
+              seed: int, recognizer: torch.nn.Module | None = None, device: str = "cpu",
+              sizes: np.ndarray | None = None) -> Pool:
+    """Draw the pool of strategy `s` for the real training samples (x_train, y_train) the models were trained on:
+    per class, s.per_real times its real samples (at most `cap`), or `sizes` when given. Filtering needs
+    `recognizer` (trained on the same real samples only, never the judge)."""
+    if s.filter_confidence > 0 and recognizer is None:
+        raise MdaugError("a filtering strategy needs a recogniser trained on the same real samples")
+    want = pool_sizes(y_train, len(s2.class_names), s, cap) if sizes is None else np.asarray(sizes)
+    factor = OVERSAMPLE if s.filter_confidence > 0 else 1
+    labels = np.repeat(np.arange(len(want)), want * factor)
+    rng = np.random.default_rng(seed)
+    anchors = _anchors(x_train, y_train, labels, rng) if s.strength < 1 else None
+    x = generate(s2, labels, strategy_settings(s2, s), seed=seed, device=device, anchors=anchors)
+    keep = np.ones(len(x), dtype=bool)
+    counts = {"drawn": int(len(x))}
+    if s.remove_copies and len(y_train) >= 3:
+        ratio = memorisation(x, labels, x_train, y_train)["ratio"]
+        keep &= ratio >= MEMORISATION_THRESHOLD
+    counts["near_copies"] = int((~keep).sum())
+    if s.filter_confidence > 0:
+        p = class_probability(recognizer, x, labels)
+        passed = keep & (p >= s.filter_confidence)
+        counts["filtered_out"] = int((keep & ~passed).sum())
+        keep = np.zeros(len(x), dtype=bool)
+        for c, n in enumerate(want):  # the most confident passing samples of each class, as many as wanted
+            rows = np.flatnonzero(passed & (labels == c))
+            keep[rows[np.argsort(-p[rows], kind="stable")[:n]]] = True
+    counts["kept"] = int(keep.sum())
+    return Pool(x=x[keep], labels=labels[keep], counts=counts)
+
+
+def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: StrategyChoice | None, *,
+                         classes: list[str] | None = None, seed: int = 0, fmt: str = "auto",
+                         progress: bool = False) -> AugmentRecord:
+    """An augmented dataset in `out`: drawn with the chosen strategy (its pool, `per_class` per class at most) when
+    there is one, else plain samples with the model's own settings."""
+    if choice is None:
+        return export_augmented(s2, out, per_class, classes=classes, seed=seed, fmt=fmt, progress=progress)
+    s = choice.strategy
+    data = stage1_data(s2.autoencoder)
+    train = data.indices("train")
+    x_train, y_train = data.dataset.x[train], data.dataset.labels[train]
+    wanted = class_indices(classes, s2.class_names)
+    sizes = np.zeros(len(s2.class_names), dtype=int)
+    sizes[wanted] = per_class
+    recognizer = load_recognizer(choice.recognizer)[0] if s.filter_confidence > 0 else None
+    ensure_empty_dir(out, what="output folder", create=False)  # before the draw, which takes a while
+    pool = draw_pool(s2, s, x_train, y_train, cap=per_class, seed=seed, recognizer=recognizer, sizes=sizes)
+    return export_augmented(s2, out, per_class, classes=classes, settings=strategy_settings(s2, s), seed=seed,
+                            fmt=fmt, pool=(pool.x, pool.labels), strategy=s.model_dump(), selected=choice.selected)
+
+
+class StrategyChoice(BaseModel):
+    """A stage-2 run's strategy.json: the strategy `mdaug augment` uses by default, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    strategy: StrategyConfig
+    selected: str
+    """How it was chosen (which utility study, budget and repeats, on the validation split)."""
+    recognizer: str | None = None
+    """The filter recogniser (trained on this model's real training samples only), when the strategy filters."""
+
+    @classmethod
+    def read(cls, run: Path) -> "StrategyChoice | None":
+        path = Path(run) / STRATEGY_FILE
+        if not path.exists():
+            return None
+        try:
+            return cls.model_validate_json(path.read_text())
+        except ValueError:
+            raise MdaugError(f"{path} is unreadable or from another mdaug version; delete it to sample without a "
+                             "strategy, or run the utility study again") from None
+
+    def write(self, run: Path) -> Path:
+        return atomic_write_text(Path(run) / STRATEGY_FILE, self.model_dump_json(indent=1))
+
+
+__all__ = ["OVERSAMPLE", "STRATEGY_FILE", "Pool", "StrategyChoice", "class_probability", "draw_pool",
+           "export_with_strategy", "pool_sizes", "strategy_settings"]

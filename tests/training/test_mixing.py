@@ -1,0 +1,41 @@
+"""How synthetic samples enter a recogniser's batches: one pool, a fixed share, or first alone then real alone."""
+
+import numpy as np
+import pytest
+
+from mdaug.config import load_config
+from mdaug.errors import MdaugError
+from mdaug.training.mixing import MixedBatches
+
+
+def setup(**train):
+    tc = load_config("tiny", [f"recognizer_train.{k}={v}" for k, v in train.items()]).recognizer_train
+    rows = np.arange(40)
+    synthetic = np.arange(40) >= 24  # 24 real, 16 synthetic
+    return MixedBatches(rows, synthetic, tc, seed=3, rank=0, world=1), synthetic
+
+
+def test_one_pool_mixes_them_as_they_fall():
+    mb, syn = setup(batch_size=8)
+    seen = np.concatenate([mb.batch(s, s) for s in range(5)])
+    assert sorted(seen) == list(range(40))  # one epoch: every row once
+
+
+def test_a_share_puts_that_many_synthetic_samples_in_every_batch():
+    mb, syn = setup(batch_size=8, synthetic_share=0.25)
+    for s in range(6):
+        b = mb.batch(s, s)
+        assert len(b) == 8 and syn[b].sum() == 2
+
+
+def test_pretraining_on_synthetic_then_real_alone():
+    mb, syn = setup(batch_size=8, synthetic_pretrain_steps=3)
+    assert all(syn[mb.batch(s, s)].all() for s in range(3))
+    assert not any(syn[mb.batch(s, s)].any() for s in range(3, 8))
+    assert np.array_equal(mb.batch(5, 5), mb.batch(5, 5))  # a pure function of the step: resumes draw the same
+
+
+def test_a_share_without_synthetic_samples_is_refused():
+    tc = load_config("tiny", ["recognizer_train.synthetic_share=0.5"]).recognizer_train
+    with pytest.raises(MdaugError, match="both real and synthetic"):
+        MixedBatches(np.arange(10), np.zeros(10, bool), tc, seed=0, rank=0, world=1)

@@ -1,0 +1,65 @@
+"""A strategy's pool: sizes per class, variations of real samples, no near-copies, sifted by a recogniser."""
+
+import numpy as np
+import pytest
+import torch
+
+from mdaug.config import StrategyConfig, load_config
+from mdaug.errors import MdaugError
+from mdaug.runs.loading import load_stage2, stage1_data
+from mdaug.training.autoencoder import train_autoencoder
+from mdaug.training.stage2 import train_stage2
+from mdaug.workflows.pools import draw_pool, pool_sizes
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    cfg = load_config("tiny", ["ae.family=kl"])
+    root = tmp_path_factory.mktemp("m")
+    ae = train_autoencoder(cfg, root / "ae")
+    s2 = load_stage2(train_stage2(cfg, root / "ldm", "ldm", autoencoder=ae))
+    data = stage1_data(s2.autoencoder)
+    train = data.indices("train")
+    return s2, data.dataset.x[train], data.dataset.labels[train]
+
+
+class Constant(torch.nn.Module):
+    """A stand-in recogniser whose confidence in class c is fixed: 0.9 for class 0, 0.1 for the others."""
+
+    def forward(self, x):
+        logits = torch.full((len(x), 4), -10.0)
+        logits[:, 0] = 10.0
+        return logits
+
+
+def test_pool_sizes_follow_the_real_counts_up_to_the_cap():
+    labels = np.array([0] * 5 + [1] * 2 + [2] * 9)
+    s = StrategyConfig(name="x", per_real=2.0)
+    assert pool_sizes(labels, 4, s, cap=12).tolist() == [10, 4, 12, 0]
+
+
+def test_a_pool_has_its_sizes_and_anchored_samples_stay_near_their_real_sample(model):
+    s2, x, y = model
+    plain = draw_pool(s2, StrategyConfig(name="p", per_real=1.0, remove_copies=False), x, y, cap=10, seed=0)
+    assert np.bincount(plain.labels).tolist() == np.bincount(y).tolist() and plain.counts["kept"] == len(y)
+    near = draw_pool(s2, StrategyConfig(name="a", per_real=1.0, strength=0.2, remove_copies=False), x, y, cap=10,
+                     seed=0)
+    d_near = np.abs(near.x - x[np.argsort(y, kind="stable")]).mean()  # anchors go through each class in turn
+    assert d_near < np.abs(plain.x - x[np.argsort(y, kind="stable")]).mean()
+
+
+def test_near_copies_are_removed_and_the_filter_keeps_the_confident_ones(model, monkeypatch):
+    import mdaug.workflows.pools as pools
+
+    s2, x, y = model
+    monkeypatch.setattr(pools, "generate", lambda s2, labels, settings, **kw: x[np.searchsorted(
+        np.sort(y), labels)].copy())  # a generator that returns real training samples: all copies
+    copies = draw_pool(s2, StrategyConfig(name="c", per_real=1.0), x, y, cap=10, seed=0)
+    assert copies.counts["near_copies"] == copies.counts["drawn"] and copies.counts["kept"] == 0
+    monkeypatch.undo()
+    sifted = draw_pool(s2, StrategyConfig(name="f", per_real=1.0, filter_confidence=0.5, remove_copies=False), x, y,
+                       cap=10, seed=0, recognizer=Constant())
+    assert set(sifted.labels) == {0} and sifted.counts["drawn"] == 2 * len(y)  # drawn twice over, class 0 passes
+    assert (sifted.labels == 0).sum() == (y == 0).sum()
+    with pytest.raises(MdaugError, match="recogniser"):
+        draw_pool(s2, StrategyConfig(name="f", filter_confidence=0.5), x, y, cap=10, seed=0)
