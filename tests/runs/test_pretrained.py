@@ -100,8 +100,15 @@ def test_stage_2_starts_from_the_shipped_diffusion_of_the_shipped_stage_1_and_ke
         assert r.init.source == "pretrained" and r.init.path == "kl-32x32-ldm" and emb.shape[0] == 5
         assert torch.equal(emb, shipped["unet.class_embedding.weight"][-1:].float().expand_as(emb))
         assert all(torch.equal(state[k], v.float()) for k, v in shipped.items() if "class_embedding" not in k)
+        # the class table learns at class_lr (its rows start from 'no class'), everything else at finetune_lr
+        rest, table = r.optimizer.param_groups
+        assert (rest["initial_lr"], table["initial_lr"]) == (r.train_cfg.finetune_lr, r.train_cfg.class_lr)
+        assert table["params"] == [r.unwrapped.unet.class_embedding.weight]
+        assert len(rest["params"]) == len(list(r.unwrapped.parameters())) - 1
     # a stage 1 from scratch has no shipped diffusion: auto starts from scratch, pretrained refuses
     own_ae = train_autoencoder(tiny("ae.init=scratch"), tmp_path / "own")
-    assert Stage2Recipe(tiny(), tmp_path / "ldm-own", "ldm", autoencoder=own_ae).init.source == "scratch"
+    scratch = Stage2Recipe(tiny(), tmp_path / "ldm-own", "ldm", autoencoder=own_ae)
+    assert scratch.init.source == "scratch"
+    assert [g["initial_lr"] for g in scratch.optimizer.param_groups] == [scratch.train_cfg.lr]
     with pytest.raises(MdaugError, match="no shipped pretrained ldm"):
         Stage2Recipe(tiny("ldm.init=pretrained"), tmp_path / "ldm-refused", "ldm", autoencoder=own_ae)

@@ -92,6 +92,9 @@ class Stage2TrainConfig(TrainConfig):
     lr: float = Field(4e-4, gt=0)
     finetune_lr: float | None = Field(1e-4, gt=0)
     """Learning rate when stage 2 starts from trained weights (ldm.init). None: lr either way."""
+    class_lr: float | None = Field(0.1, gt=0)
+    """Learning rate of the class-embedding table when stage 2 starts from trained weights: its rows for your
+    classes start from 'no class' and have everything to learn, while the rest only adapts (None: finetune_lr)."""
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(100, ge=0)

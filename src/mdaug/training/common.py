@@ -33,6 +33,7 @@ def make_accelerator(mixed_precision: str) -> Accelerator:
 
 
 def make_optimizer(params: Any, cfg: TrainConfig, lr: float | None = None) -> torch.optim.Optimizer:
+    """AdamW over `params` (parameters, or groups that each carry their own lr) at lr, else cfg.lr."""
     return torch.optim.AdamW(params, lr=lr or cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
 
 

@@ -14,6 +14,7 @@ import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -97,8 +98,7 @@ class Stage2Recipe(Recipe):
         torch.manual_seed(t.seed)  # the same initial weights on every process
         self.model = self.kind.build(self.cfg, self.pre.latent_shape, self.pre.model, len(self.class_names))
         self.init = self._start()
-        lr = t.finetune_lr if self.init.source != "scratch" and t.finetune_lr else t.lr
-        self.optimizer = make_optimizer(self.model.parameters(), t, lr)
+        self.optimizer = make_optimizer(self._param_groups(), t)
         self.scheduler = make_schedule(self.optimizer, t)
         self.ema = make_ema(self.model, t.ema_decay, acc.device)
         self.model, self.optimizer = acc.prepare(self.model, self.optimizer)
@@ -107,6 +107,19 @@ class Stage2Recipe(Recipe):
                                 world=acc.num_processes)
         self.state = Stage2State()
         self.settings = self.kind.default_settings(self.cfg)
+
+    def _param_groups(self) -> list[dict[str, Any]]:
+        """From scratch: one learning rate. From trained weights: finetune_lr for what the start knows, and class_lr
+        for the class-embedding table, whose rows for these classes start from 'no class' and have everything to
+        learn (at finetune_lr they barely move from it in a short fine-tune, and samples ignore their class)."""
+        t = self.train_cfg
+        if self.init.source == "scratch":
+            return [{"params": list(self.model.parameters()), "lr": t.lr}]
+        table = self.kind.class_embedding.removesuffix(".weight")
+        own = [p for n, p in self.model.named_parameters() if n.startswith(table)]
+        rest = [p for n, p in self.model.named_parameters() if not n.startswith(table)]
+        return [{"params": rest, "lr": t.finetune_lr or t.lr},
+                {"params": own, "lr": t.class_lr or t.finetune_lr or t.lr}]
 
     def _start(self) -> InitRecord:
         """Load the weights ldm.init names into the fresh model (a resumed run: read where it started)."""
