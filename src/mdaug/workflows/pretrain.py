@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import platform
 import shutil
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 from safetensors.torch import load_file, save_file
@@ -38,6 +35,7 @@ from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.common import read_loss_log
 from mdaug.training.recognizer import train_recognizer
 from mdaug.training.stage2 import train_stage2
+from mdaug.workflows.provenance import machine
 from mdaug.workflows.steps import train_or_resume
 
 TARGETS = {"gait": "the gait benchmark (simulate.*; people of seed simulate.seed)",
@@ -140,7 +138,7 @@ def pretrain_autoencoder(cfg: Config, out: Path, *, name: str, ship: Path | None
     pre = load_pretrained_autoencoder(shipped)
     record = PretrainingRecord(
         name=name, command=command, date=datetime.date.today().isoformat(),
-        machine=_machine(),
+        machine=machine(),
         family=pre.family, input_shape=list(pre.input_shape), corpus=corpus, steps=ccfg.ae_train.steps,
         batch_size=ccfg.ae_train.batch_size * ccfg.ae_train.grad_accum, training_wall_s=round(spent, 1),
         weights_sha256=sha, weights_dtype="float16", measured=measured)
@@ -241,7 +239,7 @@ def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name
     losses = [r["loss"] for r in read_loss_log(run / LOSSES)[-100:] if "loss" in r]
     t = ccfg.ldm_train
     record = Stage2PretrainingRecord(
-        name=name, command=command, date=datetime.date.today().isoformat(), machine=_machine(), kind="ldm",
+        name=name, command=command, date=datetime.date.today().isoformat(), machine=machine(), kind="ldm",
         autoencoder={"name": shipped_name(pre.folder), "weights_sha256": autoencoder_identity(pre.folder)},
         corpus=corpus_summary(cfg), steps=t.steps, batch_size=t.batch_size * t.grad_accum,
         training_wall_s=round(spent, 1), final_loss=float(np.mean(losses)), weights_sha256=sha,
@@ -274,11 +272,6 @@ Trained on the same corpus as its stage-1 model: {c['spectrograms']} simulated s
 train-ldm` and `mdaug run` start from it (`ldm.init`) when their stage 1 started from {r.autoencoder['name']}: the
 denoiser is kept and every class of yours starts from its 'no class' embedding, then fine-tunes on your data.
 """
-
-
-def _machine() -> str:
-    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
-            + (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
 
 
 __all__ = ["PretrainingRecord", "Stage2PretrainingRecord", "corpus_config", "model_card", "pretrain_autoencoder",

@@ -1,0 +1,158 @@
+"""Render the result tables of README.md and benchmarks/README.md from the results files they come from, so that no
+measured number is typed by hand. A table lives between `<!-- results:NAME -->` and `<!-- results:end -->`; NAME
+names a file of benchmarks/results/ (NAME.json) and the renderer below. tests/test_docs.py fails when a table and
+its file disagree.
+
+    .venv/bin/python scripts/results_tables.py          # rewrite every table from its file
+    .venv/bin/python scripts/results_tables.py --check  # list the stale ones (exit 1 if any)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+DOCS = (ROOT / "README.md", ROOT / "benchmarks" / "README.md")
+BLOCK = re.compile(r"(<!-- results:([\w-]+) -->\n)(.*?)(<!-- results:end -->)", re.S)
+
+
+def _pct(v: float | None, digits: int = 1) -> str:
+    return "-" if v is None else f"{100 * v:.{digits}f}%"
+
+
+def _num(v: float | None, digits: int = 2) -> str:
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def _points(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:+.1f} pt"
+
+
+def _source(r: dict[str, Any]) -> str:
+    return f"Measured with `{r['command']}` on {r['date']} ({r['machine']})."
+
+
+def render_compression(r: dict[str, Any]) -> str:
+    head = ("| stage 1 | latent | numbers per sample | PSNR (dB) | reconstructions identified | real identified | "
+            "generated identified | FID (floor) | gain at all | minutes |\n|---|---|---|---|---|---|---|---|---|---|")
+    rows = [f"| {x['variant']} | {x['latent']} | {x['numbers']} | {_num(x.get('psnr_db'))} | "
+            f"{_pct(x.get('reconstruction_identity'))} | {_pct(x.get('real_identity'))} | "
+            f"{_pct(x.get('ldm_identity'))} | {_num(x.get('ldm_fid'), 1)} ({_num(x.get('ldm_fid_floor'), 1)}) | "
+            f"{_points(x.get('gain_at_all'))} | "
+            f"{_num(x.get('minutes'), 1)} |" for x in r["rows"]]
+    return "\n".join([head, *rows, "", _source(r)])
+
+
+def render_pretrained(r: dict[str, Any]) -> str:
+    head = ("| dataset | test spectrograms | carrier (GHz) | PSNR (dB) | SSIM | identified: real | reconstructions | "
+            "ratio |\n|---|---|---|---|---|---|---|---|")
+    rows = [f"| {t} | {m['test_samples']} | {m['carrier_ghz']:g} | {m['psnr_db']:.2f} | {m['ssim']:.3f} | "
+            f"{_pct(m['identity']['real'])} | {_pct(m['identity']['reconstructions'])} | "
+            f"{m['identity']['ratio']:.2f} |" for t, m in r["measured"].items()]
+    c = r["corpus"]
+    about = (f"`{r['name']}`: {r['steps']} steps of {r['batch_size']} on {c['trained_on']} simulated spectrograms of "
+             f"{c['people']} walkers (seeds {c['seeds'][0]}-{c['seeds'][1]}), {r['training_wall_s'] / 60:.0f} minutes; "
+             f"zero-shot on each test split.")
+    return "\n".join([about, "", head, *rows, "", f"Made by `{r['command']}` on {r['date']} ({r['machine']})."])
+
+
+def _interval(i: dict[str, Any]) -> str:
+    if i.get("low") is None:
+        return f"{100 * i['mean']:.1f}% (n={i['n']})"
+    return f"{100 * i['mean']:.1f}% [{100 * i['low']:.1f}, {100 * i['high']:.1f}] (n={i['n']})"
+
+
+def _gain(i: dict[str, Any]) -> str:
+    if i.get("low") is None:
+        return f"{100 * i['mean']:+.1f} pt (n={i['n']})"
+    return f"{100 * i['mean']:+.1f} pt [{100 * i['low']:+.1f}, {100 * i['high']:+.1f}]"
+
+
+def _budget_order(b: str) -> tuple[bool, int]:
+    return b == "all", 0 if b == "all" else int(b)
+
+
+def render_utility(r: dict[str, Any]) -> str:
+    """A utility study: each arm's held-out accuracy with its 95% interval, and the paired gains, per budget."""
+    rep = r["report"]
+    head = ("| real per class | real | real + classical | + synthetic (chosen) | synthetic only | synthetic over "
+            "classical | synthetic over real | classical over real | strategies chosen |\n"
+            "|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for b in sorted(rep["summary"], key=_budget_order):
+        s = rep["summary"][b]
+        a, g = s["arms"], s["gains"]
+        chosen = ", ".join(f"{k} x{v}" for k, v in s["strategies"].items())
+        label = b if b != "all" else f"all ({s['real_train']} in all)"
+        rows.append(f"| {label} | {_interval(a['real'])} | "
+                    f"{_interval(a['real+classical'])} | {_interval(a['real+classical+synthetic'])} | "
+                    f"{_interval(a['synthetic'])} | {_gain(g['synthetic over classical'])} | "
+                    f"{_gain(g['synthetic over real'])} | {_gain(g['classical over real'])} | {chosen} |")
+    hours = r["wall_s"] / 3600
+    return "\n".join([f"> {rep['verdict']}", "", head, *rows, "",
+                      f"Accuracy on the real test split (31 people, chance 3.2%), mean over repeats with its 95% "
+                      f"interval; gains are paired per repeat. {_source(r)} The whole study took {hours:.1f} hours."])
+
+
+def render_strategies(r: dict[str, Any]) -> str:
+    """Every candidate strategy of a study's repeats, beside the real arms of the same repeat."""
+    rep = r["report"]
+    head = ("| budget | repeat | strategy | drawn | near-copies | filtered out | kept | validation | test | test minus "
+            "real + classical |\n|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for rec in rep["records"]:
+        base = rec["accuracy"]["real+classical"]
+        for arm in ("real", "real+classical"):
+            rows.append(f"| {rec['budget']} | {rec['repeat']} | *{arm}* | | | | | {_pct(rec['val_accuracy'][arm])} | "
+                        f"{_pct(rec['accuracy'][arm])} | {_points(rec['accuracy'][arm] - base)} |")
+        for c in rec["candidates"]:
+            p = c["pool"]
+            rows.append(f"| {rec['budget']} | {rec['repeat']} | {c['name']} | {p.get('drawn', '-')} | "
+                        f"{p.get('near_copies', '-')} | {p.get('filtered_out', '-')} | {p.get('kept', '-')} | "
+                        f"{_pct(c['val_accuracy'])} | {_pct(c['test_accuracy'])} | "
+                        f"{_points(c['test_accuracy'] - base)} |")
+    return "\n".join([head, *rows, "", f"{_source(r)} {r['wall_s'] / 60:.0f} minutes."])
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_compression,
+                                                         "pretrained-kl-64x64": render_pretrained}
+for _name, _render in (("utility-standard", render_utility), ("utility-quick", render_utility),
+                       ("strategies-k10", render_strategies), ("strategies-standard", render_strategies)):
+    RENDERERS[_name] = _render
+SOURCES: dict[str, Path] = {"pretrained-kl-64x64": ROOT / "src" / "mdaug" / "pretrained" / "kl-64x64" /
+                            "pretraining.json"}
+
+
+def rendered(name: str) -> str:
+    path = SOURCES.get(name, RESULTS / f"{name}.json")
+    return RENDERERS[name](json.loads(path.read_text())).rstrip("\n") + "\n"
+
+
+def blocks(text: str) -> list[tuple[str, str]]:
+    """(name, current content) of every results block in a document."""
+    return [(m.group(2), m.group(3)) for m in BLOCK.finditer(text)]
+
+
+def stale() -> list[str]:
+    return [f"{doc.relative_to(ROOT) if doc.is_relative_to(ROOT) else doc}: {name}" for doc in DOCS
+            for name, body in blocks(doc.read_text()) if body != rendered(name)]
+
+
+def update() -> None:
+    for doc in DOCS:
+        text = doc.read_text()
+        doc.write_text(BLOCK.sub(lambda m: m.group(1) + rendered(m.group(2)) + m.group(4), text))
+
+
+if __name__ == "__main__":
+    if "--check" in sys.argv:
+        found = stale()
+        print("\n".join(found) or "every results table is current")
+        sys.exit(1 if found else 0)
+    update()
+    print("results tables updated")

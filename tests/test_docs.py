@@ -1,0 +1,34 @@
+"""The documents' result tables are rendered from results files, never typed: each block must match its file."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tables():
+    spec = importlib.util.spec_from_file_location("results_tables", ROOT / "scripts" / "results_tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_every_results_table_matches_its_file():
+    tables = _tables()
+    named = [name for doc in tables.DOCS for name, _ in tables.blocks(doc.read_text())]
+    assert named, "the docs quote no results table"
+    assert all(name in tables.RENDERERS for name in named)
+    assert tables.stale() == [], "run .venv/bin/python scripts/results_tables.py"
+
+
+def test_a_changed_number_makes_a_table_stale(tmp_path, monkeypatch):
+    tables = _tables()
+    doc = tmp_path / "README.md"
+    name = "pretrained-kl-64x64"
+    doc.write_text(f"<!-- results:{name} -->\n{tables.rendered(name)}<!-- results:end -->\n")
+    monkeypatch.setattr(tables, "DOCS", (doc,))
+    assert tables.stale() == []
+    doc.write_text(doc.read_text().replace("%", "0%", 1))
+    assert tables.stale() == [f"{doc}: {name}"]
