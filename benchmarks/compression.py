@@ -28,6 +28,7 @@ from rich.console import Console
 
 from mdaug.evaluation.results import compare_table
 from mdaug.runs.layout import PipelineFolders, run_finished
+from mdaug.runs.loading import load_pretrained_autoencoder
 from mdaug.training.recognizer import train_recognizer
 from mdaug.workflows.benchmark import share_recognizer
 from mdaug.workflows.pipeline import Pipeline, pipeline_config
@@ -60,7 +61,9 @@ def main() -> None:
     if unknown:
         sys.exit(f"error: unknown variant {unknown[0]} (choose from {', '.join(VARIANTS)})")
     common = ["ae.family=kl", "ae.init=scratch", f"ae_train.steps={args.ae_steps}", "ae_train.lr=1e-3",
-              f"ldm_train.steps={args.ldm_steps}"]
+              f"ldm_train.steps={args.ldm_steps}", "ldm.init=scratch",
+              # the gain with all the real data, where the pipeline's own models are the generative arm's
+              "utility.budgets=[all]"]
     cfgs = {v: pipeline_config("quick", None, None, common + VARIANTS[v]) for v in names}
     shared = PipelineFolders(args.out).recognizer
     if not run_finished(shared):
@@ -76,8 +79,6 @@ def main() -> None:
     rows, _ = compare_table([args.out / v for v in names])
     table = []
     for v, row in zip(names, rows):
-        from mdaug.runs.loading import load_pretrained_autoencoder
-
         c, h, w = load_pretrained_autoencoder(args.out / v / "ae").latent_shape
         table.append({"variant": v, "latent": f"{c}x{h}x{w}", "numbers": c * h * w, "minutes": round(minutes[v], 1)}
                      | {k: row.get(k) for k in COLUMNS if k in row})

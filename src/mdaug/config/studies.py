@@ -65,7 +65,7 @@ class UtilityConfig(Section):
 
     budgets: tuple[int | Literal["all"], ...] = (5, 10, 20, "all")
     """Real training samples per class; 'all' = the whole training split."""
-    seeds: int = Field(2, ge=1, le=20)
+    seeds: int = Field(3, ge=1, le=20)
     """Repeats per budget: each draws other real samples and other seeds for every model (at 'all' the repeats
     share one pair of generative models, there being no other real samples to draw, and differ in the synthetic
     samples and the recognisers' seeds)."""

@@ -37,9 +37,9 @@ def summarise(records: list[UtilityRecord]) -> dict[str, BudgetSummary]:
 
 
 def _points(i: Interval) -> str:
-    ci = (f"95% interval {100 * i.low:+.1f} to {100 * i.high:+.1f} points" if i.low is not None
-          else "one repeat, so no interval")
-    return f"{100 * i.mean:+.1f} points, {ci}, {i.n} repeat{'s' if i.n != 1 else ''}"
+    if i.low is None:
+        return f"{100 * i.mean:+.1f} points, one repeat, so no interval"
+    return f"{100 * i.mean:+.1f} points, 95% interval {100 * i.low:+.1f} to {100 * i.high:+.1f} points, {i.n} repeats"
 
 
 def verdict(summary: dict[str, BudgetSummary]) -> str:
