@@ -39,7 +39,8 @@ def _source(r: dict[str, Any]) -> str:
 
 def render_compression(r: dict[str, Any]) -> str:
     head = ("| stage 1 | latent | numbers per sample | PSNR (dB) | reconstructions identified | real identified | "
-            "generated identified | FID (floor) | gain over classical, all real | minutes |\n|---|---|---|---|---|---|---|---|---|---|")
+            "generated identified | FID (floor) | gain over classical, all real | minutes |\n"
+            "|---|---|---|---|---|---|---|---|---|---|")
     rows = [f"| {x['variant']} | {x['latent']} | {x['numbers']} | {_num(x.get('psnr_db'))} | "
             f"{_pct(x.get('reconstruction_identity'))} | {_pct(x.get('real_identity'))} | "
             f"{_pct(x.get('ldm_identity'))} | {_num(x.get('ldm_fid'), 1)} ({_num(x.get('ldm_fid_floor'), 1)}) | "
