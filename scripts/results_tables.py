@@ -171,7 +171,10 @@ def rendered(name: str) -> str:
     path = SOURCES.get(name, RESULTS / f"{name}.json")
     if not path.exists():
         sys.exit(f"error: a document quotes the results table {name!r} but {path} does not exist")
-    return RENDERERS[name](json.loads(path.read_text())).rstrip("\n") + "\n"
+    try:
+        return RENDERERS[name](json.loads(path.read_text())).rstrip("\n") + "\n"
+    except (ValueError, KeyError, TypeError) as e:
+        sys.exit(f"error: {path} cannot be rendered as the table {name!r}: {type(e).__name__}: {e}")
 
 
 def blocks(text: str) -> list[tuple[str, str]]:

@@ -10,7 +10,6 @@ ships with the package (fp16 weights, card, pretraining.json and MODEL_CARD.md).
 
 from __future__ import annotations
 
-import datetime
 import json
 import shutil
 import time
@@ -35,7 +34,7 @@ from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.common import read_loss_log
 from mdaug.training.recognizer import train_recognizer
 from mdaug.training.stage2 import train_stage2
-from mdaug.workflows.provenance import machine
+from mdaug.workflows.provenance import provenance
 from mdaug.workflows.steps import train_or_resume
 
 TARGETS = {"gait": "the gait benchmark (simulate.*; people of seed simulate.seed)",
@@ -137,16 +136,20 @@ def pretrain_autoencoder(cfg: Config, out: Path, *, name: str, ship: Path | None
     measured = {t: measure(shipped, cfg, t, out / f"recognizer-{t}", console) for t in TARGETS}
     pre = load_pretrained_autoencoder(shipped)
     record = PretrainingRecord(
-        name=name, command=command, date=datetime.date.today().isoformat(),
-        machine=machine(),
+        name=name, **provenance(command),
         family=pre.family, input_shape=list(pre.input_shape), corpus=corpus, steps=ccfg.ae_train.steps,
         batch_size=ccfg.ae_train.batch_size * ccfg.ae_train.grad_accum, training_wall_s=round(spent, 1),
         weights_sha256=sha, weights_dtype="float16", measured=measured)
+    _ship(record, model_card(record), shipped, ship)
+    return record
+
+
+def _ship(record: BaseModel, card: str, shipped: Path, ship: Path | None) -> None:
+    """Write the record and its model card beside the weights in `shipped`, and copy the folder to `ship`."""
     atomic_write_text(shipped / PRETRAINING_RECORD, record.model_dump_json(indent=1))
-    atomic_write_text(shipped / "MODEL_CARD.md", model_card(record))
+    atomic_write_text(shipped / "MODEL_CARD.md", card)
     if ship is not None:
         copy_tree_atomic(shipped, ship)
-    return record
 
 
 def model_card(r: PretrainingRecord) -> str:
@@ -239,15 +242,12 @@ def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name
     losses = [r["loss"] for r in read_loss_log(run / LOSSES)[-100:] if "loss" in r]
     t = ccfg.ldm_train
     record = Stage2PretrainingRecord(
-        name=name, command=command, date=datetime.date.today().isoformat(), machine=machine(), kind="ldm",
+        name=name, **provenance(command), kind="ldm",
         autoencoder={"name": shipped_name(pre.folder), "weights_sha256": autoencoder_identity(pre.folder)},
         corpus=corpus_summary(cfg), steps=t.steps, batch_size=t.batch_size * t.grad_accum,
         training_wall_s=round(spent, 1), final_loss=float(np.mean(losses)), weights_sha256=sha,
         weights_dtype="float16")
-    atomic_write_text(shipped / PRETRAINING_RECORD, record.model_dump_json(indent=1))
-    atomic_write_text(shipped / "MODEL_CARD.md", stage2_model_card(record))
-    if ship is not None:
-        copy_tree_atomic(shipped, ship)
+    _ship(record, stage2_model_card(record), shipped, ship)
     return record
 
 
