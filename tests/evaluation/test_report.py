@@ -132,6 +132,8 @@ def test_report_is_self_contained_and_shows_every_section(tmp_path):
     for needle in ("24.800", "12.500", "3.000", "rough", "PROBLEM", "+3.1 pt", "real+classical+synthetic", "torso_mean",
                    "identity confusion (ldm): no figure", "raised held-out accuracy", "3 repeats"):
         assert needle in text, needle
+    # the answer opens the page: the utility verdict comes before the first section
+    assert -1 < text.index("Does the synthetic data help?") < text.index("raised held-out accuracy") < text.index("<h2")
     m = collect(root)
     assert m.summary["ldm_fid"] == 12.5 and m.summary["latent_problems"] == "smoothness"
     assert m.summary["gain_at_10"] == pytest.approx(0.031)

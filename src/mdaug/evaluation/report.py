@@ -44,7 +44,9 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
 
 def _section(title: str, missing: str, body: list[str] | None) -> list[str]:
     """A heading and its content, or a note of what is missing."""
-    return [f"<h2>{html.escape(title)}</h2>"] + (body or [f"<p class='missing'>{missing}</p>"])
+    anchor = title.lower().replace(" ", "-")
+    head = f"<h2 id='{html.escape(anchor)}'>{html.escape(title)}</h2>"
+    return [head] + (body or [f"<p class='missing'>{missing}</p>"])
 
 
 def _generation(kind: str, g: GenerationReport | None) -> list[str]:
@@ -125,6 +127,9 @@ def _data_seen(seen: list[DataSeen]) -> list[str]:
 def render(m: Results, config_text: str | None = None) -> str:
     parts = [f"<h1>mdaug report: {html.escape(Path(m.folder).name)}</h1>",
              f"<p>stage-1 family: <b>{html.escape(str(m.family))}</b>; folder {html.escape(m.folder)}</p>"]
+    if m.utility is not None:  # the answer first: did the synthetic samples help? (details in its own section)
+        parts.append(f"<p class='verdict'><b>Does the synthetic data help?</b> {html.escape(m.utility.verdict)} "
+                     "(<a href='#downstream-utility'>details</a>)</p>")
     for kind, g in m.generation.items():
         parts += _generation(kind, g)
     parts += _reconstruction(m.reconstruction) + _diagnose(m.diagnose) + _utility(m.utility)
