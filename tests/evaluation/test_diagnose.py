@@ -41,6 +41,19 @@ def test_a_posterior_with_zero_std_is_flagged_as_variance_collapse():
     assert not by_problem(verdicts({"latent": dead}))["posterior collapse"].ok  # means never move: no information
 
 
+def test_a_near_deterministic_encoder_is_a_collapse_only_when_its_latents_are_pointer_like():
+    mean = torch.randn(200, 4, 2, 2)
+    m1, m2 = mean.mean(0), mean.square().mean(0)
+    tiny = posterior_stats(m1, m2, torch.full((4,), 1e-3), torch.ones(4), torch.full((4,), 1e-6))
+    smooth = {"latent": tiny, "roughness": {"same_class": 1.2}, "diffusability_loss": 0.3}
+    v = by_problem(verdicts(smooth))["variance collapse"]
+    assert v.ok and v.value == pytest.approx(1e-3, rel=1e-3) and "near-deterministic" in v.message
+    rough = {**smooth, "roughness": {"same_class": THRESHOLDS["roughness_ratio"] + 0.5}}
+    assert not by_problem(verdicts(rough))["variance collapse"].ok
+    hard = {**smooth, "diffusability_loss": THRESHOLDS["diffusability_loss"] + 0.2}
+    assert not by_problem(verdicts(hard))["variance collapse"].ok
+
+
 def test_a_posterior_whose_noise_rivals_its_signal_is_flagged_as_noise_dominated():
     mean = torch.randn(4000, 4, 2, 2)  # means vary with unit variance across inputs
     m1, m2 = mean.mean(0), mean.square().mean(0)
