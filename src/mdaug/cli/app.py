@@ -21,7 +21,15 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 OVERRIDES = typer.Argument(None, help="Config overrides in dotted form, e.g. data.size=128 split.seed=3",
                            show_default=False)
-CONFIG = typer.Option(None, "--config", "-c", help="Preset name (tiny, quick, full) or a YAML file.")
+# the shipped presets in one line (tests/cli/test_help.py holds it to the presets folder and to each preset's family)
+PRESETS_HELP = ("tiny (tests, seconds), quick (64x64, the CPU demo, ~15 min), standard (64x64, CPU, 1.5-2 h), "
+                "full (256x256, GPU), pretrain (the shipped stage-1 model), gait31 (the built-in data), the family "
+                "files kl, vq, vqgan, rq and fsq (quick with that family), or a YAML file; `mdaug config presets` "
+                "describes each")
+FAMILY_HELP = "Stage-1 family: kl, vq, vqgan, rq or fsq (default: the config's ae.family: kl in quick and standard, " \
+              "vqgan in tiny and full)."
+CONFIG = typer.Option(None, "--config", "-c", help=f"Preset or YAML: {PRESETS_HELP}.")
+FAMILY = typer.Option(None, "--family", help=FAMILY_HELP)
 FORMAT = typer.Option(None, "--format", help="auto, images, npy, npz, mat, hdf5 (data.format).")
 COLORMAP = typer.Option(None, "--colormap",
                         help="Colour images: auto, a matplotlib name (jet, viridis...), rgb or gray.")
@@ -31,13 +39,13 @@ RESUME = typer.Option(False, "--resume", help="Continue the stopped run in --out
 FROM_CHECKPOINT = typer.Option(None, "--checkpoint",
                                help="Continue from this checkpoint folder (RUN/checkpoints/step-N).")
 AE_OPT = typer.Option(None, "--ae",
-                      help="The stage-1 model: a train-ae run folder or its final/ [resuming: the one recorded].")
-STEPS_OPT = typer.Option(None, "--steps", help="Sampling steps [default: the model's].")
+                      help="The stage-1 model: a train-ae run folder or its final/ (resuming: the one recorded).")
+STEPS_OPT = typer.Option(None, "--steps", help="Sampling steps (default: the model's).")
 GUIDANCE_OPT = typer.Option(None, "--guidance", help="Classifier-free guidance scale, 0-20 (1 = conditional only).")
 SAMPLER_OPT = typer.Option(None, "--sampler", help="ldm: ddpm, ddim or dpm++.")
 TEMPERATURE_OPT = typer.Option(None, "--temperature", help="prior: sampling temperature.")
 CLASSES_OPT = typer.Option(None, "--classes",
-                           help="Comma-separated class names or indices [default: all, balanced].")
+                           help="Comma-separated class names or indices (default: all, balanced).")
 SEED_OPT = typer.Option(0, "--seed", help="Seed of the noise; the same seed gives the same samples.")
 
 

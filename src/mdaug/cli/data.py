@@ -46,10 +46,12 @@ def config_reference() -> None:
 
 @config_app.command("presets")
 def config_presets() -> None:
-    """List the shipped presets."""
-    from mdaug.config import preset_names
+    """List the shipped presets, each with what it is for."""
+    from mdaug.config import preset_names, preset_summary
 
-    out.print("\n".join(preset_names()))
+    names = preset_names()
+    width = max(map(len, names))
+    out.print("\n".join(f"{n:<{width}}  {preset_summary(n)}" for n in names), markup=False)
 
 
 @data_app.command("inspect")
@@ -62,7 +64,7 @@ def data_inspect(
     size: Optional[str] = SIZE,
     skip_bad: bool = SKIP_BAD,
     preview: Optional[Path] = typer.Option(None, "--preview",
-                                           help="Preview PNG path [default: ./<name>_preview.png, never overwritten]."),
+                                           help="Preview PNG path (default: ./<name>_preview.png, never overwritten)."),
     per_class: int = typer.Option(4, "--per-class", min=1, max=16, help="Samples per class in the preview."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the summary as JSON here."),
 ) -> None:
@@ -151,14 +153,14 @@ def data_examples(
 def simulate(
     out_dir: Path = typer.Option(..., "--out", "-o", help="New folder for the dataset."),
     people: Optional[int] = typer.Option(None, "--people", min=1,
-                                         help="Number of people (simulate.people) [default: 31]."),
-    per_person: Optional[int] = typer.Option(None, "--per-person", min=1, help="Recordings per person [default: 150]."),
-    sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="Sessions per person [default: 5]."),
+                                         help="Number of people (simulate.people) (default: 31)."),
+    per_person: Optional[int] = typer.Option(None, "--per-person", min=1, help="Recordings per person (default: 150)."),
+    sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="Sessions per person (default: 5)."),
     size: Optional[str] = SIZE,
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of people and recordings (simulate.seed)."),
     images: bool = typer.Option(False, "--images",
                                 help="Also write a jet-coloured image folder (images/<person>/<session>/)."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes [default: all cores]."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes (default: all cores)."),
     config: Optional[str] = CONFIG,
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:

@@ -33,7 +33,7 @@ def sample_cmd(
     temperature: Optional[float] = TEMPERATURE_OPT,
     seed: int = SEED_OPT,
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="New folder for samples.npz and grid.png "
-                                           "[default: RUN/samples-seedS, never overwritten]."),
+                                           "(default: RUN/samples-seedS, never overwritten)."),
     ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
 ) -> None:

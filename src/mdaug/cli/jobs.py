@@ -7,17 +7,16 @@ from typing import Optional
 
 import typer
 
-from mdaug.cli.app import OVERRIDES, app, command_config, out
+from mdaug.cli.app import FAMILY, OVERRIDES, PRESETS_HELP, app, command_config, out
 from mdaug.errors import MdaugError
 
 
 @app.command("run", rich_help_panel="Run")
 def run_cmd(
     out_dir: Path = typer.Option(Path("runs/mdaug"), "--out", "-o", help="Pipeline folder (continued when it exists)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
-    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, "
-                               "1.5-2 h), full (256x256, GPU), or a YAML."),
-    family: Optional[str] = typer.Option(None, "--family", help="Stage-1 family: vqgan, vq, kl, rq or fsq."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Your dataset (default: the simulated 31-person set)."),
+    preset: str = typer.Option("quick", "--config", "--preset", "-c", help=f"Preset or YAML: {PRESETS_HELP}."),
+    family: Optional[str] = FAMILY,
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
     """The whole job: data -> split -> recogniser -> stage 1 -> stage 2 -> augmented dataset -> diagnostics,
@@ -31,9 +30,8 @@ def run_cmd(
 def benchmark_cmd(
     out_dir: Path = typer.Option(Path("runs/benchmark"), "--out", "-o",
                                  help="Benchmark folder (continued when it exists)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Your dataset [default: the simulated 31-person set]."),
-    preset: str = typer.Option("quick", "--preset", "-c", help="quick (64x64, CPU demo), standard (64x64, CPU, "
-                               "1.5-2 h), full (256x256, GPU), or a YAML."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Your dataset (default: the simulated 31-person set)."),
+    preset: str = typer.Option("quick", "--config", "--preset", "-c", help=f"Preset or YAML: {PRESETS_HELP}."),
     families: str = typer.Option("kl,vq,vqgan,rq", "--families",
                                  help="Stage-1 families, comma-separated."),
     prior: bool = typer.Option(True, "--prior/--no-prior",
@@ -52,22 +50,29 @@ def benchmark_cmd(
                   console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
 
 
-@app.command("demo", rich_help_panel="Run")
-def demo(out_dir: Path = typer.Option(Path("runs/sim"), "--out", "-o", help="Folder for the tour's outputs."),
+@app.command("tour", rich_help_panel="Run")
+def tour(out_dir: Path = typer.Option(Path("runs/sim"), "--out", "-o", help="Folder for the tour's outputs."),
          config: str = typer.Option("gait31", "--config", "-c", help="Preset or YAML file.")) -> None:
     """The simulator tour: simulate the 31-person gait dataset, write it as jet images, read it back, preview it
-    (the main job is `mdaug run`)."""
+    (the demo job, `make demo`, is `mdaug run`)."""
     from mdaug.workflows.tour import run_demo
 
     run_demo(out_dir, out, config)
 
 
+@app.command("demo", hidden=True, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def demo() -> None:
+    """The old name of the simulator tour: says where each thing went instead of guessing."""
+    raise MdaugError("there is no `mdaug demo`: the demo job (`make demo`) is `mdaug run`, "
+                     "and the simulator tour is `mdaug tour`")
+
+
 @app.command("utility", rich_help_panel="Run")
 def utility_cmd(
     out_dir: Path = typer.Option(..., "--out", "-o", help="Folder of the study (continued when it exists)."),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: quick]."),
-    family: Optional[str] = typer.Option(None, "--family", help="Stage-1 family (ae.family)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Dataset path [default: the simulator]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help=f"Preset or YAML (default: quick): {PRESETS_HELP}."),
+    family: Optional[str] = FAMILY,
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset path (default: the simulator)."),
     budgets: Optional[str] = typer.Option(None, "--budgets",
                                           help="Real samples per class, e.g. 5,10,20,all (utility.budgets)."),
     seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Repeats per budget (utility.seeds)."),

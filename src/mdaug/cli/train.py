@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from mdaug.cli.app import AE_OPT, FROM_CHECKPOINT, OVERRIDES, RESUME, app, out, resume_arg, run_command_config
+from mdaug.cli.app import (AE_OPT, FAMILY, FROM_CHECKPOINT, OVERRIDES, PRESETS_HELP, RESUME, app, out, resume_arg,
+                           run_command_config)
 from mdaug.errors import MdaugError
 
 
@@ -15,8 +16,8 @@ from mdaug.errors import MdaugError
 def train_recognizer_cmd(
     out_dir: Path = typer.Option(..., "--out", "-o", help="Run folder for the recogniser."),
     role: str = typer.Option("loss", "--role", help="'loss' (features of the perceptual loss) or 'eval' (evaluation)."),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: quick]."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Dataset [default: the built-in simulated set]."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML (default: quick)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Dataset (default: the built-in simulated set)."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (recognizer_train.steps)."),
     resume: bool = RESUME,
     checkpoint: Optional[Path] = FROM_CHECKPOINT,
@@ -38,13 +39,12 @@ def train_recognizer_cmd(
 
 @app.command("train-ae", rich_help_panel="Train")
 def train_ae(
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/ae-FAMILY]."),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset (tiny, quick, full), family file "
-                                         "(configs/vq.yaml ...) or YAML [default: quick; "
-                                         "when resuming: the run's own]."),
-    family: Optional[str] = typer.Option(None, "--family", help="kl, vq, vqgan, rq or fsq (ae.family)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/ae-FAMILY)."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML (default: quick; when resuming: the run's "
+                                         f"own): {PRESETS_HELP}."),
+    family: Optional[str] = FAMILY,
     data: Optional[Path] = typer.Option(None, "--data",
-                                        help="Dataset to train on [default: the built-in simulated set]."),
+                                        help="Dataset to train on (default: the built-in simulated set)."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ae_train.steps)."),
     resume: bool = RESUME,
     checkpoint: Optional[Path] = FROM_CHECKPOINT,
@@ -101,9 +101,9 @@ def _train_stage2(kind: str, ae: Path | None, out_dir: Path | None, config: str 
 @app.command("train-ldm", rich_help_panel="Train")
 def train_ldm(
     ae: Optional[Path] = AE_OPT,
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/ldm-<stage-1 run>]."),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's "
-                                         "config; when resuming: the run's own]."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/ldm-<stage-1 run>)."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML (default: the stage-1 run's "
+                                         "config; when resuming: the run's own)."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ldm_train.steps)."),
     resume: bool = RESUME,
     checkpoint: Optional[Path] = FROM_CHECKPOINT,
@@ -116,9 +116,9 @@ def train_ldm(
 @app.command("train-prior", rich_help_panel="Train")
 def train_prior(
     ae: Optional[Path] = AE_OPT,
-    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder [default: runs/prior-<stage-1 run>]."),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML [default: the stage-1 run's "
-                                         "config; when resuming: the run's own]."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/prior-<stage-1 run>)."),
+    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML (default: the stage-1 run's "
+                                         "config; when resuming: the run's own)."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (prior_train.steps)."),
     resume: bool = RESUME,
     checkpoint: Optional[Path] = FROM_CHECKPOINT,
@@ -133,7 +133,7 @@ def pretrain_ae(
     out_dir: Path = typer.Option(Path("runs/pretrain"), "--out", "-o", help="Folder of the pretraining run "
                                  "(continued when it exists)."),
     config: str = typer.Option("pretrain", "--config", "-c", help="Preset or YAML (the corpus is pretrain.*)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the shipped model [default: FAMILY-HxW]."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the shipped model (default: FAMILY-HxW)."),
     ship: Optional[Path] = typer.Option(None, "--ship", help="Also copy the shippable folder here, e.g. "
                                         "src/mdaug/pretrained/kl-64x64 (replacing what is there)."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ae_train.steps)."),
@@ -166,7 +166,7 @@ def pretrain_ldm(
     out_dir: Path = typer.Option(Path("runs/pretrain-ldm"), "--out", "-o", help="Folder of the pretraining run "
                                  "(continued when it exists)."),
     config: str = typer.Option("pretrain", "--config", "-c", help="Preset or YAML (the corpus is pretrain.*)."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name of the shipped model [default: STAGE1-ldm]."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the shipped model (default: STAGE1-ldm)."),
     ship: Optional[Path] = typer.Option(None, "--ship", help="Also copy the shippable folder here, e.g. "
                                         "src/mdaug/pretrained/kl-64x64-ldm (replacing what is there)."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (ldm_train.steps)."),

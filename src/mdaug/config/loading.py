@@ -29,6 +29,18 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in _presets().iterdir() if p.name.endswith(".yaml"))
 
 
+def preset_summary(name: str) -> str:
+    """The first sentence of a preset's leading comment: what it is for, in the preset's own words."""
+    lines = []
+    for line in _presets().joinpath(f"{name}.yaml").read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("# ").strip())
+    text = " ".join(lines)
+    end = text.find(". ")
+    return (text[:end + 1] if end >= 0 else text).strip()
+
+
 def _read_yaml(source: str | Path, _depth: int = 0) -> dict[str, Any]:
     path = Path(source)
     if path.suffix not in (".yaml", ".yml"):
