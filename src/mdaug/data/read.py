@@ -325,6 +325,8 @@ class _Reader:
         for n in [n for n in names if counts[n] == 0]:
             self._problem("warning", f"class '{n}' has no readable samples and was left out", skippable=False)
         names = [n for n in names if counts[n] > 0]
+        if len(names) == 1:
+            self._problem("error", one_class_message(names[0], len(samples)), skippable=False)
         index = {n: i for i, n in enumerate(names)}
         if self.off_map:
             worst = max(self.off_map, key=lambda t: t[1])
@@ -397,6 +399,11 @@ class _Reader:
         for smp in self.samples:
             smp.label = given[int(smp.label) - base]
         return list(given)
+
+
+def one_class_message(name: str, n: int) -> str:
+    return (f"only one class ('{name}', {n} samples): mdaug needs at least 2 classes (the recogniser tells classes "
+            "apart and generation is conditioned on the class); add a folder per class")
 
 
 def _data_files(folder: Path, suffixes: tuple[str, ...], *, recursive: bool) -> list[Path]:

@@ -14,6 +14,8 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
+from mdaug.errors import MdaugError
+
 
 def _stage(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(), nn.MaxPool2d(2))
@@ -24,8 +26,10 @@ class Recognizer(ModelMixin, ConfigMixin):
     def __init__(self, *, in_channels: int = 1, num_classes: int = 2, channels: tuple[int, ...] = (16, 32, 64, 96),
                  dropout: float = 0.3, role: str = "eval") -> None:
         super().__init__()
-        assert num_classes >= 2, "a classifier needs at least 2 classes"
-        assert role in ("eval", "loss"), "role is 'eval' or 'loss'"
+        if num_classes < 2:
+            raise MdaugError(f"a recogniser needs at least 2 classes, the data has {num_classes}; add a class")
+        if role not in ("eval", "loss"):
+            raise MdaugError(f"a recogniser's role is 'eval' or 'loss', not '{role}'")
         self.stages = nn.ModuleList()
         c = in_channels
         for cout in channels:
