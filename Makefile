@@ -10,7 +10,7 @@ setup-dev:
 	@scripts/setup.sh --dev
 
 demo: setup
-	$(PY) -m mdaug run --preset quick --out $(DEMO_OUT)
+	$(PY) -m mdaug run --config quick --out $(DEMO_OUT)
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .

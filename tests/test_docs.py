@@ -32,3 +32,24 @@ def test_a_changed_number_makes_a_table_stale(tmp_path, monkeypatch):
     assert tables.stale() == []
     doc.write_text(doc.read_text().replace("%", "0%", 1))
     assert tables.stale() == [f"{doc}: {name}"]
+
+
+def test_every_relative_link_and_picture_in_the_docs_exists():
+    import re
+
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+    broken = []
+    for doc in docs:
+        for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+            if target.startswith(("http://", "https://", "#", "mailto:")):
+                continue
+            if not (doc.parent / target.split("#")[0]).exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target}")
+    assert broken == []
+
+
+def test_the_readme_is_a_tour_and_links_every_document():
+    readme = (ROOT / "README.md").read_text()
+    assert "<!-- config-reference:start" not in readme  # the reference lives in docs/config.md
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        assert f"](docs/{doc.name})" in readme, doc.name

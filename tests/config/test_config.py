@@ -83,8 +83,8 @@ def test_readme_config_reference_is_current():
 
     from mdaug.config import reference_markdown
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert reference_markdown() in readme, "README config table is stale: run scripts/update_readme_config.py"
+    readme = (Path(__file__).parents[2] / "docs" / "config.md").read_text()
+    assert reference_markdown() in readme, "docs/config.md config table is stale: run scripts/update_readme_config.py"
 
 
 @pytest.mark.parametrize("override, needle", [
