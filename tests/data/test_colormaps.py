@@ -80,3 +80,48 @@ def test_near_grey_jpeg_colour_is_read_as_gray():
     grey = np.repeat(np.rint(smooth_field() * 255).astype(np.uint8)[..., None], 3, axis=2)
     noisy = np.clip(grey.astype(int) + rng.integers(-2, 3, grey.shape), 0, 255).astype(np.uint8)
     assert colormaps.detect([noisy])[0] == "gray"
+
+
+def test_parula_is_shipped_detected_and_inverted():
+    """MATLAB's default colormap: its table ships with mdaug (matplotlib has none), auto-detection finds it."""
+    table = colormaps.lut("parula")
+    assert table.shape == (colormaps.LUT_SIZE, 3)
+    assert np.allclose(table[0] / 255, (0.2081, 0.1663, 0.5292)) and np.allclose(table[-1] / 255,
+                                                                                  (0.9763, 0.9831, 0.0538))
+    v = smooth_field(seed=2)
+    renders = [colormaps.apply(smooth_field(seed=s), "parula") for s in range(2)]
+    assert colormaps.detect(renders)[0] == "parula"
+    err = np.abs(colormaps.invert(colormaps.apply(v, "parula"), "parula").values - v)
+    assert err.max() <= 2.5 / (colormaps.LUT_SIZE - 1)
+
+
+@pytest.mark.parametrize("named, rendered", [("jet", "viridis"), ("jet", "parula"), ("viridis", "jet")])
+def test_a_named_colormap_the_images_do_not_have_is_refused_naming_the_one_they_have(named, rendered):
+    renders = [colormaps.apply(smooth_field(seed=s), rendered) for s in range(2)]
+    with pytest.raises(MdaugError, match=f"do not look like --colormap {named} .* but like {rendered}"):
+        colormaps.check_named(renders, named)
+
+
+def test_a_named_colormap_that_fits_passes_and_an_unknown_render_is_refused():
+    jpeg = []
+    for s in range(2):
+        buf = io.BytesIO()
+        Image.fromarray(colormaps.apply(smooth_field(seed=s), "jet")).save(buf, format="JPEG", quality=75)
+        jpeg.append(np.asarray(Image.open(buf).convert("RGB")))
+    colormaps.check_named(jpeg, "jet")  # JPEG damage is no mismatch
+    noise = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    with pytest.raises(MdaugError, match="most coloured pixels .* off the jet colormap"):
+        colormaps.check_named([noise], "jet")
+
+
+def test_parula_images_read_back_close_to_the_truth(tmp_path, small_set):
+    from mdaug.config import DataConfig
+    from mdaug.data import read_dataset, write_dataset
+
+    write_dataset(small_set, tmp_path / "par", "images", colormap="parula")
+    for cfg in (DataConfig(), DataConfig().model_copy(update={"colormap": "parula"})):  # detected, and named
+        ds = read_dataset(tmp_path / "par", cfg, progress=False).dataset
+        assert ds.info["colormap"] == "parula"
+        where = {r.file: i for i, r in enumerate(ds.records)}
+        order = [where[f"{r.session}/{r.file}_{r.index}.png"] for r in small_set.records]
+        assert np.abs(ds.x[order] - small_set.x).mean() < 0.01

@@ -123,3 +123,20 @@ def test_process_exit_code_and_no_traceback(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 1
     assert r.stderr.strip() == f"error: path not found: {tmp_path / 'missing'}"
+
+
+def test_viridis_images_read_as_jet_are_refused_naming_viridis(cli, tmp_path, small_set):
+    """Issue 18: read with the wrong colormap the values came out inverted (correlation -0.94) with rc 0."""
+    write_dataset(small_set, tmp_path / "vir", "images", colormap="viridis")
+    code, out, err = cli("data", "inspect", tmp_path / "vir", "--colormap", "jet", "--preview", tmp_path / "p.png")
+    assert_one_line_error(code, err, "--colormap jet", "like viridis", "--colormap viridis")
+    code, _, err = cli("data", "prepare", tmp_path / "vir", "--colormap", "jet", "--out", tmp_path / "prep")
+    assert_one_line_error(code, err, "like viridis")
+    assert not (tmp_path / "prep").exists()
+
+
+def test_parula_images_are_detected(cli, tmp_path, small_set):
+    write_dataset(small_set, tmp_path / "par", "images", colormap="parula")
+    code, out, err = cli("data", "inspect", tmp_path / "par", "--preview", tmp_path / "p.png")
+    assert code == 0, err
+    assert "colormap: parula (detected)" in out

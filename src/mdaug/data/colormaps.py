@@ -24,7 +24,7 @@ from mdaug.errors import MdaugError
 LUT_SIZE = 256  # matplotlib's and MATLAB's default lookup-table length
 # Colormaps that `colormap=auto` tries. Reversed maps (jet_r) hold the same colours in the opposite
 # order, so they cannot be told apart from the image alone and must be named explicitly.
-CANDIDATES = ("jet", "turbo", "viridis", "plasma", "inferno", "magma", "cividis", "hot", "rainbow", "gray")
+CANDIDATES = ("jet", "parula", "turbo", "viridis", "plasma", "inferno", "magma", "cividis", "hot", "rainbow", "gray")
 # RGB (0..255) -> YCbCr with luminance weighted 3x: the space distances are measured in.
 _YCC = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5],
                  [0.5, -0.418688, -0.081312]]) * np.array([[3.0], [1.0], [1.0]])
@@ -43,9 +43,42 @@ CLEAR_MARGIN = 3.0
 GAP = 2
 
 
+# MATLAB's default colormap since R2014b, parula(64): the 64 anchors as MATLAB lists them (widely reproduced),
+# RGB in 0..1. MATLAB's own parula(256) interpolates the same curve; linear interpolation of these anchors
+# matches it to within an 8-bit step or so, far below the colour error that decides detection.
+PARULA_64 = (
+    (0.2081, 0.1663, 0.5292), (0.2116, 0.1898, 0.5777), (0.2123, 0.2138, 0.6270), (0.2081, 0.2386, 0.6771),
+    (0.1959, 0.2645, 0.7279), (0.1707, 0.2919, 0.7792), (0.1253, 0.3242, 0.8303), (0.0591, 0.3598, 0.8683),
+    (0.0117, 0.3875, 0.8820), (0.0060, 0.4086, 0.8828), (0.0165, 0.4266, 0.8786), (0.0329, 0.4430, 0.8720),
+    (0.0498, 0.4586, 0.8641), (0.0629, 0.4737, 0.8554), (0.0723, 0.4887, 0.8467), (0.0779, 0.5040, 0.8384),
+    (0.0793, 0.5200, 0.8312), (0.0749, 0.5375, 0.8263), (0.0641, 0.5570, 0.8240), (0.0488, 0.5772, 0.8228),
+    (0.0343, 0.5966, 0.8199), (0.0265, 0.6137, 0.8135), (0.0239, 0.6287, 0.8038), (0.0231, 0.6418, 0.7913),
+    (0.0228, 0.6535, 0.7768), (0.0267, 0.6642, 0.7607), (0.0384, 0.6743, 0.7436), (0.0590, 0.6838, 0.7254),
+    (0.0843, 0.6928, 0.7062), (0.1133, 0.7015, 0.6859), (0.1453, 0.7098, 0.6646), (0.1801, 0.7177, 0.6424),
+    (0.2178, 0.7250, 0.6193), (0.2586, 0.7317, 0.5954), (0.3022, 0.7376, 0.5712), (0.3482, 0.7424, 0.5473),
+    (0.3953, 0.7459, 0.5244), (0.4420, 0.7481, 0.5033), (0.4871, 0.7491, 0.4840), (0.5300, 0.7491, 0.4661),
+    (0.5709, 0.7485, 0.4494), (0.6099, 0.7473, 0.4337), (0.6473, 0.7456, 0.4188), (0.6834, 0.7435, 0.4044),
+    (0.7184, 0.7411, 0.3905), (0.7525, 0.7384, 0.3768), (0.7858, 0.7356, 0.3633), (0.8185, 0.7327, 0.3498),
+    (0.8507, 0.7299, 0.3360), (0.8824, 0.7274, 0.3217), (0.9139, 0.7258, 0.3063), (0.9450, 0.7261, 0.2886),
+    (0.9739, 0.7314, 0.2666), (0.9938, 0.7455, 0.2403), (0.9990, 0.7653, 0.2164), (0.9955, 0.7861, 0.1967),
+    (0.9880, 0.8066, 0.1794), (0.9789, 0.8271, 0.1633), (0.9697, 0.8481, 0.1475), (0.9626, 0.8705, 0.1309),
+    (0.9589, 0.8949, 0.1132), (0.9598, 0.9218, 0.0948), (0.9661, 0.9514, 0.0755), (0.9763, 0.9831, 0.0538),
+)
+OWN_COLORMAPS = ("parula",)
+"""Colormaps mdaug ships because matplotlib does not."""
+
+
+def _own_lut(name: str) -> np.ndarray:
+    anchors = np.asarray(PARULA_64, dtype=np.float64)
+    where = np.linspace(0.0, len(anchors) - 1, LUT_SIZE)
+    return np.stack([np.interp(where, np.arange(len(anchors)), anchors[:, c]) for c in range(3)], axis=1) * 255.0
+
+
 @lru_cache(maxsize=None)
 def lut(name: str) -> np.ndarray:
-    """(LUT_SIZE, 3) float64 RGB in 0..255 of a matplotlib colormap."""
+    """(LUT_SIZE, 3) float64 RGB in 0..255 of a matplotlib colormap, or of one of OWN_COLORMAPS."""
+    if name in OWN_COLORMAPS:
+        return _own_lut(name)
     from matplotlib import colormaps
 
     if name not in colormaps:
@@ -95,8 +128,8 @@ def invert(rgb: np.ndarray, name: str) -> Inversion:
     )
 
 
-def detect(rgb_samples: list[np.ndarray]) -> tuple[str, float]:
-    """The candidate colormap that explains `rgb_samples` best, and its median colour distance.
+def fit_scores(rgb_samples: list[np.ndarray], names: tuple[str, ...] = CANDIDATES) -> dict[str, float]:
+    """How far `rgb_samples` lie from each colormap of `names`: the mean over images of the median colour distance.
 
     Only the colourful pixels are scored, so that the white margins, black axes and grey text of a
     saved figure do not decide; images with almost no colourful pixel are scored against 'gray'."""
@@ -105,13 +138,40 @@ def detect(rgb_samples: list[np.ndarray]) -> tuple[str, float]:
         chroma = s.max(-1).astype(np.int16) - s.min(-1)
         colourful.append(s[chroma >= CHROMA_MIN][None] if (chroma >= CHROMA_MIN).mean() > 0.02 else None)
     scores = {}
-    for name in CANDIDATES:
+    for name in names:
         if name == "gray":
             per_image = [invert(s, name).median_distance for s, c in zip(rgb_samples, colourful) if c is None]
         else:
             per_image = [invert(c, name).median_distance for c in colourful if c is not None]
         if per_image:
             scores[name] = float(np.mean(per_image))
+    return scores
+
+
+def check_named(rgb_samples: list[np.ndarray], name: str) -> None:
+    """Refuse a colormap named by the user that the colour images were not rendered with: one that another known
+    colormap explains far better (viridis images read as jet come out inverted), or one that leaves most coloured
+    pixels off the map. An explicit but wrong colormap is a mistake to name, not a warning to scroll past."""
+    if name in ("rgb", "gray", "auto"):
+        return
+    scores = fit_scores(rgb_samples, tuple(dict.fromkeys((name, *CANDIDATES))))
+    if name not in scores:  # no colourful pixel at all: nothing to judge the colormap by
+        return
+    best = min(scores, key=scores.get)
+    if best != name and scores[name] > MAX_AUTO_RESIDUAL and scores[best] <= 2 * MAX_AUTO_RESIDUAL \
+            and scores[name] >= CLEAR_MARGIN * scores[best]:
+        raise MdaugError(f"the colour images do not look like --colormap {name} (median colour error "
+                         f"{scores[name]:.0f}) but like {best} (error {scores[best]:.0f}); pass --colormap {best} "
+                         "or --colormap auto")
+    if scores[name] > OFF_MAP_DISTANCE:
+        raise MdaugError(f"most coloured pixels of the images are off the {name} colormap (median colour error "
+                         f"{scores[name]:.0f}, closest known map: {best}); pass the colormap they were rendered with "
+                         "(--colormap NAME), --colormap auto, or --colormap rgb to keep colour")
+
+
+def detect(rgb_samples: list[np.ndarray]) -> tuple[str, float]:
+    """The candidate colormap that explains `rgb_samples` best, and its median colour distance (see fit_scores)."""
+    scores = fit_scores(rgb_samples)
     ranked = sorted(scores, key=scores.get)
     best = ranked[0]
     runner_up = scores[ranked[1]] if len(ranked) > 1 else float("inf")

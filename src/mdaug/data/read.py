@@ -140,8 +140,7 @@ class _Reader:
                 files = _data_files(self.root, suffixes, recursive=True)
                 if not files:
                     raise MdaugError(f"no spectrogram files in {self.root} (looked for {', '.join(suffixes)})")
-                if self.colormap is None:
-                    self._detect_colormap(files)
+                self._detect_colormap(files)
                 self._read_files(files, label=None)
             elif class_dirs:
                 layout = "class folders"
@@ -180,8 +179,7 @@ class _Reader:
                 self._problem("error", f"class folder '{name}' has no spectrogram files ({', '.join(suffixes)})",
                               skippable=False)
         all_files = [(f, name) for name, files in per_class.items() for f in files]
-        if self.colormap is None:
-            self._detect_colormap([f for f, _ in all_files])
+        self._detect_colormap([f for f, _ in all_files])
         for f, name in tqdm(all_files, desc="reading", unit="file", disable=None if self.progress else True,
                             leave=False):
             self._read_one(f, label=name)
@@ -285,6 +283,9 @@ class _Reader:
         return rel if n > 1 and self.root.is_dir() else None
 
     def _detect_colormap(self, files: list[Path]) -> None:
+        """Detect the colormap of the first colour images, or check the one the user named against them."""
+        if self.colormap in ("rgb", "gray"):
+            return
         colour = []
         for f in files[:40]:
             if f.suffix.lower() not in IMAGE_SUFFIXES:
@@ -297,9 +298,11 @@ class _Reader:
                 colour.append(pixels)
             if len(colour) == 4:
                 break
-        if colour:
+        if colour and self.colormap is None:
             self.colormap, _ = colormaps.detect(colour)
             self.colormap_detected = True
+        elif colour:  # named by the user: refuse one the images were not rendered with, before reading them all
+            colormaps.check_named(colour, self.colormap)
 
     def _problem(self, level: str, message: str, skippable: bool = True) -> None:
         if level == "error" and skippable and self.cfg.skip_bad:
