@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -24,10 +26,37 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise as_os_error(e, path) from None  # a failed write names no file: name the one being written
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+WRITE_HINTS = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some space (disk quota)",
+               errno.EROFS: "the file system is read-only; choose another folder",
+               errno.EACCES: "check the folder's permissions", errno.EPERM: "check the folder's permissions",
+               errno.EFBIG: "the file system takes no file this large"}
+
+
+def as_os_error(e: BaseException, path: str | os.PathLike) -> OSError:
+    """`e` as an OSError naming `path`: an OSError without a file name gets it; another library's wrapper of one
+    (safetensors' SafetensorError quotes the OS message: 'IoError(Os { code: 28, ... message: "No space left on
+    device" })') is unwrapped into one."""
+    if isinstance(e, OSError):
+        return e if e.filename is not None else OSError(e.errno, e.strerror or str(e), str(path))
+    code = re.search(r"code: (\d+)", str(e))
+    reason = re.search(r'message: "([^"]+)"', str(e))
+    return OSError(int(code.group(1)) if code else errno.EIO,
+                   reason.group(1) if reason else f"{type(e).__name__}: {str(e)[:80]}", str(path))
+
+
+def write_failure(e: OSError) -> str:
+    """'cannot write PATH: No space left on device (free some space)': one line for a failed write."""
+    hint = WRITE_HINTS.get(e.errno)
+    return f"cannot write {e.filename}: {e.strerror or e}" + (f" ({hint})" if hint else "")
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -14,6 +14,7 @@ import sys
 
 from mdaug.cli.app import app, err
 from mdaug.errors import MdaugError
+from mdaug.files import WRITE_HINTS
 
 # importing registers the commands, in the order of the help panels
 # isort: off
@@ -30,9 +31,10 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except OSError as e:  # a file or folder the user named cannot be written or read
+    except OSError as e:  # a file or folder the user named cannot be written or read (disk full, permissions)
         where = f": {e.filename}" if e.filename else ""
-        err.print(f"error: {e.strerror or e}{where}", markup=False)
+        hint = f" ({WRITE_HINTS[e.errno]})" if e.errno in WRITE_HINTS else ""
+        err.print(f"error: {e.strerror or e}{where}{hint}", markup=False)
         sys.exit(1)
 
 

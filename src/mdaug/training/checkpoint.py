@@ -8,6 +8,7 @@ or the new one; loading verifies every hash, so a truncated or edited checkpoint
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import random
@@ -19,10 +20,11 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from mdaug.errors import MdaugError
-from mdaug.files import atomic_write_bytes, atomic_write_text, free_path, sha256_file
+from mdaug.files import as_os_error, atomic_write_bytes, atomic_write_text, free_path, sha256_file, write_failure
 from mdaug.runs.layout import CHECKPOINTS
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
@@ -86,29 +88,53 @@ def _cpu(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().to("cpu").contiguous().clone() for k, v in sd.items()}
 
 
+@contextlib.contextmanager
+def writing(tmp: Path):
+    """A failed write into the temporary checkpoint `tmp` (disk full, quota, permissions) removes `tmp` and becomes
+    one MdaugError line naming the file and the checkpoint a resumed run continues from; the complete checkpoints
+    before it are untouched."""
+    try:
+        yield
+    except (OSError, SafetensorError) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        last = latest_checkpoint(tmp.parent)
+        then = (f"{last} is complete: continue with the same command and --resume" if last is not None
+                else "no checkpoint was written yet: start the same command again")
+        raise MdaugError(f"{write_failure(as_os_error(e, tmp))}; the incomplete checkpoint was removed and "
+                         f"{then}") from None
+
+
 def begin(root: Path, step: int) -> Path:
     """Create the temporary folder of the checkpoint at `step` (main process only)."""
     tmp = step_dir(root, step).with_name(step_dir(root, step).name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    with writing(tmp):
+        tmp.mkdir(parents=True)
     return tmp
 
 
 def write_rng(tmp: Path, rank: int) -> None:
     """Every process writes its own RNG state into the temporary folder."""
-    atomic_write_text(tmp / f"rng-{rank}.json", json.dumps(rng_state()))
+    with writing(tmp):
+        atomic_write_text(tmp / f"rng-{rank}.json", json.dumps(rng_state()))
 
 
 def finish(tmp: Path, step: int, *, tensors: dict[str, dict[str, torch.Tensor]], objects: dict[str, Any],
            state: dict[str, Any], keep: int) -> Path:
     """Write the tensors, objects and state into `tmp`, rename it into place and drop all but the newest `keep`."""
-    for name, sd in tensors.items():
-        save_file(_cpu(sd), str(tmp / f"{name}.safetensors"))
-    buf = io.BytesIO()
-    torch.save(objects, buf)
-    atomic_write_bytes(tmp / "optim.pt", buf.getvalue())
-    files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
-    atomic_write_text(tmp / "state.json", json.dumps(state | {"step": step, "files": files}, indent=1, default=str))
+    with writing(tmp):
+        for name, sd in tensors.items():
+            target = tmp / f"{name}.safetensors"
+            try:
+                save_file(_cpu(sd), str(target))
+            except (OSError, SafetensorError) as e:
+                raise as_os_error(e, target) from None
+        buf = io.BytesIO()
+        torch.save(objects, buf)
+        atomic_write_bytes(tmp / "optim.pt", buf.getvalue())
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file()}
+        atomic_write_text(tmp / "state.json", json.dumps(state | {"step": step, "files": files}, indent=1,
+                                                         default=str))
     final = step_dir(tmp.parent, step)
     if final.exists():  # a resumed run that went back: keep what was there, under another name
         final.rename(free_path(final.with_name(final.name + "-replaced")))
