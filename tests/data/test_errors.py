@@ -140,3 +140,12 @@ def test_parula_images_are_detected(cli, tmp_path, small_set):
     code, out, err = cli("data", "inspect", tmp_path / "par", "--preview", tmp_path / "p.png")
     assert code == 0, err
     assert "colormap: parula (detected)" in out
+
+
+@pytest.mark.parametrize("inside", ["prepared", ".", "person1/prepared"])
+def test_prepare_refuses_an_output_inside_the_dataset(cli, images, inside):
+    """Issue 18: the next inspect read the prepared output as samples."""
+    before = sorted(p.relative_to(images) for p in images.rglob("*"))
+    code, _, err = cli("data", "prepare", images, "--out", images / inside)
+    assert_one_line_error(code, err, "inside the dataset folder", "choose a folder outside")
+    assert sorted(p.relative_to(images) for p in images.rglob("*")) == before

@@ -106,23 +106,13 @@ def data_prepare(
     skip_bad: bool = SKIP_BAD,
 ) -> None:
     """Read, normalise and resize a dataset, split it leak-free, and save it for the later stages."""
-    from mdaug.config import CONFIG_FILE, save_config
-    from mdaug.data import SPLIT_FILE, make_split, read_dataset, save_prepared, save_split
-    from mdaug.data.summary import preview_grid
-    from mdaug.files import ensure_empty_dir
+    from mdaug.data.prepare import prepare_dataset
 
     cfg = command_config(config, overrides, path, format=format, colormap=colormap, size=size, skip_bad=skip_bad)
-    ensure_empty_dir(out_dir, create=False)  # checked now, created only after a successful read
-    result = read_dataset(path, cfg.data)
-    ensure_empty_dir(out_dir)
-    for p in result.problems:
+    done = prepare_dataset(cfg, path, out_dir)
+    ds, split = done.result.dataset, done.split
+    for p in done.result.problems:
         err.print(f"warning: {p.message}")
-    ds = result.dataset
-    split = make_split(ds, cfg.split)
-    save_prepared(ds, out_dir)
-    save_split(split, out_dir / SPLIT_FILE)
-    save_config(cfg, out_dir / CONFIG_FILE)
-    preview_grid(ds, out_dir / "preview.png", seed=cfg.seed)
     for w in split.warnings:
         err.print(f"warning: {w}")
     counts = ", ".join(f"{k} {len(v)}" for k, v in split.ids.items())
