@@ -8,6 +8,7 @@ import pytest
 
 from mdaug.data import write_dataset
 from mdaug.data.arrays import save_mat
+from mdaug.errors import MdaugError
 from tests.conftest import assert_one_line_error
 
 
@@ -149,3 +150,40 @@ def test_prepare_refuses_an_output_inside_the_dataset(cli, images, inside):
     code, _, err = cli("data", "prepare", images, "--out", images / inside)
     assert_one_line_error(code, err, "inside the dataset folder", "choose a folder outside")
     assert sorted(p.relative_to(images) for p in images.rglob("*")) == before
+
+
+def test_an_image_too_small_for_a_spectrogram_is_refused_by_name(cli, images, tmp_path):
+    """Issue 18: a 1x1-pixel image was silently upscaled to the dataset's size."""
+    from PIL import Image
+
+    Image.new("RGB", (1, 1), (0, 0, 128)).save(images / "person1" / "s1" / "dot.png")
+    code, _, err = cli("data", "prepare", images, "--out", tmp_path / "prep", "--size", "32")
+    assert_one_line_error(code, err, "person1/s1/dot.png", "1x1 pixels", "too small", "--skip-bad")
+    assert not (tmp_path / "prep").exists()
+
+
+def test_an_array_too_small_for_a_spectrogram_is_refused_by_name(cli, tmp_path):
+    np.savez(tmp_path / "tiny.npz", x=np.ones((4, 5, 5)), labels=np.array([0, 1, 0, 1]))
+    code, _, err = cli("data", "inspect", tmp_path / "tiny.npz", "--preview", tmp_path / "p.png")
+    assert_one_line_error(code, err)
+    code, _, err = cli("data", "prepare", tmp_path / "tiny.npz", "--out", tmp_path / "prep")
+    assert_one_line_error(code, err, "tiny.npz", "5x5 are too small", "at least 8 on a side")
+
+
+def test_a_size_beyond_the_maximum_is_refused_before_reading(cli, images, tmp_path, monkeypatch):
+    """Issue 18: --size 4096 on 48 images was accepted and peaked at 6.6 GB."""
+    import mdaug.data.read as read
+
+    monkeypatch.setattr(read, "_Reader", None)  # nothing may be read before the refusal
+    code, _, err = cli("data", "prepare", images, "--out", tmp_path / "prep", "--size", "4096")
+    assert_one_line_error(code, err, "4096x4096", "beyond 1024", "--size 256")
+    assert not (tmp_path / "prep").exists()
+
+
+def test_a_dataset_too_large_for_this_machine_is_refused_with_an_estimate(small_set, monkeypatch):
+    from mdaug.data import limits
+
+    monkeypatch.setattr(limits.os, "sysconf", lambda name: {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 1000}[name])
+    with pytest.raises(MdaugError, match=r"24 samples at 256x256 need about 0.0 GiB.*half of this machine"):
+        limits.check_size((256, 256), len(small_set), 1)
+    limits.check_size((4, 4), 1, 1)  # small enough

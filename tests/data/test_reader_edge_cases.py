@@ -126,10 +126,12 @@ def test_uint8_arrays_read_like_the_same_pixels_in_a_png(tmp_path):
     np.testing.assert_allclose(read(tmp_path / "u8.npz").dataset.x, read(tmp_path / "png").dataset.x, atol=1e-6)
 
 
-def test_prepare_into_a_folder_inside_the_data(cli, tmp_path, small_set):
+def test_a_prepared_dataset_moved_into_the_data_is_left_out(cli, tmp_path, small_set):
+    """prepare refuses an --out inside the data (test_errors); one moved there by hand is still no class."""
     write_dataset(small_set, tmp_path / "d", "images")
-    code, _, err = cli("data", "prepare", tmp_path / "d", "--out", tmp_path / "d" / "prepared")
+    code, _, err = cli("data", "prepare", tmp_path / "d", "--out", tmp_path / "prepared")
     assert code == 0, err
+    (tmp_path / "prepared").rename(tmp_path / "d" / "prepared")
     code, out, err = cli("data", "inspect", tmp_path / "d", "--preview", tmp_path / "p.png")
     assert "prepared mdaug dataset, not a class: left out" in out and "samples: 24 in 3 classes" in out
 

@@ -60,7 +60,7 @@ def test_rgb_is_kept_when_asked(tmp_path, small_set):
 def test_images_are_flipped_to_doppler_ascending(tmp_path):
     from PIL import Image
 
-    pixels = np.zeros((8, 4), dtype=np.uint8)
+    pixels = np.zeros((16, 8), dtype=np.uint8)
     pixels[0] = 255  # top row of the picture: the highest Doppler
     for c in ("a", "b"):
         (tmp_path / c).mkdir()
@@ -151,7 +151,7 @@ def test_npz_without_pickle(tmp_path):
     np.savez(tmp_path / "p.npz", x=np.zeros((2, 4, 4)), labels=np.array([{"a": 1}, {"b": 2}], dtype=object))
     with pytest.raises(Exception, match="never unpickles"):
         read(tmp_path / "p.npz")
-    save_npz(tmp_path / "ok.npz", {"x": np.ones((2, 4, 4)), "labels": np.array([0, 1])})
+    save_npz(tmp_path / "ok.npz", {"x": np.ones((2, 8, 8)), "labels": np.array([0, 1])})
     assert len(read(tmp_path / "ok.npz").dataset) == 2
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from mdaug.config import DataConfig
 from mdaug.data.images import BadFile
+from mdaug.data.limits import MIN_SIDE
 
 ARRAY_NAMES = ("x", "X", "data", "spectrograms", "spectrogram", "specs", "spec", "images", "S", "md", "microdoppler")
 LABEL_NAMES = ("y", "Y", "labels", "label", "targets", "target", "person", "person_id", "subject_id", "activity")
@@ -105,9 +106,9 @@ def as_samples(a: np.ndarray, axis: str, is_mat: bool) -> list[np.ndarray] | np.
     if out is None:
         raise BadFile(f"spectrogram array has shape {a.shape}; expected (doppler, time), a stack of them, or "
                       "(n, channels, doppler, time)")
-    if min(out.shape[-2:]) < 4:
-        raise BadFile(f"spectrograms of {out.shape[-2]}x{out.shape[-1]} are too small (a 1-D vector is not a "
-                      "spectrogram); check data.sample_axis")
+    if min(out.shape[-2:]) < MIN_SIDE:
+        raise BadFile(f"spectrograms of {out.shape[-2]}x{out.shape[-1]} are too small (at least {MIN_SIDE} on a side; "
+                      "a 1-D vector is not a spectrogram); check data.sample_axis")
     return out
 
 

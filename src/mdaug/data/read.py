@@ -28,6 +28,7 @@ from mdaug.data.array_files import read_array_stack
 from mdaug.data.arrays import ARRAY_SUFFIXES, load_arrays
 from mdaug.data.canonical import Record, SpectrogramSet, natural_key, sample_hash
 from mdaug.data.images import IMAGE_SUFFIXES, BadFile, decode_image, image_to_canonical, is_colour
+from mdaug.data.limits import MIN_SIDE, check_memory, check_size, one_class_message
 from mdaug.data.prepared import DATASET_FILE, is_prepared, load_prepared
 from mdaug.data.scaling import guess_scale, normalise
 from mdaug.errors import MdaugError
@@ -84,12 +85,14 @@ def read_dataset(path: str | Path, cfg: DataConfig, *, progress: bool = True, co
     if cfg.format == "prepared" and not prepared:
         raise MdaugError(f"{root} is not a prepared dataset (no {DATASET_FILE}); make one with `mdaug data "
                          "prepare`")
+    check_size(cfg.size)
     if (root.is_file() and cfg.format not in ("auto", "prepared")
             and root.suffix.lower() not in FORMAT_SUFFIXES[cfg.format]):
         raise MdaugError(f"data.format={cfg.format} but {root.name} is a {root.suffix} file; use --format auto")
     if prepared:
         ds = load_prepared(root)
         if cfg.size is not None and tuple(ds.x.shape[-2:]) != tuple(cfg.size):
+            check_size(cfg.size, len(ds), ds.x.shape[1])
             ds.x = np.stack([resize(s, cfg.size) for s in ds.x])
         return ReadResult(ds)
     return _Reader(root, cfg, progress, collect).run()
@@ -215,6 +218,9 @@ class _Reader:
 
     def _read_image(self, data: bytes, rel: str, label: str, sha: str) -> None:
         pixels = decode_image(data)
+        if min(pixels.shape[:2]) < MIN_SIDE:
+            raise BadFile(f"is only {pixels.shape[1]}x{pixels.shape[0]} pixels, too small for a spectrogram (at least "
+                          f"{MIN_SIDE} on a side)")
         self.kinds["colour image" if is_colour(pixels) else "greyscale image"] += 1
         if is_colour(pixels) and self.colormap is None:
             self._detect_colormap([self.root / rel])
@@ -357,6 +363,7 @@ class _Reader:
             raise MdaugError(f"{self.errors_text()}{hint}")
         c = max(channels, key=channels.get)
         keep = [s for s in samples if s.x.shape[0] == c]
+        check_memory(tuple(size or keep[0].x.shape[1:]), len(keep), c)
         x = np.stack([resize(s.x, size) if size is not None else s.x for s in keep]).astype(np.float32)
         labels = np.array([index[str(s.label)] for s in keep], dtype=np.int64)
         records = [
@@ -402,11 +409,6 @@ class _Reader:
         for smp in self.samples:
             smp.label = given[int(smp.label) - base]
         return list(given)
-
-
-def one_class_message(name: str, n: int) -> str:
-    return (f"only one class ('{name}', {n} samples): mdaug needs at least 2 classes (the recogniser tells classes "
-            "apart and generation is conditioned on the class); add a folder per class")
 
 
 def _data_files(folder: Path, suffixes: tuple[str, ...], *, recursive: bool) -> list[Path]:

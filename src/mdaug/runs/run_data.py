@@ -13,7 +13,8 @@ from rich.console import Console
 
 from mdaug.config import Config
 from mdaug.data import SpectrogramSet, is_prepared, load_prepared, load_split, make_split, read_dataset, save_split
-from mdaug.data.read import one_class_message, resize
+from mdaug.data.limits import check_size, one_class_message
+from mdaug.data.read import resize
 from mdaug.data.splits import Split, check_leak_free, limit_train
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text
@@ -55,6 +56,7 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
     if len(ds.class_names) < 2:  # a prepared or simulated set read without the reader's check
         raise MdaugError(one_class_message(ds.class_names[0] if ds.class_names else "-", len(ds)))
     if cfg.data.size is not None and tuple(ds.x.shape[2:]) != tuple(cfg.data.size):
+        check_size(cfg.data.size, len(ds), ds.x.shape[1])
         ds = SpectrogramSet(x=resize(ds.x, cfg.data.size), labels=ds.labels, class_names=ds.class_names,
                             records=ds.records, info=ds.info)
     saved = path / SPLIT if path.is_dir() else None
