@@ -10,6 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 
 from mdaug.config import Config, config_to_yaml, load_config
@@ -30,7 +31,7 @@ from mdaug.training.recognizer import train_recognizer
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.estimate import Clock, minutes, step_costs
 from mdaug.workflows.pools import StrategyChoice, export_with_strategy
-from mdaug.workflows.steps import EXPORT_KIND, Plan, Step, claim_folder, train_or_resume
+from mdaug.workflows.steps import EXPORT_KIND, Plan, Step, check_claim, claim_folder, train_or_resume
 from mdaug.workflows.utility import UTILITY_JSON, run_utility
 from mdaug.workflows.utility.recognisers import user_recipe
 
@@ -46,6 +47,58 @@ class PipelinePlan(Plan):
 def pipeline_config(preset: str, family: str | None, data: Path | None, overrides: list[str]) -> Config:
     extra = list(overrides) + ([f"ae.family={family}"] if family else []) + ([f"data.path={data}"] if data else [])
     return load_config(preset, extra)
+
+
+def _pipeline_names() -> set[str]:
+    f = PipelineFolders(Path())
+    return {p.name for p in (f.recognizer, f.ae, f.synthetic, f.utility, f.report, f.metrics, f.plan, f.config)} \
+        | set(STAGE2_KINDS) | {"filter-recognizer", f.synthetic.name + ".partial"}
+
+
+def check_pipeline_folder(folders: PipelineFolders, plan: PipelinePlan, refusal: str, config_yaml: str) -> None:
+    """Refuse, before any work, an --out that is a file, holds files of its own (no run's plan, and names a run
+    does not write: training runs launched into it by hand, OUT/ae and so on, are welcome), holds another plan, or
+    holds a config.yaml that is not this run's (garbage, hand-edited or other settings): never written over."""
+    out = folders.root
+    if out.exists() and not out.is_dir():
+        raise MdaugError(f"--out {out} is a file; choose a folder")
+    if not out.is_dir():
+        return
+    if not folders.plan.exists():
+        strangers = sorted(p.name for p in out.iterdir() if p.name not in _pipeline_names()
+                           and not p.name.startswith("."))
+        if strangers:
+            more = f" and {len(strangers) - 1} more" if len(strangers) > 1 else ""
+            raise MdaugError(f"--out {out} is not empty and holds no mdaug run ({strangers[0]}{more}); choose a new "
+                             "or empty folder (nothing was written)")
+    check_claim(folders.plan, plan, refusal, under="plan")
+    if folders.config.exists():
+        _check_config(folders.config, yaml.safe_load(config_yaml))
+
+
+def _check_config(path: Path, now: dict) -> None:
+    try:
+        saved = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        saved = None
+    if not isinstance(saved, dict):
+        raise MdaugError(f"{path} is not a config mdaug wrote (not a YAML mapping: edited by hand?); put back the "
+                         "original or use a new --out (nothing was overwritten)")
+    diff = _first_difference(saved, now, "")
+    if diff:
+        raise MdaugError(f"{path.parent} holds a run with other settings: {diff} ({path}); repeat its preset and "
+                         "overrides, or use a new --out (nothing was overwritten)")
+
+
+def _first_difference(a: object, b: object, prefix: str) -> str | None:
+    """The first key whose value differs, over the keys both have (a newer mdaug may add keys)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(a.keys() & b.keys(), key=str):
+            found = _first_difference(a[k], b[k], f"{prefix}{k}.")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{prefix[:-1]} is {a!r} there and {b!r} now"
 
 
 class Pipeline:
@@ -65,17 +118,19 @@ class Pipeline:
         self.page: list[Path] = []
 
     def _start(self) -> RunData:
-        """The data (bad data fails before anything is written), then the folder and its plan."""
+        """The folder is checked first (before minutes of simulation), then the data (bad data fails before
+        anything is written), then the folder is claimed with its plan and config."""
         cfg, out = self.cfg, self.out
-        if out.exists() and not out.is_dir():
-            raise MdaugError(f"--out {out} is a file; choose a folder")
-        data = load_run_data(cfg, self.console)
-        out.mkdir(parents=True, exist_ok=True)
         plan = PipelinePlan(family=cfg.ae.family, data=cfg.data.path, size=list(cfg.data.size or []),
                             ae_steps=cfg.ae_train.steps, ldm_steps=cfg.ldm_train.steps)
-        claim_folder(self.folders.plan, plan, f"{out} holds a run with another family, data or preset "
-                     f"({self.folders.plan}); use a new --out", under="plan")
-        atomic_write_text(self.folders.config, config_to_yaml(cfg))
+        refusal = (f"{out} holds a run with another family, data or preset ({self.folders.plan}); use the same "
+                   "ones, or a new --out")
+        check_pipeline_folder(self.folders, plan, refusal, config_to_yaml(cfg))
+        data = load_run_data(cfg, self.console)
+        out.mkdir(parents=True, exist_ok=True)
+        claim_folder(self.folders.plan, plan, refusal, under="plan")
+        if not self.folders.config.exists():  # one that exists was checked equal (or older, with fewer keys)
+            atomic_write_text(self.folders.config, config_to_yaml(cfg))
         self.console.print(f"data: {data.source}: {len(data.dataset)} spectrograms, {len(data.dataset.class_names)} "
                            f"classes, split {', '.join(f'{k} {len(v)}' for k, v in data.split.ids.items())}")
         return data
@@ -184,4 +239,4 @@ def run_pipeline(out: Path, *, preset: str = "quick", family: str | None = None,
     return Pipeline(cfg, out, console or Console(), prior=prior).run()
 
 
-__all__ = ["Pipeline", "pipeline_config", "run_pipeline"]
+__all__ = ["Pipeline", "check_pipeline_folder", "pipeline_config", "run_pipeline"]

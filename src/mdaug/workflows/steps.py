@@ -51,10 +51,9 @@ class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def claim_folder(path: Path, plan: Plan, refusal: str, *, under: str | None = None) -> None:
-    """Record `plan` in the file `path` (as the value of key `under` when given), or raise MdaugError(refusal)
-    when `path` already records another plan (or cannot be read)."""
-    want = plan.model_dump(mode="json")
+def check_claim(path: Path, plan: Plan, refusal: str, *, under: str | None = None) -> None:
+    """Raise MdaugError(refusal) when the file `path` records another plan than `plan` (or cannot be read); writes
+    nothing, so that a folder can be checked before any work."""
     if path.exists():
         try:
             found = json.loads(path.read_text())
@@ -62,8 +61,15 @@ def claim_folder(path: Path, plan: Plan, refusal: str, *, under: str | None = No
             found = None
         if under is not None:
             found = found.get(under) if isinstance(found, dict) else None
-        if found != want:
+        if found != plan.model_dump(mode="json"):
             raise MdaugError(refusal)
+
+
+def claim_folder(path: Path, plan: Plan, refusal: str, *, under: str | None = None) -> None:
+    """Record `plan` in the file `path` (as the value of key `under` when given), or raise MdaugError(refusal)
+    when `path` already records another plan (or cannot be read)."""
+    check_claim(path, plan, refusal, under=under)
+    want = plan.model_dump(mode="json")
     atomic_write_text(path, json.dumps({under: want} if under else want, indent=1))
 
 
@@ -78,4 +84,4 @@ class Step:
     cost: str
 
 
-__all__ = ["EXPORT_KIND", "Plan", "Step", "claim_folder", "train_once", "train_or_resume"]
+__all__ = ["EXPORT_KIND", "Plan", "Step", "check_claim", "claim_folder", "train_once", "train_or_resume"]

@@ -1,0 +1,81 @@
+"""`mdaug run --out` checks its folder before any work (issue 18, item 4): a folder of the user's own files, a
+folder of another run (another preset), and a config.yaml that is not this run's are refused in one line, before
+the data is read or simulated, and nothing in the folder is written over."""
+
+import json
+
+import pytest
+
+from mdaug.config import config_to_yaml
+from mdaug.runs.layout import PipelineFolders
+from mdaug.workflows import pipeline as pipe
+from tests.conftest import assert_one_line_error
+
+
+@pytest.fixture(autouse=True)
+def no_data(monkeypatch):
+    def load_run_data(*_a, **_k):
+        raise RuntimeError("the data was loaded before the folder was checked")
+
+    monkeypatch.setattr(pipe, "load_run_data", load_run_data)
+
+
+def snapshot(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def started_run(folder, preset="tiny", config_text=None):
+    """A folder as `mdaug run --preset PRESET` leaves it after its first step started."""
+    cfg = pipe.pipeline_config(preset, "vq", None, [])
+    f = PipelineFolders(folder)
+    folder.mkdir()
+    plan = pipe.PipelinePlan(family=cfg.ae.family, data=cfg.data.path, size=list(cfg.data.size or []),
+                             ae_steps=cfg.ae_train.steps, ldm_steps=cfg.ldm_train.steps)
+    f.plan.write_text(json.dumps({"plan": plan.model_dump(mode="json")}))
+    f.config.write_text(config_to_yaml(cfg) if config_text is None else config_text)
+    return folder
+
+
+def test_a_folder_of_the_users_files_is_refused(cli, tmp_path):
+    mine = tmp_path / "thesis"
+    mine.mkdir()
+    (mine / "chapter1.tex").write_text("mine")
+    (mine / "figures").mkdir()
+    before = snapshot(mine)
+    code, _, err = cli("run", "--out", mine, "-c", "tiny", "--family", "vq")
+    assert_one_line_error(code, err, "not empty and holds no mdaug run", "chapter1.tex", "nothing was written")
+    assert snapshot(mine) == before and sorted(p.name for p in mine.iterdir()) == ["chapter1.tex", "figures"]
+
+
+def test_another_preset_is_refused_before_the_data_is_read(cli, tmp_path):
+    run = started_run(tmp_path / "run", preset="quick")
+    code, _, err = cli("run", "--out", run, "-c", "tiny", "--family", "vq")
+    assert_one_line_error(code, err, "another family, data or preset")
+
+
+@pytest.mark.parametrize("text, needle", [("{not: [yaml", "not a config mdaug wrote"),
+                                          ("- a list\n", "not a config mdaug wrote"),
+                                          (None, "seed is 7 there and 0 now")])
+def test_a_config_that_is_not_this_runs_is_refused_not_overwritten(cli, tmp_path, text, needle):
+    if text is None:  # hand-edited: one value changed
+        text = config_to_yaml(pipe.pipeline_config("tiny", "vq", None, [])).replace("seed: 0\n", "seed: 7\n", 1)
+        assert "seed: 7" in text
+    run = started_run(tmp_path / "run", config_text=text)
+    before = snapshot(run)
+    code, _, err = cli("run", "--out", run, "-c", "tiny", "--family", "vq")
+    assert_one_line_error(code, err, needle, "nothing was overwritten")
+    assert snapshot(run) == before
+
+
+def test_this_runs_own_folder_and_hand_launched_stages_pass_the_check(tmp_path):
+    cfg = pipe.pipeline_config("tiny", "vq", None, [])
+    run = started_run(tmp_path / "run")
+    plan = pipe.PipelinePlan(family="vq", data=None, size=list(cfg.data.size or []), ae_steps=cfg.ae_train.steps,
+                             ldm_steps=cfg.ldm_train.steps)
+    pipe.check_pipeline_folder(PipelineFolders(run), plan, "refused", config_to_yaml(cfg))
+    launched = tmp_path / "launched"  # train-ae / train-ldm launched with accelerate into OUT/ae, OUT/ldm
+    (launched / "ae").mkdir(parents=True)
+    (launched / "ldm").mkdir()
+    pipe.check_pipeline_folder(PipelineFolders(launched), plan, "refused", config_to_yaml(cfg))
+    with pytest.raises(RuntimeError, match="data was loaded"):  # the check passed; then comes the data
+        pipe.Pipeline(cfg, launched, console=None)._start()
