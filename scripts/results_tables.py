@@ -37,6 +37,10 @@ def _source(r: dict[str, Any]) -> str:
     return f"Measured with `{r['command']}` on {r['date']} ({r['machine']})."
 
 
+def _cap(row: dict[str, Any]) -> str:
+    return f" (at most {row['synthetic_cap']} synthetic per person)" if row.get("synthetic_cap") else ""
+
+
 def render_compression(r: dict[str, Any]) -> str:
     head = ("| stage 1 | latent | numbers per sample | PSNR (dB) | reconstructions identified | real identified | "
             "generated identified | FID (floor) | gain over classical, all real | minutes |\n"
@@ -44,7 +48,7 @@ def render_compression(r: dict[str, Any]) -> str:
     rows = [f"| {x['variant']} | {x['latent']} | {x['numbers']} | {_num(x.get('psnr_db'))} | "
             f"{_pct(x.get('reconstruction_identity'))} | {_pct(x.get('real_identity'))} | "
             f"{_pct(x.get('ldm_identity'))} | {_num(x.get('ldm_fid'), 1)} ({_num(x.get('ldm_fid_floor'), 1)}) | "
-            f"{_points(x.get('gain_at_all'))} | "
+            f"{_points(x.get('gain_at_all'))}{_cap(x)} | "
             f"{_num(x.get('minutes'), 1)} |" for x in r["rows"]]
     note = f" Note: {r['note']}." if r.get("note") else ""
     return "\n".join([head, *rows, "", _source(r) + note])
@@ -121,6 +125,18 @@ def render_strategies(r: dict[str, Any]) -> str:
     return "\n".join([head, *rows, "", f"{_source(r)} {r['wall_s'] / 60:.0f} minutes."])
 
 
+def _period_row(period: dict[str, float]) -> tuple[str, str]:
+    """Medians where the file has them (the estimates are bimodal, step and stride, with harmonic mis-picks that
+    drag a mean), with the means beside them; means alone for files measured before medians were recorded."""
+    rel = lambda f, r: f"{100 * (f / r - 1):+.0f}%"  # noqa: E731
+    mean = f"{period['fake_mean']:.1f} / {period['real_mean']:.1f} ({rel(period['fake_mean'], period['real_mean'])})"
+    if "fake_median" not in period:
+        return "gait period, generated / real (frames, mean)", mean
+    med = period["fake_median"], period["real_median"]
+    return ("gait period, generated / real (frames, median; mean)",
+            f"{med[0]:.1f} / {med[1]:.1f} ({rel(*med)}); {mean}")
+
+
 def render_demo(r: dict[str, Any]) -> str:
     """What the demo's report measured (its metrics.json), against the real data beside each figure."""
     m = r["metrics"]
@@ -138,8 +154,7 @@ def render_demo(r: dict[str, Any]) -> str:
          f"**{_pct(s['ldm_identity'])}** ({s['ldm_identity'] / real:.2f}x; chance 3.2%)"),
         ("FID in the recogniser's feature space (floor: real train vs test; stage-1 ceiling)",
          f"{s['ldm_fid']:.1f} ({gen['floor']['fid']:.1f}; {gen['stage1_ceiling']['fid']:.1f})"),
-        ("gait period, generated / real (frames)", f"{period['fake_mean']:.1f} / {period['real_mean']:.1f} "
-         f"({100 * period['difference'] / period['real_mean']:+.0f}%)"),
+        _period_row(period),
         ("near-copies of training samples", _pct(s["ldm_copies_pct"] / 100)),
     ]
     for b, x in u.items():
