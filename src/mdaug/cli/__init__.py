@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from mdaug.cli.app import app, err
 from mdaug.errors import MdaugError
@@ -22,15 +23,56 @@ from mdaug.cli import jobs, data, train, generate, evaluate  # noqa: F401, E402
 # isort: on
 
 
+RESUMED = ("train-recognizer", "train-ae", "train-ldm", "train-prior")
+"""Commands that continue a stopped run with --resume."""
+CONTINUED = ("run", "benchmark", "utility", "pretrain-ae", "pretrain-ldm")
+"""Commands that continue their --out folder when run again."""
+
+
+def interrupted_line(argv: list[str]) -> str:
+    """What Ctrl-C leaves and how to go on, for the command in `argv` (sys.argv[1:])."""
+    command = next((a for a in argv if not a.startswith("-")), "")
+    out = _out_folder(argv)
+    if command in RESUMED and out is not None and not any(out.glob("checkpoints/step-*/state.json")):
+        again = f"no checkpoint was written in {out} yet: run the same command again to start over"
+    elif command in RESUMED:
+        again = "run the same command again with --resume to continue from its last checkpoint"
+    elif command in CONTINUED:
+        again = ("run the same command again (same --out) to continue: finished steps are skipped and the "
+                 "interrupted one resumes from its last checkpoint")
+    else:
+        again = "run the same command again to redo it"
+    return f"interrupted (Ctrl-C); {again}"
+
+
+def _out_folder(argv: list[str]) -> Path | None:
+    for i, a in enumerate(argv):
+        if a in ("--out", "-o") and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if a.startswith("--out="):
+            return Path(a[len("--out="):])
+    return None
+
+
+def _was_interrupted(e: SystemExit) -> bool:
+    """typer turns KeyboardInterrupt into a silent exit 130 (raise Exit(130) from it) before main() sees it."""
+    ctx = e.__context__
+    return e.code == 130 and ctx is not None and isinstance(ctx.__cause__ or ctx, KeyboardInterrupt)
+
+
 def main() -> None:
     try:
         app()
     except MdaugError as e:
         err.print(f"error: {e}", markup=False)
         sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        err.print("interrupted")
+    except KeyboardInterrupt:  # outside a command (while importing, say)
+        err.print(interrupted_line(sys.argv[1:]), markup=False)
         sys.exit(130)
+    except SystemExit as e:
+        if _was_interrupted(e):
+            err.print(interrupted_line(sys.argv[1:]), markup=False)
+        raise
     except OSError as e:  # a file or folder the user named cannot be written or read (disk full, permissions)
         where = f": {e.filename}" if e.filename else ""
         hint = f" ({WRITE_HINTS[e.errno]})" if e.errno in WRITE_HINTS else ""
