@@ -58,3 +58,14 @@ def test_an_empty_output_folder_given_to_prepare_is_emptied_again(cli, tmp_path,
     code, _, err = cli("data", "prepare", tmp_path / "ds", "--out", tmp_path / "prep")
     assert_one_line_error(code, err, "No space left on device")
     assert (tmp_path / "prep").is_dir() and not any((tmp_path / "prep").iterdir())
+
+
+def test_disk_full_in_the_loss_log_names_the_file(tmp_path):
+    from mdaug.training.common import LossLog
+
+    log = LossLog(tmp_path / "losses.jsonl", None)
+    log._f.close()
+    log._f = type("Full", (), {"write": staticmethod(enospc), "flush": lambda self: None, "close": lambda self: None})()
+    with pytest.raises(OSError) as e:
+        log.write({"step": 1})
+    assert e.value.filename == str(tmp_path / "losses.jsonl") and e.value.errno == errno.ENOSPC

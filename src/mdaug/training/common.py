@@ -15,6 +15,7 @@ from diffusers.training_utils import EMAModel
 
 from mdaug.config import Config, TrainConfig, config_dict, saved_config
 from mdaug.errors import MdaugError
+from mdaug.files import as_os_error
 
 # Keys of a training section that may change when a run is resumed: how long and how often, not what.
 RESUMABLE_CHANGES = {"steps", "log_every", "image_every", "checkpoint_every", "keep_checkpoints", "on_nan"}
@@ -117,8 +118,11 @@ class LossLog:
         self._f = path.open("a")
 
     def write(self, row: dict[str, Any]) -> None:
-        self._f.write(json.dumps(row) + "\n")
-        self._f.flush()
+        try:
+            self._f.write(json.dumps(row) + "\n")
+            self._f.flush()
+        except OSError as e:  # disk full: name the file (a failed write names none)
+            raise as_os_error(e, self.path) from None
 
     def close(self) -> None:
         self._f.close()
