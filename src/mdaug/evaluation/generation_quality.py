@@ -19,7 +19,7 @@ import torch
 
 from mdaug.errors import MdaugError
 from mdaug.evaluation.features import embed, frechet_distance
-from mdaug.evaluation.figures import sample_grid
+from mdaug.evaluation.figures import sample_grid, spectrogram_axes
 from mdaug.evaluation.metrics import (
     identity_accuracy,
     kernel_inception_distance,
@@ -127,7 +127,8 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
     show = np.concatenate([np.flatnonzero(labels == c)[:6] for c in range(n_classes)])
     grid = sample_grid(fake[show], labels[show], s2.class_names, path.with_name(path.stem + "-grid.png"),
                        real=ds.x[test], real_labels=ds.labels[test],
-                       suptitle=f"{s2.kind.name} on {report['family']}: real (test) | generated")
+                       suptitle=f"{s2.kind.name} on {report['family']}: real (test) | generated",
+                       axes=spectrogram_axes(ds.info, s2.autoencoder.card.normalisation.dynamic_range_db))
     report["files"] = {"json": str(path), "grid": str(grid),
                        "confusion": str(confusion_figure(np.asarray(report["identity"]["confusion"]), s2.class_names,
                                                          path.with_name(path.stem + "-confusion.png")))}

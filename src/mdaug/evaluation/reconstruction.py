@@ -11,7 +11,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from mdaug.config import run_config
 from mdaug.errors import MdaugError
-from mdaug.evaluation.figures import reconstruction_grid
+from mdaug.evaluation.figures import reconstruction_grid, spectrogram_axes
 from mdaug.evaluation.health import HealthAccumulator
 from mdaug.evaluation.records import ReconstructionReport
 from mdaug.evaluation.texture import noise_floor
@@ -106,7 +106,8 @@ def evaluate_reconstruction(run: Path, *, split: str = "test", batch_size: int =
     png = json_path.with_suffix(".png")
     reconstruction_grid(x[picks], x_hat[picks], png, [ds.class_names[labels[i]] for i in picks],
                         suptitle=f"{pre.family} on {split}: PSNR {report.psnr_db:.2f} dB, "
-                                 f"SSIM {report.ssim:.3f}, spectral error {report.spectral_error:.4f}")
+                                 f"SSIM {report.ssim:.3f}, spectral error {report.spectral_error:.4f}",
+                        axes=spectrogram_axes(ds.info, dr))
     report.files = {"json": str(json_path), "figure": str(png)}
     return report
 
