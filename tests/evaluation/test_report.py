@@ -129,8 +129,9 @@ def test_report_is_self_contained_and_shows_every_section(tmp_path):
     page, metrics = write_report(root)
     text = page.read_text()
     assert "src='data:image/png;base64," in text and "src='/" not in text  # figures embedded, no links
-    for needle in ("24.800", "12.500", "3.000", "rough", "PROBLEM", "+3.1 pt", "real+classical+synthetic", "torso_mean",
-                   "identity confusion (ldm): no figure", "raised held-out accuracy", "3 repeats"):
+    for needle in ("24.800", "12.500", "3.000", "rough", "PROBLEM", "+3.1 pt", "real+classical+synthetic",
+                   "torso Doppler (body speed)", "<img alt='identity confusion (ldm)'", "raised held-out accuracy",
+                   "3 repeats"):
         assert needle in text, needle
     # the answer opens the page: the utility verdict comes before the first section
     assert -1 < text.index("Does the synthetic data help?") < text.index("raised held-out accuracy") < text.index("<h2")

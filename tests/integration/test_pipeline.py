@@ -30,7 +30,9 @@ def test_the_pipeline_writes_every_part_and_the_report(pipeline):
     assert aug["strategy"]["name"] in metrics["utility"]["summary"]["all"]["strategies"]
     assert metrics["summary"]["ldm_fid"] >= 0
     text = page.read_text()
-    assert text.count("data:image/png;base64,") == 5  # grid, confusion, reconstructions, diagnostics, utility
+    classes = {line.split(",")[3] for line in (out / "synthetic" / "manifest.csv").read_text().splitlines()[1:]}
+    # grid, confusion, reconstructions, diagnostics, utility, loss curves, and one row of samples per class
+    assert text.count("data:image/png;base64,") == 6 + len(classes) and "<select id='mdaug-class-select'" in text
     assert "no figure" not in text
 
 

@@ -1,6 +1,10 @@
 """One self-contained HTML page per pipeline folder (`mdaug report DIR`) and its metrics.json, from the results
 collected by mdaug.evaluation.results. Figures are embedded as base64, so the page can be mailed or archived
-alone; a missing part is named as missing."""
+alone; a missing part is named as missing.
+
+The page opens with a header line (preset and what it means, family, mdaug version, date, run time) and a verdict
+box (the utility answer with its numbers, interval and repeats, then the generation and latent-health verdicts
+that explain it); the evidence follows, section by section, and the config comes last, collapsed."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mdaug.evaluation.figures import figure_axes_note
 from mdaug.evaluation.records import (
     ARMS,
     GAINS,
@@ -18,22 +23,49 @@ from mdaug.evaluation.records import (
     Interval,
     ReconstructionReport,
     UtilityReport,
+    Verdict,
 )
+from mdaug.evaluation.report_context import RunHeader, run_header
+from mdaug.evaluation.report_data import DataAxes, Samples, browser_samples, data_axes
+from mdaug.evaluation.report_figures import class_pngs, confusion_png, loss_png
+from mdaug.evaluation.report_verdicts import Units, generation_verdicts, physical_rows
 from mdaug.evaluation.results import DataSeen, Results, collect, fmt
 from mdaug.files import atomic_write_text
-from mdaug.runs.layout import CONFIG_FILE, PipelineFolders
+from mdaug.runs.layout import CONFIG_FILE, LOSSES, PipelineFolders
 
-STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;"
+STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;"
          "margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}img{max-width:100%}"
-         ".missing{color:#a00}figure{margin:1em 0}figcaption{font-size:90%;color:#555}")
+         ".missing{color:#a00}figure{margin:1em 0}figcaption{font-size:90%;color:#555}"
+         ".header{color:#444;font-size:95%}.verdict-box{border:2px solid #345;background:#f3f6fa;padding:.6em 1.2em;"
+         "margin:1em 0;border-radius:6px}.verdict-box p{margin:.4em 0}.ok{color:#070}.problem{color:#a00}"
+         "details{margin:1em 0}summary{cursor:pointer;font-weight:bold}pre{background:#f7f7f7;padding:.5em}"
+         "code{background:#f2f2f2;padding:0 3px}")
 
 
-def _img(path: str | Path | None, alt: str) -> str:
+def _b64(data: bytes) -> str:
+    return f"data:image/png;base64,{base64.b64encode(data).decode()}"
+
+
+def _figure(src: str, alt: str, caption: str | None = None) -> str:
+    return (f"<figure><img alt='{html.escape(alt)}' src='{src}'><figcaption>{html.escape(caption or alt)}"
+            "</figcaption></figure>")
+
+
+def _img(path: str | Path | None, alt: str, caption: str | None = None, *, spectrograms: bool = False) -> str:
+    """A figure an evaluation wrote; for a figure of spectrograms, its caption says which axes it carries
+    (figure_axes_note) or that it has none (drawn by an evaluation from before they were drawn)."""
     if not path or not Path(path).exists():
         return f"<p class='missing'>({html.escape(alt)}: no figure)</p>"
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return (f"<figure><img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'><figcaption>"
-            f"{html.escape(alt)}</figcaption></figure>")
+    caption = caption or alt
+    if spectrograms:
+        note = figure_axes_note(path)
+        caption += ". " + (f"{note}." if note else "Drawn without axes by an older evaluation (evaluate again for "
+                           "Doppler in Hz, time in s and a dB colour bar).")
+    return _figure(_b64(Path(path).read_bytes()), alt, caption)
+
+
+def _png(data: bytes | None, alt: str, caption: str) -> str:
+    return _figure(_b64(data), alt, caption) if data else f"<p class='missing'>({html.escape(alt)}: no figure)</p>"
 
 
 def _table(rows: list[list[Any]], head: list[str]) -> str:
@@ -42,29 +74,79 @@ def _table(rows: list[list[Any]], head: list[str]) -> str:
     return f"<table><tr>{h}</tr>{body}</table>"
 
 
+def _anchor(title: str) -> str:
+    return "".join(ch for ch in title.lower().replace(" ", "-") if ch.isalnum() or ch == "-")
+
+
 def _section(title: str, missing: str, body: list[str] | None) -> list[str]:
     """A heading and its content, or a note of what is missing."""
-    anchor = title.lower().replace(" ", "-")
-    head = f"<h2 id='{html.escape(anchor)}'>{html.escape(title)}</h2>"
+    head = f"<h2 id='{_anchor(title)}'>{html.escape(title)}</h2>"
     return [head] + (body or [f"<p class='missing'>{missing}</p>"])
 
 
-def _generation(kind: str, g: GenerationReport | None) -> list[str]:
+def _verdict_table(verdicts: list[Verdict]) -> str:
+    rows = "".join(f"<tr><td class='{'ok' if v.ok else 'problem'}'>{'OK' if v.ok else 'PROBLEM'}</td>"
+                   f"<td>{html.escape(v.problem)}</td><td>{html.escape(fmt(v.value))}</td>"
+                   f"<td>{html.escape(fmt(v.threshold))}</td><td>{html.escape(v.message)}</td></tr>" for v in verdicts)
+    return ("<table><tr><th>verdict</th><th>problem</th><th>value</th><th>threshold</th><th>measured</th></tr>"
+            f"{rows}</table>")
+
+
+SELECT_JS = ("<script>function mdaugShowClass(s){for(const d of document.querySelectorAll('.mdaug-class'))"
+             "{d.hidden=d.dataset.class!==s.value;}}</script>")
+"""The class selector's few lines: show the chosen class's row of samples, hide the others."""
+
+
+def class_selector(pngs: dict[str, bytes], note: str) -> str:
+    """A <select> of the classes and one hidden row of samples per class (the first shown; without JavaScript
+    only the first can be seen)."""
+    if not pngs:
+        return "<p class='missing'>(no samples to browse by class)</p>"
+    options = "".join(f"<option value='{html.escape(c)}'>{html.escape(c)}</option>" for c in pngs)
+    rows = "".join(f"<div class='mdaug-class' data-class='{html.escape(c)}'{' hidden' if i else ''}>"
+                   f"<img alt='samples of {html.escape(c)}' src='{_b64(png)}'></div>"
+                   for i, (c, png) in enumerate(pngs.items()))
+    return (f"<h3>Samples by class</h3><p><label>class: <select id='mdaug-class-select' "
+            f"onchange='mdaugShowClass(this)'>{options}</select></label> {html.escape(note)}</p>{rows}{SELECT_JS}")
+
+
+def _browser(samples: Samples | None, da: DataAxes) -> str:
+    if samples is None:
+        return "<p class='missing'>(no augmented dataset in this folder to browse by class)</p>"
+    pngs = class_pngs(samples.fake, samples.fake_labels, samples.class_names, da.axes, real=samples.real,
+                      real_labels=samples.real_labels)
+    return class_selector(pngs, f"{samples.note}; {da.axes.note}.")
+
+
+def _generation(kind: str, g: GenerationReport | None, da: DataAxes, browser: str) -> list[str]:
+    title = f"Generated samples ({kind})"
     if not g:
-        return [f"<h2>Generated samples ({kind})</h2><p class='missing'>not evaluated yet</p>"]
-    fl, ce = g.floor, g.stage1_ceiling
-    phys = [[k, v["real_mean"], v["fake_mean"], v["wasserstein"]] for k, v in g.physical.items()]
-    return [
-        f"<h2>Generated samples ({kind})</h2><p>first column: a real test spectrogram of the class; "
-        f"then samples generated for it ({html.escape(json.dumps(g.settings))})</p>",
-        _img(g.files.get("grid"), f"real vs generated per class ({kind})"),
-        _table([["FID (recogniser features)", g.fid, ce.fid, fl.fid], ["KID", g.kid, ce.kid, fl.kid],
-                ["precision", g.precision, ce.precision, fl.precision], ["recall", g.recall, ce.recall, fl.recall],
-                ["identity accuracy", g.identity.accuracy, ce.identity_accuracy, g.recognizer_test_accuracy],
-                ["near-copies of training samples (pixels)", g.memorisation_pixels["all"]["share_below"], None, None]],
-               ["metric", "generated", "stage-1 reconstructions (ceiling)", "real training samples (floor)"]),
-        "<h3>Physical plausibility</h3>" + _table(phys, ["statistic", "real mean", "generated mean", "Wasserstein"]),
-        _img(g.files.get("confusion"), f"identity confusion ({kind})")]
+        return _section(title, "not evaluated yet", None)
+    fl, ce, u = g.floor, g.stage1_ceiling, Units(da.axes, da.rows, da.cols)
+    n = len(g.identity.per_class_accuracy)
+    class_names = da.class_names if len(da.class_names) == n else [f"class {i}" for i in range(n)]
+    return _section(title, "", [
+        f"<p>{g.samples} samples ({g.per_class} per class), sampler settings {html.escape(json.dumps(g.settings))}, "
+        f"measured against {g.test_samples} real test spectrograms.</p>",
+        _verdict_table(generation_verdicts(g, u)), browser,
+        _table([["FID in the recogniser's feature space (lower is closer)", g.fid, ce.fid, fl.fid],
+                ["KID (lower is closer)", g.kid, ce.kid, fl.kid],
+                ["precision: share of samples among the real data (0-1)", g.precision, ce.precision, fl.precision],
+                ["recall: share of the real data covered (0-1)", g.recall, ce.recall, fl.recall],
+                ["recognised as their class (0-1)", g.identity.accuracy, ce.identity_accuracy,
+                 g.recognizer_test_accuracy],
+                ["near-copies of training samples, pixels (0-1)", g.memorisation_pixels["all"]["share_below"], None,
+                 None]],
+               ["metric", "generated", "stage-1 reconstructions (ceiling)", "real spectrograms (floor)"]),
+        "<h3>Physical plausibility</h3>" + _table(physical_rows(g.physical, u), [
+            "statistic (unit)", "real (mean ± std)", "generated (mean ± std)", "difference", "Wasserstein distance"]),
+        _png(confusion_png(g.identity.confusion, g.identity.per_class_accuracy, class_names),
+             f"identity confusion ({kind})", "Left: the share of each class's generated samples (rows) that the "
+             "evaluation recogniser names as each class (columns); right: per-class accuracy, the diagonal, against "
+             "chance."),
+        "<details><summary>All classes at once (the evaluation's grid)</summary>"
+        + _img(g.files.get("grid"), f"real vs generated per class ({kind})", "One row per class: the first column a "
+               "real test spectrogram of the class, then samples generated for it", spectrograms=True) + "</details>"])
 
 
 def _reconstruction(r: ReconstructionReport | None) -> list[str]:
@@ -74,22 +156,25 @@ def _reconstruction(r: ReconstructionReport | None) -> list[str]:
         extra.append(_table([["real test spectrograms", i["real"]],
                              ["their stage-1 reconstructions", i["reconstructions"]],
                              ["ratio (the identity ceiling of generated samples)", i["ratio"]]],
-                            ["identity: recognised as their class", "share"]))
+                            ["identity: recognised as their class", "share (0-1)"]))
     if r and r.noise_floor:
         nf = r.noise_floor
-        extra.append(_table([[k, nf["real"][k], nf["reconstructed"][k]] for k in nf["real"]],
+        names = {"level_db": "level (dB)", "spread_db": "spread (dB)", "correlation_time": "correlation along time",
+                 "correlation_doppler": "correlation along Doppler"}
+        extra.append(_table([[names.get(k, k), nf["real"][k], nf["reconstructed"][k]] for k in nf["real"]],
                             ["noise floor (bins below the 40th percentile)", "real", "reconstructed"]))
     return _section("Stage 1: reconstruction", "not evaluated yet", r and [
         _table([[r.split, r.samples, r.psnr_db, r.ssim, r.spectral_error]],
-               ["split", "samples", "PSNR (dB)", "SSIM", "spectral error"]), *extra,
-        _img((r.files or {}).get("figure"), "reconstructions (rows: real, reconstructed, |error|)")])
+               ["split", "samples", "PSNR (dB, higher is better)", "SSIM (0-1)", "spectral error (lower is better)"]),
+        *extra,
+        _img((r.files or {}).get("figure"), "reconstructions", "Three rows: a real test spectrogram of each class "
+             "(one column each), its stage-1 reconstruction, and their absolute difference (|error|)",
+             spectrograms=True)])
 
 
 def _diagnose(d: DiagnoseReport | None) -> list[str]:
     return _section("Latent-space health", "not diagnosed yet", d and [
-        _table([["OK" if v.ok else "PROBLEM", v.problem, v.message] for v in d.verdicts],
-               ["verdict", "problem", "measured"]),
-        _img(d.files.get("figure"), "latent diagnostics")])
+        _verdict_table(d.verdicts), _img(d.files.get("figure"), "latent diagnostics")])
 
 
 def _cell(i: Interval, points: bool = False) -> str:
@@ -109,7 +194,7 @@ def _utility(u: UtilityReport | None) -> list[str]:
         f"<p class='verdict'>{html.escape(u.verdict)}</p>",
         _table(arms, ["real per class", "real training samples", *[f"{a} (test accuracy, 95% interval)" for a in ARMS],
                       "synthetic samples", "strategy chosen on validation"]),
-        _table(gains, ["real per class", *[f"{g} (paired)" for g in GAINS]]),
+        _table(gains, ["real per class", *[f"{g} (paired, accuracy points)" for g in GAINS]]),
         f"<p>{html.escape(u.note)}; strategies tried: {html.escape(', '.join(u.strategies))}.</p>",
         _img(u.files.get("figure"), "utility curve")])
 
@@ -124,30 +209,94 @@ def _data_seen(seen: list[DataSeen]) -> list[str]:
         "<p>The ids themselves are in each run's split.json and the recognisers' mdaug.json.</p>"] + leaks)
 
 
-def render(m: Results, config_text: str | None = None) -> str:
-    parts = [f"<h1>mdaug report: {html.escape(Path(m.folder).name)}</h1>",
-             f"<p>stage-1 family: <b>{html.escape(str(m.family))}</b>; folder {html.escape(m.folder)}</p>"]
-    if m.utility is not None:  # the answer first: did the synthetic samples help? (details in its own section)
-        parts.append(f"<p class='verdict'><b>Does the synthetic data help?</b> {html.escape(m.utility.verdict)} "
+def _training(folder: Path, h: RunHeader) -> list[str]:
+    p = PipelineFolders(folder)
+    runs = {"evaluation recogniser": p.recognizer / LOSSES, "stage 1 (autoencoder)": p.ae / LOSSES}
+    runs |= {f"stage 2 ({d.name})": d / LOSSES for d in sorted(folder.iterdir())
+             if d.is_dir() and (d / "autoencoder.json").exists()}
+    png = loss_png(runs)
+    board = (f"<p>Every logged step is in TensorBoard: <code>tensorboard --logdir {html.escape(str(folder))}</code> "
+             f"(runs: {html.escape(', '.join(Path(d).name for d in h.logdirs))}).</p>" if h.logdirs else
+             "<p class='missing'>(no TensorBoard logs in this folder)</p>")
+    return _section("Training", "", [_png(png, "training losses", "Loss terms against the training step, one panel "
+                                          "per run (a moving average; the raw total faintly behind), from each "
+                                          "run's losses.jsonl.") if png else
+                                     "<p class='missing'>(no losses.jsonl in this folder)</p>", board])
+
+
+def header_line(m: Results, h: RunHeader) -> str:
+    """Preset (and what it means), family, version, date, run time, folder."""
+    if h.preset:
+        changed = ", ".join(f"{k}={v}" for k, v in list(h.changed.items())[:8]) + (
+            ", ..." if len(h.changed) > 8 else "")
+        differ = f"{len(h.changed)} key(s) differ from it" + (f": {html.escape(changed)}" if changed else "")
+        preset = (f"preset <b>{html.escape(h.preset)}</b>: {html.escape(h.preset_meaning)} (read back from "
+                  f"config.yaml; {differ})")
+    else:
+        preset = "preset unknown (no config.yaml)"
+    run_time = f"run time {h.minutes:.0f} min" if h.minutes is not None else "run time unknown"
+    return (f"<p class='header'>{preset} · stage-1 family <b>{html.escape(str(m.family))}</b> · mdaug "
+            f"{html.escape(h.version)} · finished {html.escape(h.finished or 'unknown')} · {run_time} · folder "
+            f"{html.escape(m.folder)}</p>")
+
+
+def verdict_box(m: Results, gen: dict[str, list[Verdict]]) -> str:
+    """The answer first: the utility verdict with its numbers, interval and repeats; then the verdicts that
+    explain it."""
+    lines = []
+    u = m.utility
+    if u is not None:
+        lines.append(f"<p><b>Does the synthetic data help?</b> {html.escape(u.verdict)} "
                      "(<a href='#downstream-utility'>details</a>)</p>")
-    for kind, g in m.generation.items():
-        parts += _generation(kind, g)
+        for b, s in u.summary.items():
+            lines.append(f"<p>At {html.escape(b)} real per class ({s.repeats} repeat{'s' if s.repeats > 1 else ''}): "
+                         f"synthetic over classical <b>{_cell(s.gains['synthetic over classical'], points=True)}</b>; "
+                         "test accuracy " + " · ".join(f"{a} {_cell(s.arms[a])}" for a in ARMS) + "</p>")
+    else:
+        lines.append("<p class='missing'><b>Does the synthetic data help?</b> not measured yet (no utility study)</p>")
+    for kind, vs in gen.items():
+        bad = [v for v in vs if not v.ok]
+        found = "; ".join(f"<span class='problem'>{html.escape(v.problem)}</span> ({html.escape(v.message)})"
+                          for v in bad) if bad else "<span class='ok'>no problem found</span>"
+        link = _anchor(f"Generated samples ({kind})")
+        lines.append(f"<p>Generated samples ({html.escape(kind)}): {found} (<a href='#{link}'>details</a>)</p>")
+    if m.diagnose:
+        bad = [v.problem for v in m.diagnose.verdicts if not v.ok]
+        lines.append("<p>Latent space: " + (f"<span class='problem'>{html.escape(', '.join(bad))}</span>" if bad else
+                                            "<span class='ok'>healthy</span>")
+                     + " (<a href='#latent-space-health'>details</a>)</p>")
+    return f"<div class='verdict-box'>{''.join(lines)}</div>"
+
+
+def render(m: Results, config_text: str | None = None, *, header: RunHeader | None = None,
+           axes: DataAxes | None = None, samples: Samples | None = None) -> str:
+    folder = Path(m.folder)
+    h = header or run_header(folder, config_text)
+    da = axes or data_axes(folder)
+    u = Units(da.axes, da.rows, da.cols)
+    gen = {k: generation_verdicts(g, u) for k, g in m.generation.items() if g}
+    browser = _browser(samples, da)
+    parts = [f"<h1>mdaug report: {html.escape(folder.name)}</h1>", header_line(m, h), verdict_box(m, gen)]
+    for i, (kind, g) in enumerate(m.generation.items()):
+        parts += _generation(kind, g, da, browser if i == 0 else "")
     parts += _reconstruction(m.reconstruction) + _diagnose(m.diagnose) + _utility(m.utility)
-    parts += _data_seen(m.data_seen)
+    parts += _training(folder, h) + _data_seen(m.data_seen)
     if config_text:
-        parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>mdaug report</title><style>{STYLE}</style>"
-            f"</head><body>{''.join(parts)}</body></html>")
+        parts.append(f"<details><summary>Config (the resolved config.yaml, every key)</summary>"
+                     f"<pre>{html.escape(config_text)}</pre></details>")
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>mdaug report: {html.escape(folder.name)}"
+            f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
 
 
 def write_report(folder: str | Path) -> tuple[Path, Path]:
     """DIR/report.html and DIR/metrics.json (replaced atomically: they are derived from the results)."""
     p = PipelineFolders(Path(folder))
     m = collect(p.root)
-    cfg = p.ae / CONFIG_FILE
-    html_path = atomic_write_text(p.report, render(m, cfg.read_text() if cfg.exists() else None))
+    cfg = p.config if p.config.exists() else p.ae / CONFIG_FILE
+    html_path = atomic_write_text(p.report, render(m, cfg.read_text() if cfg.exists() else None,
+                                                   samples=browser_samples(p.root)))
     metrics = m.write(p.metrics)
     return html_path, metrics
 
 
-__all__ = ["render", "write_report"]
+__all__ = ["class_selector", "header_line", "render", "verdict_box", "write_report"]
