@@ -15,7 +15,8 @@ from mdaug.errors import MdaugError
 def run_cmd(
     out_dir: Path = typer.Option(Path("runs/mdaug"), "--out", "-o", help="Pipeline folder (continued when it exists)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset (default: the simulated 31-person set)."),
-    preset: str = typer.Option("quick", "--config", "--preset", "-c", help=f"Preset or YAML: {PRESETS_HELP}."),
+    preset: str = typer.Option("quick", "--config", "--preset", "-c",
+                               help=f"Preset or YAML: {PRESETS_HELP}."),
     family: Optional[str] = FAMILY,
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
@@ -31,7 +32,8 @@ def benchmark_cmd(
     out_dir: Path = typer.Option(Path("runs/benchmark"), "--out", "-o",
                                  help="Benchmark folder (continued when it exists)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset (default: the simulated 31-person set)."),
-    preset: str = typer.Option("quick", "--config", "--preset", "-c", help=f"Preset or YAML: {PRESETS_HELP}."),
+    preset: str = typer.Option("quick", "--config", "--preset", "-c",
+                               help=f"Preset or YAML: {PRESETS_HELP}."),
     families: str = typer.Option("kl,vq,vqgan,rq", "--families",
                                  help="Stage-1 families, comma-separated."),
     prior: bool = typer.Option(True, "--prior/--no-prior",
@@ -70,7 +72,8 @@ def demo() -> None:
 @app.command("utility", rich_help_panel="Run")
 def utility_cmd(
     out_dir: Path = typer.Option(..., "--out", "-o", help="Folder of the study (continued when it exists)."),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help=f"Preset or YAML (default: quick): {PRESETS_HELP}."),
+    config: Optional[str] = typer.Option(None, "--config", "-c",
+                                         help=f"Preset or YAML (default: quick): {PRESETS_HELP}."),
     family: Optional[str] = FAMILY,
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset path (default: the simulator)."),
     budgets: Optional[str] = typer.Option(None, "--budgets",

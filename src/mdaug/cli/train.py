@@ -7,8 +7,18 @@ from typing import Optional
 
 import typer
 
-from mdaug.cli.app import (AE_OPT, FAMILY, FROM_CHECKPOINT, OVERRIDES, PRESETS_HELP, RESUME, app, out, resume_arg,
-                           run_command_config)
+from mdaug.cli.app import (
+    AE_OPT,
+    FAMILY,
+    FROM_CHECKPOINT,
+    OVERRIDES,
+    PRESETS_HELP,
+    RESUME,
+    app,
+    out,
+    resume_arg,
+    run_command_config,
+)
 from mdaug.errors import MdaugError
 
 
@@ -40,8 +50,9 @@ def train_recognizer_cmd(
 @app.command("train-ae", rich_help_panel="Train")
 def train_ae(
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="Run folder (default: runs/ae-FAMILY)."),
-    config: Optional[str] = typer.Option(None, "--config", "-c", help="Preset or YAML (default: quick; when resuming: the run's "
-                                         f"own): {PRESETS_HELP}."),
+    config: Optional[str] = typer.Option(None, "--config", "-c",
+                                         help=f"Preset or YAML (default: quick; when resuming: the run's own): "
+                                         f"{PRESETS_HELP}."),
     family: Optional[str] = FAMILY,
     data: Optional[Path] = typer.Option(None, "--data",
                                         help="Dataset to train on (default: the built-in simulated set)."),

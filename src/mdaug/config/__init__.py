@@ -59,6 +59,6 @@ __all__ = [
     "PretrainConfig", "RadarConfig", "RadarPreset", "RecognizerConfig", "RecognizerTrainConfig", "Section",
     "SimulateConfig", "SplitConfig", "Stage2TrainConfig", "StftConfig", "StrategyConfig", "TrainConfig",
     "UtilityConfig", "all_keys", "apply_overrides", "config_dict", "config_from_dict", "config_to_yaml",
-    "family_key_problem", "load_config", "parse_override", "preset_names", "preset_summary", "prune_for_family", "reference_markdown",
-    "run_config", "save_config", "saved_config",
+    "family_key_problem", "load_config", "parse_override", "preset_names", "preset_summary", "prune_for_family",
+    "reference_markdown", "run_config", "save_config", "saved_config",
 ]
