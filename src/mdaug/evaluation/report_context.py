@@ -6,14 +6,13 @@ logs are. A pipeline folder does not record its preset by name, so it is inferre
 from __future__ import annotations
 
 import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from mdaug import __version__
-from mdaug.config import config_to_yaml, load_config, preset_names
+from mdaug.config import config_to_yaml, load_config, preset_names, preset_summary
 from mdaug.evaluation.records import EvalRecord
 from mdaug.runs.layout import DATA_RECORD, EVAL, LOGS, SPLIT, PipelineFolders
 
@@ -45,12 +44,7 @@ class RunHeader(EvalRecord):
 def preset_meaning(name: str) -> str:
     if name in PRESET_MEANING:
         return PRESET_MEANING[name]
-    try:
-        text = resources.files("mdaug.config").joinpath("presets", f"{name}.yaml").read_text()
-    except OSError:
-        return ""
-    comment = " ".join(line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#"))
-    return comment.split(". ")[0].rstrip(".")[:160]
+    return preset_summary(name).rstrip(".")[:160] if name in preset_names() else ""
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
