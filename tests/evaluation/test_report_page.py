@@ -109,13 +109,17 @@ def test_generation_verdicts_say_what_is_wrong_with_value_and_threshold(tmp_path
     assert "no generated sample lies among the real ones" in off.message
     gait = v["gait period"]
     assert not gait.ok and gait.value == pytest.approx(0.25) and gait.threshold == 0.10
-    assert "generated 1 s against real 0.8 s (+25%" in gait.message  # 20 and 16 frames of 0.05 s
+    assert "generated 1 s against real 0.8 s (means, +25%" in gait.message  # 20 and 16 frames of 0.05 s
     ident = v["class identity lost"]  # 55% against the stage-1 ceiling of 60%: within 80% of it
     assert ident.ok and ident.threshold == pytest.approx(0.48) and "60.0% for stage-1 reconstructions" in ident.message
     g.identity.accuracy = 0.30
     g.physical["period"]["fake_mean"] = 16.8  # +5%
     v = {x.problem: x for x in generation_verdicts(g, _units())}
     assert not v["class identity lost"].ok and v["gait period"].ok and v["near-copies of training samples"].ok
+    # with medians recorded the verdict reads them: a mean dragged by mis-picked strides does not fail it
+    g.physical["period"].update(fake_mean=24.0, real_median=12.0, fake_median=11.0)
+    gait = {x.problem: x for x in generation_verdicts(g, _units())}["gait period"]
+    assert gait.ok and gait.value == pytest.approx(-1 / 12) and "(medians, -8%" in gait.message
 
 
 def test_generation_verdicts_appear_in_the_page(tmp_path):
