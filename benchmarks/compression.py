@@ -39,7 +39,8 @@ VARIANTS = {
     "f4c4": ["ae.latent_channels=4"],
     "f4c8": ["ae.latent_channels=8"],
     "f4c16": ["ae.latent_channels=16"],
-    "f2c4": ["ae.block_out_channels=[32,64]", "ae.latent_channels=4"],
+    # a 32x32 latent costs ~4x a 16x16 one to sample: the utility arm adds at most 20 synthetic per person
+    "f2c4": ["ae.block_out_channels=[32,64]", "ae.latent_channels=4", "utility.max_synthetic_per_class=20"],
     # stage 2 on 64x64 pixels costs ~16x a 16x16 latent per step and per sample (6.1 s per training step against 0.2
     # on 2 cores), so its utility arm adds at most 20 synthetic spectrograms per person instead of 200
     "pixels": ["ae.family=pixels", "utility.max_synthetic_per_class=20"],
