@@ -74,8 +74,10 @@ def test_verdict_box_opens_the_page_with_numbers_interval_and_repeats(tmp_path):
     assert text.index("<div class='verdict-box'>") < text.index("<h2")
     assert "Does the synthetic data help?" in box and "raised held-out accuracy" in box
     # the paired gain with its 95% interval and the number of repeats, then the accuracy of every arm
+    # (the line names the repeats once, not after every number)
     assert re.search(r"At 10 real per class \(3 repeats\): synthetic over classical <b>\+3\.1 pt \[[-+\d.]+, "
-                     r"[-+\d.]+\] \(3 repeats\)</b>", box)
+                     r"[-+\d.]+\]</b>", box)
+    assert box.count("repeats") == 2  # the verdict sentence's and this line's
     assert "real+classical+synthetic 58.1%" in box
     # the evidence: generation verdicts and the latent-health problem, each linked to its section
     assert "Generated samples (ldm):" in box and "href='#generated-samples-ldm'" in text

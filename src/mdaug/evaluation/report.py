@@ -177,13 +177,15 @@ def _diagnose(d: DiagnoseReport | None) -> list[str]:
         _verdict_table(d.verdicts), _img(d.files.get("figure"), "latent diagnostics")])
 
 
-def _cell(i: Interval, points: bool = False) -> str:
-    """A mean with its 95% interval (or the number of repeats when there is none)."""
+def _cell(i: Interval, points: bool = False, count: bool = True) -> str:
+    """A mean with its 95% interval (or the number of repeats when there is none); `count=False` where the line
+    already says how many repeats there were."""
     scale, unit = (100, " pt") if points else (100, "%")
     sign = "+" if points else ""
     if i.low is None:
-        return f"{scale * i.mean:{sign}.1f}{unit} ({i.n} repeat)"
-    return f"{scale * i.mean:{sign}.1f}{unit} [{scale * i.low:{sign}.1f}, {scale * i.high:{sign}.1f}] ({i.n} repeats)"
+        return f"{scale * i.mean:{sign}.1f}{unit}" + (f" ({i.n} repeat)" if count else "")
+    n = f" ({i.n} repeats)" if count else ""
+    return f"{scale * i.mean:{sign}.1f}{unit} [{scale * i.low:{sign}.1f}, {scale * i.high:{sign}.1f}]{n}"
 
 
 def _utility(u: UtilityReport | None) -> list[str]:
@@ -250,8 +252,9 @@ def verdict_box(m: Results, gen: dict[str, list[Verdict]]) -> str:
                      "(<a href='#downstream-utility'>details</a>)</p>")
         for b, s in u.summary.items():
             lines.append(f"<p>At {html.escape(b)} real per class ({s.repeats} repeat{'s' if s.repeats > 1 else ''}): "
-                         f"synthetic over classical <b>{_cell(s.gains['synthetic over classical'], points=True)}</b>; "
-                         "test accuracy " + " · ".join(f"{a} {_cell(s.arms[a])}" for a in ARMS) + "</p>")
+                         "synthetic over classical "
+                         f"<b>{_cell(s.gains['synthetic over classical'], points=True, count=False)}</b>; test "
+                         "accuracy " + " · ".join(f"{a} {_cell(s.arms[a], count=False)}" for a in ARMS) + "</p>")
     else:
         lines.append("<p class='missing'><b>Does the synthetic data help?</b> not measured yet (no utility study)</p>")
     for kind, vs in gen.items():
