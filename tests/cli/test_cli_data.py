@@ -72,5 +72,5 @@ def test_cli_odd_paths(cli, tmp_path, small_set):
     code, out, _ = cli("data", "inspect", tmp_path / "d", "--preview", tmp_path / "prev")
     assert code == 0 and f"preview: {tmp_path / 'prev.png'}" in out and (tmp_path / "prev.png").exists()
     (tmp_path / "afile").write_text("x")
-    code, _, err = cli("demo", "--out", tmp_path / "afile")
+    code, _, err = cli("tour", "--out", tmp_path / "afile")
     assert_one_line_error(code, err, "is a file")

@@ -125,3 +125,11 @@ def test_parula_images_read_back_close_to_the_truth(tmp_path, small_set):
         where = {r.file: i for i, r in enumerate(ds.records)}
         order = [where[f"{r.session}/{r.file}_{r.index}.png"] for r in small_set.records]
         assert np.abs(ds.x[order] - small_set.x).mean() < 0.01
+
+
+def test_the_config_accepts_every_shipped_colormap_by_name():
+    from mdaug.config import load_config
+    from mdaug.config.data import SHIPPED_COLORMAPS
+
+    assert set(SHIPPED_COLORMAPS) == set(colormaps.OWN_COLORMAPS)
+    assert load_config("tiny", ["data.colormap=parula"]).data.colormap == "parula"

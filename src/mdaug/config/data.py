@@ -11,6 +11,9 @@ from mdaug.config.section import Section
 
 # Colormap names that are not matplotlib colormaps.
 SPECIAL_COLORMAPS = ("auto", "gray", "rgb")
+SHIPPED_COLORMAPS = ("parula",)
+"""Colormaps matplotlib lacks whose tables ship with mdaug (mdaug.data.colormaps.OWN_COLORMAPS; a test holds the
+two lists equal, the config layer not importing the data layer)."""
 
 
 class DataConfig(Section):
@@ -96,11 +99,11 @@ class DataConfig(Section):
     def _colormap(cls, v: str) -> str:
         from matplotlib import colormaps
 
-        if v in SPECIAL_COLORMAPS or v in colormaps:
+        if v in SPECIAL_COLORMAPS or v in SHIPPED_COLORMAPS or v in colormaps:
             return v
-        names = list(SPECIAL_COLORMAPS) + sorted(colormaps)
+        names = list(SPECIAL_COLORMAPS) + list(SHIPPED_COLORMAPS) + sorted(colormaps)
         near = difflib.get_close_matches(v, names, n=1)
-        hint = f"; did you mean '{near[0]}'?" if near else "; use auto, gray, rgb or a matplotlib name"
+        hint = f"; did you mean '{near[0]}'?" if near else "; use auto, gray, rgb, parula or a matplotlib name"
         raise ValueError(f"unknown colormap '{v}'{hint}")
 
 
