@@ -28,8 +28,8 @@ class DataConfig(Section):
     format: Literal["auto", "images", "npy", "npz", "mat", "hdf5", "prepared"] = "auto"
     """Which files to read in a folder; auto reads every supported kind."""
     colormap: str = "auto"
-    """Colour images: 'auto' detects the colormap, a matplotlib name (jet, viridis, ...) inverts that
-    one by nearest-colour lookup, 'rgb' keeps three channels, 'gray' reads each pixel's nearest grey."""
+    """Colour images: 'auto' detects the colormap, a matplotlib name (jet, viridis, ...) or MATLAB's 'parula'
+    inverts that one by nearest-colour lookup, 'rgb' keeps three channels, 'gray' reads each pixel's nearest grey."""
     crop_to_colormap: Literal[True, False, "auto"] = "auto"
     """Crop each colour image to its largest colormapped region: for spectrograms saved as figures,
     with axes, labels and a colorbar around them. 'auto' crops the images of which more than 20% of
