@@ -57,6 +57,7 @@ def main() -> None:
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--results", type=Path, default=Path(__file__).parent / "results" / "compression.json",
                     help="where the results file that the docs' tables are rendered from goes")
+    ap.add_argument("--note", help="a sentence kept in the results file and shown under its table (how the run went)")
     args = ap.parse_args()
     con = Console()
     names = [v for v in args.variants.split(",") if v]
@@ -98,6 +99,8 @@ def main() -> None:
                      | {k: row.get(k) for k in COLUMNS if k in row})
     result = provenance("python benchmarks/compression.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     result["rows"] = table
+    if args.note:
+        result["note"] = args.note
     for path in (args.out / "compression.json", args.results):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=1, default=float) + "\n")
