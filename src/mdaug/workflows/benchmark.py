@@ -27,6 +27,7 @@ from mdaug.workflows.pipeline import Pipeline, pipeline_config
 from mdaug.workflows.steps import Plan, claim_folder, train_or_resume
 
 FAMILIES = ("kl", "vq", "vqgan", "rq")
+PLAN, TABLE = "benchmark-plan.json", "benchmark.md"
 
 
 class BenchmarkPlan(Plan):
@@ -45,6 +46,21 @@ def share_recognizer(shared: Path, run: Path) -> None:
         copy_tree_atomic(shared, target, skip=(CHECKPOINTS,))
 
 
+def _check_out(out: Path, families: tuple[str, ...]) -> None:
+    """Refuse, before any work, an --out that is a file or holds files of the user's own (a folder without a
+    benchmark plan that names something a benchmark does not write), as every other command does."""
+    if out.exists() and not out.is_dir():
+        raise MdaugError(f"--out {out} is a file; choose a folder")
+    if not out.is_dir() or (out / PLAN).exists():
+        return
+    ours = {PLAN, TABLE, PipelineFolders(out).recognizer.name, *families}
+    strangers = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith("."))
+    if strangers:
+        more = f" and {len(strangers) - 1} more" if len(strangers) > 1 else ""
+        raise MdaugError(f"--out {out} is not empty and holds no mdaug benchmark ({strangers[0]}{more}); choose a "
+                         "new or empty folder (nothing was written)")
+
+
 def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...] = FAMILIES, data: Path | None = None,
                   overrides: list[str] | None = None, prior: bool = True, console: Console | None = None,
                   command: str | None = None) -> tuple[Path, str]:
@@ -55,15 +71,13 @@ def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...]
     if len(set(families)) != len(families):
         raise MdaugError(f"a family is listed twice in {','.join(families)}")
     cfgs = {f: pipeline_config(preset, f, data, list(overrides or [])) for f in families}  # bad names fail here
+    _check_out(out, families)
     first = cfgs[families[0]]
     run_data = load_run_data(first, con)  # bad data fails before anything is written
-    if out.exists() and not out.is_dir():
-        raise MdaugError(f"--out {out} is a file; choose a folder")
     out.mkdir(parents=True, exist_ok=True)
     plan = BenchmarkPlan(preset=preset, families=list(families), data=first.data.path,
                          overrides=list(overrides or []), prior=prior)
-    claim_folder(out / "benchmark-plan.json", plan, f"{out} holds a benchmark with another plan "
-                 f"({out / 'benchmark-plan.json'}); use a new --out")
+    claim_folder(out / PLAN, plan, f"{out} holds a benchmark with another plan ({out / PLAN}); use a new --out")
 
     shared = PipelineFolders(out).recognizer
     con.rule("evaluation recogniser, shared by every family")
@@ -80,7 +94,7 @@ def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...]
     rows, table = compare_table([out / f for f in families])
     how = command or f"mdaug benchmark --preset {preset} --families {','.join(families)}"
     atomic_write_text(out / "benchmark.json", json.dumps(rows, indent=1, default=float))
-    md = atomic_write_text(out / "benchmark.md", f"Made by `{how}`.\n\n{table}\n")
+    md = atomic_write_text(out / TABLE, f"Made by `{how}`.\n\n{table}\n")
     con.print(table, markup=False)
     con.print(f"table: {md}")
     return md, table
