@@ -167,7 +167,7 @@ def apply_overrides(cfg: Config, overrides: list[str]) -> Config:
 
 
 def reference_markdown(model: type[BaseModel] = Config, prefix: str = "", instance: BaseModel | None = None) -> str:
-    """The config reference table of the README: every key, its default and what it means."""
+    """The config reference table (docs/config.md): every key, its default and what it means."""
     rows = [] if prefix else ["| key | default | meaning |", "|---|---|---|"]
     for name, field in model.model_fields.items():
         ann = field.annotation

@@ -4,5 +4,5 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Section(BaseModel):
-    # attribute docstrings become field descriptions: they are the config reference in the README
+    # attribute docstrings become field descriptions: they are the config reference of docs/config.md
     model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)

@@ -1,6 +1,6 @@
-"""The README's main job, as far as the pipeline exists: simulate the built-in 31-person gait dataset,
-write it also as a jet-coloured image folder, and read both back through the data layer with previews.
-Steps whose output already exists are skipped, so the demo can be re-run or continued after a kill."""
+"""The simulator tour (`mdaug tour`): simulate the built-in 31-person gait dataset, write it also as a jet-coloured
+image folder, and read both back through the data layer with previews. Steps whose output already exists are
+skipped, so the tour can be re-run or continued after a kill."""
 
 from __future__ import annotations
 
