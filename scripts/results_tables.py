@@ -165,10 +165,11 @@ def render_demo(r: dict[str, Any]) -> str:
                                                    "synthetic"))))
     w = r["wall_s"]
     body = "\n".join(f"| {k} | {v} |" for k, v in rows)
+    how = "; ".join(x for x in (r.get("data_cache") and f"data cache {r['data_cache']}", r.get("note")) if x)
     return "\n".join([f"> {m['utility']['verdict']}", "", "| | demo (quick) |\n|---|---|", body, "",
                       f"{w['pipeline'] / 60:.1f} minutes for the pipeline, {w['fresh_clone_with_setup'] / 60:.1f} "
-                      f"from a fresh clone with set-up ({r['note']}); peak resident memory {r['peak_rss_gb']:.1f} "
-                      f"GB. {_source(r)}"])
+                      f"from a fresh clone with set-up" + (f" ({how})" if how else "") + "; peak resident memory "
+                      f"{r['peak_rss_gb']:.1f} GB. {_source(r)}"])
 
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_compression,
