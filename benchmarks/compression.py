@@ -97,7 +97,11 @@ def main() -> None:
         table.append({"variant": v, "latent": f"{c}x{h}x{w}", "numbers": c * h * w, "minutes": minutes[v],
                       "synthetic_cap": cfgs[v].utility.max_synthetic_per_class}
                      | {k: row.get(k) for k in COLUMNS if k in row})
-    result = provenance("python benchmarks/compression.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    argv = sys.argv[1:]
+    if "--note" in argv:  # the note is kept beside the command, not inside it
+        i = argv.index("--note")
+        argv = argv[:i] + argv[i + 2:]
+    result = provenance("python benchmarks/compression.py " + " ".join(shlex.quote(a) for a in argv))
     result["rows"] = table
     if args.note:
         result["note"] = args.note
