@@ -62,8 +62,8 @@ def main() -> None:
     metrics = json.loads((work / "runs" / "demo" / "metrics.json").read_text())
     result = provenance(f"make demo  # on a fresh clone of {head}: mdaug run --config quick --out runs/demo")
     result |= {"wall_s": {"fresh_clone_with_setup": round(setup + pipeline), "pipeline": round(pipeline)},
-               "peak_rss_gb": round(peak_gb, 2), "data_cache": "empty (simulated anew)" if a.empty_cache else
-               "shared (simulated data reused when present)"}
+               "peak_rss_gb": round(peak_gb, 2), "data_cache": "empty: the data simulated anew" if a.empty_cache else
+               "shared: the simulated data reused from an earlier run"}
     if a.note:
         result["note"] = a.note
     result["metrics"] = {k: metrics[k] for k in ("summary", "reconstruction", "generation", "utility") if k in metrics}
