@@ -57,6 +57,8 @@ def main() -> None:
     ap.add_argument("--variants", default=",".join(VARIANTS))
     ap.add_argument("--results", type=Path, default=Path(__file__).parent / "results" / "compression.json",
                     help="where the results file that the docs' tables are rendered from goes")
+    ap.add_argument("--table-only", action="store_true",
+                    help="run nothing: the table of what the variants' folders hold now (a step not run is a dash)")
     ap.add_argument("--note", help="a sentence kept in the results file and shown under its table (how the run went)")
     args = ap.parse_args()
     con = Console()
@@ -70,7 +72,7 @@ def main() -> None:
               "utility.budgets=[all]"]
     cfgs = {v: pipeline_config("quick", None, None, common + VARIANTS[v]) for v in names}
     shared = PipelineFolders(args.out).recognizer
-    if not run_finished(shared):
+    if not run_finished(shared) and not args.table_only:
         first = cfgs[names[0]]
         train_or_resume(shared, lambda r: train_recognizer(first, shared, role="eval", resume=r, console=con))
     # minutes of a variant's pipeline: measured when it runs here, else kept from the results file of the run that
@@ -80,13 +82,16 @@ def main() -> None:
         previous = {r["variant"]: r.get("minutes") for r in json.loads(args.results.read_text()).get("rows", [])}
     minutes = {}
     for v in names:
+        timing = args.out / v / "compression-minutes.json"
+        if args.table_only:
+            minutes[v] = json.loads(timing.read_text())["minutes"] if timing.exists() else previous.get(v)
+            continue
         con.rule(f"variant {v}")
         share_recognizer(shared, args.out / v)
         t0 = time.monotonic()
         Pipeline(cfgs[v], args.out / v, con).run()
         took = (time.monotonic() - t0) / 60
         # each variant keeps its own measured minutes, so that runs of different variants never lose each other's
-        timing = args.out / v / "compression-minutes.json"
         if took >= 1:
             timing.write_text(json.dumps({"minutes": round(took, 1)}) + "\n")
         minutes[v] = json.loads(timing.read_text())["minutes"] if timing.exists() else previous.get(v)
