@@ -38,14 +38,16 @@ def _source(r: dict[str, Any]) -> str:
 
 
 def _cap(row: dict[str, Any]) -> str:
-    return f" (at most {row['synthetic_cap']} synthetic per person)" if row.get("synthetic_cap") else ""
+    measured = row.get("gain_at_all") is not None
+    return f" (at most {row['synthetic_cap']} synthetic per person)" if measured and row.get("synthetic_cap") else ""
 
 
 def render_compression(r: dict[str, Any]) -> str:
     head = ("| stage 1 | latent | numbers per sample | PSNR (dB) | reconstructions identified | real identified | "
             "generated identified | FID (floor) | gain over classical, all real | minutes |\n"
             "|---|---|---|---|---|---|---|---|---|---|")
-    rows = [f"| {x['variant']} | {x['latent']} | {x['numbers']} | {_num(x.get('psnr_db'))} | "
+    psnr = lambda v: "exact" if v == float("inf") else _num(v)  # noqa: E731 (the pixels control has no stage 1)
+    rows = [f"| {x['variant']} | {x['latent']} | {x['numbers']} | {psnr(x.get('psnr_db'))} | "
             f"{_pct(x.get('reconstruction_identity'))} | {_pct(x.get('real_identity'))} | "
             f"{_pct(x.get('ldm_identity'))} | {_num(x.get('ldm_fid'), 1)} ({_num(x.get('ldm_fid_floor'), 1)}) | "
             f"{_points(x.get('gain_at_all'))}{_cap(x)} | "
