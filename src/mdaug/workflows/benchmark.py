@@ -24,7 +24,7 @@ from mdaug.runs.layout import CHECKPOINTS, PipelineFolders, run_finished
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.recognizer import train_recognizer
 from mdaug.workflows.pipeline import Pipeline, pipeline_config
-from mdaug.workflows.steps import Plan, claim_folder, train_or_resume
+from mdaug.workflows.steps import Plan, claim_folder, refuse_foreign_files, train_or_resume
 
 FAMILIES = ("kl", "vq", "vqgan", "rq")
 PLAN, TABLE = "benchmark-plan.json", "benchmark.md"
@@ -53,12 +53,7 @@ def _check_out(out: Path, families: tuple[str, ...]) -> None:
         raise MdaugError(f"--out {out} is a file; choose a folder")
     if not out.is_dir() or (out / PLAN).exists():
         return
-    ours = {PLAN, TABLE, PipelineFolders(out).recognizer.name, *families}
-    strangers = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith("."))
-    if strangers:
-        more = f" and {len(strangers) - 1} more" if len(strangers) > 1 else ""
-        raise MdaugError(f"--out {out} is not empty and holds no mdaug benchmark ({strangers[0]}{more}); choose a "
-                         "new or empty folder (nothing was written)")
+    refuse_foreign_files(out, {PLAN, TABLE, PipelineFolders(out).recognizer.name, *families}, "mdaug benchmark")
 
 
 def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...] = FAMILIES, data: Path | None = None,

@@ -31,7 +31,15 @@ from mdaug.training.recognizer import train_recognizer
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.estimate import Clock, minutes, step_costs
 from mdaug.workflows.pools import StrategyChoice, export_with_strategy
-from mdaug.workflows.steps import EXPORT_KIND, Plan, Step, check_claim, claim_folder, train_or_resume
+from mdaug.workflows.steps import (
+    EXPORT_KIND,
+    Plan,
+    Step,
+    check_claim,
+    claim_folder,
+    refuse_foreign_files,
+    train_or_resume,
+)
 from mdaug.workflows.utility import UTILITY_JSON, run_utility
 from mdaug.workflows.utility.recognisers import user_recipe
 
@@ -65,12 +73,7 @@ def check_pipeline_folder(folders: PipelineFolders, plan: PipelinePlan, refusal:
     if not out.is_dir():
         return
     if not folders.plan.exists():
-        strangers = sorted(p.name for p in out.iterdir() if p.name not in _pipeline_names()
-                           and not p.name.startswith("."))
-        if strangers:
-            more = f" and {len(strangers) - 1} more" if len(strangers) > 1 else ""
-            raise MdaugError(f"--out {out} is not empty and holds no mdaug run ({strangers[0]}{more}); choose a new "
-                             "or empty folder (nothing was written)")
+        refuse_foreign_files(out, _pipeline_names(), "mdaug run")
     check_claim(folders.plan, plan, refusal, under="plan")
     if folders.config.exists():
         _check_config(folders.config, yaml.safe_load(config_yaml))

@@ -85,3 +85,13 @@ class Step:
 
 
 __all__ = ["EXPORT_KIND", "Plan", "Step", "check_claim", "claim_folder", "train_once", "train_or_resume"]
+
+
+def refuse_foreign_files(out: Path, ours: set[str], what: str) -> None:
+    """Refuse an --out folder that holds files of the user's own (names a run of this kind never writes)."""
+    strangers = sorted(p.name for p in out.iterdir() if p.name not in ours and not p.name.startswith("."))
+    if strangers:
+        more = f" and {len(strangers) - 1} more" if len(strangers) > 1 else ""
+        raise MdaugError(f"--out {out} is not empty and holds no {what} ({strangers[0]}{more}); choose a new "
+                         "or empty folder (nothing was written)")
+
