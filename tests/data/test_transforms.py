@@ -72,3 +72,24 @@ def test_diff_augment_keeps_the_gradient_and_draws_per_sample():
     assert not torch.equal(masked[0], masked[1])
     none = diff_augment(x.detach(), torch.Generator().manual_seed(3), shift=0.0, mask=0.0, gain=0.0)
     torch.testing.assert_close(none, x.detach())  # with nothing to draw, the identity
+
+
+def test_the_doppler_mirror_reverses_the_axis_about_zero_doppler():
+    import numpy as np
+
+    from mdaug.data.transforms import mirror_doppler, zero_doppler_row
+
+    x = torch.rand(3, 1, 8, 5, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    torch.testing.assert_close(mirror_doppler(x, 3.5), x.flip(-2))  # zero in the middle: a plain reversal
+    shifted = mirror_doppler(x, 3.0)  # zero on row 3: rows 0..6 swap about it, row 7 would come from row -1
+    torch.testing.assert_close(shifted[..., :7, :], x[..., :7, :].flip(-2))
+    assert (shifted[..., 7, :] == -1).all()  # nothing there: the floor
+    torch.testing.assert_close(mirror_doppler(mirror_doppler(x, 3.0), 3.0)[..., :7, :], x[..., :7, :])
+    between = mirror_doppler(x, 3.25)  # zero between rows: row i takes the value at 6.5 - i, halfway
+    torch.testing.assert_close(between[..., 0, :], (x[..., 6, :] + x[..., 7, :]) / 2)
+    torch.testing.assert_close(between[..., 6, :], (x[..., 0, :] + x[..., 1, :]) / 2)
+    assert isinstance(mirror_doppler(x.numpy(), 3.5), np.ndarray)  # numpy in, numpy out
+    assert zero_doppler_row(64, (-100.0, 100.0)) == 31.5
+    assert abs(zero_doppler_row(65, (-100.0, 100.0)) - 32.0) < 1e-9
+    assert zero_doppler_row(64, (-100.0, 60.0)) == 100 / 160 * 63  # an asymmetric axis
+    assert zero_doppler_row(64, (10.0, 100.0)) == 31.5 and zero_doppler_row(64) == 31.5  # no zero on it / unknown

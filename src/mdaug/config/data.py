@@ -62,6 +62,16 @@ class DataConfig(Section):
     drawn with origin='lower')."""
     skip_bad: bool = False
     """Skip unreadable files and samples with NaN/inf (each is still reported by name)."""
+    direction_free: bool | None = None
+    """Whether a class stays itself walking the other way: a person's identity does, an activity such as
+    approaching or retreating does not. Direction-free labels let the recognisers mirror spectrograms about zero
+    Doppler (classical.doppler_mirror) and a strategy redraw mirrored samples (utility strategies' mirror); a
+    class recorded walking one way only is otherwise not recognised walking the other way. None: yes for the
+    built-in datasets (their classes are people), no for data.path (set it for your identities)."""
+
+    def labels_direction_free(self) -> bool:
+        """direction_free, with None resolved: the built-in datasets (no path) are people."""
+        return self.path is None if self.direction_free is None else self.direction_free
 
     @field_validator("size", mode="before")
     @classmethod
@@ -148,8 +158,9 @@ class AugmentConfig(Section):
 class ClassicalAugmentConfig(Section):
     """The classical-augmentation baseline of recognisers (recognizer.classical): label-preserving and
     physics-respecting, every operation drawn per sample; 0 switches an operation off. Amounts in [-1, 1] units are
-    shares of the display range (0.1 = 4 dB of a 40 dB range). The Doppler axis is never flipped: that swaps
-    approaching and receding motion, and with it what the label means."""
+    shares of the display range (0.1 = 4 dB of a 40 dB range). The Doppler mirror swaps approaching and
+    receding motion, which for an activity label changes what the label means: it applies only to direction-free
+    labels (data.direction_free)."""
 
     time_shift: float = Field(0.25, ge=0, le=1)
     """Circular time shift of up to this fraction of the width (the gait cycle starts elsewhere)."""
@@ -166,3 +177,8 @@ class ClassicalAugmentConfig(Section):
     mixup: float = Field(0.3, ge=0, le=1)
     """Probability that a sample is mixed with another of its class in the batch, with a weight uniform in
     [0.5, 1] on itself (mixup within a class keeps the label; Zhang et al. 2018)."""
+    doppler_mirror: float = Field(0.5, ge=0, le=1)
+    """Probability that a sample is mirrored about zero Doppler: the same walker going the other way. Applied
+    only when the labels are direction-free (data.direction_free: people yes, approach/retreat activities no).
+    The mirror keeps the range trend of the original (a mirrored approach still brightens), so it is the
+    direction without the fading of a receding walker."""

@@ -1,14 +1,15 @@
 """The classical-augmentation baseline of recognisers (config: ClassicalAugmentConfig): what a generative arm has
 to beat. Time roll, a masked time span and Doppler band (SpecAugment, Park et al. 2019), a raised and speckled
-noise floor, a gain offset, mild blur and mixup within a class: each keeps the label's meaning (the Doppler axis is
-never flipped). Written here because no library knows spectrogram physics; the pieces are a few tensor lines."""
+noise floor, a gain offset, mild blur and mixup within a class: each keeps the label's meaning. The Doppler mirror
+(the walker going the other way) is there for identity labels only and off by default. Written here because no
+library knows spectrogram physics; the pieces are a few tensor lines."""
 
 from __future__ import annotations
 
 import torch
 
 from mdaug.config.data import ClassicalAugmentConfig
-from mdaug.data.transforms import random_blur, random_time_shift
+from mdaug.data.transforms import mirror_doppler, random_blur, random_time_shift
 
 
 def _mask_spans(n: int, size: int, fraction: float, generator: torch.Generator | None) -> torch.Tensor:
@@ -39,13 +40,18 @@ def mix_within_class(x: torch.Tensor, labels: torch.Tensor, p: float,
 class ClassicalAugment:
     """Batch augmentation of spectrograms x (batch, channels, doppler, time) in [-1, 1] with their labels."""
 
-    def __init__(self, cfg: ClassicalAugmentConfig, generator: torch.Generator | None = None) -> None:
-        self.cfg, self.g = cfg, generator
+    def __init__(self, cfg: ClassicalAugmentConfig, generator: torch.Generator | None = None, *,
+                 zero_row: float | None = None) -> None:
+        """`zero_row`: the row of zero Doppler for the mirror (transforms.zero_doppler_row); the middle if None."""
+        self.cfg, self.g, self.zero_row = cfg, generator, zero_row
 
     def __call__(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         c, g = self.cfg, self.g
         n, _, d, t = x.shape
         x = mix_within_class(x, labels, c.mixup, g)
+        if c.doppler_mirror > 0:
+            flip = (torch.rand(n, generator=g) < c.doppler_mirror)[:, None, None, None]
+            x = torch.where(flip, mirror_doppler(x, (d - 1) / 2 if self.zero_row is None else self.zero_row), x)
         x = random_time_shift(x, c.time_shift, g)
         if c.floor_raise > 0:  # shares of the display range are twice as many [-1, 1] units
             raise_ = (torch.rand(n, generator=g) * c.floor_raise * 2)[:, None, None, None]

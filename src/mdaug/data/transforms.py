@@ -1,15 +1,53 @@
-"""Augmentations that respect the physics of a spectrogram: along time only.
+"""Augmentations that respect the physics of a spectrogram: along time, and the Doppler mirror where the label
+allows it.
 
-Flipping the Doppler axis swaps approaching and receding motion and so changes what the label means;
-colour jitter has no meaning on a dB scale. Neither is offered. A circular time shift keeps the Doppler
-content of every time bin and only moves where the gait cycle starts; a time crop picks a window.
+Mirroring the Doppler axis about zero Doppler swaps approaching and receding motion: for an activity label
+(approach, retreat) it changes what the label means, so it is never applied by default. For a person's identity
+it is the same person walking the other way, which a recogniser trained on a few sessions may never have seen
+(`mirror_doppler`; ClassicalAugmentConfig.doppler_mirror, StrategyConfig.mirror). It is not the whole physics:
+a receding walker also fades as the range grows, where a mirrored approaching one still brightens. Colour jitter
+has no meaning on a dB scale and is not offered. A circular time shift keeps the Doppler content of every time
+bin and only moves where the gait cycle starts; a time crop picks a window.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
 
 from mdaug.config import AugmentConfig
+
+
+def zero_doppler_row(rows: int, doppler_hz: Sequence[float] | None = None) -> float:
+    """The (fractional) row of zero Doppler in a spectrogram of `rows` rows whose first and last rows are at
+    `doppler_hz` (first, last) Hz, linear in between; the middle when the axis is unknown or does not span zero."""
+    if doppler_hz is not None and len(doppler_hz) == 2:
+        lo, hi = float(doppler_hz[0]), float(doppler_hz[1])
+        if lo < 0 < hi:
+            return -lo / (hi - lo) * (rows - 1)
+    return (rows - 1) / 2
+
+
+def mirror_doppler(x: torch.Tensor | np.ndarray, zero_row: float) -> torch.Tensor | np.ndarray:
+    """x (..., doppler, time) mirrored about the row `zero_row`: row i takes the value at Doppler row
+    2 * zero_row - i (linear between rows; the floor -1 where that falls outside the axis). Numpy in, numpy out."""
+    as_numpy = isinstance(x, np.ndarray)
+    t = torch.from_numpy(x) if as_numpy else x
+    d = t.shape[-2]
+    src = 2 * zero_row - torch.arange(d, dtype=torch.float64)
+    lo = src.floor().long()
+    w = (src - lo).to(t.dtype)
+    floor = torch.full_like(t, -1.0)
+
+    def row(i: torch.Tensor) -> torch.Tensor:
+        inside = (i >= 0) & (i < d)
+        picked = t.index_select(-2, i.clamp(0, d - 1))
+        return torch.where(inside[:, None], picked, floor)
+
+    out = row(lo) * (1 - w)[:, None] + row(lo + 1) * w[:, None]
+    return out.numpy() if as_numpy else out
 
 
 def random_time_shift(x: torch.Tensor, max_fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:

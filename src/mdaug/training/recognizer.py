@@ -24,9 +24,9 @@ from accelerate.utils import set_seed
 from rich.console import Console
 
 from mdaug import seeds
-from mdaug.config import Config, save_config
+from mdaug.config import ClassicalAugmentConfig, Config, save_config
 from mdaug.data.classical import ClassicalAugment
-from mdaug.data.transforms import TimeAugment, random_blur
+from mdaug.data.transforms import TimeAugment, random_blur, zero_doppler_row
 from mdaug.errors import MdaugError
 from mdaug.files import ensure_empty_dir
 from mdaug.models import Recognizer
@@ -52,6 +52,14 @@ def role_blur(cfg: Config, role: str) -> float:
     """The training blur of a role: the evaluation recogniser's recognizer.blur_max, none for the perceptual loss's,
     whose features must keep telling blur apart."""
     return cfg.recognizer.blur_max if role == "eval" else 0.0
+
+
+def classical_augmentation(cfg: Config) -> ClassicalAugmentConfig:
+    """cfg.classical as applied: without the Doppler mirror unless the labels are direction-free (the mirror swaps
+    approaching and receding, which changes what an activity label means; a person stays the person)."""
+    if cfg.data.labels_direction_free():
+        return cfg.classical
+    return cfg.classical.model_copy(update={"doppler_mirror": 0.0})
 
 
 def held_count(members: int, fraction: float) -> int:
@@ -157,6 +165,8 @@ class RecognizerRecipe(Recipe):
         self.blur = role_blur(cfg, self.role)
         self.x = torch.from_numpy(ds.x)  # (n, channels, doppler, time), kept on the CPU: batches move to the device
         self.labels = torch.from_numpy(ds.labels)
+        self.zero_row = zero_doppler_row(ds.x.shape[2], ds.info.get("doppler_hz"))  # for classical.doppler_mirror
+        self.classical = classical_augmentation(cfg)
         smallest = min(ds.x.shape[2:])
         if smallest < 2 ** len(cfg.recognizer.channels):
             raise MdaugError(f"recognizer.channels has {len(cfg.recognizer.channels)} stages, each halving both axes, "
@@ -183,7 +193,8 @@ class RecognizerRecipe(Recipe):
             sel = torch.from_numpy(self.batches.batch(step, m))
             gen = self.order.generator(m)
             if self.cfg.recognizer.classical:
-                xb = ClassicalAugment(self.cfg.classical, generator=gen)(self.x[sel], self.labels[sel])
+                xb = ClassicalAugment(self.classical, generator=gen, zero_row=self.zero_row)(self.x[sel],
+                                                                                             self.labels[sel])
             else:
                 xb = TimeAugment(self.cfg.augment, generator=gen)(self.x[sel])
             xb = random_blur(xb, self.blur, generator=gen).to(acc.device)
@@ -277,5 +288,5 @@ def train_recognizer(cfg: Config, out: Path, *, role: str = "eval", resume: str 
                             carve_pool=carve_pool).train(stop_after)
 
 
-__all__ = ["RecognizerRecipe", "accuracy", "carve_out", "held_count", "role_blur", "role_seed", "selection_rows",
-           "train_recognizer"]
+__all__ = ["RecognizerRecipe", "accuracy", "carve_out", "classical_augmentation", "held_count", "role_blur",
+           "role_seed", "selection_rows", "train_recognizer"]
