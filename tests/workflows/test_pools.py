@@ -63,3 +63,23 @@ def test_near_copies_are_removed_and_the_filter_keeps_the_confident_ones(model, 
     assert (sifted.labels == 0).sum() == (y == 0).sum()
     with pytest.raises(MdaugError, match="recogniser"):
         draw_pool(s2, StrategyConfig(name="f", filter_confidence=0.5), x, y, cap=10, seed=0)
+
+
+def test_mirrored_anchors_are_the_class_walking_the_other_way(model, monkeypatch):
+    import mdaug.workflows.pools as pools
+    from mdaug.data.transforms import mirror_doppler
+
+    s2, x, y = model
+    monkeypatch.setattr(pools, "generate", lambda s2, labels, settings, anchors=None, **kw: anchors.copy())
+    s = StrategyConfig(name="m", per_real=2.0, strength=0.5, mirror=0.5, remove_copies=False)
+    pool = draw_pool(s2, s, x, y, cap=100, seed=0, zero_row=5.0)  # the stand-in generator returns its anchors
+    assert np.bincount(pool.labels).tolist() == (2 * np.bincount(y)).tolist()
+    mirrored = mirror_doppler(x, 5.0)
+    for c in np.unique(y):
+        got = pool.x[pool.labels == c]
+        as_is = [any(np.array_equal(g, r) for r in x[y == c]) for g in got]
+        flipped = [any(np.array_equal(g, r) for r in mirrored[y == c]) for g in got]
+        assert all(a or b for a, b in zip(as_is, flipped))  # every anchor a real sample of its class, or its mirror
+        assert sum(flipped) == len(got) // 2  # half of each class mirrored
+    with pytest.raises(ValueError, match="strength below 1"):
+        StrategyConfig(name="m", mirror=1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from mdaug.config.section import Section
 
@@ -48,6 +48,18 @@ class StrategyConfig(Section):
     pretrain_steps: int = Field(0, ge=0)
     """Pretrain on the synthetic samples alone for this many steps, then fine-tune on the real ones
     (recognizer_train.synthetic_pretrain_steps)."""
+    mirror: float = Field(0.0, ge=0, le=1)
+    """Share of the anchors mirrored about zero Doppler before stage 2 redraws them under their class (needs
+    strength < 1): the class walking the other way, which a few recordings may never show. For identity labels
+    only. A pretrained stage 2 has seen walkers go both ways, so it can redraw what a bare mirror gets wrong (a
+    receding walker fades with range). With filter_confidence, a mirrored sample is judged mirrored back (the
+    recogniser of the real samples knows the class only the way its recordings go)."""
+
+    @model_validator(mode="after")
+    def _mirror_needs_anchors(self) -> "StrategyConfig":
+        if self.mirror > 0 and self.strength >= 1:
+            raise ValueError(f"strategy {self.name!r}: mirror needs anchored samples (strength below 1)")
+        return self
 
 
 # Chosen by the exploration of benchmarks/README.md (10 real per person, standard preset): samples from noise

@@ -13,6 +13,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from mdaug.config import StrategyConfig
+from mdaug.data.transforms import mirror_doppler, zero_doppler_row
 from mdaug.errors import MdaugError
 from mdaug.evaluation.metrics import MEMORISATION_THRESHOLD, memorisation
 from mdaug.files import atomic_write_text, ensure_empty_dir
@@ -48,14 +49,22 @@ def strategy_settings(s2: Stage2Model, s: StrategyConfig) -> SampleSettings:
                    strength=s.strength)
 
 
-def _anchors(x_train: np.ndarray, y_train: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """For each wanted label, a real training spectrogram of that class: each class's samples in turn, shuffled."""
+def _anchors(x_train: np.ndarray, y_train: np.ndarray, labels: np.ndarray, rng: np.random.Generator, *,
+             mirror: float = 0.0, zero_row: float) -> tuple[np.ndarray, np.ndarray]:
+    """For each wanted label, a real training spectrogram of that class: each class's samples in turn, shuffled;
+    a share `mirror` of them (spread evenly, so each class gets its share) mirrored about zero Doppler (row
+    `zero_row`). Returns (anchors, which were mirrored)."""
     out = np.empty((len(labels), *x_train.shape[1:]), np.float32)
+    mirrored = np.zeros(len(labels), dtype=bool)
     for c in np.unique(labels):
         rows = rng.permutation(np.flatnonzero(y_train == c))
         want = np.flatnonzero(labels == c)
         out[want] = x_train[rows[np.arange(len(want)) % len(rows)]]
-    return out
+        if mirror > 0:  # the k-th anchor of a class is mirrored when the running share crosses a whole number
+            k = np.arange(len(want))
+            mirrored[want[np.floor((k + 1) * mirror) > np.floor(k * mirror)]] = True
+    out[mirrored] = mirror_doppler(out[mirrored], zero_row)
+    return out, mirrored
 
 
 @torch.no_grad()
@@ -69,17 +78,20 @@ def class_probability(recognizer: torch.nn.Module, x: np.ndarray, labels: np.nda
 
 def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: np.ndarray, *, cap: int,
               seed: int, recognizer: torch.nn.Module | None = None, device: str = "cpu",
-              sizes: np.ndarray | None = None) -> Pool:
+              sizes: np.ndarray | None = None, zero_row: float | None = None) -> Pool:
     """Draw the pool of strategy `s` for the real training samples (x_train, y_train) the models were trained on:
     per class, s.per_real times its real samples (at most `cap`), or `sizes` when given. Filtering needs
-    `recognizer` (trained on the same real samples only, never the judge)."""
+    `recognizer` (trained on the same real samples only, never the judge). `zero_row`: the row of zero Doppler for
+    mirrored anchors (transforms.zero_doppler_row)."""
     if s.filter_confidence > 0 and recognizer is None:
         raise MdaugError("a filtering strategy needs a recogniser trained on the same real samples")
     want = pool_sizes(y_train, len(s2.class_names), s, cap) if sizes is None else np.asarray(sizes)
     factor = OVERSAMPLE if s.filter_confidence > 0 else 1
     labels = np.repeat(np.arange(len(want)), want * factor)
     rng = np.random.default_rng(seed)
-    anchors = _anchors(x_train, y_train, labels, rng) if s.strength < 1 else None
+    zero = (x_train.shape[-2] - 1) / 2 if zero_row is None else zero_row
+    anchors, mirrored = (_anchors(x_train, y_train, labels, rng, mirror=s.mirror, zero_row=zero) if s.strength < 1
+                         else (None, np.zeros(len(labels), dtype=bool)))
     x = generate(s2, labels, strategy_settings(s2, s), seed=seed, device=device, anchors=anchors)
     keep = np.ones(len(x), dtype=bool)
     counts = {"drawn": int(len(x))}
@@ -88,7 +100,9 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
         keep &= ratio >= MEMORISATION_THRESHOLD
     counts["near_copies"] = int((~keep).sum())
     if s.filter_confidence > 0:
-        p = class_probability(recognizer, x, labels)
+        judged = x.copy()  # a mirrored sample is judged mirrored back: the way its class's recordings go, which
+        judged[mirrored] = mirror_doppler(x[mirrored], zero)  # is the only way the real recogniser knows the class
+        p = class_probability(recognizer, judged, labels)
         passed = keep & (p >= s.filter_confidence)
         counts["filtered_out"] = int((keep & ~passed).sum())
         keep = np.zeros(len(x), dtype=bool)
@@ -115,7 +129,9 @@ def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: Str
     sizes[wanted] = per_class
     recognizer = load_recognizer(choice.recognizer)[0] if s.filter_confidence > 0 else None
     ensure_empty_dir(out, what="output folder", create=False)  # before the draw, which takes a while
-    pool = draw_pool(s2, s, x_train, y_train, cap=per_class, seed=seed, recognizer=recognizer, sizes=sizes)
+    zero_row = zero_doppler_row(data.dataset.x.shape[2], data.dataset.info.get("doppler_hz"))
+    pool = draw_pool(s2, s, x_train, y_train, cap=per_class, seed=seed, recognizer=recognizer, sizes=sizes,
+                     zero_row=zero_row)
     return export_augmented(s2, out, per_class, classes=classes, settings=strategy_settings(s2, s), seed=seed,
                             fmt=fmt, pool=(pool.x, pool.labels), strategy=s.model_dump(), selected=choice.selected)
 

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from mdaug import seeds
 from mdaug.config import Config, StrategyConfig, config_dict, config_from_dict
+from mdaug.data.transforms import zero_doppler_row
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import Candidate, UtilityRecord
 from mdaug.files import copy_tree_atomic
@@ -80,6 +81,18 @@ def generative_models(c: Config, folder: Path, budget_data: RunData, k: int | st
     return ae, s2_dir, stage1_data(load_pretrained_autoencoder(ae))
 
 
+def mirror_not_allowed(c: Config, strategies: tuple[StrategyConfig, ...]) -> set[str]:
+    """The strategies to leave out because they mirror the Doppler axis and the labels are not direction-free (the
+    mirror swaps approaching and receding); an error when that leaves none."""
+    if c.data.labels_direction_free():
+        return set()
+    skip = {s.name for s in strategies if s.mirror > 0}
+    if skip and len(skip) == len(strategies):
+        raise MdaugError("every utility strategy mirrors the Doppler axis, but the labels are not direction-free "
+                         "(data.direction_free); set it for identity labels, or add a strategy without mirror")
+    return skip
+
+
 def _recogniser(rc: Config, rec_dir: Path, data: RunData, console: Console | None, what: str) -> tuple[float, float]:
     """Train (or reuse) a recogniser; its (validation, test) accuracy."""
     train_once(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data), console, what)
@@ -126,11 +139,18 @@ class Budget:
         filt, _ = load_recognizer(self.folder / "recognizer-real")
         train = self.real.indices("train")
         x_train, y_train = self.real.dataset.x[train], self.real.dataset.labels[train]
+        zero_row = zero_doppler_row(x_train.shape[2], self.real.dataset.info.get("doppler_hz"))
         pools = {}
+        skip = mirror_not_allowed(self.c, strategies)
+        if skip and self.con:
+            self.con.print(f"  skipped, their Doppler mirror would change what the labels mean (data.direction_free "
+                           f"is off): {', '.join(sorted(skip))}")
         for i, s in enumerate(strategies):
+            if s.name in skip:
+                continue
             seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + i
             pool = cached_pool(self.folder / f"pool-{s.name}.npz", lambda s=s, seed=seed: draw_pool(
-                s2, s, x_train, y_train, cap=cap, seed=seed, recognizer=filt))
+                s2, s, x_train, y_train, cap=cap, seed=seed, recognizer=filt, zero_row=zero_row))
             pools[s.name] = pool
             data = with_synthetic(self.real, pool.x, pool.labels, "real+synthetic")
             rc = user_recipe(self.c, len(self.fit), classical=True, strategy=s)
@@ -174,4 +194,4 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
     return b.record
 
 
-__all__ = ["budget_config", "budget_name", "fit_batches", "run_budget"]
+__all__ = ["budget_config", "budget_name", "fit_batches", "mirror_not_allowed", "run_budget"]
