@@ -19,7 +19,8 @@ def test_inspect_jet_folder_summary_and_preview(cli, tmp_path, small_set):
     assert "colormap: jet (detected)" in out and "problems found: none" in out
     for name in small_set.class_names:
         row = next(line.split() for line in out.splitlines() if line.startswith(name))
-        assert row == [name, "8", "2"]  # class, samples, sessions
+        assert row[:3] == [name, "8", "2"]  # class, samples, sessions
+        assert row[4] == "/" and int(row[3]) + int(row[5]) == 8  # walking towards / away
     s = json.loads((tmp_path / "s.json").read_text())
     assert s["counts"] == {"person1": 8, "person2": 8, "person3": 8}
     assert s["shape"] == [1, 32, 32] and -1.0 <= s["value_range"][0] < s["value_range"][1] <= 1.0
@@ -74,3 +75,23 @@ def test_cli_odd_paths(cli, tmp_path, small_set):
     (tmp_path / "afile").write_text("x")
     code, _, err = cli("tour", "--out", tmp_path / "afile")
     assert_one_line_error(code, err, "is a file")
+
+
+def test_inspect_names_the_classes_recorded_walking_one_way_only(cli, tmp_path, small_set):
+    x = small_set.x.copy()
+    rows = x.shape[2]
+    one = small_set.labels == 0
+    x[one, :, : rows // 2] = -1  # class 0: energy above zero Doppler only, walking towards the radar
+    two = np.flatnonzero(small_set.labels == 1)
+    x[two[:4], :, rows // 2:] = -1  # class 1: half towards, half away
+    x[two[4:], :, : rows // 2] = -1
+    ds = type(small_set)(x=x, labels=small_set.labels, class_names=small_set.class_names, records=small_set.records,
+                         info=small_set.info)
+    write_dataset(ds, tmp_path / "npz", "npz")
+    code, out, err = cli("data", "inspect", tmp_path / "npz", "--preview", tmp_path / "p.png", "--json",
+                         tmp_path / "s.json")
+    assert code == 0, err
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert s["towards_away_per_class"]["person1"] == [8, 0] and s["towards_away_per_class"]["person2"] == [4, 4]
+    assert "person1" in s["one_way_classes"] and "person2" not in s["one_way_classes"]
+    assert "go one way only" in out and "data.direction_free=true" in out

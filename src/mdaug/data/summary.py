@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from mdaug.data.canonical import SpectrogramSet
+from mdaug.data.direction import one_way_classes, walking_direction
 from mdaug.data.read import ReadResult
+from mdaug.data.transforms import zero_doppler_row
 
 
 def summarize(result: ReadResult) -> dict:
@@ -17,6 +19,10 @@ def summarize(result: ReadResult) -> dict:
     per_class_sessions = {n: len({r.session for r in ds.records if r.class_name == n and r.session is not None})
                           for n in ds.class_names}
     x = ds.x
+    ways = walking_direction(x, zero_doppler_row(x.shape[2], ds.info.get("doppler_hz"))) if len(ds) else np.zeros(0)
+    labels = np.asarray(ds.labels)
+    direction = {n: [int(((labels == c) & (ways > 0)).sum()), int(((labels == c) & (ways < 0)).sum())]
+                 for c, n in enumerate(ds.class_names)}
     return {
         "source": ds.info.get("source"),
         "layout": ds.info.get("layout"),
@@ -24,6 +30,8 @@ def summarize(result: ReadResult) -> dict:
         "classes": ds.class_names,
         "counts": counts,
         "sessions_per_class": per_class_sessions,
+        "towards_away_per_class": direction,
+        "one_way_classes": [ds.class_names[c] for c in one_way_classes(labels, ways, len(ds.class_names))],
         "shape": list(x.shape[1:]),
         "native_shapes": ds.info.get("native_shapes"),
         "kinds": ds.info.get("kinds"),
@@ -63,9 +71,18 @@ def print_summary(summary: dict, console) -> None:
     table.add_column("class")
     table.add_column("samples", justify="right")
     table.add_column("sessions", justify="right")
+    table.add_column("towards / away", justify="right")
     for name in s["classes"]:
-        table.add_row(name, str(s["counts"][name]), str(s["sessions_per_class"][name] or "-"))
+        towards, away = s["towards_away_per_class"][name]
+        table.add_row(name, str(s["counts"][name]), str(s["sessions_per_class"][name] or "-"), f"{towards} / {away}")
     console.print(table)
+    one_way = s["one_way_classes"]
+    if one_way:
+        shown = ", ".join(one_way[:6]) + (f" and {len(one_way) - 6} more" if len(one_way) > 6 else "")
+        console.print(f"  walking direction (sign of the mean Doppler): {len(one_way)} of {len(s['classes'])} classes "
+                      f"go one way only ({shown}). A recogniser does not recognise them going the other way; if "
+                      "the labels are people, data.direction_free=true lets the recognisers mirror the Doppler "
+                      "axis (it is on for the built-in walkers).", highlight=False)
     if s["problems"]:
         console.print(f"[bold]problems found ({len(s['problems'])}):[/bold]")
         for p in s["problems"]:
