@@ -81,3 +81,16 @@ def test_evaluate_cli_errors_are_one_line(cli, tmp_path):
     assert_one_line_error(code, err, "does not exist")
     code, _, err = cli("evaluate", tmp_path, "--recognizer", tmp_path)
     assert_one_line_error(code, err, "not a finished stage-2 model")
+
+
+def test_the_identity_ceiling_is_measured_on_the_set_given_for_it_not_on_the_floor(sets):
+    train, ytrain, test, ytest, rec = sets
+    wrong = (ytest + 1) % 3  # the same test spectrograms under labels the recogniser cannot agree with
+    m = quality_metrics(train, ytrain, test, test, ytest, rec, 3, floor=train, reconstructed=train,
+                        identity_set=(test, wrong))
+    with torch.no_grad():
+        pred = rec(torch.from_numpy(test)).argmax(1).numpy()
+    assert m["stage1_ceiling"]["identity_accuracy"] == pytest.approx((pred == wrong).mean())
+    assert m["stage1_ceiling"]["fid"] == pytest.approx(m["floor"]["fid"])  # FID still on the floor's set
+    assert "identity_accuracy" not in quality_metrics(train, ytrain, test, test, ytest, rec, 3, floor=train,
+                                                      reconstructed=train)["stage1_ceiling"]

@@ -115,8 +115,8 @@ def evaluate_cmd(
     out.print(f"{r['kind']} on {r['family']}, {r['samples']} samples: FID {r['fid']:.2f} (real floor {fl['fid']:.2f}), "
               f"KID {r['kid']:.4f} (floor {fl['kid']:.4f}), precision {r['precision']:.2f}, recall {r['recall']:.2f}")
     ce = r["stage1_ceiling"]
-    out.print(f"stage-1 reconstructions of real samples (the ceiling): FID {ce['fid']:.2f}, identity accuracy "
-              f"{ce['identity_accuracy']:.3f}")
+    out.print(f"stage-1 reconstructions of real samples (the ceiling): FID {ce['fid']:.2f}; identity accuracy on "
+              f"reconstructions of the real test split {ce['identity_accuracy']:.3f}")
     mem = r["memorisation_pixels"]["all"]
     out.print(f"identity accuracy {r['identity']['accuracy']:.3f} (the recogniser on real test data: "
               f"{r['recognizer_test_accuracy']:.3f}); copies of training samples: {100 * mem['share_below']:.1f}%")

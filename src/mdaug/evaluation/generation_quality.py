@@ -51,11 +51,13 @@ def check_recognizer(card: RecognizerCard, s2: Stage2Model, fingerprint: str) ->
 def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_test: np.ndarray,
                     fake: np.ndarray, fake_labels: np.ndarray, recognizer, n_classes: int, *,
                     floor: np.ndarray | None = None, reconstructed: np.ndarray | None = None,
-                    floor_labels: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
+                    identity_set: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0) -> dict[str, Any]:
     """Every metric of the module for spectrogram arrays (n, c, H, W); `floor` is a real set of the size of
     `fake` that stands in for it to give the floor values; `reconstructed` is that set passed through the
-    stage-1 model (the best stage 2 can do: it generates in that model's latent space), whose identity
-    accuracy is measured against `floor_labels` when given."""
+    stage-1 model (the best stage 2 can do: it generates in that model's latent space). `identity_set`:
+    (reconstructions of the real test split, their labels), on which the ceiling's identity accuracy is measured
+    (the identity ceiling of eval-ae: a recogniser names its own training samples almost always, so
+    reconstructions of those would set a ceiling no new recording reaches)."""
     f_train, _ = embed(recognizer, real_train)
     f_test, _ = embed(recognizer, real_test)
     f_fake, logits = embed(recognizer, fake)
@@ -70,8 +72,9 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
         f_rec, logits_rec = embed(recognizer, reconstructed)
         kr, _ = kernel_inception_distance(f_rec, f_test, seed=seed)
         out["stage1_ceiling"] = {"fid": frechet_distance(f_rec, f_test), "kid": kr, **precision_recall(f_test, f_rec)}
-        if floor_labels is not None:
-            out["stage1_ceiling"]["identity_accuracy"] = identity_accuracy(logits_rec, floor_labels,
+        if identity_set is not None:
+            _, logits_id = embed(recognizer, identity_set[0])
+            out["stage1_ceiling"]["identity_accuracy"] = identity_accuracy(logits_id, identity_set[1],
                                                                            n_classes)["accuracy"]
     ident = identity_accuracy(logits, fake_labels, n_classes)
     out["identity"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ident.items()}
@@ -119,7 +122,8 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
                               "recognizer_test_accuracy": rec_card.test_accuracy}
     recon = reconstruct(s2, ds.x[floor_rows])
     report.update(quality_metrics(ds.x[train], ds.labels[train], ds.x[test], fake, labels, rec, n_classes,
-                                  floor=ds.x[floor_rows], reconstructed=recon, floor_labels=ds.labels[floor_rows],
+                                  floor=ds.x[floor_rows], reconstructed=recon,
+                                  identity_set=(reconstruct(s2, ds.x[test]), ds.labels[test]),
                                   seed=seed))
     folder = Path(out) if out else s2.folder.parent / EVAL
     folder.mkdir(parents=True, exist_ok=True)

@@ -115,6 +115,7 @@ class FeatureDistances(EvalRecord):
     precision: float
     recall: float
     identity_accuracy: float | None = None
+    """Stage-1 ceiling only: the evaluation recogniser's accuracy on reconstructions of the real test split."""
 
 
 class Identity(EvalRecord):
