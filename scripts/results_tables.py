@@ -127,6 +127,37 @@ def render_strategies(r: dict[str, Any]) -> str:
     return "\n".join([head, *rows, "", f"{_source(r)} {r['wall_s'] / 60:.0f} minutes."])
 
 
+DIRECTION_ARMS = {"real": "real", "real-classical": "real + classical (no mirror)",
+                  "noise-filter": "+ sifted samples from noise (the study's arm)",
+                  "classical-mirror": "real + classical **with the Doppler mirror**",
+                  "gen-mirror": "real + classical + redrawn mirrors (no classical mirror)",
+                  "classical-mirror+gen-mirror": "real + classical with mirror + redrawn mirrors",
+                  "classical-mirror+gen-mirror-filter": "... + redrawn mirrors, sifted mirrored back",
+                  "classical-mirror+gen-mirror-0.3": "... + redrawn mirrors at strength 0.3",
+                  "classical-mirror+gen-mirror-filter-w0.3": "... + sifted redrawn mirrors at loss weight 0.3",
+                  "classical-mirror+gen-mirror-filter-x0.5": "... + sifted redrawn mirrors, 0.5 per real one"}
+
+
+def render_direction(r: dict[str, Any]) -> str:
+    """benchmarks/direction.py: per arm, test accuracy on all / seen-direction / unseen-direction spectrograms, and
+    the paired gains, over the repeats that have the arm."""
+    head = ("| arm | repeats | test | people's seen direction | unseen direction | over real + classical (no mirror) "
+            "| over real | over real + classical with the mirror |\n|---|---|---|---|---|---|---|---|")
+    rows = []
+    for arm, s in r["summary"].items():
+        rs = [x["arms"][arm] for x in r["repeats"] if arm in x["arms"]]
+        seen, unseen = (sum(v[k] for v in rs) / len(rs) for k in ("test_seen_direction", "test_unseen_direction"))
+        rows.append(f"| {DIRECTION_ARMS.get(arm, arm)} | {s['n']} | {_interval(s['test']).split(' (n=')[0]} | "
+                    f"{_pct(seen)} | {_pct(unseen)} | "
+                    f"{_gain(s['over_classical']).split(' (n=')[0]} | {_gain(s['over_real']).split(' (n=')[0]} | "
+                    f"{_gain(s['over_mirror']).split(' (n=')[0] if s.get('over_mirror') else '-'} |")
+    share = [x["unseen_share"] for x in r["repeats"]]
+    return "\n".join([head, *rows, "", f"Accuracy on the real test split of each repeat ({r['repeats'][0]['test']} "
+                      f"spectrograms, 31 people), mean over repeats [95% interval]; gains paired per repeat. Unseen "
+                      f"direction: {min(share):.0%} to {max(share):.0%} of the test spectrograms per repeat. "
+                      f"Measured with `{'`, then `'.join(r['commands'])}` on {r['date']} ({r['machine']})."])
+
+
 def _period_row(period: dict[str, float]) -> tuple[str, str]:
     """Medians where the file has them (the estimates are bimodal, step and stride, with harmonic mis-picks that
     drag a mean), with the means beside them; means alone for files measured before medians were recorded."""
@@ -178,8 +209,9 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_c
                                                          "pretrained-kl-64x64": render_pretrained,
                                                          "demo-quick": render_demo}
 for _name, _render in (("utility-standard", render_utility), ("utility-quick", render_utility),
-                       ("utility-k10", render_utility), ("strategies-k10", render_strategies),
-                       ("strategies-standard", render_strategies)):
+                       ("utility-k10", render_utility), ("utility-k10-mirror", render_utility),
+                       ("strategies-k10", render_strategies),
+                       ("strategies-standard", render_strategies), ("direction-k10", render_direction)):
     RENDERERS[_name] = _render
 SOURCES: dict[str, Path] = {"pretrained-kl-64x64": ROOT / "src" / "mdaug" / "pretrained" / "kl-64x64" /
                             "pretraining.json"}

@@ -133,8 +133,8 @@ def _generation(kind: str, g: GenerationReport | None, da: DataAxes, browser: st
                 ["KID (lower is closer)", g.kid, ce.kid, fl.kid],
                 ["precision: share of samples among the real data (0-1)", g.precision, ce.precision, fl.precision],
                 ["recall: share of the real data covered (0-1)", g.recall, ce.recall, fl.recall],
-                ["recognised as their class (0-1; ceiling and floor: the real test split, reconstructed and as "
-                 "recorded)", g.identity.accuracy, ce.identity_accuracy,
+                ["recognised as their class (0-1); ceiling and floor: the real test split, reconstructed and as "
+                 "recorded", g.identity.accuracy, ce.identity_accuracy,
                  g.recognizer_test_accuracy],
                 ["near-copies of training samples, pixels (0-1)", g.memorisation_pixels["all"]["share_below"], None,
                  None]],
