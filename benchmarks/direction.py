@@ -26,7 +26,7 @@ import torch
 
 from mdaug.config import StrategyConfig, config_from_dict, saved_config
 from mdaug.data.direction import walking_direction
-from mdaug.data.transforms import zero_doppler_row
+from mdaug.data.transforms import zero_row_of
 from mdaug.runs.loading import load_recognizer, load_stage2
 from mdaug.runs.run_data import RunData, load_run_data
 from mdaug.training.recognizer import train_recognizer
@@ -69,7 +69,7 @@ NEW_ARMS: dict[str, tuple[str, StrategyConfig | None, dict[str, float]]] = {
 def unseen_direction(data: RunData) -> np.ndarray:
     """Per test spectrogram: True when its person has no training spectrogram walking its way."""
     ds = data.dataset
-    sign = walking_direction(ds.x, zero_doppler_row(ds.x.shape[2], ds.info.get("doppler_hz")))
+    sign = walking_direction(ds.x, zero_row_of(ds))
     train, test = data.indices("train"), data.indices("test")
     seen = {(int(y), int(s)) for y, s in zip(ds.labels[train], sign[train])}
     return np.array([(int(ds.labels[i]), int(sign[i])) not in seen for i in test])
@@ -89,12 +89,11 @@ def pool(folder: Path, strategy: StrategyConfig, real: RunData, seed: int) -> tu
     """(x, labels) of the strategy's pool for this repeat, drawn by its stage 2 (kept in the folder)."""
     train = real.indices("train")
     x_train, y_train = real.dataset.x[train], real.dataset.labels[train]
-    zero = zero_doppler_row(x_train.shape[2], real.dataset.info.get("doppler_hz"))
     seed += 7919 * (int(folder.name.split("-")[-1]) + 1)
     filt = load_recognizer(folder / "recognizer-real")[0] if strategy.filter_confidence > 0 else None
     p = cached_pool(folder / f"pool-{strategy.name}.npz", lambda: draw_pool(
-        load_stage2(folder / "ldm"), strategy, x_train, y_train, cap=10 ** 6, seed=seed, zero_row=zero,
-        recognizer=filt))
+        load_stage2(folder / "ldm"), strategy, x_train, y_train, cap=10 ** 6, seed=seed,
+        zero_row=zero_row_of(real.dataset), recognizer=filt))
     return p.x, p.labels
 
 

@@ -51,7 +51,7 @@ class ClassicalAugment:
         x = mix_within_class(x, labels, c.mixup, g)
         if c.doppler_mirror > 0:
             flip = (torch.rand(n, generator=g) < c.doppler_mirror)[:, None, None, None]
-            x = torch.where(flip, mirror_doppler(x, (d - 1) / 2 if self.zero_row is None else self.zero_row), x)
+            x = torch.where(flip, mirror_doppler(x, self.zero_row), x)
         x = random_time_shift(x, c.time_shift, g)
         if c.floor_raise > 0:  # shares of the display range are twice as many [-1, 1] units
             raise_ = (torch.rand(n, generator=g) * c.floor_raise * 2)[:, None, None, None]

@@ -17,14 +17,4 @@ def walking_direction(x: np.ndarray, zero_row: float) -> np.ndarray:
     return np.where(centroid >= 0, 1, -1)
 
 
-def one_way_classes(labels: np.ndarray, directions: np.ndarray, n_classes: int) -> list[int]:
-    """The classes whose samples all walk the same way (classes without samples are left out)."""
-    out = []
-    for c in range(n_classes):
-        d = set(directions[labels == c].tolist())
-        if len(d) == 1:
-            out.append(c)
-    return out
-
-
-__all__ = ["one_way_classes", "walking_direction"]
+__all__ = ["walking_direction"]

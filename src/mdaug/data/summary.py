@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from mdaug.data.canonical import SpectrogramSet
-from mdaug.data.direction import one_way_classes, walking_direction
+from mdaug.data.direction import walking_direction
 from mdaug.data.read import ReadResult
-from mdaug.data.transforms import zero_doppler_row
+from mdaug.data.transforms import zero_row_of
 
 
 def summarize(result: ReadResult) -> dict:
@@ -19,7 +19,7 @@ def summarize(result: ReadResult) -> dict:
     per_class_sessions = {n: len({r.session for r in ds.records if r.class_name == n and r.session is not None})
                           for n in ds.class_names}
     x = ds.x
-    ways = walking_direction(x, zero_doppler_row(x.shape[2], ds.info.get("doppler_hz"))) if len(ds) else np.zeros(0)
+    ways = walking_direction(x, zero_row_of(ds)) if len(ds) else np.zeros(0)
     labels = np.asarray(ds.labels)
     direction = {n: [int(((labels == c) & (ways > 0)).sum()), int(((labels == c) & (ways < 0)).sum())]
                  for c, n in enumerate(ds.class_names)}
@@ -31,7 +31,7 @@ def summarize(result: ReadResult) -> dict:
         "counts": counts,
         "sessions_per_class": per_class_sessions,
         "towards_away_per_class": direction,
-        "one_way_classes": [ds.class_names[c] for c in one_way_classes(labels, ways, len(ds.class_names))],
+        "one_way_classes": [n for n, (towards, away) in direction.items() if (towards == 0) != (away == 0)],
         "shape": list(x.shape[1:]),
         "native_shapes": ds.info.get("native_shapes"),
         "kinds": ds.info.get("kinds"),

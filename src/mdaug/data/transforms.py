@@ -13,11 +13,15 @@ bin and only moves where the gait cycle starts; a time crop picks a window.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from mdaug.config import AugmentConfig
+
+if TYPE_CHECKING:
+    from mdaug.data.canonical import SpectrogramSet
 
 
 def zero_doppler_row(rows: int, doppler_hz: Sequence[float] | None = None) -> float:
@@ -30,12 +34,19 @@ def zero_doppler_row(rows: int, doppler_hz: Sequence[float] | None = None) -> fl
     return (rows - 1) / 2
 
 
-def mirror_doppler(x: torch.Tensor | np.ndarray, zero_row: float) -> torch.Tensor | np.ndarray:
-    """x (..., doppler, time) mirrored about the row `zero_row`: row i takes the value at Doppler row
-    2 * zero_row - i (linear between rows; the floor -1 where that falls outside the axis). Numpy in, numpy out."""
+def zero_row_of(ds: "SpectrogramSet") -> float:
+    """The row of zero Doppler of a dataset's spectrograms, from its Doppler axis when it records one."""
+    return zero_doppler_row(ds.x.shape[2], ds.info.get("doppler_hz"))
+
+
+def mirror_doppler(x: torch.Tensor | np.ndarray, zero_row: float | None = None) -> torch.Tensor | np.ndarray:
+    """x (..., doppler, time) mirrored about the row `zero_row` (the middle if None): row i takes the value at
+    Doppler row 2 * zero_row - i (linear between rows; the floor -1 where that falls outside the axis). Numpy in,
+    numpy out."""
     as_numpy = isinstance(x, np.ndarray)
     t = torch.from_numpy(x) if as_numpy else x
     d = t.shape[-2]
+    zero_row = zero_doppler_row(d) if zero_row is None else zero_row
     src = 2 * zero_row - torch.arange(d, dtype=torch.float64)
     lo = src.floor().long()
     w = (src - lo).to(t.dtype)

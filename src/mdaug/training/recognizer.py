@@ -26,7 +26,7 @@ from rich.console import Console
 from mdaug import seeds
 from mdaug.config import ClassicalAugmentConfig, Config, save_config
 from mdaug.data.classical import ClassicalAugment
-from mdaug.data.transforms import TimeAugment, random_blur, zero_doppler_row
+from mdaug.data.transforms import TimeAugment, random_blur, zero_row_of
 from mdaug.errors import MdaugError
 from mdaug.files import ensure_empty_dir
 from mdaug.models import Recognizer
@@ -165,7 +165,7 @@ class RecognizerRecipe(Recipe):
         self.blur = role_blur(cfg, self.role)
         self.x = torch.from_numpy(ds.x)  # (n, channels, doppler, time), kept on the CPU: batches move to the device
         self.labels = torch.from_numpy(ds.labels)
-        self.zero_row = zero_doppler_row(ds.x.shape[2], ds.info.get("doppler_hz"))  # for classical.doppler_mirror
+        self.zero_row = zero_row_of(ds)  # for classical.doppler_mirror
         self.classical = classical_augmentation(cfg)
         smallest = min(ds.x.shape[2:])
         if smallest < 2 ** len(cfg.recognizer.channels):

@@ -13,7 +13,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from mdaug.config import StrategyConfig
-from mdaug.data.transforms import mirror_doppler, zero_doppler_row
+from mdaug.data.transforms import mirror_doppler, zero_row_of
 from mdaug.errors import MdaugError
 from mdaug.evaluation.metrics import MEMORISATION_THRESHOLD, memorisation
 from mdaug.files import atomic_write_text, ensure_empty_dir
@@ -50,7 +50,7 @@ def strategy_settings(s2: Stage2Model, s: StrategyConfig) -> SampleSettings:
 
 
 def _anchors(x_train: np.ndarray, y_train: np.ndarray, labels: np.ndarray, rng: np.random.Generator, *,
-             mirror: float = 0.0, zero_row: float) -> tuple[np.ndarray, np.ndarray]:
+             mirror: float = 0.0, zero_row: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each wanted label, a real training spectrogram of that class: each class's samples in turn, shuffled;
     a share `mirror` of them (spread evenly, so each class gets its share) mirrored about zero Doppler (row
     `zero_row`). Returns (anchors, which were mirrored)."""
@@ -82,16 +82,15 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
     """Draw the pool of strategy `s` for the real training samples (x_train, y_train) the models were trained on:
     per class, s.per_real times its real samples (at most `cap`), or `sizes` when given. Filtering needs
     `recognizer` (trained on the same real samples only, never the judge). `zero_row`: the row of zero Doppler for
-    mirrored anchors (transforms.zero_doppler_row)."""
+    mirrored anchors (transforms.zero_row_of; the middle if None)."""
     if s.filter_confidence > 0 and recognizer is None:
         raise MdaugError("a filtering strategy needs a recogniser trained on the same real samples")
     want = pool_sizes(y_train, len(s2.class_names), s, cap) if sizes is None else np.asarray(sizes)
     factor = OVERSAMPLE if s.filter_confidence > 0 else 1
     labels = np.repeat(np.arange(len(want)), want * factor)
     rng = np.random.default_rng(seed)
-    zero = (x_train.shape[-2] - 1) / 2 if zero_row is None else zero_row
-    anchors, mirrored = (_anchors(x_train, y_train, labels, rng, mirror=s.mirror, zero_row=zero) if s.strength < 1
-                         else (None, np.zeros(len(labels), dtype=bool)))
+    anchors, mirrored = (_anchors(x_train, y_train, labels, rng, mirror=s.mirror, zero_row=zero_row)
+                         if s.strength < 1 else (None, np.zeros(len(labels), dtype=bool)))
     x = generate(s2, labels, strategy_settings(s2, s), seed=seed, device=device, anchors=anchors)
     keep = np.ones(len(x), dtype=bool)
     counts = {"drawn": int(len(x))}
@@ -100,8 +99,10 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
         keep &= ratio >= MEMORISATION_THRESHOLD
     counts["near_copies"] = int((~keep).sum())
     if s.filter_confidence > 0:
-        judged = x.copy()  # a mirrored sample is judged mirrored back: the way its class's recordings go, which
-        judged[mirrored] = mirror_doppler(x[mirrored], zero)  # is the only way the real recogniser knows the class
+        judged = x
+        if mirrored.any():  # a mirrored sample is judged mirrored back: the way its class's recordings go, which is
+            judged = x.copy()  # the only way the real recogniser knows the class
+            judged[mirrored] = mirror_doppler(x[mirrored], zero_row)
         p = class_probability(recognizer, judged, labels)
         passed = keep & (p >= s.filter_confidence)
         counts["filtered_out"] = int((keep & ~passed).sum())
@@ -129,9 +130,8 @@ def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: Str
     sizes[wanted] = per_class
     recognizer = load_recognizer(choice.recognizer)[0] if s.filter_confidence > 0 else None
     ensure_empty_dir(out, what="output folder", create=False)  # before the draw, which takes a while
-    zero_row = zero_doppler_row(data.dataset.x.shape[2], data.dataset.info.get("doppler_hz"))
     pool = draw_pool(s2, s, x_train, y_train, cap=per_class, seed=seed, recognizer=recognizer, sizes=sizes,
-                     zero_row=zero_row)
+                     zero_row=zero_row_of(data.dataset))
     return export_augmented(s2, out, per_class, classes=classes, settings=strategy_settings(s2, s), seed=seed,
                             fmt=fmt, pool=(pool.x, pool.labels), strategy=s.model_dump(), selected=choice.selected)
 

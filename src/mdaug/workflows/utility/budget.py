@@ -16,7 +16,7 @@ from rich.console import Console
 
 from mdaug import seeds
 from mdaug.config import Config, StrategyConfig, config_dict, config_from_dict
-from mdaug.data.transforms import zero_doppler_row
+from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import Candidate, UtilityRecord
 from mdaug.files import copy_tree_atomic
@@ -139,7 +139,7 @@ class Budget:
         filt, _ = load_recognizer(self.folder / "recognizer-real")
         train = self.real.indices("train")
         x_train, y_train = self.real.dataset.x[train], self.real.dataset.labels[train]
-        zero_row = zero_doppler_row(x_train.shape[2], self.real.dataset.info.get("doppler_hz"))
+        zero_row = zero_row_of(self.real.dataset)
         pools = {}
         skip = mirror_not_allowed(self.c, strategies)
         if skip and self.con:
