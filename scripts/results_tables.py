@@ -85,6 +85,12 @@ def _budget_order(b: str) -> tuple[bool, int]:
     return b == "all", 0 if b == "all" else int(b)
 
 
+def _tstr(s: dict[str, Any]) -> str:
+    """What a budget's synthetic-only arm trained on (studies before tstr_samples trained it on the chosen pool)."""
+    n = s.get("tstr_samples")
+    return "the chosen pool" if n is None else f"{n} from noise"
+
+
 def render_utility(r: dict[str, Any]) -> str:
     """A utility study: each arm's held-out accuracy with its 95% interval, and the paired gains, per budget."""
     rep = r["report"]
@@ -99,12 +105,39 @@ def render_utility(r: dict[str, Any]) -> str:
         label = b if b != "all" else f"all ({s['real_train']} in all)"
         rows.append(f"| {label} | {_interval(a['real'])} | "
                     f"{_interval(a['real+classical'])} | {_interval(a['real+classical+synthetic'])} | "
-                    f"{_interval(a['synthetic'])} | {_gain(g['synthetic over classical'])} | "
+                    f"{_interval(a['synthetic'])} ({_tstr(s)}) | {_gain(g['synthetic over classical'])} | "
                     f"{_gain(g['synthetic over real'])} | {_gain(g['classical over real'])} | {chosen} |")
     hours = r["wall_s"] / 3600
     return "\n".join([f"> {rep['verdict']}", "", head, *rows, "",
                       f"Accuracy on the real test split (31 people, chance 3.2%), mean over repeats with its 95% "
                       f"interval; gains are paired per repeat. {_source(r)} The whole study took {hours:.1f} hours."])
+
+
+def render_budgets(studies: dict[str, dict[str, Any]]) -> str:
+    """Several utility studies with one recipe at different budgets, one row per budget: what classical
+    augmentation, the chosen synthetic samples and more real data each add."""
+    head = ("| real per person | real | real + classical | + synthetic (chosen) | synthetic only | synthetic over "
+            "classical | classical over real | hours |\n|---|---|---|---|---|---|---|---|")
+    rows, classical, sources = [], [], []
+    for r in studies.values():
+        rep = r["report"]
+        for b in sorted(rep["summary"], key=_budget_order):
+            s = rep["summary"][b]
+            a, g = s["arms"], s["gains"]
+            label = b if b != "all" else f"all ({s['real_train']} in all)"
+            rows.append(f"| {label} | {_interval(a['real'])} | "
+                        f"{_interval(a['real+classical'])} | {_interval(a['real+classical+synthetic'])} | "
+                        f"{_interval(a['synthetic'])} ({_tstr(s)}) | {_gain(g['synthetic over classical'])} | "
+                        f"{_gain(g['classical over real'])} | {r['wall_s'] / 3600:.1f} |")
+            classical.append((b, a["real+classical"]["mean"]))
+        sources.append(f"`{r['command']}` ({r['date']})")
+    more = "; ".join(f"{b0} to {b1} real per person: {100 * (m1 - m0):+.1f} points"
+                     for (b0, m0), (b1, m1) in zip(classical, classical[1:]))
+    machine = next(iter(studies.values()))["machine"]
+    return "\n".join([head, *rows, "", f"Accuracy on the real test split (31 people, chance 3.2%), mean over repeats "
+                      f"with its 95% interval; gains paired per repeat. What more *real* data adds to real + "
+                      f"classical (means of different repeats, unpaired): {more}. Measured on {machine} with "
+                      + ", ".join(sources) + "."])
 
 
 def render_strategies(r: dict[str, Any]) -> str:
@@ -193,7 +226,7 @@ def render_demo(r: dict[str, Any]) -> str:
     for b, x in u.items():
         a = x["arms"]
         rows.append((f"utility at {b} real per person: real / + classical / + synthetic ({x['synthetic']}) / "
-                     "synthetic only", " / ".join(_pct(a[k]["mean"]) for k in
+                     f"synthetic only ({_tstr(x)})", " / ".join(_pct(a[k]["mean"]) for k in
                                                   ("real", "real+classical", "real+classical+synthetic",
                                                    "synthetic"))))
     w = r["wall_s"]
@@ -210,22 +243,33 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_c
                                                          "demo-quick": render_demo}
 for _name, _render in (("utility-standard", render_utility), ("utility-quick", render_utility),
                        ("utility-k10", render_utility), ("utility-k10-mirror", render_utility),
+                       ("utility-k5-mirror", render_utility),
                        ("utility-all-mirror", render_utility),
                        ("strategies-k10", render_strategies),
                        ("strategies-standard", render_strategies), ("direction-k10", render_direction)):
     RENDERERS[_name] = _render
+COMBINED: dict[str, tuple[str, ...]] = {"utility-budgets": ("utility-k5-mirror", "utility-k10-mirror",
+                                                             "utility-all-mirror")}
+"""Tables rendered from several results files (render_budgets)."""
 SOURCES: dict[str, Path] = {"pretrained-kl-64x64": ROOT / "src" / "mdaug" / "pretrained" / "kl-64x64" /
                             "pretraining.json"}
 
 
 def rendered(name: str) -> str:
-    path = SOURCES.get(name, RESULTS / f"{name}.json")
-    if not path.exists():
-        sys.exit(f"error: a document quotes the results table {name!r} but {path} does not exist")
+    if name in COMBINED:
+        return render_budgets({n: json.loads(_path(n).read_text()) for n in COMBINED[name]}).rstrip("\n") + "\n"
+    path = _path(name)
     try:
         return RENDERERS[name](json.loads(path.read_text())).rstrip("\n") + "\n"
     except (ValueError, KeyError, TypeError) as e:
         sys.exit(f"error: {path} cannot be rendered as the table {name!r}: {type(e).__name__}: {e}")
+
+
+def _path(name: str) -> Path:
+    path = SOURCES.get(name, RESULTS / f"{name}.json")
+    if not path.exists():
+        sys.exit(f"error: a document quotes the results table {name!r} but {path} does not exist")
+    return path
 
 
 def blocks(text: str) -> list[tuple[str, str]]:

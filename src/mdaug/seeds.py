@@ -19,6 +19,10 @@ UTILITY_SYNTHETIC = 1000
 """Repeat r of a utility budget draws its synthetic samples with the run's seed + this x r (repeat 0 draws with the
 run's seed, as `mdaug augment` does, so that the pipeline's exported samples are repeat 0's)."""
 
+UTILITY_TSTR = 500
+"""The synthetic-only arm's pool of repeat r is drawn with the run's seed + UTILITY_SYNTHETIC x r + this: apart from
+the strategies' pools, which add their index (0, 1, ...) instead."""
+
 EPOCH_PERMUTATION = 1_000_003
 """BatchOrder: epoch e of a run with seed s is shuffled with seed s x this + e (a prime larger than any epoch
 count, so no two (seed, epoch) pairs share a permutation)."""

@@ -91,6 +91,9 @@ def test_readme_config_reference_is_current():
     ("data.size=4.5", "whole numbers"), ("data.size=[1,2,3]", "whole numbers"), ("data.size=100,100", "whole numbers"),
     ("data.size=2", "between 4 and 4096"), ("data.dynamic_range_db=.inf", "dynamic_range_db"),
     ("split.test_fraction=0.6", "below 1"),
+    ("utility.strategies=[{name: real}]", "strategy name 'real'"),
+    ("utility.strategies=[{name: a}, {name: a}]", "must be unique"), ("utility.strategies=[{name: a/b}]", "'a/b'"),
+    ("utility.strategies=[]", "is empty"),
 ])
 def test_config_values_give_one_line(override, needle):
     with pytest.raises(ConfigError, match=needle):

@@ -98,6 +98,16 @@ def test_a_tiny_study_chooses_on_validation_and_reports_test_accuracies_it_can_r
         assert card.selection == "val" and not set(card.selection_ids) & set(real.split.ids["test"])
     for c in rec.candidates:
         assert c.pool["kept"] <= c.pool["drawn"]
+    # synthetic only (TSTR): its own pool, one sample from noise per real training sample, unsifted, whatever won
+    with np.load(folder / "tstr-pool.npz") as z:
+        counts, labels = json.loads(str(z["counts"])), z["labels"]
+    per_class = np.bincount(real.dataset.labels[real.indices("train")], minlength=len(real.dataset.class_names))
+    assert counts["drawn"] == int(np.minimum(per_class, cfg.utility.max_synthetic_per_class).sum())
+    assert "filtered_out" not in counts and rec.tstr_samples == counts["kept"] == len(labels)
+    assert np.all(np.bincount(labels, minlength=len(per_class)) <= per_class)
+    _, card = load_recognizer(folder / "recognizer-tstr")
+    assert len(card.train_ids) == rec.tstr_samples and all(i.startswith("synthetic/") for i in card.train_ids)
+    assert r.summary["2"].tstr_samples == rec.tstr_samples
     assert json.loads((out / "utility.json").read_text())["verdict"] == r.verdict
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -71,6 +72,10 @@ DEFAULT_STRATEGIES = (
 )
 
 
+RESERVED_STRATEGY_NAMES = ("real", "real-classical", "tstr")
+"""Folder names of the utility study's other arms (recognizer-NAME)."""
+
+
 class UtilityConfig(Section):
     """Downstream utility (`mdaug utility`): does adding synthetic samples raise a recogniser's accuracy on
     held-out real data? At each real-data budget the generative models are trained on that budget only."""
@@ -90,5 +95,17 @@ class UtilityConfig(Section):
     strategies: tuple[StrategyConfig, ...] = DEFAULT_STRATEGIES
     """The candidates of the generative arm: each is tried at every budget and repeat, and the one with the best
     accuracy on the validation split (real, other sessions than training; never the test split) is the arm."""
+
+    @model_validator(mode="after")
+    def _strategy_names(self) -> "UtilityConfig":
+        # a strategy's pool and recogniser are folders named after it, beside the real arms' and the TSTR arm's
+        names = [s.name for s in self.strategies]
+        if not names:
+            raise ValueError("utility.strategies is empty: give at least one strategy")
+        for n in names:
+            if names.count(n) > 1 or n in RESERVED_STRATEGY_NAMES or not re.fullmatch(r"[A-Za-z0-9][\w.-]*", n):
+                raise ValueError(f"strategy name {n!r} must be unique, made of letters, digits, '.', '-' and '_', "
+                                 f"and none of {', '.join(RESERVED_STRATEGY_NAMES)}")
+        return self
 
 

@@ -168,7 +168,7 @@ class Interval(EvalRecord):
 
 ARMS = ("real", "real+classical", "real+classical+synthetic", "synthetic")
 """The training sets of the utility study: real only (the plain recipe), with classical augmentation, with classical
-augmentation and the chosen synthetic samples, and synthetic only (TSTR)."""
+augmentation and the chosen synthetic samples, and synthetic only (TSTR: as many samples from noise as real ones)."""
 GAINS = {"synthetic over classical": ("real+classical+synthetic", "real+classical"),
          "synthetic over real": ("real+classical+synthetic", "real"),
          "classical over real": ("real+classical", "real")}
@@ -188,6 +188,7 @@ class Candidate(EvalRecord):
 class UtilityRecord(EvalRecord):
     """One (budget, repeat) of the utility study."""
 
+    omit_when_none = ("tstr_samples",)
     budget: str
     repeat: int
     real_train: int
@@ -195,6 +196,9 @@ class UtilityRecord(EvalRecord):
     """Real validation samples (other sessions) that chose the recognisers' steps and the strategy."""
     synthetic: int
     """Synthetic samples of the chosen strategy's pool."""
+    tstr_samples: int | None = None
+    """Samples the synthetic-only arm trained on: from noise, as many per class as real training ones (None in
+    studies before that: it trained on the chosen pool)."""
     strategy: str
     """The strategy chosen on the validation split."""
     accuracy: dict[str, float]
@@ -206,10 +210,13 @@ class UtilityRecord(EvalRecord):
 
 
 class BudgetSummary(EvalRecord):
+    omit_when_none = ("tstr_samples",)
     repeats: int
     real_train: int
     synthetic: int
     """Synthetic samples of the chosen pools (mean over repeats)."""
+    tstr_samples: int | None = None
+    """Samples of the synthetic-only arm (mean over repeats; None in studies before it had its own pool)."""
     arms: dict[str, Interval]
     gains: dict[str, Interval]
     """Paired differences (GAINS), in accuracy (0.05 = 5 points)."""

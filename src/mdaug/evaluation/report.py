@@ -190,13 +190,15 @@ def _cell(i: Interval, points: bool = False, count: bool = True) -> str:
 
 
 def _utility(u: UtilityReport | None) -> list[str]:
-    arms = [[b, s.real_train, *[_cell(s.arms[a]) for a in ARMS], s.synthetic, ", ".join(s.strategies)]
+    arms = [[b, s.real_train, *[_cell(s.arms[a]) for a in ARMS], s.synthetic,
+             "the chosen pool" if s.tstr_samples is None else s.tstr_samples, ", ".join(s.strategies)]
             for b, s in u.summary.items()] if u else []
     gains = [[b, *[_cell(s.gains[g], points=True) for g in GAINS]] for b, s in u.summary.items()] if u else []
     return _section("Downstream utility", "not measured yet", u and [
         f"<p class='verdict'>{html.escape(u.verdict)}</p>",
         _table(arms, ["real per class", "real training samples", *[f"{a} (test accuracy, 95% interval)" for a in ARMS],
-                      "synthetic samples", "strategy chosen on validation"]),
+                      "synthetic samples", "synthetic only: samples (from noise, unsifted)",
+                      "strategy chosen on validation"]),
         _table(gains, ["real per class", *[f"{g} (paired, accuracy points)" for g in GAINS]]),
         f"<p>{html.escape(u.note)}; strategies tried: {html.escape(', '.join(u.strategies))}.</p>",
         _img(u.files.get("figure"), "utility curve")])

@@ -59,7 +59,8 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
         1 if "all" in u.budgets and evaluation_recogniser_reusable(cfg) else 0)
     train_per_class = (n_train if n_train is not None else 0.6 * n_samples) / n_classes
     draws = sum(min(s.per_real * (train_per_class if b == "all" else b), u.max_synthetic_per_class) * n_classes
-                * (2 if s.filter_confidence else 1) * s.strength for b in budgets for s in u.strategies)
+                * (2 if s.filter_confidence else 1) * s.strength for b in budgets for s in u.strategies) + sum(
+        min(train_per_class if b == "all" else b, u.max_synthetic_per_class) * n_classes for b in budgets)  # TSTR
     return {
         "recognizer": rec,
         "ae": ae,

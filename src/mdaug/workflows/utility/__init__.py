@@ -5,8 +5,8 @@ At every real-data budget (k training samples per class, and as many validation 
 or all) and repeat, with nothing leaking:
 1. stage 1 (fine-tuned from its start, ae.init) and stage 2 are trained on those k real samples per class only;
 2. recognisers are trained for the arms: real only, real + classical augmentation, real + classical + the pool of
-   each strategy of utility.strategies, and the chosen pool alone (TSTR); every recogniser's best step and the
-   strategy are chosen on the real validation split;
+   each strategy of utility.strategies, and synthetic only (TSTR: as many samples from noise as real ones,
+   unsifted); every recogniser's best step and the strategy are chosen on the real validation split;
 3. every arm is tested on the real test split, which nothing saw or chose.
 The summary gives each arm's mean with its 95% interval over repeats and the paired differences; the report lists,
 per model, how many and which real files it saw (a SHA-256 of their ids). Every step is skipped when its output

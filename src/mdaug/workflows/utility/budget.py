@@ -5,7 +5,8 @@ validation split and tested on the test split:
 - real: the plain recipe on the real training samples (also the filter of the strategies' pools);
 - real+classical: with the classical augmentation (the baseline a generative arm has to beat);
 - real+classical+synthetic: with a strategy's pool too, for every strategy; the one best on validation is the arm;
-- synthetic: the chosen pool alone (train synthetic, test real)."""
+- synthetic: as many samples from noise as real ones, alone (train synthetic, test real: the generator's own
+  knowledge of each class, whatever strategy was chosen)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from mdaug.errors import MdaugError
 from mdaug.evaluation.records import Candidate, UtilityRecord
 from mdaug.files import copy_tree_atomic
 from mdaug.runs.layout import CHECKPOINTS, final_dir, run_finished
-from mdaug.runs.loading import load_pretrained_autoencoder, load_recognizer, load_stage2, stage1_data
+from mdaug.runs.loading import Stage2Model, load_pretrained_autoencoder, load_recognizer, load_stage2, stage1_data
 from mdaug.runs.run_data import RunData, ids_digest, load_run_data
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.recognizer import role_seed, selection_rows, train_recognizer
@@ -30,6 +31,9 @@ from mdaug.workflows.pools import draw_pool
 from mdaug.workflows.steps import train_once
 from mdaug.workflows.utility.recognisers import same_recogniser, user_recipe
 from mdaug.workflows.utility.synthetic import cached_pool, with_synthetic
+
+TSTR = StrategyConfig(name="tstr", strength=1.0, per_real=1.0)
+"""The synthetic-only arm's pool: one sample from noise per real training sample, unsifted (near-copies dropped)."""
 
 
 def budget_name(k: int | str) -> str:
@@ -133,8 +137,8 @@ class Budget:
         return val, test
 
     def candidates(self, strategies: tuple[StrategyConfig, ...], cap: int) -> None:
-        """Every strategy's pool and recogniser; the best on validation becomes the generative arm, and its pool
-        alone the synthetic-only arm."""
+        """Every strategy's pool and recogniser; the best on validation becomes the generative arm. Then the
+        synthetic-only arm."""
         s2 = load_stage2(self.s2_dir)
         filt, _ = load_recognizer(self.folder / "recognizer-real")
         train = self.real.indices("train")
@@ -163,9 +167,18 @@ class Budget:
         self.record.synthetic = int(len(pool.x))
         self.record.accuracy["real+classical+synthetic"] = best.test_accuracy
         self.record.val_accuracy["real+classical+synthetic"] = best.val_accuracy
+        self.synthetic_only(s2, x_train, y_train, cap)
+
+    def synthetic_only(self, s2: Stage2Model, x_train: np.ndarray, y_train: np.ndarray, cap: int) -> None:
+        """Train synthetic, test real (TSTR): what the generator alone knows of each class. As many samples per
+        class as the class has real training samples (at most `cap`), from noise and unsifted, so that the figure
+        measures the generator at the real arm's size, not a strategy's anchors, filter or pool size."""
+        seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + seeds.UTILITY_TSTR
+        pool = cached_pool(self.folder / "tstr-pool.npz", lambda: draw_pool(
+            s2, TSTR, x_train, y_train, cap=cap, seed=seed))
+        self.record.tstr_samples = int(len(pool.x))
         self._arm("synthetic", user_recipe(self.c, len(pool.x)),
-                  with_synthetic(self.real, pool.x, pool.labels, "synthetic"),
-                  self.folder / f"recognizer-synthetic-{best.name}")
+                  with_synthetic(self.real, pool.x, pool.labels, "synthetic"), self.folder / "recognizer-tstr")
 
 
 def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console: Console | None = None,

@@ -32,6 +32,8 @@ def summarise(records: list[UtilityRecord]) -> dict[str, BudgetSummary]:
         gains = {g: interval([r.accuracy[a] - r.accuracy[base] for r in rs]) for g, (a, base) in GAINS.items()}
         out[b] = BudgetSummary(repeats=len(rs), real_train=rs[0].real_train,
                                synthetic=round(float(np.mean([r.synthetic for r in rs]))), arms=arms, gains=gains,
+                               tstr_samples=None if any(r.tstr_samples is None for r in rs)
+                               else round(float(np.mean([r.tstr_samples for r in rs]))),
                                strategies=dict(Counter(r.strategy for r in rs)))
     return out
 
