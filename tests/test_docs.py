@@ -19,7 +19,7 @@ def test_every_results_table_matches_its_file():
     tables = _tables()
     named = [name for doc in tables.DOCS for name, _ in tables.blocks(doc.read_text())]
     assert named, "the docs quote no results table"
-    assert all(name in tables.RENDERERS for name in named)
+    assert all(name in tables.RENDERERS or name in tables.COMBINED for name in named)
     assert tables.stale() == [], "run .venv/bin/python scripts/results_tables.py"
 
 
@@ -32,6 +32,22 @@ def test_a_changed_number_makes_a_table_stale(tmp_path, monkeypatch):
     assert tables.stale() == []
     doc.write_text(doc.read_text().replace("%", "0%", 1))
     assert tables.stale() == [f"{doc}: {name}"]
+
+
+def test_the_budgets_table_reads_every_study_and_what_more_real_data_adds():
+    tables = _tables()
+    iv = lambda m: {"mean": m, "std": 0.0, "n": 1}  # noqa: E731
+    def study(budget, classical, tstr):
+        arms = {"real": iv(0.5), "real+classical": iv(classical), "real+classical+synthetic": iv(0.7),
+                "synthetic": iv(0.2)}
+        gains = {g: iv(0.01) for g in ("synthetic over classical", "synthetic over real", "classical over real")}
+        summary = {"real_train": 310, "arms": arms, "gains": gains} | ({"tstr_samples": tstr} if tstr else {})
+        return {"command": f"mdaug utility {budget}", "date": "d", "machine": "m", "wall_s": 3600,
+                "report": {"summary": {budget: summary}}}
+    text = tables.render_budgets({"a": study("5", 0.70, 155), "b": study("all", 0.735, None)})
+    rows = [line for line in text.splitlines() if line.startswith(("| 5 ", "| all "))]
+    assert len(rows) == 2 and "155 from noise" in rows[0] and "the chosen pool" in rows[1]
+    assert "5 to all real per person: +3.5 points" in text and "`mdaug utility all`" in text
 
 
 def test_every_relative_link_and_picture_in_the_docs_exists():

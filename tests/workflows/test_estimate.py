@@ -22,7 +22,8 @@ def test_costs_grow_with_the_work_of_each_step():
     both = costs("utility.budgets=[10, all]", *one)
     draw_10 = both["utility"] - at_all["utility"] - base["ae"] - base["ldm"] - 4 * base["recognizer"]
     per_image = 4096 * RATE["sample"] * load_config("quick").ldm.sample_steps
-    assert draw_10 == pytest.approx(10 * 31 * per_image)  # per_real 1 x 10 real per class x 31 classes
+    # the strategy's pool (per_real 1 x 10 real per class x 31 classes) and the synthetic-only arm's, as large
+    assert draw_10 == pytest.approx(2 * 10 * 31 * per_image)
     two = costs("utility.budgets=[10]", "utility.strategies=[{name: a}, {name: b}]")
     one_10 = costs("utility.budgets=[10]", "utility.strategies=[{name: a}]")
     assert two["utility"] - one_10["utility"] == pytest.approx(base["recognizer"] + 2 * 10 * 31 * per_image)
