@@ -243,7 +243,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_c
                                                          "demo-quick": render_demo}
 for _name, _render in (("utility-standard", render_utility), ("utility-quick", render_utility),
                        ("utility-k10", render_utility), ("utility-k10-mirror", render_utility),
-                       ("utility-k5-mirror", render_utility),
+                       ("utility-k5-mirror", render_utility), ("utility-quick-all", render_utility),
                        ("utility-all-mirror", render_utility),
                        ("strategies-k10", render_strategies),
                        ("strategies-standard", render_strategies), ("direction-k10", render_direction)):
