@@ -16,18 +16,19 @@ Prints each test accuracy. Run it alone (2 cores); OUT must not hold these runs 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from mdaug import seeds
-from mdaug.config import load_config
+from mdaug.config import TSTR_STRATEGY, load_config
+from mdaug.errors import MdaugError
 from mdaug.runs.loading import load_recognizer, load_stage2
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.recognizer import train_recognizer
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.pools import draw_pool
-from mdaug.workflows.utility.budget import TSTR
 from mdaug.workflows.utility.synthetic import with_synthetic
 
 
@@ -56,7 +57,7 @@ def stage2_steps(folder: Path, out: Path, steps: int) -> None:
     rc = load_config(str(folder / "recognizer-tstr" / "config.yaml"))
     real = load_run_data(rc)
     train = real.indices("train")
-    pool = draw_pool(load_stage2(out / "ldm"), TSTR, real.dataset.x[train], real.dataset.labels[train],
+    pool = draw_pool(load_stage2(out / "ldm"), TSTR_STRATEGY, real.dataset.x[train], real.dataset.labels[train],
                      cap=rc.utility.max_synthetic_per_class, seed=rc.seed + seeds.UTILITY_TSTR)
     train_recognizer(rc, out / "ldm-tstr", role="eval", data=with_synthetic(real, pool.x, pool.labels, "synthetic"))
     print(f"stage 2 {steps} steps: synthetic only ({len(pool.x)} from noise) test {_accuracy(out / 'ldm-tstr'):.3f}")
@@ -69,10 +70,16 @@ def main() -> None:
     ap.add_argument("--recogniser-steps", type=int)
     ap.add_argument("--stage2-steps", type=int)
     a = ap.parse_args()
-    if a.recogniser_steps:
-        recogniser_steps(a.folder, a.out, a.recogniser_steps)
-    if a.stage2_steps:
-        stage2_steps(a.folder, a.out, a.stage2_steps)
+    if not (a.folder / "tstr-pool.npz").is_file() or not (a.folder / "recognizer-tstr").is_dir():
+        sys.exit(f"error: {a.folder} is not a utility budget folder with a synthetic-only arm (tstr-pool.npz, "
+                 "recognizer-tstr); give e.g. runs/demo/utility/budget-10/repeat-0")
+    try:
+        if a.recogniser_steps:
+            recogniser_steps(a.folder, a.out, a.recogniser_steps)
+        if a.stage2_steps:
+            stage2_steps(a.folder, a.out, a.stage2_steps)
+    except MdaugError as e:
+        sys.exit(f"error: {e}")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,14 @@ def _tstr(s: dict[str, Any]) -> str:
     return "the chosen pool" if n is None else f"{n} from noise"
 
 
+def _arm_cells(b: str, s: dict[str, Any]) -> str:
+    """A budget's label and its four arms (mean and interval), as table cells."""
+    a = s["arms"]
+    label = b if b != "all" else f"all ({s['real_train']} in all)"
+    return (f"{label} | {_interval(a['real'])} | {_interval(a['real+classical'])} | "
+            f"{_interval(a['real+classical+synthetic'])} | {_interval(a['synthetic'])} ({_tstr(s)})")
+
+
 def render_utility(r: dict[str, Any]) -> str:
     """A utility study: each arm's held-out accuracy with its 95% interval, and the paired gains, per budget."""
     rep = r["report"]
@@ -100,12 +108,9 @@ def render_utility(r: dict[str, Any]) -> str:
     rows = []
     for b in sorted(rep["summary"], key=_budget_order):
         s = rep["summary"][b]
-        a, g = s["arms"], s["gains"]
+        g = s["gains"]
         chosen = ", ".join(f"{k} x{v}" for k, v in s["strategies"].items())
-        label = b if b != "all" else f"all ({s['real_train']} in all)"
-        rows.append(f"| {label} | {_interval(a['real'])} | "
-                    f"{_interval(a['real+classical'])} | {_interval(a['real+classical+synthetic'])} | "
-                    f"{_interval(a['synthetic'])} ({_tstr(s)}) | {_gain(g['synthetic over classical'])} | "
+        rows.append(f"| {_arm_cells(b, s)} | {_gain(g['synthetic over classical'])} | "
                     f"{_gain(g['synthetic over real'])} | {_gain(g['classical over real'])} | {chosen} |")
     hours = r["wall_s"] / 3600
     return "\n".join([f"> {rep['verdict']}", "", head, *rows, "",
@@ -123,13 +128,10 @@ def render_budgets(studies: dict[str, dict[str, Any]]) -> str:
         rep = r["report"]
         for b in sorted(rep["summary"], key=_budget_order):
             s = rep["summary"][b]
-            a, g = s["arms"], s["gains"]
-            label = b if b != "all" else f"all ({s['real_train']} in all)"
-            rows.append(f"| {label} | {_interval(a['real'])} | "
-                        f"{_interval(a['real+classical'])} | {_interval(a['real+classical+synthetic'])} | "
-                        f"{_interval(a['synthetic'])} ({_tstr(s)}) | {_gain(g['synthetic over classical'])} | "
+            g = s["gains"]
+            rows.append(f"| {_arm_cells(b, s)} | {_gain(g['synthetic over classical'])} | "
                         f"{_gain(g['classical over real'])} | {r['wall_s'] / 3600:.1f} |")
-            classical.append((b, a["real+classical"]["mean"]))
+            classical.append((b, s["arms"]["real+classical"]["mean"]))
         sources.append(f"`{r['command']}` ({r['date']})")
     more = "; ".join(f"{b0} to {b1} real per person: {100 * (m1 - m0):+.1f} points"
                      for (b0, m0), (b1, m1) in zip(classical, classical[1:]))

@@ -72,7 +72,11 @@ DEFAULT_STRATEGIES = (
 )
 
 
-RESERVED_STRATEGY_NAMES = ("real", "real-classical", "tstr")
+TSTR_STRATEGY = StrategyConfig(name="tstr", strength=1.0, per_real=1.0)
+"""The utility study's synthetic-only arm: one sample from noise per real training sample, unsifted (near-copies
+dropped)."""
+
+RESERVED_STRATEGY_NAMES = ("real", "real-classical", TSTR_STRATEGY.name)
 """Folder names of the utility study's other arms (recognizer-NAME)."""
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mdaug.config import Config
+from mdaug.config import TSTR_STRATEGY, Config
 from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable
 
 # Seconds per unit on the reference machine (2 CPU cores), measured on the quick preset (64x64, kl).
@@ -59,8 +59,8 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
         1 if "all" in u.budgets and evaluation_recogniser_reusable(cfg) else 0)
     train_per_class = (n_train if n_train is not None else 0.6 * n_samples) / n_classes
     draws = sum(min(s.per_real * (train_per_class if b == "all" else b), u.max_synthetic_per_class) * n_classes
-                * (2 if s.filter_confidence else 1) * s.strength for b in budgets for s in u.strategies) + sum(
-        min(train_per_class if b == "all" else b, u.max_synthetic_per_class) * n_classes for b in budgets)  # TSTR
+                * (2 if s.filter_confidence else 1) * s.strength for b in budgets
+                for s in (*u.strategies, TSTR_STRATEGY))
     return {
         "recognizer": rec,
         "ae": ae,

@@ -16,7 +16,7 @@ import numpy as np
 from rich.console import Console
 
 from mdaug import seeds
-from mdaug.config import Config, StrategyConfig, config_dict, config_from_dict
+from mdaug.config import TSTR_STRATEGY, Config, StrategyConfig, config_dict, config_from_dict
 from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import Candidate, UtilityRecord
@@ -31,9 +31,6 @@ from mdaug.workflows.pools import draw_pool
 from mdaug.workflows.steps import train_once
 from mdaug.workflows.utility.recognisers import same_recogniser, user_recipe
 from mdaug.workflows.utility.synthetic import cached_pool, with_synthetic
-
-TSTR = StrategyConfig(name="tstr", strength=1.0, per_real=1.0)
-"""The synthetic-only arm's pool: one sample from noise per real training sample, unsifted (near-copies dropped)."""
 
 
 def budget_name(k: int | str) -> str:
@@ -175,7 +172,7 @@ class Budget:
         measures the generator at the real arm's size, not a strategy's anchors, filter or pool size."""
         seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + seeds.UTILITY_TSTR
         pool = cached_pool(self.folder / "tstr-pool.npz", lambda: draw_pool(
-            s2, TSTR, x_train, y_train, cap=cap, seed=seed))
+            s2, TSTR_STRATEGY, x_train, y_train, cap=cap, seed=seed))
         self.record.tstr_samples = int(len(pool.x))
         self._arm("synthetic", user_recipe(self.c, len(pool.x)),
                   with_synthetic(self.real, pool.x, pool.labels, "synthetic"), self.folder / "recognizer-tstr")
