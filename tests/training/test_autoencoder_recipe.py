@@ -9,6 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from mdaug.config import load_config
+from mdaug.data.texture import FIT_SAMPLES, SIGMA_GRID_DB, fit_floor_texture
 from mdaug.errors import MdaugError
 from mdaug.runs.loading import load_pretrained_autoencoder
 from mdaug.runs.run_data import load_run_data
@@ -79,6 +80,15 @@ def test_final_loads_in_one_call_with_ema_weights(data, tmp_path):
     ema = load_file(str(run / "checkpoints" / "step-0000004" / "ema.safetensors"))
     params = dict(pre.model.named_parameters())
     assert all(torch.equal(params[k], v) for k, v in ema.items())
+    # the floor texture was fitted on the saved (EMA) model's reconstructions of training spectrograms
+    train = data.indices("train")
+    t = pre.card.texture
+    assert t is not None and t.samples == min(len(train), FIT_SAMPLES) and t.sigma_db in SIGMA_GRID_DB
+    rows = np.sort(np.random.default_rng(0).permutation(train)[:FIT_SAMPLES])
+    x = data.dataset.x[rows]
+    with torch.no_grad():
+        x_hat = pre.model(torch.from_numpy(x), sample_posterior=False).sample.clamp(-1, 1).numpy()
+    assert t == fit_floor_texture(x, x_hat, float(pre.card.normalisation.dynamic_range_db))
 
 
 def test_gan_generator_starts_after_the_discriminator(data, tmp_path):
@@ -191,4 +201,5 @@ def test_the_pixel_control_has_nothing_to_train_and_writes_final_at_once(data, t
     final = train_autoencoder(load_config("tiny", ["ae.family=pixels"]), tmp_path / "px", data=data)
     pre = load_pretrained_autoencoder(final)
     assert pre.family == "pixels" and pre.card.steps == 0 and pre.latent_shape == (1, 32, 32)
+    assert pre.card.texture.sigma_db == 0.0 and pre.floor_noise == 0.0  # the identity smooths nothing
     assert not (tmp_path / "px" / "checkpoints").exists()

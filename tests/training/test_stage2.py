@@ -5,6 +5,7 @@ sampling determinism and the augmented-dataset export read back by the data laye
 import csv
 import json
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -196,3 +197,32 @@ def test_cli_sampling_errors_are_one_line(trained, cli, tmp_path):
     with np.load(tmp_path / "ok" / "samples.npz") as z:
         assert z["x"].shape[0] == 4 and list(z["labels"]) == [0, 0, 2, 2]
     assert (tmp_path / "ok" / "grid.png").stat().st_size > 1000
+
+
+def test_samples_get_back_the_stage1_floor_texture_and_can_go_without(trained, tmp_path):
+    s2 = load_stage2(trained["ldm"])
+    card = s2.autoencoder.card
+    assert card.texture is not None  # fitted when stage 1 was trained
+    # the same stage-1 weights with a known texture in its card: samples get exactly that noise, clipped
+    moved = tmp_path / "ae"
+    shutil.copytree(s2.autoencoder.folder, moved / "final")
+    raw = json.loads((moved / "final" / "mdaug.json").read_text())
+    raw["texture"]["sigma_db"] = 2.0
+    (moved / "final" / "mdaug.json").write_text(json.dumps(raw))
+    s2t = load_stage2(trained["ldm"], autoencoder=moved)
+    dr = float(card.normalisation.dynamic_range_db)
+    assert s2t.autoencoder.floor_noise == pytest.approx(2 * 2.0 / dr)
+    settings = s2t.default_settings()
+    plain_settings = replace(settings, texture=False)
+    labels = [0, 1, 2, 3] * 4
+    textured = generate(s2t, labels, settings, seed=5)
+    plain = generate(s2t, labels, plain_settings, seed=5)
+    inside = (plain > -0.9) & (plain < 0.9) & (textured > -1) & (textured < 1)
+    assert float((textured - plain)[inside].std()) == pytest.approx(2 * 2.0 / dr, rel=0.1)
+    assert textured.min() >= -1 and textured.max() <= 1
+    assert np.array_equal(plain, generate(s2t, labels, plain_settings, seed=5))
+    assert s2t.kind.settings_dict(plain_settings)["texture"] is False
+    assert "texture" not in s2t.kind.settings_dict(settings)
+    assert s2t.kind.settings_from_dict(s2t.kind.settings_dict(plain_settings)) == plain_settings
+    r = export_augmented(s2t, tmp_path / "aug", per_class=1, seed=1)
+    assert r.floor_noise_db == 2.0

@@ -44,6 +44,9 @@ STEPS_OPT = typer.Option(None, "--steps", help="Sampling steps (default: the mod
 GUIDANCE_OPT = typer.Option(None, "--guidance", help="Classifier-free guidance scale, 0-20 (1 = conditional only).")
 SAMPLER_OPT = typer.Option(None, "--sampler", help="ldm: ddpm, ddim or dpm++.")
 TEMPERATURE_OPT = typer.Option(None, "--temperature", help="prior: sampling temperature.")
+TEXTURE_OPT = typer.Option(True, "--texture/--no-texture",
+                           help="Give samples back the noise-floor speckle the stage-1 decoder smooths away (fitted on "
+                                "its training data; see its card's texture).")
 CLASSES_OPT = typer.Option(None, "--classes",
                            help="Comma-separated class names or indices (default: all, balanced).")
 SEED_OPT = typer.Option(0, "--seed", help="Seed of the noise; the same seed gives the same samples.")

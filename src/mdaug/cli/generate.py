@@ -8,16 +8,28 @@ from typing import Optional
 
 import typer
 
-from mdaug.cli.app import CLASSES_OPT, GUIDANCE_OPT, SAMPLER_OPT, SEED_OPT, STEPS_OPT, TEMPERATURE_OPT, app, out
+from mdaug.cli.app import (
+    CLASSES_OPT,
+    GUIDANCE_OPT,
+    SAMPLER_OPT,
+    SEED_OPT,
+    STEPS_OPT,
+    TEMPERATURE_OPT,
+    TEXTURE_OPT,
+    app,
+    out,
+)
 
 
-def _settings(s2, steps: int | None, guidance: float | None, sampler: str | None, temperature: float | None):
+def _settings(s2, steps: int | None, guidance: float | None, sampler: str | None, temperature: float | None,
+              texture: bool = True):
     from dataclasses import replace
 
     s = s2.default_settings()
     s = replace(s, steps=steps if steps is not None else s.steps,
                 guidance_scale=guidance if guidance is not None else s.guidance_scale,
-                sampler=sampler or s.sampler, temperature=temperature if temperature is not None else s.temperature)
+                sampler=sampler or s.sampler, temperature=temperature if temperature is not None else s.temperature,
+                texture=texture)
     s2.kind.check_settings(s, s2.max_steps)
     return s
 
@@ -31,6 +43,7 @@ def sample_cmd(
     guidance: Optional[float] = GUIDANCE_OPT,
     sampler: Optional[str] = SAMPLER_OPT,
     temperature: Optional[float] = TEMPERATURE_OPT,
+    texture: bool = TEXTURE_OPT,
     seed: int = SEED_OPT,
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="New folder for samples.npz and grid.png "
                                            "(default: RUN/samples-seedS, never overwritten)."),
@@ -46,7 +59,7 @@ def sample_cmd(
     from mdaug.sampling.generate import class_indices, generate
 
     s2 = load_stage2(run, ae)
-    settings = _settings(s2, steps, guidance, sampler, temperature)
+    settings = _settings(s2, steps, guidance, sampler, temperature, texture)
     wanted = class_indices(classes.split(",") if classes else None, s2.class_names)
     folder = out_dir or free_path(s2.folder.parent / f"samples-seed{seed}")
     ensure_empty_dir(folder, what="output folder")
@@ -74,6 +87,7 @@ def augment_cmd(
     guidance: Optional[float] = GUIDANCE_OPT,
     sampler: Optional[str] = SAMPLER_OPT,
     temperature: Optional[float] = TEMPERATURE_OPT,
+    texture: bool = TEXTURE_OPT,
     seed: int = SEED_OPT,
     ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
@@ -93,9 +107,10 @@ def augment_cmd(
     choice = None if plain or explicit else StrategyChoice.read(s2.folder.parent)
     if choice is not None:
         out.print(f"strategy {choice.strategy.name}: {choice.selected}")
-        r = export_with_strategy(s2, out_dir, per_class, choice, classes=wanted, seed=seed, fmt=fmt, progress=True)
+        r = export_with_strategy(s2, out_dir, per_class, choice, classes=wanted, seed=seed, fmt=fmt, progress=True,
+                                 texture=texture)
     else:
-        settings = _settings(s2, steps, guidance, sampler, temperature)
+        settings = _settings(s2, steps, guidance, sampler, temperature, texture)
         r = export_augmented(s2, out_dir, per_class, classes=wanted, settings=settings, seed=seed, fmt=fmt,
                              batch_size=batch_size, progress=True)
     out.print(f"{r.samples} synthetic spectrograms ({len(r.classes)} classes x {per_class}, {r.format}"

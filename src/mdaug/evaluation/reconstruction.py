@@ -4,17 +4,18 @@ latent statistics of the same samples (`mdaug eval-ae RUN`)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
 from mdaug.config import run_config
+from mdaug.data.texture import FloorTexture, add_floor_noise, noise_floor
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import reconstruction_grid, spectrogram_axes
 from mdaug.evaluation.health import HealthAccumulator
 from mdaug.evaluation.records import ReconstructionReport
-from mdaug.evaluation.texture import noise_floor
 from mdaug.files import free_path
 from mdaug.losses import spectral_loss
 from mdaug.runs.layout import EVAL, final_dir
@@ -53,6 +54,16 @@ def reconstruct(model: torch.nn.Module, x: np.ndarray, labels: np.ndarray, healt
             per.setdefault(k, []).append(v)
         out.append(o.sample.float().clamp(-1, 1).numpy())
     return np.concatenate(out), {k: torch.cat(v).numpy() for k, v in per.items()}
+
+
+def _floor_stats(x: np.ndarray, x_hat: np.ndarray, dr: float, texture: FloorTexture | None) -> dict[str, Any]:
+    """The noise floor of real spectrograms and their reconstructions, and of the reconstructions with the texture
+    generated samples get back (fitted on training spectrograms, so this is its held-out check)."""
+    out: dict[str, Any] = {"real": noise_floor(x, dr), "reconstructed": noise_floor(x_hat, dr)}
+    if texture is not None:
+        out[f"reconstructed + {texture.sigma_db:g} dB texture"] = noise_floor(
+            add_floor_noise(x_hat, texture.sigma_units(dr), np.random.default_rng(0)), dr)
+    return out
 
 
 @torch.no_grad()
@@ -96,7 +107,7 @@ def evaluate_reconstruction(run: Path, *, split: str = "test", batch_size: int =
         **{f"{k}_std": float(v.std()) for k, v in metrics.items()},
         psnr_db_per_class={ds.class_names[c]: float(metrics["psnr_db"][labels == c].mean()) for c in np.unique(labels)},
         latent=health.summary(), latent_shape=pre.card.latent_shape,
-        noise_floor={"real": noise_floor(x, dr), "reconstructed": noise_floor(x_hat, dr)},
+        noise_floor=_floor_stats(x, x_hat, dr, pre.card.texture),
         identity=_identity(recognizer, pre, ds.fingerprint(), x, x_hat, labels) if recognizer else None)
     folder = Path(out) if out else run / EVAL
     folder.mkdir(parents=True, exist_ok=True)

@@ -39,6 +39,9 @@ class SampleSettings:
     strength: float = 1.0
     """Share of the sampling path redone from a real sample (its latent noised part-way, then denoised under its
     class; the code prior re-decodes this share of its codes). 1: from pure noise, no real sample."""
+    texture: bool = True
+    """Give decoded samples back the noise-floor texture their stage-1 model smooths away (its card's texture,
+    data/texture.py); off: the decoder's output as it is."""
 
 
 class Stage2Kind(ABC):
@@ -113,11 +116,13 @@ class Stage2Kind(ABC):
 
     def settings_from_dict(self, d: dict[str, Any]) -> SampleSettings:
         return SampleSettings(steps=d["steps"], guidance_scale=d["guidance_scale"], sampler=d.get("sampler", "dpm++"),
-                              temperature=d.get("temperature", 1.0), strength=d.get("strength", 1.0))
+                              temperature=d.get("temperature", 1.0), strength=d.get("strength", 1.0),
+                              texture=d.get("texture", True))
 
     def with_strength(self, d: dict[str, Any], s: SampleSettings) -> dict[str, Any]:
-        """A settings dict with the strength when samples are anchored (absent for pure-noise samples)."""
-        return d | ({"strength": s.strength} if s.strength < 1 else {})
+        """A settings dict with the strength when samples are anchored (absent for pure-noise samples), and texture
+        when it is off (absent when on, the default)."""
+        return d | ({"strength": s.strength} if s.strength < 1 else {}) | ({} if s.texture else {"texture": False})
 
     def check_settings(self, s: SampleSettings, max_steps: int) -> None:
         if not 1 <= s.steps <= max_steps:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from mdaug.data.texture import FloorTexture
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text, free_path
 from mdaug.runs.layout import CARD, FINAL
@@ -65,6 +66,9 @@ class AutoencoderCard(Card):
     """vqgan: the step at which the adversarial loss first reached the generator."""
     init: InitRecord
     config: dict[str, Any]
+    texture: FloorTexture | None = None
+    """The noise-floor texture its decoded samples get back (data/texture.py); None in runs made before it was
+    fitted, whose samples stay as decoded."""
 
 
 class AutoencoderRef(Card):

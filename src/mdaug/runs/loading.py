@@ -68,6 +68,13 @@ class PretrainedAutoencoder:
         return self.card.data_fingerprint
 
     @property
+    def floor_noise(self) -> float:
+        """The std of the noise its decoded samples get back, in its [-1, 1] units (0 for a run made before the
+        texture was fitted)."""
+        t = self.card.texture
+        return 0.0 if t is None else t.sigma_units(float(self.card.normalisation.dynamic_range_db))
+
+    @property
     def config(self) -> Config:
         return config_from_dict(self.card.config, f"{self.folder}/{CARD}")
 

@@ -113,6 +113,9 @@ class AugmentRecord(BaseModel):
     """The strategy the samples were drawn with (config StrategyConfig), None for plain samples."""
     selected: str | None = None
     """How that strategy was chosen."""
+    floor_noise_db: float | None = None
+    """The noise-floor texture the samples got back (dB std, the stage-1 card's texture; 0 when off or when the
+    stage-1 model has none)."""
 
     @classmethod
     def read(cls, folder: Path) -> "AugmentRecord | None":
@@ -148,6 +151,11 @@ def _write(ds: SpectrogramSet, out: Path, of: OutputFormat) -> list[str]:
     if of.fmt == "images":
         return [str(p.relative_to(out)) for p in written]
     return [f"{written[0].name}#{i}" for i in range(len(ds))]
+
+
+def _floor_noise_db(s2: Stage2Model, settings: SampleSettings) -> float:
+    t = s2.autoencoder.card.texture
+    return float(t.sigma_db) if t is not None and settings.texture else 0.0
 
 
 def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: list[str] | None = None,
@@ -188,6 +196,7 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
                            classes=[names[c] for c in wanted], samples=len(ds), seed=seed,
                            sampling=s2.kind.settings_dict(settings), model=str(s2.folder.resolve()), kind=s2.kind.name,
                            autoencoder=s2.card.autoencoder, strategy=strategy, selected=selected,
+                           floor_noise_db=_floor_noise_db(s2, settings),
                            data_file="." if of.fmt in ("images", "prepared") else files[0].split("#")[0])
     atomic_write_text(out / AUGMENT_JSON, json.dumps(record.model_dump(), indent=1))
     return record

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from mdaug.data.texture import restore_floor
 from mdaug.errors import MdaugError
 from mdaug.models.latents import LatentStats
 from mdaug.models.stage2 import SampleSettings, Stage2Kind
@@ -31,12 +32,14 @@ def class_indices(wanted: list[str] | None, class_names: list[str]) -> list[int]
 @torch.no_grad()
 def sample_images(model: torch.nn.Module, kind: Stage2Kind, autoencoder: torch.nn.Module, stats: LatentStats,
                   labels: torch.Tensor, settings: SampleSettings, generator: torch.Generator | None = None,
-                  anchors: torch.Tensor | None = None) -> torch.Tensor:
+                  anchors: torch.Tensor | None = None, floor_noise: float = 0.0) -> torch.Tensor:
     """Spectrograms (batch, channels, H, W) in [-1, 1] for `labels` (on the models' device); with `anchors` (real
-    spectrograms of those classes) and settings.strength < 1, variations of them."""
+    spectrograms of those classes) and settings.strength < 1, variations of them. `floor_noise`: the stage-1
+    model's noise-floor texture (PretrainedAutoencoder.floor_noise), added when settings.texture is on."""
     anchor = kind.anchor_of(autoencoder, stats, anchors) if anchors is not None and settings.strength < 1 else None
     latents = kind.sample_latents(model, autoencoder, stats, labels, settings, generator, anchor)
-    return autoencoder.decode(latents).float().clamp(-1, 1)
+    x = autoencoder.decode(latents).float().clamp(-1, 1)
+    return restore_floor(x, floor_noise, generator) if settings.texture else x
 
 
 def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSettings, *, seed: int = 0,
@@ -62,7 +65,8 @@ def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSe
         g = torch.Generator(device=device).manual_seed(seed + b)
         y = torch.from_numpy(labels[i:i + batch_size]).to(device)
         a = None if anchors is None else torch.from_numpy(np.asarray(anchors[i:i + batch_size], np.float32)).to(device)
-        out.append(sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, settings, g, a).cpu().numpy())
+        out.append(sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, settings, g, a,
+                                 floor_noise=s2.autoencoder.floor_noise).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, *s2.autoencoder.input_shape), np.float32)
 
 

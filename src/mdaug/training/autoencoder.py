@@ -19,6 +19,7 @@ import torch
 from rich.console import Console
 
 from mdaug.config import Config, save_config, saved_config
+from mdaug.data.texture import FloorTexture, fit_model_texture
 from mdaug.data.transforms import TimeAugment, diff_augment
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import reconstruction_grid
@@ -350,6 +351,15 @@ class AutoencoderRecipe(Recipe):
         for name, buf in c.tensors["health"].items():
             self.health.buffers[name] = buf.clone()
 
+    def _fit_texture(self) -> FloorTexture:
+        """The noise-floor texture the decoder smooths away, fitted on the saved (EMA) model's reconstructions of
+        training spectrograms."""
+        ds = self.data.dataset
+        dr = float(ds.info.get("dynamic_range_db", self.cfg.data.dynamic_range_db))
+        with self.ema_weights() as model:
+            return fit_model_texture(model, ds.x, self.data.indices("train"), dr, seed=self.cfg.ae_train.seed,
+                                     device=self.accelerator.device)
+
     def write_final(self) -> Path:
         """final/: the EMA (else current) weights with save_pretrained, plus the card (labels, normalisation,
         data identity, training summary)."""
@@ -365,7 +375,7 @@ class AutoencoderRecipe(Recipe):
             train_samples=int(len(self.data.indices("train"))), steps=self.state.step,
             weights="ema" if self.ema is not None else "last", gan_generator_start=self.state.gen_started,
             init=self.init,
-            config=saved_config(self.run))
+            config=saved_config(self.run), texture=self._fit_texture())
 
         def save(folder: Path) -> None:
             with self.ema_weights() as model:

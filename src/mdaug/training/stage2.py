@@ -188,7 +188,7 @@ class Stage2Recipe(Recipe):
             model.eval()
             g = torch.Generator(device=dev).manual_seed(self.cfg.seed)
             x = sample_images(model, self.kind, self.pre.model, self.stats, torch.from_numpy(labels).to(dev),
-                              self.settings, g).cpu().numpy()
+                              self.settings, g, floor_noise=self.pre.floor_noise).cpu().numpy()
             model.train(was)
         ds = self.data.dataset
         rows = self.data.indices("train")

@@ -22,8 +22,8 @@ from rich.console import Console
 from safetensors.torch import load_file, save_file
 
 from mdaug.config import Config
+from mdaug.data.texture import noise_floor
 from mdaug.evaluation.reconstruction import identity_ceiling, reconstruct
-from mdaug.evaluation.texture import noise_floor
 from mdaug.files import atomic_write_text, copy_tree_atomic, sha256_file
 from mdaug.runs.builtin import corpus_dataset
 from mdaug.runs.layout import CARD, LOSSES, final_dir

@@ -1,0 +1,132 @@
+"""The noise floor's texture: what giving generated samples back the speckle their stage-1 decoder smooths away
+(data/texture.py) changes for a recogniser trained on them alone.
+
+Runs on a finished utility study's budget folder, reusing each repeat's stage 1, stage 2 and real-only recogniser.
+For each repeat it draws the synthetic-only (TSTR) pool twice with the study's seed (at the model's guidance, or
+--guidance), without and with the texture
+(the same latents; the texture is drawn after decoding), and trains the synthetic-only recogniser on each with the
+study's recipe. The texture level is the stage-1 card's; a stage 1 trained before it was fitted gets it fitted now,
+the same way (on its reconstructions of training spectrograms). Reported per repeat: the level, the noise floor of
+real training spectrograms and of each pool, how often the budget's real-only recogniser names each pool's
+samples, and each synthetic-only recogniser's test accuracy against the real-only one.
+
+    .venv/bin/python benchmarks/texture.py runs/demo/utility/budget-10 texture-quick-k10
+    .venv/bin/python benchmarks/texture.py runs/quick-all/budget-all texture-quick-all --ldm runs/demo/ldm
+
+Results: benchmarks/results/NAME.json, written after every repeat; run it alone (2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mdaug import seeds
+from mdaug.config import load_config, tstr_strategy
+from mdaug.data.texture import fit_model_texture, noise_floor
+from mdaug.errors import MdaugError
+from mdaug.runs.loading import Stage2Model, load_recognizer, load_stage2
+from mdaug.runs.run_data import load_run_data
+from mdaug.training.recognizer import train_recognizer
+from mdaug.workflows.pools import draw_pool
+from mdaug.workflows.provenance import provenance
+from mdaug.workflows.utility.summary import interval
+from mdaug.workflows.utility.synthetic import with_synthetic
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _named(recognizer: torch.nn.Module, x: np.ndarray, labels: np.ndarray) -> float:
+    with torch.no_grad():
+        pred = torch.cat([recognizer(torch.from_numpy(x[i:i + 256])).argmax(1) for i in range(0, len(x), 256)])
+    return float((pred.numpy() == labels).mean())
+
+
+def _texture(s2: Stage2Model, real) -> tuple[float, str]:
+    """The stage-1 model's texture level (dB), and where it came from."""
+    card = s2.autoencoder.card
+    if card.texture is not None:
+        return card.texture.sigma_db, "stage-1 card"
+    dr = float(card.normalisation.dynamic_range_db)
+    t = fit_model_texture(s2.autoencoder.model, real.dataset.x, real.indices("train"), dr,
+                          seed=int(card.config.get("ae_train", {}).get("seed", 0)))
+    card.texture = t  # this process only: the saved card is left as it is
+    return t.sigma_db, "fitted now (a stage 1 made before the fit)"
+
+
+def measure_repeat(folder: Path, out: Path, ldm: Path | None, guidance: float | None) -> dict[str, Any]:
+    rc = load_config(str(folder / "recognizer-tstr" / "config.yaml"))
+    real = load_run_data(rc)
+    train = real.indices("train")
+    s2 = load_stage2(ldm or folder / "ldm")
+    sigma, source = _texture(s2, real)
+    dr = float(s2.autoencoder.card.normalisation.dynamic_range_db)
+    judge = load_recognizer(folder / "recognizer-real")[0]
+    row: dict[str, Any] = {"repeat": folder.name, "sigma_db": sigma, "sigma_source": source,
+                           "guidance": s2.default_settings().guidance_scale if guidance is None else guidance,
+                           "real_only": float(load_recognizer(folder / "recognizer-real")[1].test_accuracy),
+                           "floor": {"real train": noise_floor(real.dataset.x[train], dr)}, "arms": {}}
+    for texture in (False, True):
+        name = "with texture" if texture else "without texture"
+        pool = draw_pool(s2, tstr_strategy(guidance), real.dataset.x[train], real.dataset.labels[train],
+                         cap=rc.utility.max_synthetic_per_class, seed=rc.seed + seeds.UTILITY_TSTR, texture=texture)
+        run = out / folder.name / name.replace(" ", "-")
+        train_recognizer(rc, run, role="eval", data=with_synthetic(real, pool.x, pool.labels, "synthetic"))
+        acc = float(load_recognizer(run)[1].test_accuracy)
+        row["floor"][name] = noise_floor(pool.x, dr)
+        named = _named(judge, pool.x, pool.labels)
+        row["arms"][name] = {"samples": int(len(pool.x)), "named_by_real_recogniser": named,
+                             "synthetic_only": acc, "ratio": acc / row["real_only"]}
+        print(f"{folder.name} {name} ({sigma:g} dB): {len(pool.x)} samples, named {named:.3f} by the real "
+              f"recogniser; synthetic only {acc:.3f} vs real only {row['real_only']:.3f}", flush=True)
+    return row
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"repeats": len(rows), "real_only": float(np.mean([r["real_only"] for r in rows]))}
+    for name in ("without texture", "with texture"):
+        acc = [r["arms"][name]["synthetic_only"] for r in rows]
+        out[name] = {"synthetic_only": float(np.mean(acc)), "ratio": float(np.mean(acc) / out["real_only"]),
+                     "named_by_real_recogniser": float(np.mean([r["arms"][name]["named_by_real_recogniser"]
+                                                                for r in rows]))}
+    gain = [r["arms"]["with texture"]["synthetic_only"] - r["arms"]["without texture"]["synthetic_only"] for r in rows]
+    out["gain"] = interval(gain).model_dump()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("budget", type=Path, help="a finished utility study's budget-K folder (its repeat-R folders)")
+    ap.add_argument("name", help="the results file: benchmarks/results/NAME.json")
+    ap.add_argument("--ldm", type=Path, help="the stage 2 the study was given (mdaug utility --stage2), if any")
+    ap.add_argument("--guidance", type=float, help="of the synthetic-only samples (default: the model's)")
+    ap.add_argument("--work", type=Path, help="where the new recognisers go (default: BUDGET/../texture-NAME)")
+    a = ap.parse_args()
+    folders = sorted(f for f in a.budget.glob("repeat-*") if (f / "recognizer-tstr").is_dir())
+    if not folders:
+        sys.exit(f"error: no repeat-R folder with a synthetic-only arm in {a.budget}")
+    work = a.work or a.budget.parent / f"texture-{a.name}"
+    if work.exists() and any(work.iterdir()):
+        sys.exit(f"error: {work} is not empty; give another --work")
+    command = "benchmarks/texture.py " + " ".join(shlex.quote(x) for x in sys.argv[1:])
+    rows = []
+    try:
+        for f in folders:
+            rows.append(measure_repeat(f, work, a.ldm, a.guidance))
+            result = provenance(command) | {"budget": a.budget.name, "repeats": rows, "summary": summary(rows)}
+            RESULTS.mkdir(exist_ok=True)
+            (RESULTS / f"{a.name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    except MdaugError as e:
+        sys.exit(f"error: {e}")
+    print(json.dumps(result["summary"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
