@@ -94,6 +94,8 @@ def test_readme_config_reference_is_current():
     ("utility.strategies=[{name: real}]", "strategy name 'real'"),
     ("utility.strategies=[{name: a}, {name: a}]", "must be unique"), ("utility.strategies=[{name: a/b}]", "'a/b'"),
     ("utility.strategies=[]", "is empty"),
+    ("utility.tstr_guidance=[]", "one or more different"), ("utility.tstr_guidance=[1, 1]", "one or more different"),
+    ("utility.tstr_guidance=[25]", "0-20"), ("utility.strategies=[{name: tstr-g1}]", "synthetic-only arm's"),
 ])
 def test_config_values_give_one_line(override, needle):
     with pytest.raises(ConfigError, match=needle):

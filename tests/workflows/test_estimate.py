@@ -15,15 +15,19 @@ def test_costs_grow_with_the_work_of_each_step():
     assert costs("data.size=128")["ae"] == pytest.approx(4 * base["ae"])
     assert costs("ae.family=vqgan")["ae"] == pytest.approx(AE_FAMILY["vqgan"] * base["ae"])
     assert base["prior"] == 0 and costs("ae.family=vq", prior=True)["prior"] > 0
-    # per (budget, repeat): real, classical, one recogniser per strategy, synthetic only; a smaller budget trains its
-    # own stage 1 and 2, 'all' reuses the pipeline's (and its recogniser when that does not blur)
+    # per (budget, repeat): real, classical, one recogniser per strategy, one per synthetic-only guidance (2 by
+    # default); a smaller budget trains its own stage 1 and 2, 'all' reuses the pipeline's (and its recogniser when
+    # that does not blur)
     one = ["utility.strategies=[{name: a, per_real: 1.0}]"]
     at_all = costs("utility.budgets=[all]", *one)
     both = costs("utility.budgets=[10, all]", *one)
-    draw_10 = both["utility"] - at_all["utility"] - base["ae"] - base["ldm"] - 4 * base["recognizer"]
+    draw_10 = both["utility"] - at_all["utility"] - base["ae"] - base["ldm"] - 5 * base["recognizer"]
     per_image = 4096 * RATE["sample"] * load_config("quick").ldm.sample_steps
-    # the strategy's pool (per_real 1 x 10 real per class x 31 classes) and the synthetic-only arm's, as large
-    assert draw_10 == pytest.approx(2 * 10 * 31 * per_image)
+    # the strategy's pool (per_real 1 x 10 real per class x 31 classes) and the synthetic-only arm's two, as large
+    assert draw_10 == pytest.approx(3 * 10 * 31 * per_image)
+    single = costs("utility.budgets=[10]", "utility.tstr_guidance=[null]", *one)
+    assert costs("utility.budgets=[10]", *one)["utility"] - single["utility"] == pytest.approx(
+        base["recognizer"] + 10 * 31 * per_image)
     two = costs("utility.budgets=[10]", "utility.strategies=[{name: a}, {name: b}]")
     one_10 = costs("utility.budgets=[10]", "utility.strategies=[{name: a}]")
     assert two["utility"] - one_10["utility"] == pytest.approx(base["recognizer"] + 2 * 10 * 31 * per_image)

@@ -98,16 +98,28 @@ def test_a_tiny_study_chooses_on_validation_and_reports_test_accuracies_it_can_r
         assert card.selection == "val" and not set(card.selection_ids) & set(real.split.ids["test"])
     for c in rec.candidates:
         assert c.pool["kept"] <= c.pool["drawn"]
-    # synthetic only (TSTR): its own pool, one sample from noise per real training sample, unsifted, whatever won
-    with np.load(folder / "tstr-pool.npz") as z:
-        counts, labels = json.loads(str(z["counts"])), z["labels"]
+    # synthetic only (TSTR): its own pools, one sample from noise per real training sample, unsifted, whatever won;
+    # one per guidance (the model's, and 1), the best on validation kept
     per_class = np.bincount(real.dataset.labels[real.indices("train")], minlength=len(real.dataset.class_names))
-    assert counts["drawn"] == int(np.minimum(per_class, cfg.utility.max_synthetic_per_class).sum())
-    assert "filtered_out" not in counts and rec.tstr_samples == counts["kept"] == len(labels)
-    assert np.all(np.bincount(labels, minlength=len(per_class)) <= per_class)
-    _, card = load_recognizer(folder / "recognizer-tstr")
-    assert len(card.train_ids) == rec.tstr_samples and all(i.startswith("synthetic/") for i in card.train_ids)
-    assert r.summary["2"].tstr_samples == rec.tstr_samples
+    model_guidance = cfg.ldm.guidance_scale
+    assert set(rec.tstr_candidates) == {f"{model_guidance:g}", "1"}
+    for name, g in (("tstr", model_guidance), ("tstr-g1", 1.0)):
+        with np.load(folder / f"{name}-pool.npz") as z:
+            counts, labels = json.loads(str(z["counts"])), z["labels"]
+        assert counts["drawn"] == int(np.minimum(per_class, cfg.utility.max_synthetic_per_class).sum())
+        assert "filtered_out" not in counts and counts["kept"] == len(labels)
+        assert np.all(np.bincount(labels, minlength=len(per_class)) <= per_class)
+        _, card = load_recognizer(folder / f"recognizer-{name}")
+        assert len(card.train_ids) == len(labels) and all(i.startswith("synthetic/") for i in card.train_ids)
+        assert rec.tstr_candidates[f"{g:g}"] == {"val_accuracy": card.selection_accuracy,
+                                                 "test_accuracy": card.test_accuracy}
+    best = max(rec.tstr_candidates, key=lambda g: rec.tstr_candidates[g]["val_accuracy"])  # ties: the first
+    assert f"{rec.tstr_guidance:g}" == best
+    assert rec.accuracy["synthetic"] == rec.tstr_candidates[best]["test_accuracy"]
+    chosen = "tstr" if rec.tstr_guidance == model_guidance else "tstr-g1"
+    with np.load(folder / f"{chosen}-pool.npz") as z:
+        assert rec.tstr_samples == len(z["labels"])
+    assert r.summary["2"].tstr_samples == rec.tstr_samples and r.summary["2"].tstr_guidance == {best: 1}
     assert json.loads((out / "utility.json").read_text())["verdict"] == r.verdict
 
 

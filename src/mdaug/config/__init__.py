@@ -49,7 +49,14 @@ from mdaug.config.pretrain import PretrainConfig, RadarPreset
 from mdaug.config.schema import Config, family_key_problem, prune_for_family
 from mdaug.config.section import Section
 from mdaug.config.simulate import RadarConfig, SimulateConfig, StftConfig
-from mdaug.config.studies import DEFAULT_STRATEGIES, TSTR_STRATEGY, DiagnoseConfig, StrategyConfig, UtilityConfig
+from mdaug.config.studies import (
+    DEFAULT_STRATEGIES,
+    TSTR_STRATEGY,
+    DiagnoseConfig,
+    StrategyConfig,
+    UtilityConfig,
+    tstr_strategy,
+)
 from mdaug.config.training import AutoencoderTrainConfig, RecognizerTrainConfig, Stage2TrainConfig, TrainConfig
 
 __all__ = [
@@ -60,5 +67,5 @@ __all__ = [
     "SimulateConfig", "SplitConfig", "Stage2TrainConfig", "StftConfig", "StrategyConfig", "TrainConfig",
     "TSTR_STRATEGY", "UtilityConfig", "all_keys", "apply_overrides", "config_dict", "config_from_dict",
     "config_to_yaml", "family_key_problem", "load_config", "parse_override", "preset_names", "preset_summary",
-    "prune_for_family", "reference_markdown", "run_config", "save_config", "saved_config",
+    "prune_for_family", "reference_markdown", "run_config", "save_config", "saved_config", "tstr_strategy",
 ]

@@ -74,7 +74,15 @@ DEFAULT_STRATEGIES = (
 
 TSTR_STRATEGY = StrategyConfig(name="tstr", strength=1.0, per_real=1.0)
 """The utility study's synthetic-only arm: one sample from noise per real training sample, unsifted (near-copies
-dropped)."""
+dropped), at each guidance of utility.tstr_guidance (tstr_strategy)."""
+
+
+def tstr_strategy(guidance: float | None) -> StrategyConfig:
+    """The synthetic-only arm at one guidance (None: the model's); its pool and recogniser folders are named
+    after it: tstr for the model's guidance, tstr-g1 for guidance 1."""
+    if guidance is None:
+        return TSTR_STRATEGY
+    return TSTR_STRATEGY.model_copy(update={"name": f"{TSTR_STRATEGY.name}-g{guidance:g}", "guidance_scale": guidance})
 
 RESERVED_STRATEGY_NAMES = ("real", "real-classical", TSTR_STRATEGY.name)
 """Folder names of the utility study's other arms (recognizer-NAME)."""
@@ -99,6 +107,11 @@ class UtilityConfig(Section):
     strategies: tuple[StrategyConfig, ...] = DEFAULT_STRATEGIES
     """The candidates of the generative arm: each is tried at every budget and repeat, and the one with the best
     accuracy on the validation split (real, other sessions than training; never the test split) is the arm."""
+    tstr_guidance: tuple[float | None, ...] = (None, 1.0)
+    """Guidance of the synthetic-only arm's samples (None: the model's own), each tried, the best on validation
+    kept (ties: the first). Guidance trades variety for class identity, and a recogniser trained on samples alone
+    needs the variety (benchmarks/README.md, the noise floor's texture); 1 samples the model's own class-conditional
+    distribution."""
 
     @model_validator(mode="after")
     def _strategy_names(self) -> "UtilityConfig":
@@ -110,6 +123,13 @@ class UtilityConfig(Section):
             if names.count(n) > 1 or n in RESERVED_STRATEGY_NAMES or not re.fullmatch(r"[A-Za-z0-9][\w.-]*", n):
                 raise ValueError(f"strategy name {n!r} must be unique, made of letters, digits, '.', '-' and '_', "
                                  f"and none of {', '.join(RESERVED_STRATEGY_NAMES)}")
+        g = self.tstr_guidance
+        if not g or len(set(g)) < len(g) or any(v is not None and not 0 <= v <= 20 for v in g):
+            raise ValueError(f"utility.tstr_guidance {list(g)} must be one or more different guidance scales "
+                             "(0-20, or null for the model's own)")
+        taken = {tstr_strategy(v).name for v in g} & set(names)
+        if taken:
+            raise ValueError(f"strategy name {sorted(taken)[0]!r} is the synthetic-only arm's; choose another")
         return self
 
 

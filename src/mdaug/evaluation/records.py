@@ -65,7 +65,7 @@ class ReconstructionReport(EvalRecord):
     """Code usage (code families) or posterior statistics (kl) of the same samples (evaluation.health)."""
     latent_shape: list[int]
     noise_floor: dict[str, dict[str, float]] | None = None
-    """'real' and 'reconstructed': level and spread (dB) and neighbour correlation of the floor (evaluation.texture)."""
+    """'real' and 'reconstructed': level and spread (dB) and neighbour correlation of the floor (data/texture.py)."""
     identity: dict[str, float] | None = None
     """The identity ceiling: the evaluation recogniser's accuracy on the real spectrograms ('real') and on their
     reconstructions ('reconstructions'), and their 'ratio'."""
@@ -188,7 +188,7 @@ class Candidate(EvalRecord):
 class UtilityRecord(EvalRecord):
     """One (budget, repeat) of the utility study."""
 
-    omit_when_none = ("tstr_samples",)
+    omit_when_none = ("tstr_samples", "tstr_guidance", "tstr_candidates")
     budget: str
     repeat: int
     real_train: int
@@ -199,6 +199,10 @@ class UtilityRecord(EvalRecord):
     tstr_samples: int | None = None
     """Samples the synthetic-only arm trained on: from noise, as many per class as real training ones (None in
     studies before that: it trained on the chosen pool)."""
+    tstr_guidance: float | None = None
+    """The guidance of those samples, chosen on validation (None in studies before it was chosen: the model's)."""
+    tstr_candidates: dict[str, dict[str, float]] | None = None
+    """Per guidance tried (utility.tstr_guidance): the synthetic-only recogniser's validation and test accuracy."""
     strategy: str
     """The strategy chosen on the validation split."""
     accuracy: dict[str, float]
@@ -210,7 +214,7 @@ class UtilityRecord(EvalRecord):
 
 
 class BudgetSummary(EvalRecord):
-    omit_when_none = ("tstr_samples",)
+    omit_when_none = ("tstr_samples", "tstr_guidance")
     repeats: int
     real_train: int
     synthetic: int
@@ -222,6 +226,8 @@ class BudgetSummary(EvalRecord):
     """Paired differences (GAINS), in accuracy (0.05 = 5 points)."""
     strategies: dict[str, int]
     """How often each strategy was chosen."""
+    tstr_guidance: dict[str, int] | None = None
+    """How often each guidance was chosen for the synthetic-only arm (None in studies before it was chosen)."""
 
 
 class UtilityReport(EvalRecord):

@@ -18,6 +18,7 @@ from mdaug.evaluation.figures import figure_axes_note
 from mdaug.evaluation.records import (
     ARMS,
     GAINS,
+    BudgetSummary,
     DiagnoseReport,
     GenerationReport,
     Interval,
@@ -162,8 +163,8 @@ def _reconstruction(r: ReconstructionReport | None) -> list[str]:
         nf = r.noise_floor
         names = {"level_db": "level (dB)", "spread_db": "spread (dB)", "correlation_time": "correlation along time",
                  "correlation_doppler": "correlation along Doppler"}
-        extra.append(_table([[names.get(k, k), nf["real"][k], nf["reconstructed"][k]] for k in nf["real"]],
-                            ["noise floor (bins below the 40th percentile)", "real", "reconstructed"]))
+        extra.append(_table([[names.get(k, k), *(col[k] for col in nf.values())] for k in nf["real"]],
+                            ["noise floor (bins below the 40th percentile)", *nf]))
     return _section("Stage 1: reconstruction", "not evaluated yet", r and [
         _table([[r.split, r.samples, r.psnr_db, r.ssim, r.spectral_error]],
                ["split", "samples", "PSNR (dB, higher is better)", "SSIM (0-1)", "spectral error (lower is better)"]),
@@ -189,16 +190,23 @@ def _cell(i: Interval, points: bool = False, count: bool = True) -> str:
     return f"{scale * i.mean:{sign}.1f}{unit} [{scale * i.low:{sign}.1f}, {scale * i.high:{sign}.1f}]{n}"
 
 
+def _tstr_guidance(s: BudgetSummary) -> str:
+    if s.tstr_guidance is None:
+        return "the model's"
+    return ", ".join(f"{g} ({n}x)" if s.repeats > 1 else g for g, n in s.tstr_guidance.items())
+
+
 def _utility(u: UtilityReport | None) -> list[str]:
     arms = [[b, s.real_train, *[_cell(s.arms[a]) for a in ARMS], s.synthetic,
-             "the chosen pool" if s.tstr_samples is None else s.tstr_samples, ", ".join(s.strategies)]
+             "the chosen pool" if s.tstr_samples is None else s.tstr_samples, _tstr_guidance(s),
+             ", ".join(s.strategies)]
             for b, s in u.summary.items()] if u else []
     gains = [[b, *[_cell(s.gains[g], points=True) for g in GAINS]] for b, s in u.summary.items()] if u else []
     return _section("Downstream utility", "not measured yet", u and [
         f"<p class='verdict'>{html.escape(u.verdict)}</p>",
         _table(arms, ["real per class", "real training samples", *[f"{a} (test accuracy, 95% interval)" for a in ARMS],
                       "synthetic samples", "synthetic only: samples (from noise, unsifted)",
-                      "strategy chosen on validation"]),
+                      "synthetic only: guidance chosen on validation", "strategy chosen on validation"]),
         _table(gains, ["real per class", *[f"{g} (paired, accuracy points)" for g in GAINS]]),
         f"<p>{html.escape(u.note)}; strategies tried: {html.escape(', '.join(u.strategies))}.</p>",
         _img(u.files.get("figure"), "utility curve")])

@@ -6,7 +6,8 @@ validation split and tested on the test split:
 - real+classical: with the classical augmentation (the baseline a generative arm has to beat);
 - real+classical+synthetic: with a strategy's pool too, for every strategy; the one best on validation is the arm;
 - synthetic: as many samples from noise as real ones, alone (train synthetic, test real: the generator's own
-  knowledge of each class, whatever strategy was chosen)."""
+  knowledge of each class, whatever strategy was chosen), at each guidance of utility.tstr_guidance, the best on
+  validation."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import numpy as np
 from rich.console import Console
 
 from mdaug import seeds
-from mdaug.config import TSTR_STRATEGY, Config, StrategyConfig, config_dict, config_from_dict
+from mdaug.config import Config, StrategyConfig, config_dict, config_from_dict, tstr_strategy
 from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import Candidate, UtilityRecord
@@ -169,13 +170,32 @@ class Budget:
     def synthetic_only(self, s2: Stage2Model, x_train: np.ndarray, y_train: np.ndarray, cap: int) -> None:
         """Train synthetic, test real (TSTR): what the generator alone knows of each class. As many samples per
         class as the class has real training samples (at most `cap`), from noise and unsifted, so that the figure
-        measures the generator at the real arm's size, not a strategy's anchors, filter or pool size."""
+        measures the generator at the real arm's size, not a strategy's anchors, filter or pool size. One pool and
+        recogniser per guidance of utility.tstr_guidance (the same seed, so they differ by the guidance only); the
+        best on validation is the arm."""
         seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + seeds.UTILITY_TSTR
-        pool = cached_pool(self.folder / "tstr-pool.npz", lambda: draw_pool(
-            s2, TSTR_STRATEGY, x_train, y_train, cap=cap, seed=seed))
+        tried, seen = [], set()
+        for g in self.c.utility.tstr_guidance:
+            s = tstr_strategy(g)
+            if _guidance(s2, s) in seen:  # e.g. 1 when the model's own is 1
+                continue
+            seen.add(_guidance(s2, s))
+            pool = cached_pool(self.folder / f"{s.name}-pool.npz", lambda s=s: draw_pool(
+                s2, s, x_train, y_train, cap=cap, seed=seed))
+            data = with_synthetic(self.real, pool.x, pool.labels, "synthetic")
+            val, test = _recogniser(user_recipe(self.c, len(pool.x)), self.folder / f"recognizer-{s.name}", data,
+                                    self.con, f"recogniser on synthetic (guidance {_guidance(s2, s)}, {len(pool.x)})")
+            tried.append((val, test, s, pool, data))
+        val, test, s, pool, data = max(tried, key=lambda t: t[0])  # ties: the first listed
         self.record.tstr_samples = int(len(pool.x))
-        self._arm("synthetic", user_recipe(self.c, len(pool.x)),
-                  with_synthetic(self.real, pool.x, pool.labels, "synthetic"), self.folder / "recognizer-tstr")
+        self.record.tstr_guidance = _guidance(s2, s)
+        self.record.tstr_candidates = {f"{_guidance(s2, t[2]):g}": {"val_accuracy": t[0], "test_accuracy": t[1]}
+                                       for t in tried}
+        self._arm("synthetic", user_recipe(self.c, len(pool.x)), data, self.folder / f"recognizer-{s.name}")
+
+
+def _guidance(s2: Stage2Model, s: StrategyConfig) -> float:
+    return float(s2.default_settings().guidance_scale if s.guidance_scale is None else s.guidance_scale)
 
 
 def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console: Console | None = None,

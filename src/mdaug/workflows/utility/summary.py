@@ -34,7 +34,9 @@ def summarise(records: list[UtilityRecord]) -> dict[str, BudgetSummary]:
                                synthetic=round(float(np.mean([r.synthetic for r in rs]))), arms=arms, gains=gains,
                                tstr_samples=None if any(r.tstr_samples is None for r in rs)
                                else round(float(np.mean([r.tstr_samples for r in rs]))),
-                               strategies=dict(Counter(r.strategy for r in rs)))
+                               strategies=dict(Counter(r.strategy for r in rs)),
+                               tstr_guidance=None if any(r.tstr_guidance is None for r in rs)
+                               else dict(Counter(f"{r.tstr_guidance:g}" for r in rs)))
     return out
 
 
