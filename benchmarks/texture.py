@@ -2,8 +2,8 @@
 (data/texture.py) changes for a recogniser trained on them alone.
 
 Runs on a finished utility study's budget folder, reusing each repeat's stage 1, stage 2 and real-only recogniser.
-For each repeat it draws the synthetic-only (TSTR) pool twice with the study's seed (at the model's guidance, or
---guidance), without and with the texture
+For each repeat and each guidance of the synthetic-only arm (the study's utility.tstr_guidance, or --guidance) it
+draws the synthetic-only (TSTR) pool twice with the study's seed, without and with the texture
 (the same latents; the texture is drawn after decoding), and trains the synthetic-only recogniser on each with the
 study's recipe. The texture level is the stage-1 card's; a stage 1 trained before it was fitted gets it fitted now,
 the same way (on its reconstructions of training spectrograms). Reported per repeat: the level, the noise floor of
@@ -77,7 +77,7 @@ def measure_repeat(folder: Path, out: Path, ldm: Path | None, guidance: float | 
         name = "with texture" if texture else "without texture"
         pool = draw_pool(s2, tstr_strategy(guidance), real.dataset.x[train], real.dataset.labels[train],
                          cap=rc.utility.max_synthetic_per_class, seed=rc.seed + seeds.UTILITY_TSTR, texture=texture)
-        run = out / folder.name / name.replace(" ", "-")
+        run = out / folder.name / f"g{row['guidance']:g}-{name.replace(' ', '-')}"
         train_recognizer(rc, run, role="eval", data=with_synthetic(real, pool.x, pool.labels, "synthetic"))
         acc = float(load_recognizer(run)[1].test_accuracy)
         row["floor"][name] = noise_floor(pool.x, dr)
@@ -90,14 +90,19 @@ def measure_repeat(folder: Path, out: Path, ldm: Path | None, guidance: float | 
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {"repeats": len(rows), "real_only": float(np.mean([r["real_only"] for r in rows]))}
-    for name in ("without texture", "with texture"):
-        acc = [r["arms"][name]["synthetic_only"] for r in rows]
-        out[name] = {"synthetic_only": float(np.mean(acc)), "ratio": float(np.mean(acc) / out["real_only"]),
-                     "named_by_real_recogniser": float(np.mean([r["arms"][name]["named_by_real_recogniser"]
-                                                                for r in rows]))}
-    gain = [r["arms"]["with texture"]["synthetic_only"] - r["arms"]["without texture"]["synthetic_only"] for r in rows]
-    out["gain"] = interval(gain).model_dump()
+    """Per guidance: the means over repeats, and the paired gain of the texture."""
+    out: dict[str, Any] = {}
+    for g in dict.fromkeys(r["guidance"] for r in rows):
+        rs = [r for r in rows if r["guidance"] == g]
+        s: dict[str, Any] = {"repeats": len(rs), "real_only": float(np.mean([r["real_only"] for r in rs]))}
+        for name in ("without texture", "with texture"):
+            acc = [r["arms"][name]["synthetic_only"] for r in rs]
+            s[name] = {"synthetic_only": float(np.mean(acc)), "ratio": float(np.mean(acc) / s["real_only"]),
+                       "named_by_real_recogniser": float(np.mean([r["arms"][name]["named_by_real_recogniser"]
+                                                                  for r in rs]))}
+        s["gain"] = interval([r["arms"]["with texture"]["synthetic_only"]
+                              - r["arms"]["without texture"]["synthetic_only"] for r in rs]).model_dump()
+        out[f"{g:g}"] = s
     return out
 
 
@@ -106,7 +111,8 @@ def main() -> None:
     ap.add_argument("budget", type=Path, help="a finished utility study's budget-K folder (its repeat-R folders)")
     ap.add_argument("name", help="the results file: benchmarks/results/NAME.json")
     ap.add_argument("--ldm", type=Path, help="the stage 2 the study was given (mdaug utility --stage2), if any")
-    ap.add_argument("--guidance", type=float, help="of the synthetic-only samples (default: the model's)")
+    ap.add_argument("--guidance", type=float, nargs="+", help="of the synthetic-only samples (default: the study's "
+                    "utility.tstr_guidance)")
     ap.add_argument("--work", type=Path, help="where the new recognisers go (default: BUDGET/../texture-NAME)")
     a = ap.parse_args()
     folders = sorted(f for f in a.budget.glob("repeat-*") if (f / "recognizer-tstr").is_dir())
@@ -118,8 +124,9 @@ def main() -> None:
     command = "benchmarks/texture.py " + " ".join(shlex.quote(x) for x in sys.argv[1:])
     rows = []
     try:
+        guidance = a.guidance or load_config(str(folders[0] / "recognizer-tstr" / "config.yaml")).utility.tstr_guidance
         for f in folders:
-            rows.append(measure_repeat(f, work, a.ldm, a.guidance))
+            rows += [measure_repeat(f, work, a.ldm, g) for g in guidance]
             result = provenance(command) | {"budget": a.budget.name, "repeats": rows, "summary": summary(rows)}
             RESULTS.mkdir(exist_ok=True)
             (RESULTS / f"{a.name}.json").write_text(json.dumps(result, indent=1) + "\n")

@@ -205,18 +205,22 @@ def render_texture(r: dict[str, Any]) -> str:
                     f"{_pct(a['synthetic_only'])} "
                     f"({a['ratio']:.2f}x) | {_pct(b['synthetic_only'])} ({b['ratio']:.2f}x) | "
                     f"{_pct(a['named_by_real_recogniser'])} | {_pct(b['named_by_real_recogniser'])} |")
-    s = r["summary"]
-    if s["repeats"] > 1:
-        rows.append(f"| mean | | | {_pct(s['real_only'])} | {_pct(s['without texture']['synthetic_only'])} "
-                    f"({s['without texture']['ratio']:.2f}x) | {_pct(s['with texture']['synthetic_only'])} "
-                    f"({s['with texture']['ratio']:.2f}x) | {_pct(s['without texture']['named_by_real_recogniser'])} "
-                    f"| {_pct(s['with texture']['named_by_real_recogniser'])} |")
+    for g, s in r["summary"].items():
+        if s["repeats"] > 1:
+            rows.append(f"| mean | | {g} | {_pct(s['real_only'])} | {_pct(s['without texture']['synthetic_only'])} "
+                        f"({s['without texture']['ratio']:.2f}x) | {_pct(s['with texture']['synthetic_only'])} "
+                        f"({s['with texture']['ratio']:.2f}x) | "
+                        f"{_pct(s['without texture']['named_by_real_recogniser'])} | "
+                        f"{_pct(s['with texture']['named_by_real_recogniser'])} |")
     fl = r["repeats"][0]["floor"]
     names = {"level_db": "level (dB)", "spread_db": "spread (dB)", "correlation_time": "correlation along time",
              "correlation_doppler": "correlation along Doppler"}
-    floor = ["| noise floor (repeat 0) | " + " | ".join(fl) + " |", "|---" * (len(fl) + 1) + "|"]
+    first = r["repeats"][0]
+    floor = [f"| noise floor ({first['repeat']}, guidance {first['guidance']:g}) | " + " | ".join(fl) + " |",
+             "|---" * (len(fl) + 1) + "|"]
     floor += [f"| {label} | " + " | ".join(f"{v[k]:.2f}" for v in fl.values()) + " |" for k, label in names.items()]
-    return "\n".join([head, *rows, "", f"Texture over none: {_gain(s['gain'])}. Synthetic only: a recogniser "
+    gains = "; ".join(f"at guidance {g}: {_gain(s['gain'])}" for g, s in r["summary"].items())
+    return "\n".join([head, *rows, "", f"Texture over none, paired: {gains}. Synthetic only: a recogniser "
                       f"trained on as many samples from noise as the budget has real spectrograms, nothing real, "
                       f"tested on the real test split; the two pools share their latents and differ only by the "
                       f"texture. "

@@ -128,11 +128,15 @@ class Budget:
 
     def _arm(self, arm: str, rc: Config, data: RunData, rec_dir: Path) -> tuple[float, float]:
         val, test = _recogniser(rc, rec_dir, data, self.con, f"recogniser on {arm}")
+        self._record_arm(arm, val, test, rec_dir)
+        return val, test
+
+    def _record_arm(self, arm: str, val: float, test: float, rec_dir: Path) -> None:
+        """The arm's accuracies, and which real samples its recogniser saw."""
         self.record.accuracy[arm], self.record.val_accuracy[arm] = test, val
         _, card = load_recognizer(rec_dir)
         seen = [i for i in card.train_ids + card.selection_ids if not i.startswith("synthetic/")]
         self.record.real_files_seen[f"recognizer {arm}"] = ids_digest(seen) if seen else None
-        return val, test
 
     def candidates(self, strategies: tuple[StrategyConfig, ...], cap: int) -> None:
         """Every strategy's pool and recogniser; the best on validation becomes the generative arm. Then the
@@ -184,14 +188,14 @@ class Budget:
                 s2, s, x_train, y_train, cap=cap, seed=seed))
             data = with_synthetic(self.real, pool.x, pool.labels, "synthetic")
             val, test = _recogniser(user_recipe(self.c, len(pool.x)), self.folder / f"recognizer-{s.name}", data,
-                                    self.con, f"recogniser on synthetic (guidance {_guidance(s2, s)}, {len(pool.x)})")
-            tried.append((val, test, s, pool, data))
-        val, test, s, pool, data = max(tried, key=lambda t: t[0])  # ties: the first listed
-        self.record.tstr_samples = int(len(pool.x))
-        self.record.tstr_guidance = _guidance(s2, s)
+                                    self.con, f"recogniser on synthetic (guidance {_guidance(s2, s):g}, "
+                                              f"{len(pool.x)} samples)")
+            tried.append((val, test, s, len(pool.x)))
+        val, test, s, n = max(tried, key=lambda t: t[0])  # ties: the first listed
+        self.record.tstr_samples, self.record.tstr_guidance = n, _guidance(s2, s)
         self.record.tstr_candidates = {f"{_guidance(s2, t[2]):g}": {"val_accuracy": t[0], "test_accuracy": t[1]}
                                        for t in tried}
-        self._arm("synthetic", user_recipe(self.c, len(pool.x)), data, self.folder / f"recognizer-{s.name}")
+        self._record_arm("synthetic", val, test, self.folder / f"recognizer-{s.name}")
 
 
 def _guidance(s2: Stage2Model, s: StrategyConfig) -> float:
