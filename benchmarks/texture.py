@@ -53,12 +53,12 @@ def _texture(s2: Stage2Model, real) -> tuple[float, str]:
     """The stage-1 model's texture level (dB), and where it came from."""
     card = s2.autoencoder.card
     if card.texture is not None:
-        return card.texture.sigma_db, "stage-1 card"
+        return card.texture.sigma_db, "the stage-1 card's (fitted when stage 1 was trained)"
     dr = float(card.normalisation.dynamic_range_db)
     t = fit_model_texture(s2.autoencoder.model, real.dataset.x, real.indices("train"), dr,
                           seed=int(card.config.get("ae_train", {}).get("seed", 0)))
     card.texture = t  # this process only: the saved card is left as it is
-    return t.sigma_db, "fitted now (a stage 1 made before the fit)"
+    return t.sigma_db, "fitted by the benchmark (a stage 1 made before the fit), the same way"
 
 
 def measure_repeat(folder: Path, out: Path, ldm: Path | None, guidance: float | None) -> dict[str, Any]:

@@ -87,8 +87,9 @@ def _budget_order(b: str) -> tuple[bool, int]:
 
 def _tstr(s: dict[str, Any]) -> str:
     """What a budget's synthetic-only arm trained on (studies before tstr_samples trained it on the chosen pool)."""
-    n = s.get("tstr_samples")
-    return "the chosen pool" if n is None else f"{n} from noise"
+    n, g = s.get("tstr_samples"), s.get("tstr_guidance")
+    chosen = "" if not g else ", guidance " + " / ".join(g if len(g) == 1 else [f"{k} ({v}x)" for k, v in g.items()])
+    return "the chosen pool" if n is None else f"{n} from noise{chosen}"
 
 
 def _arm_cells(b: str, s: dict[str, Any]) -> str:
@@ -223,8 +224,7 @@ def render_texture(r: dict[str, Any]) -> str:
     return "\n".join([head, *rows, "", f"Texture over none, paired: {gains}. Synthetic only: a recogniser "
                       f"trained on as many samples from noise as the budget has real spectrograms, nothing real, "
                       f"tested on the real test split; the two pools share their latents and differ only by the "
-                      f"texture. "
-                      f"{x['sigma_source'].capitalize()}. {_source(r)}", "", *floor])
+                      f"texture. Texture level: {x['sigma_source']}. {_source(r)}", "", *floor])
 
 
 def _period_row(period: dict[str, float]) -> tuple[str, str]:

@@ -84,7 +84,8 @@ def utility(root, gain):
                           accuracy={"real": 0.5, "real+classical": 0.55, "real+classical+synthetic": 0.55 + gain + d,
                                     "synthetic": 0.2}, val_accuracy={}, real_files_seen={"stage1": "abc"},
                           candidates=[Candidate(name="anchored", val_accuracy=0.6, test_accuracy=0.55 + gain + d,
-                                                pool={"drawn": 700, "kept": 620})])
+                                                pool={"drawn": 700, "kept": 620})],
+                          tstr_samples=310, tstr_guidance=2.0 if r == 2 else 1.0)
             for r, d in enumerate((-0.001, 0.0, 0.001))]
     summary = summarise(recs)
     return UtilityReport(budgets=["10"], seeds=3, family="vq", generator="ldm", strategies=["anchored"], records=recs,

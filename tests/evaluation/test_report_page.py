@@ -79,6 +79,8 @@ def test_verdict_box_opens_the_page_with_numbers_interval_and_repeats(tmp_path):
                      r"[-+\d.]+\]</b>", box)
     assert box.count("repeats") == 2  # the verdict sentence's and this line's
     assert "real+classical+synthetic 58.1%" in box
+    # what the synthetic-only figure is: samples from noise alone, the guidance chosen per repeat, its ratio to real
+    assert "(synthetic: 310 samples from noise alone, guidance 1 (2x), 2 (1x); 0.40x real only)" in box
     # the evidence: generation verdicts and the latent-health problem, each linked to its section
     assert "Generated samples (ldm):" in box and "href='#generated-samples-ldm'" in text
     assert "id='generated-samples-ldm'" in text

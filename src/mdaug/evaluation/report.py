@@ -190,6 +190,15 @@ def _cell(i: Interval, points: bool = False, count: bool = True) -> str:
     return f"{scale * i.mean:{sign}.1f}{unit} [{scale * i.low:{sign}.1f}, {scale * i.high:{sign}.1f}]{n}"
 
 
+def _tstr_note(s: BudgetSummary) -> str:
+    """What the synthetic-only figure is, beside it: samples from noise alone, and its ratio to real only."""
+    if s.tstr_samples is None:
+        return ""
+    ratio = s.arms["synthetic"].mean / s.arms["real"].mean if s.arms["real"].mean else float("nan")
+    return (f" (synthetic: {s.tstr_samples} samples from noise alone, guidance {html.escape(_tstr_guidance(s))}; "
+            f"{ratio:.2f}x real only)")
+
+
 def _tstr_guidance(s: BudgetSummary) -> str:
     if s.tstr_guidance is None:
         return "the model's"
@@ -265,7 +274,8 @@ def verdict_box(m: Results, gen: dict[str, list[Verdict]]) -> str:
             lines.append(f"<p>At {html.escape(b)} real per class ({s.repeats} repeat{'s' if s.repeats > 1 else ''}): "
                          "synthetic over classical "
                          f"<b>{_cell(s.gains['synthetic over classical'], points=True, count=False)}</b>; test "
-                         "accuracy " + " · ".join(f"{a} {_cell(s.arms[a], count=False)}" for a in ARMS) + "</p>")
+                         "accuracy " + " · ".join(f"{a} {_cell(s.arms[a], count=False)}" for a in ARMS)
+                         + _tstr_note(s) + "</p>")
     else:
         lines.append("<p class='missing'><b>Does the synthetic data help?</b> not measured yet (no utility study)</p>")
     for kind, vs in gen.items():
