@@ -31,12 +31,14 @@ import torch
 from mdaug import seeds
 from mdaug.config import load_config, tstr_strategy
 from mdaug.data.texture import fit_model_texture, noise_floor
+from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
 from mdaug.runs.loading import Stage2Model, load_recognizer, load_stage2
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.recognizer import train_recognizer
 from mdaug.workflows.pools import draw_pool
 from mdaug.workflows.provenance import provenance
+from mdaug.workflows.utility import UTILITY_JSON
 from mdaug.workflows.utility.summary import interval
 from mdaug.workflows.utility.synthetic import with_synthetic
 
@@ -61,6 +63,39 @@ def _texture(s2: Stage2Model, real) -> tuple[float, str]:
     return t.sigma_db, "fitted by the benchmark (a stage 1 made before the fit), the same way"
 
 
+def _tstr_seed(seed: int, folder: Path) -> int:
+    """The study's seed of the synthetic-only pool of repeat-R (workflows/utility/budget.py)."""
+    return seed + seeds.UTILITY_SYNTHETIC * int(folder.name.split("-")[-1]) + seeds.UTILITY_TSTR
+
+
+def strategy_arm(folder: Path, out: Path, ldm: Path | None) -> dict[str, Any]:
+    """The study's chosen strategy (the real + classical + synthetic arm) drawn again without and with the texture,
+    with the study's seed, filter and recipe: what the texture does to the gain over classical augmentation."""
+    record = next(r for r in json.loads((folder.parent.parent / UTILITY_JSON).read_text())["records"]
+                  if f"repeat-{r['repeat']}" == folder.name)
+    rc = load_config(str(folder / f"recognizer-{record['strategy']}" / "config.yaml"))
+    real = load_run_data(rc)
+    train = real.indices("train")
+    names = [x.name for x in rc.utility.strategies]
+    i = names.index(record["strategy"])
+    s2 = load_stage2(ldm or folder / "ldm")
+    _texture(s2, real)
+    filt = load_recognizer(folder / "recognizer-real")[0]
+    row = {"strategy": record["strategy"], "real+classical": record["accuracy"]["real+classical"]}
+    for texture in (False, True):
+        name = "with texture" if texture else "without texture"
+        pool = draw_pool(s2, rc.utility.strategies[i].model_copy(update={"texture": texture}), real.dataset.x[train],
+                         real.dataset.labels[train], cap=rc.utility.max_synthetic_per_class,
+                         seed=rc.seed + seeds.UTILITY_SYNTHETIC * record["repeat"] + i, recognizer=filt,
+                         zero_row=zero_row_of(real.dataset))
+        run = out / folder.name / f"{record['strategy']}-{name.replace(' ', '-')}"
+        train_recognizer(rc, run, role="eval", data=with_synthetic(real, pool.x, pool.labels, "real+synthetic"))
+        row[name] = {"samples": int(len(pool.x)), "test": float(load_recognizer(run)[1].test_accuracy)}
+        print(f"{folder.name} {record['strategy']} {name}: {len(pool.x)} samples, real + classical + synthetic "
+              f"{row[name]['test']:.3f} (real + classical {row['real+classical']:.3f})", flush=True)
+    return row
+
+
 def measure_repeat(folder: Path, out: Path, ldm: Path | None, guidance: float | None) -> dict[str, Any]:
     rc = load_config(str(folder / "recognizer-tstr" / "config.yaml"))
     real = load_run_data(rc)
@@ -75,8 +110,9 @@ def measure_repeat(folder: Path, out: Path, ldm: Path | None, guidance: float | 
                            "floor": {"real train": noise_floor(real.dataset.x[train], dr)}, "arms": {}}
     for texture in (False, True):
         name = "with texture" if texture else "without texture"
-        pool = draw_pool(s2, tstr_strategy(guidance), real.dataset.x[train], real.dataset.labels[train],
-                         cap=rc.utility.max_synthetic_per_class, seed=rc.seed + seeds.UTILITY_TSTR, texture=texture)
+        pool = draw_pool(s2, tstr_strategy(guidance).model_copy(update={"texture": texture}), real.dataset.x[train],
+                         real.dataset.labels[train], cap=rc.utility.max_synthetic_per_class,
+                         seed=_tstr_seed(rc.seed, folder))
         run = out / folder.name / f"g{row['guidance']:g}-{name.replace(' ', '-')}"
         train_recognizer(rc, run, role="eval", data=with_synthetic(real, pool.x, pool.labels, "synthetic"))
         acc = float(load_recognizer(run)[1].test_accuracy)
@@ -113,21 +149,29 @@ def main() -> None:
     ap.add_argument("--ldm", type=Path, help="the stage 2 the study was given (mdaug utility --stage2), if any")
     ap.add_argument("--guidance", type=float, nargs="+", help="of the synthetic-only samples (default: the study's "
                     "utility.tstr_guidance)")
-    ap.add_argument("--work", type=Path, help="where the new recognisers go (default: BUDGET/../texture-NAME)")
+    ap.add_argument("--strategy", action="store_true", help="also the study's chosen strategy (real + classical + "
+                    "synthetic) without and with the texture")
+    ap.add_argument("--work", type=Path, help="where the new recognisers go (default: BUDGET/../NAME)")
     a = ap.parse_args()
     folders = sorted(f for f in a.budget.glob("repeat-*") if (f / "recognizer-tstr").is_dir())
     if not folders:
         sys.exit(f"error: no repeat-R folder with a synthetic-only arm in {a.budget}")
-    work = a.work or a.budget.parent / f"texture-{a.name}"
+    work = a.work or a.budget.parent / a.name
     if work.exists() and any(work.iterdir()):
         sys.exit(f"error: {work} is not empty; give another --work")
     command = "benchmarks/texture.py " + " ".join(shlex.quote(x) for x in sys.argv[1:])
     rows = []
     try:
         guidance = a.guidance or load_config(str(folders[0] / "recognizer-tstr" / "config.yaml")).utility.tstr_guidance
+        strategy_rows = []
         for f in folders:
             rows += [measure_repeat(f, work, a.ldm, g) for g in guidance]
+            if a.strategy:
+                strategy_rows.append(strategy_arm(f, work, a.ldm) | {"repeat": f.name})
             result = provenance(command) | {"budget": a.budget.name, "repeats": rows, "summary": summary(rows)}
+            if strategy_rows:
+                gain = [r["with texture"]["test"] - r["without texture"]["test"] for r in strategy_rows]
+                result["strategy"] = {"repeats": strategy_rows, "gain": interval(gain).model_dump()}
             RESULTS.mkdir(exist_ok=True)
             (RESULTS / f"{a.name}.json").write_text(json.dumps(result, indent=1) + "\n")
     except MdaugError as e:

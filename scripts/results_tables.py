@@ -224,7 +224,20 @@ def render_texture(r: dict[str, Any]) -> str:
     return "\n".join([head, *rows, "", f"Texture over none, paired: {gains}. Synthetic only: a recogniser "
                       f"trained on as many samples from noise as the budget has real spectrograms, nothing real, "
                       f"tested on the real test split; the two pools share their latents and differ only by the "
-                      f"texture. Texture level: {x['sigma_source']}. {_source(r)}", "", *floor])
+                      f"texture. Texture level: {x['sigma_source']}. {_source(r)}", "", *floor, *_texture_strategy(r)])
+
+
+def _texture_strategy(r: dict[str, Any]) -> list[str]:
+    """benchmarks/texture.py --strategy: the study's chosen strategy drawn without and with the texture."""
+    if "strategy" not in r:
+        return []
+    rows = ["", "| repeat | strategy | real + classical | + synthetic, without texture | with texture |",
+            "|---|---|---|---|---|"]
+    rows += [f"| {x['repeat']} | {x['strategy']} ({x['with texture']['samples']} samples) | "
+             f"{_pct(x['real+classical'])} | {_pct(x['without texture']['test'])} | {_pct(x['with texture']['test'])} |"
+             for x in r["strategy"]["repeats"]]
+    return [*rows, "", f"The texture's change to the real + classical + synthetic arm, paired: "
+                       f"{_gain(r['strategy']['gain'])}."]
 
 
 def _period_row(period: dict[str, float]) -> tuple[str, str]:

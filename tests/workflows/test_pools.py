@@ -83,3 +83,18 @@ def test_mirrored_anchors_are_the_class_walking_the_other_way(model, monkeypatch
         assert sum(flipped) == len(got) // 2  # half of each class mirrored
     with pytest.raises(ValueError, match="strength below 1"):
         StrategyConfig(name="m", mirror=1.0)
+
+
+def test_a_strategy_without_texture_draws_the_decoder_output_and_with_it_that_plus_the_fitted_noise(model):
+    s2, x, y = model
+    on = draw_pool(s2, StrategyConfig(name="on", per_real=1.0, remove_copies=False, texture=True), x, y, cap=10,
+                   seed=3)
+    off = draw_pool(s2, StrategyConfig(name="off", per_real=1.0, remove_copies=False), x, y, cap=10, seed=3)
+    assert not StrategyConfig(name="default").texture  # mixed with recordings, samples go without it by default
+    sigma = s2.autoencoder.floor_noise
+    assert np.array_equal(on.labels, off.labels)
+    inside = (off.x > -0.9) & (off.x < 0.9) & (on.x > -1) & (on.x < 1)
+    if sigma > 0:  # the same latents: the samples differ by the texture alone
+        assert float((on.x - off.x)[inside].std()) == pytest.approx(sigma, rel=0.15)
+    else:
+        assert np.array_equal(on.x, off.x)

@@ -47,6 +47,10 @@ TEMPERATURE_OPT = typer.Option(None, "--temperature", help="prior: sampling temp
 TEXTURE_OPT = typer.Option(True, "--texture/--no-texture",
                            help="Give samples back the noise-floor speckle the stage-1 decoder smooths away (fitted on "
                                 "its training data; see its card's texture).")
+AUGMENT_TEXTURE_OPT = typer.Option(None, "--texture/--no-texture",
+                                   help="The noise-floor speckle of the stage-1 model on the samples (default: the "
+                                        "chosen strategy's; off for plain samples, since mixed with recordings "
+                                        "textured samples have cost accuracy so far: benchmarks/README.md).")
 CLASSES_OPT = typer.Option(None, "--classes",
                            help="Comma-separated class names or indices (default: all, balanced).")
 SEED_OPT = typer.Option(0, "--seed", help="Seed of the noise; the same seed gives the same samples.")

@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from mdaug.cli.app import (
+    AUGMENT_TEXTURE_OPT,
     CLASSES_OPT,
     GUIDANCE_OPT,
     SAMPLER_OPT,
@@ -87,7 +88,7 @@ def augment_cmd(
     guidance: Optional[float] = GUIDANCE_OPT,
     sampler: Optional[str] = SAMPLER_OPT,
     temperature: Optional[float] = TEMPERATURE_OPT,
-    texture: bool = TEXTURE_OPT,
+    texture: Optional[bool] = AUGMENT_TEXTURE_OPT,
     seed: int = SEED_OPT,
     ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
@@ -110,7 +111,7 @@ def augment_cmd(
         r = export_with_strategy(s2, out_dir, per_class, choice, classes=wanted, seed=seed, fmt=fmt, progress=True,
                                  texture=texture)
     else:
-        settings = _settings(s2, steps, guidance, sampler, temperature, texture)
+        settings = _settings(s2, steps, guidance, sampler, temperature, bool(texture))
         r = export_augmented(s2, out_dir, per_class, classes=wanted, settings=settings, seed=seed, fmt=fmt,
                              batch_size=batch_size, progress=True)
     out.print(f"{r.samples} synthetic spectrograms ({len(r.classes)} classes x {per_class}, {r.format}"

@@ -49,6 +49,11 @@ class StrategyConfig(Section):
     pretrain_steps: int = Field(0, ge=0)
     """Pretrain on the synthetic samples alone for this many steps, then fine-tune on the real ones
     (recognizer_train.synthetic_pretrain_steps)."""
+    texture: bool = False
+    """Give the samples the noise floor's speckle that stage 1 smooths away (data/texture.py). Off by default here:
+    mixed with recordings, textured samples cost held-out accuracy in every measurement so far (smooth ones a
+    recogniser can partly set apart), while a recogniser trained on samples alone learns more from textured ones
+    (the synthetic-only arm uses it; benchmarks/README.md, the noise floor's texture)."""
     mirror: float = Field(0.0, ge=0, le=1)
     """Share of the anchors mirrored about zero Doppler before stage 2 redraws them under their class (needs
     strength < 1): the class walking the other way, which a few recordings may never show. For identity labels
@@ -72,9 +77,9 @@ DEFAULT_STRATEGIES = (
 )
 
 
-TSTR_STRATEGY = StrategyConfig(name="tstr", strength=1.0, per_real=1.0)
+TSTR_STRATEGY = StrategyConfig(name="tstr", strength=1.0, per_real=1.0, texture=True)
 """The utility study's synthetic-only arm: one sample from noise per real training sample, unsifted (near-copies
-dropped), at each guidance of utility.tstr_guidance (tstr_strategy)."""
+dropped), with the noise floor's texture, at each guidance of utility.tstr_guidance (tstr_strategy)."""
 
 
 def tstr_strategy(guidance: float | None) -> StrategyConfig:

@@ -43,10 +43,10 @@ def pool_sizes(train_labels: np.ndarray, n_classes: int, s: StrategyConfig, cap:
     return np.minimum(np.round(counts * s.per_real).astype(int), cap)
 
 
-def strategy_settings(s2: Stage2Model, s: StrategyConfig, texture: bool = True) -> SampleSettings:
+def strategy_settings(s2: Stage2Model, s: StrategyConfig) -> SampleSettings:
     base = s2.default_settings()
     return replace(base, guidance_scale=base.guidance_scale if s.guidance_scale is None else s.guidance_scale,
-                   strength=s.strength, texture=texture)
+                   strength=s.strength, texture=s.texture)
 
 
 def _anchors(x_train: np.ndarray, y_train: np.ndarray, labels: np.ndarray, rng: np.random.Generator, *,
@@ -78,7 +78,7 @@ def class_probability(recognizer: torch.nn.Module, x: np.ndarray, labels: np.nda
 
 def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: np.ndarray, *, cap: int,
               seed: int, recognizer: torch.nn.Module | None = None, device: str = "cpu",
-              sizes: np.ndarray | None = None, zero_row: float | None = None, texture: bool = True) -> Pool:
+              sizes: np.ndarray | None = None, zero_row: float | None = None) -> Pool:
     """Draw the pool of strategy `s` for the real training samples (x_train, y_train) the models were trained on:
     per class, s.per_real times its real samples (at most `cap`), or `sizes` when given. Filtering needs
     `recognizer` (trained on the same real samples only, never the judge). `zero_row`: the row of zero Doppler for
@@ -91,7 +91,7 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
     rng = np.random.default_rng(seed)
     anchors, mirrored = (_anchors(x_train, y_train, labels, rng, mirror=s.mirror, zero_row=zero_row)
                          if s.strength < 1 else (None, np.zeros(len(labels), dtype=bool)))
-    x = generate(s2, labels, strategy_settings(s2, s, texture), seed=seed, device=device, anchors=anchors)
+    x = generate(s2, labels, strategy_settings(s2, s), seed=seed, device=device, anchors=anchors)
     keep = np.ones(len(x), dtype=bool)
     counts = {"drawn": int(len(x))}
     if s.remove_copies and len(y_train) >= 3:
@@ -116,13 +116,14 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
 
 def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: StrategyChoice | None, *,
                          classes: list[str] | None = None, seed: int = 0, fmt: str = "auto",
-                         progress: bool = False, texture: bool = True) -> AugmentRecord:
+                         progress: bool = False, texture: bool | None = None) -> AugmentRecord:
     """An augmented dataset in `out`: drawn with the chosen strategy (its pool, `per_class` per class at most) when
-    there is one, else plain samples with the model's own settings. `texture`: SampleSettings.texture."""
+    there is one, else plain samples with the model's own settings. `texture`: the noise floor's texture on the
+    samples (None: the strategy's; off for plain samples, as for a strategy by default)."""
     if choice is None:
         return export_augmented(s2, out, per_class, classes=classes, seed=seed, fmt=fmt, progress=progress,
-                                settings=replace(s2.default_settings(), texture=texture))
-    s = choice.strategy
+                                settings=replace(s2.default_settings(), texture=bool(texture)))
+    s = choice.strategy if texture is None else choice.strategy.model_copy(update={"texture": texture})
     data = stage1_data(s2.autoencoder)
     train = data.indices("train")
     x_train, y_train = data.dataset.x[train], data.dataset.labels[train]
@@ -132,8 +133,8 @@ def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: Str
     recognizer = load_recognizer(choice.recognizer)[0] if s.filter_confidence > 0 else None
     ensure_empty_dir(out, what="output folder", create=False)  # before the draw, which takes a while
     pool = draw_pool(s2, s, x_train, y_train, cap=per_class, seed=seed, recognizer=recognizer, sizes=sizes,
-                     zero_row=zero_row_of(data.dataset), texture=texture)
-    return export_augmented(s2, out, per_class, classes=classes, settings=strategy_settings(s2, s, texture), seed=seed,
+                     zero_row=zero_row_of(data.dataset))
+    return export_augmented(s2, out, per_class, classes=classes, settings=strategy_settings(s2, s), seed=seed,
                             fmt=fmt, pool=(pool.x, pool.labels), strategy=s.model_dump(), selected=choice.selected)
 
 
