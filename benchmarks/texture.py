@@ -149,11 +149,13 @@ def main() -> None:
     ap.add_argument("--ldm", type=Path, help="the stage 2 the study was given (mdaug utility --stage2), if any")
     ap.add_argument("--guidance", type=float, nargs="+", help="of the synthetic-only samples (default: the study's "
                     "utility.tstr_guidance)")
+    ap.add_argument("--repeats", type=int, nargs="+", help="which repeats (default: every repeat-R folder)")
     ap.add_argument("--strategy", action="store_true", help="also the study's chosen strategy (real + classical + "
                     "synthetic) without and with the texture")
     ap.add_argument("--work", type=Path, help="where the new recognisers go (default: BUDGET/../NAME)")
     a = ap.parse_args()
-    folders = sorted(f for f in a.budget.glob("repeat-*") if (f / "recognizer-tstr").is_dir())
+    folders = sorted(f for f in a.budget.glob("repeat-*") if (f / "recognizer-tstr").is_dir()
+                     and (a.repeats is None or int(f.name.split("-")[-1]) in a.repeats))
     if not folders:
         sys.exit(f"error: no repeat-R folder with a synthetic-only arm in {a.budget}")
     work = a.work or a.budget.parent / a.name

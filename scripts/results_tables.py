@@ -231,11 +231,11 @@ def _texture_strategy(r: dict[str, Any]) -> list[str]:
     """benchmarks/texture.py --strategy: the study's chosen strategy drawn without and with the texture."""
     if "strategy" not in r:
         return []
-    rows = ["", "| repeat | strategy | real + classical | + synthetic, without texture | with texture |",
+    rows = ["", "| repeat | strategy | real + classical | + synthetic without texture (samples kept) | with texture |",
             "|---|---|---|---|---|"]
-    rows += [f"| {x['repeat']} | {x['strategy']} ({x['with texture']['samples']} samples) | "
-             f"{_pct(x['real+classical'])} | {_pct(x['without texture']['test'])} | {_pct(x['with texture']['test'])} |"
-             for x in r["strategy"]["repeats"]]
+    rows += [f"| {x['repeat']} | {x['strategy']} | {_pct(x['real+classical'])} | "
+             + " | ".join(f"{_pct(x[k]['test'])} ({x[k]['samples']})" for k in ("without texture", "with texture"))
+             + " |" for x in r["strategy"]["repeats"]]
     return [*rows, "", f"The texture's change to the real + classical + synthetic arm, paired: "
                        f"{_gain(r['strategy']['gain'])}."]
 

@@ -226,3 +226,21 @@ def test_samples_get_back_the_stage1_floor_texture_and_can_go_without(trained, t
     assert s2t.kind.settings_from_dict(s2t.kind.settings_dict(plain_settings)) == plain_settings
     r = export_augmented(s2t, tmp_path / "aug", per_class=1, seed=1)
     assert r.floor_noise_db == 2.0
+
+
+def test_cli_augment_draws_plain_samples_without_texture_unless_asked_and_sample_with_it(trained, cli, tmp_path):
+    run = trained["ldm"]
+    sigma = load_stage2(run).autoencoder.card.texture.sigma_db
+    for args, want in (((), 0.0), (("--texture",), sigma)):
+        out = tmp_path / f"aug{len(args)}"
+        code, _, e = cli("augment", run, "--per-class", "1", "--plain", "--out", out, *args)
+        assert code == 0, e
+        assert json.loads((out / "augment.json").read_text())["floor_noise_db"] == want
+    code, _, e = cli("sample", run, "--n", "1", "--classes", "0", "--seed", "2", "--out", tmp_path / "on")
+    assert code == 0, e
+    code, _, e = cli("sample", run, "--n", "1", "--classes", "0", "--seed", "2", "--no-texture", "--out",
+                     tmp_path / "off")
+    assert code == 0, e
+    with np.load(tmp_path / "on" / "samples.npz") as a, np.load(tmp_path / "off" / "samples.npz") as b:
+        assert np.array_equal(a["x"], b["x"]) == (sigma == 0)
+        assert json.loads(str(b["settings"]))["texture"] is False
