@@ -64,3 +64,19 @@ def _simulation_cache(tmp_path_factory):
         os.environ.pop("MDAUG_CACHE", None)
     else:
         os.environ["MDAUG_CACHE"] = old
+
+
+def with_texture(autoencoder_final, folder, sigma_db: float):
+    """A copy of a finished stage-1 model (its final/ folder) whose card says the noise floor's texture is `sigma_db`:
+    the same weights, so a stage 2 trained on the original accepts it (load_stage2(..., autoencoder=folder))."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    folder = Path(folder)
+    shutil.copytree(autoencoder_final, folder / "final")
+    card = folder / "final" / "mdaug.json"
+    raw = json.loads(card.read_text())
+    raw["texture"]["sigma_db"] = sigma_db
+    card.write_text(json.dumps(raw))
+    return folder

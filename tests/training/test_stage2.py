@@ -24,7 +24,7 @@ from mdaug.sampling.generate import generate
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.common import read_loss_log
 from mdaug.training.stage2 import train_stage2
-from tests.conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error, with_texture
 
 
 def test_latent_stats_recover_known_mean_and_scale():
@@ -152,7 +152,9 @@ def test_export_writes_the_input_format_with_a_manifest_and_reads_back(trained, 
     assert len(rows) == len(back) and all(row["synthetic"] == "True" for row in rows)
     assert [row["class"] for row in rows] == [back.class_names[i] for i in back.labels]
     assert {row["guidance"] for row in rows} == {str(s2.default_settings().guidance_scale)}
-    assert np.allclose(back.x, generate(s2, back.labels, s2.default_settings(), seed=1), atol=1e-6)
+    assert r.floor_noise_db == 0.0  # an augmented dataset is for mixing with recordings: no texture by default
+    assert np.allclose(back.x, generate(s2, back.labels, replace(s2.default_settings(), texture=False), seed=1),
+                       atol=1e-6)
     with pytest.raises(MdaugError, match="not empty"):
         export_augmented(s2, tmp_path / "aug", per_class=1)
     # a user's jet-coloured image folder: the export is jet-coloured images in one folder per class
@@ -204,12 +206,17 @@ def test_samples_get_back_the_stage1_floor_texture_and_can_go_without(trained, t
     card = s2.autoencoder.card
     assert card.texture is not None  # fitted when stage 1 was trained
     # the same stage-1 weights with a known texture in its card: samples get exactly that noise, clipped
-    moved = tmp_path / "ae"
-    shutil.copytree(s2.autoencoder.folder, moved / "final")
-    raw = json.loads((moved / "final" / "mdaug.json").read_text())
-    raw["texture"]["sigma_db"] = 2.0
-    (moved / "final" / "mdaug.json").write_text(json.dumps(raw))
-    s2t = load_stage2(trained["ldm"], autoencoder=moved)
+    s2t = load_stage2(trained["ldm"], autoencoder=with_texture(s2.autoencoder.folder, tmp_path / "ae", 2.0))
+    # a card from before the fit (no texture key) loads, and its samples stay as decoded
+    old = tmp_path / "old"
+    shutil.copytree(s2.autoencoder.folder, old / "final")
+    raw = json.loads((old / "final" / "mdaug.json").read_text())
+    del raw["texture"]
+    (old / "final" / "mdaug.json").write_text(json.dumps(raw))
+    s2o = load_stage2(trained["ldm"], autoencoder=old)
+    assert s2o.autoencoder.card.texture is None and s2o.autoencoder.floor_noise == 0.0
+    assert np.array_equal(generate(s2o, [0, 1], s2o.default_settings(), seed=5),
+                          generate(s2o, [0, 1], replace(s2o.default_settings(), texture=False), seed=5))
     dr = float(card.normalisation.dynamic_range_db)
     assert s2t.autoencoder.floor_noise == pytest.approx(2 * 2.0 / dr)
     settings = s2t.default_settings()
@@ -224,23 +231,28 @@ def test_samples_get_back_the_stage1_floor_texture_and_can_go_without(trained, t
     assert s2t.kind.settings_dict(plain_settings)["texture"] is False
     assert "texture" not in s2t.kind.settings_dict(settings)
     assert s2t.kind.settings_from_dict(s2t.kind.settings_dict(plain_settings)) == plain_settings
-    r = export_augmented(s2t, tmp_path / "aug", per_class=1, seed=1)
+    r = export_augmented(s2t, tmp_path / "aug", per_class=1, seed=1, settings=settings)
     assert r.floor_noise_db == 2.0
+    # the decoder's output before the texture, for checks the noise would hide (near-copies)
+    kept: list[np.ndarray] = []
+    again = generate(s2t, labels, settings, seed=5, plain=kept)
+    assert np.array_equal(again, textured) and np.array_equal(kept[0], plain)
 
 
 def test_cli_augment_draws_plain_samples_without_texture_unless_asked_and_sample_with_it(trained, cli, tmp_path):
     run = trained["ldm"]
-    sigma = load_stage2(run).autoencoder.card.texture.sigma_db
+    ae = with_texture(load_stage2(run).autoencoder.folder, tmp_path / "ae", 1.5)
+    sigma = 1.5
     for args, want in (((), 0.0), (("--texture",), sigma)):
         out = tmp_path / f"aug{len(args)}"
-        code, _, e = cli("augment", run, "--per-class", "1", "--plain", "--out", out, *args)
+        code, _, e = cli("augment", run, "--per-class", "1", "--plain", "--ae", ae, "--out", out, *args)
         assert code == 0, e
         assert json.loads((out / "augment.json").read_text())["floor_noise_db"] == want
-    code, _, e = cli("sample", run, "--n", "1", "--classes", "0", "--seed", "2", "--out", tmp_path / "on")
+    code, _, e = cli("sample", run, "--n", "1", "--classes", "0", "--seed", "2", "--ae", ae, "--out", tmp_path / "on")
     assert code == 0, e
-    code, _, e = cli("sample", run, "--n", "1", "--classes", "0", "--seed", "2", "--no-texture", "--out",
+    code, _, e = cli("sample", run, "--n", "1", "--classes", "0", "--seed", "2", "--ae", ae, "--no-texture", "--out",
                      tmp_path / "off")
     assert code == 0, e
     with np.load(tmp_path / "on" / "samples.npz") as a, np.load(tmp_path / "off" / "samples.npz") as b:
-        assert np.array_equal(a["x"], b["x"]) == (sigma == 0)
+        assert not np.array_equal(a["x"], b["x"])
         assert json.loads(str(b["settings"]))["texture"] is False

@@ -28,6 +28,9 @@ def test_costs_grow_with_the_work_of_each_step():
     single = costs("utility.budgets=[10]", "utility.tstr_guidance=[null]", *one)
     assert costs("utility.budgets=[10]", *one)["utility"] - single["utility"] == pytest.approx(
         base["recognizer"] + 10 * 31 * per_image)
+    # the model's own guidance being 1, the two candidates are one pool and one recogniser
+    assert costs("utility.budgets=[10]", "ldm.guidance_scale=1", *one)["utility"] == pytest.approx(
+        costs("utility.budgets=[10]", "ldm.guidance_scale=1", "utility.tstr_guidance=[null]", *one)["utility"])
     two = costs("utility.budgets=[10]", "utility.strategies=[{name: a}, {name: b}]")
     one_10 = costs("utility.budgets=[10]", "utility.strategies=[{name: a}]")
     assert two["utility"] - one_10["utility"] == pytest.approx(base["recognizer"] + 2 * 10 * 31 * per_image)

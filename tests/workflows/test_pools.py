@@ -10,6 +10,7 @@ from mdaug.runs.loading import load_stage2, stage1_data
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.pools import draw_pool, pool_sizes
+from tests.conftest import with_texture
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +53,14 @@ def test_near_copies_are_removed_and_the_filter_keeps_the_confident_ones(model, 
     import mdaug.workflows.pools as pools
 
     s2, x, y = model
-    monkeypatch.setattr(pools, "generate", lambda s2, labels, settings, **kw: x[np.searchsorted(
-        np.sort(y), labels)].copy())  # a generator that returns real training samples: all copies
+    def copying(s2, labels, settings, plain=None, **kw):
+        """A generator that returns real training samples (all copies), under a heavy texture: the copy check must
+        look at the decoder's output before the texture (`plain`), where copies show."""
+        out = x[np.searchsorted(np.sort(y), labels)].copy()
+        plain.append(out.copy())
+        return np.clip(out + np.random.default_rng(0).normal(0, 0.5, out.shape), -1, 1).astype(np.float32)
+
+    monkeypatch.setattr(pools, "generate", copying)
     copies = draw_pool(s2, StrategyConfig(name="c", per_real=1.0), x, y, cap=10, seed=0)
     assert copies.counts["near_copies"] == copies.counts["drawn"] and copies.counts["kept"] == 0
     monkeypatch.undo()
@@ -85,16 +92,16 @@ def test_mirrored_anchors_are_the_class_walking_the_other_way(model, monkeypatch
         StrategyConfig(name="m", mirror=1.0)
 
 
-def test_a_strategy_without_texture_draws_the_decoder_output_and_with_it_that_plus_the_fitted_noise(model):
+def test_a_strategy_without_texture_draws_the_decoder_output_and_with_it_that_plus_the_fitted_noise(model, tmp_path):
     s2, x, y = model
+    s2 = load_stage2(s2.folder, autoencoder=with_texture(s2.autoencoder.folder, tmp_path / "ae", 2.0))
     on = draw_pool(s2, StrategyConfig(name="on", per_real=1.0, remove_copies=False, texture=True), x, y, cap=10,
                    seed=3)
     off = draw_pool(s2, StrategyConfig(name="off", per_real=1.0, remove_copies=False), x, y, cap=10, seed=3)
     assert not StrategyConfig(name="default").texture  # mixed with recordings, samples go without it by default
     sigma = s2.autoencoder.floor_noise
+    assert sigma == pytest.approx(2 * 2.0 / s2.autoencoder.card.normalisation.dynamic_range_db)
     assert np.array_equal(on.labels, off.labels)
     inside = (off.x > -0.9) & (off.x < 0.9) & (on.x > -1) & (on.x < 1)
-    if sigma > 0:  # the same latents: the samples differ by the texture alone
-        assert float((on.x - off.x)[inside].std()) == pytest.approx(sigma, rel=0.15)
-    else:
-        assert np.array_equal(on.x, off.x)
+    # the same latents: the samples differ by the texture alone
+    assert float((on.x - off.x)[inside].std()) == pytest.approx(sigma, rel=0.15)

@@ -120,6 +120,9 @@ def test_a_tiny_study_chooses_on_validation_and_reports_test_accuracies_it_can_r
     with np.load(folder / f"{chosen}-pool.npz") as z:
         assert rec.tstr_samples == len(z["labels"])
     assert r.summary["2"].tstr_samples == rec.tstr_samples and r.summary["2"].tstr_guidance == {best: 1}
+    # with the noise floor's texture of the budget's stage 1; the strategies' pools without it (their default)
+    from mdaug.runs.loading import load_pretrained_autoencoder
+    assert rec.tstr_floor_noise_db == load_pretrained_autoencoder(folder / "ae").card.texture.sigma_db
     assert json.loads((out / "utility.json").read_text())["verdict"] == r.verdict
 
 

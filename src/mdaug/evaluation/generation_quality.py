@@ -51,8 +51,10 @@ def check_recognizer(card: RecognizerCard, s2: Stage2Model, fingerprint: str) ->
 def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_test: np.ndarray,
                     fake: np.ndarray, fake_labels: np.ndarray, recognizer, n_classes: int, *,
                     floor: np.ndarray | None = None, reconstructed: np.ndarray | None = None,
-                    identity_set: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0) -> dict[str, Any]:
-    """Every metric of the module for spectrogram arrays (n, c, H, W); `floor` is a real set of the size of
+                    identity_set: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
+                    fake_plain: np.ndarray | None = None) -> dict[str, Any]:
+    """Every metric of the module for spectrogram arrays (n, c, H, W); `fake_plain`: the same samples before the
+    noise floor's texture (for the pixel copy check; `fake` when None); `floor` is a real set of the size of
     `fake` that stands in for it to give the floor values; `reconstructed` is that set passed through the
     stage-1 model (the best stage 2 can do: it generates in that model's latent space). `identity_set`:
     (reconstructions of the real test split, their labels), on which the ceiling's identity accuracy is measured
@@ -80,7 +82,8 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
     out["identity"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ident.items()}
     mem = memorisation(f_fake, fake_labels, f_train, real_train_labels)
     out["memorisation"] = {k: v for k, v in mem.items() if k not in ("ratio", "nearest_train")}
-    mem = memorisation(fake, fake_labels, real_train, real_train_labels)  # pixels: copies show most plainly here
+    mem = memorisation(fake if fake_plain is None else fake_plain, fake_labels, real_train,  # pixels: copies show
+                       real_train_labels)  # most plainly here, before the texture's noise (fake_plain)
     out["memorisation_pixels"] = {k: v for k, v in mem.items() if k not in ("ratio", "nearest_train")}
     out["physical"] = physical_plausibility(real_test, fake)
     return out
@@ -111,20 +114,24 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
     n_classes = len(s2.class_names)
     settings = settings or s2.default_settings()
     labels = np.repeat(np.arange(n_classes), per_class)
-    fake = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device="cpu", progress=True)
+    plain: list[np.ndarray] = []
+    fake = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device="cpu", progress=True, plain=plain)
+    texture = s2.autoencoder.card.texture
+    level = texture.sigma_db if settings.texture and texture is not None else 0.0  # the texture the samples got
     rng = np.random.default_rng(seed)
     floor_rows = np.concatenate([rng.choice(train[ds.labels[train] == c], per_class,
                                             replace=int((ds.labels[train] == c).sum()) < per_class)
                                  for c in range(n_classes)])
     report: dict[str, Any] = {"run": str(Path(run)), "kind": s2.kind.name, "family": s2.autoencoder.family,
                               "recognizer": str(Path(recognizer)), "per_class": per_class, "samples": int(labels.size),
-                              "seed": seed, "settings": s2.kind.settings_dict(settings), "test_samples": int(len(test)),
+                              "seed": seed, "settings": s2.kind.settings_dict(settings) | {"floor_noise_db": level},
+                              "test_samples": int(len(test)),
                               "recognizer_test_accuracy": rec_card.test_accuracy}
     recon = reconstruct(s2, ds.x[floor_rows])
     report.update(quality_metrics(ds.x[train], ds.labels[train], ds.x[test], fake, labels, rec, n_classes,
                                   floor=ds.x[floor_rows], reconstructed=recon,
                                   identity_set=(reconstruct(s2, ds.x[test]), ds.labels[test]),
-                                  seed=seed))
+                                  seed=seed, fake_plain=plain[0]))
     folder = Path(out) if out else s2.folder.parent / EVAL
     folder.mkdir(parents=True, exist_ok=True)
     path = free_path(folder / "generation.json")

@@ -188,7 +188,7 @@ class Candidate(EvalRecord):
 class UtilityRecord(EvalRecord):
     """One (budget, repeat) of the utility study."""
 
-    omit_when_none = ("tstr_samples", "tstr_guidance", "tstr_candidates")
+    omit_when_none = ("tstr_samples", "tstr_guidance", "tstr_candidates", "tstr_floor_noise_db")
     budget: str
     repeat: int
     real_train: int
@@ -203,6 +203,8 @@ class UtilityRecord(EvalRecord):
     """The guidance of those samples, chosen on validation (None in studies before it was chosen: the model's)."""
     tstr_candidates: dict[str, dict[str, float]] | None = None
     """Per guidance tried (utility.tstr_guidance): the synthetic-only recogniser's validation and test accuracy."""
+    tstr_floor_noise_db: float | None = None
+    """The noise floor's texture of those samples (dB; 0 when their stage-1 model was made before the fit)."""
     strategy: str
     """The strategy chosen on the validation split."""
     accuracy: dict[str, float]

@@ -200,8 +200,8 @@ def _tstr_note(s: BudgetSummary) -> str:
 
 
 def _tstr_guidance(s: BudgetSummary) -> str:
-    if s.tstr_guidance is None:
-        return "the model's"
+    if s.tstr_guidance is None:  # studies before the choice: the model's, or none where the arm used the chosen pool
+        return "the model's" if s.tstr_samples is not None else "-"
     return ", ".join(f"{g} ({n}x)" if s.repeats > 1 else g for g, n in s.tstr_guidance.items())
 
 

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -164,7 +164,8 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
                      pool: tuple[np.ndarray, np.ndarray] | None = None, strategy: dict[str, Any] | None = None,
                      selected: str | None = None) -> AugmentRecord:
     """Write `per_class` spectrograms for each chosen class to the new folder `out` in the input dataset's format
-    (or `fmt`): generated here with `settings`, or the (x, labels) of `pool`, drawn with `strategy` (as
+    (or `fmt`): generated here with `settings` (default: the model's, without the noise floor's texture, as for a
+    strategy), or the (x, labels) of `pool`, drawn with `strategy` (as
     mdaug.workflows.pools.export_with_strategy does). Returns the record written to out/augment.json."""
     if per_class < 1:
         raise MdaugError(f"--per-class must be at least 1, not {per_class}")
@@ -172,7 +173,7 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
         raise MdaugError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
     of = (input_format(s2.card.data_source, s2.card.data_info or {}) if fmt == "auto"
           else OutputFormat(fmt, "jet" if fmt == "images" else "gray"))
-    settings = settings or s2.default_settings()
+    settings = settings or replace(s2.default_settings(), texture=False)  # mixed with recordings: see pools.py
     wanted = class_indices(classes, s2.class_names)
     ensure_empty_dir(out, what="output folder")
     if pool is None:

@@ -3,6 +3,8 @@ chosen classes with the model's kind (diffusion or code prior) and decode them w
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -44,10 +46,12 @@ def sample_images(model: torch.nn.Module, kind: Stage2Kind, autoencoder: torch.n
 
 def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSettings, *, seed: int = 0,
              batch_size: int = 64, device: torch.device | str | None = None, progress: bool = False,
-             anchors: np.ndarray | None = None) -> np.ndarray:
+             anchors: np.ndarray | None = None, plain: list[np.ndarray] | None = None) -> np.ndarray:
     """Spectrograms (n, channels, H, W) float32 in [-1, 1] for `labels`, batch by batch; batch b draws its
     noise from a generator seeded with seed + b, so a sample depends only on (seed, its position). With `anchors`
-    (n real spectrograms, one per label) and settings.strength < 1, each sample is a variation of its anchor."""
+    (n real spectrograms, one per label) and settings.strength < 1, each sample is a variation of its anchor. `plain`:
+    a list that receives the same samples as decoded, before the texture (for checks on the decoder's output, such as
+    near-copies, which the texture's noise would hide)."""
     s2.kind.check_settings(settings, s2.max_steps)
     if (anchors is None) != (settings.strength >= 1):
         raise MdaugError("anchored sampling needs real spectrograms to start from, and strength < 1 (and only then)")
@@ -65,8 +69,13 @@ def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSe
         g = torch.Generator(device=device).manual_seed(seed + b)
         y = torch.from_numpy(labels[i:i + batch_size]).to(device)
         a = None if anchors is None else torch.from_numpy(np.asarray(anchors[i:i + batch_size], np.float32)).to(device)
-        out.append(sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, settings, g, a,
-                                 floor_noise=s2.autoencoder.floor_noise).cpu().numpy())
+        x = sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, replace(settings, texture=False), g, a)
+        if plain is not None:
+            plain.append(x.cpu().numpy())
+        # the texture draws from the batch's generator after the latents, as sample_images would
+        out.append((restore_floor(x, s2.autoencoder.floor_noise, g) if settings.texture else x).cpu().numpy())
+    if plain is not None:
+        plain[:] = [np.concatenate(plain) if plain else np.zeros((0, *s2.autoencoder.input_shape), np.float32)]
     return np.concatenate(out) if out else np.zeros((0, *s2.autoencoder.input_shape), np.float32)
 
 

@@ -53,14 +53,17 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
     ae = RATE["ae"] * at.steps * at.batch_size * at.grad_accum * px * AE_FAMILY.get(cfg.ae.family, 1.0) * \
         _width(tuple(cfg.ae.block_out_channels or REFERENCE_CHANNELS))
     ldm = RATE["ldm"] * lt.steps * lt.batch_size * lt.grad_accum * latent
-    # per (budget, repeat): the real and classical arms, one per strategy, one per synthetic-only guidance; at 'all',
+    # per (budget, repeat): the real and classical arms, one per strategy, one per synthetic-only guidance (the same
+    # guidance twice, e.g. the model's being 1, is drawn once: workflows/utility/budget.py); at 'all',
     # repeat 0 the evaluation recogniser is the real arm when its recipe is the utility one's
-    recognisers = (2 + len(u.strategies) + len(u.tstr_guidance)) * len(budgets) - (
+    model_guidance = cfg.ldm.guidance_scale if u.generator == "ldm" else cfg.prior.guidance_scale
+    tstr = list({model_guidance if g is None else g: tstr_strategy(g) for g in u.tstr_guidance}.values())
+    recognisers = (2 + len(u.strategies) + len(tstr)) * len(budgets) - (
         1 if "all" in u.budgets and evaluation_recogniser_reusable(cfg) else 0)
     train_per_class = (n_train if n_train is not None else 0.6 * n_samples) / n_classes
     draws = sum(min(s.per_real * (train_per_class if b == "all" else b), u.max_synthetic_per_class) * n_classes
                 * (2 if s.filter_confidence else 1) * s.strength for b in budgets
-                for s in (*u.strategies, *(tstr_strategy(g) for g in u.tstr_guidance)))
+                for s in (*u.strategies, *tstr))
     return {
         "recognizer": rec,
         "ae": ae,

@@ -91,11 +91,12 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
     rng = np.random.default_rng(seed)
     anchors, mirrored = (_anchors(x_train, y_train, labels, rng, mirror=s.mirror, zero_row=zero_row)
                          if s.strength < 1 else (None, np.zeros(len(labels), dtype=bool)))
-    x = generate(s2, labels, strategy_settings(s2, s), seed=seed, device=device, anchors=anchors)
+    plain: list[np.ndarray] = []
+    x = generate(s2, labels, strategy_settings(s2, s), seed=seed, device=device, anchors=anchors, plain=plain)
     keep = np.ones(len(x), dtype=bool)
     counts = {"drawn": int(len(x))}
-    if s.remove_copies and len(y_train) >= 3:
-        ratio = memorisation(x, labels, x_train, y_train)["ratio"]
+    if s.remove_copies and len(y_train) >= 3:  # on the decoder's output: the texture's noise would hide a copy
+        ratio = memorisation(plain[0], labels, x_train, y_train)["ratio"]
         keep &= ratio >= MEMORISATION_THRESHOLD
     counts["near_copies"] = int((~keep).sum())
     if s.filter_confidence > 0:

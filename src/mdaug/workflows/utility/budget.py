@@ -193,6 +193,8 @@ class Budget:
             tried.append((val, test, s, len(pool.x)))
         val, test, s, n = max(tried, key=lambda t: t[0])  # ties: the first listed
         self.record.tstr_samples, self.record.tstr_guidance = n, _guidance(s2, s)
+        texture = s2.autoencoder.card.texture
+        self.record.tstr_floor_noise_db = texture.sigma_db if texture is not None else 0.0
         self.record.tstr_candidates = {f"{_guidance(s2, t[2]):g}": {"val_accuracy": t[0], "test_accuracy": t[1]}
                                        for t in tried}
         self._record_arm("synthetic", val, test, self.folder / f"recognizer-{s.name}")
