@@ -26,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from mdaug import seeds
 from mdaug.config import load_config, tstr_strategy
 from mdaug.data.texture import fit_model_texture, noise_floor
 from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
+from mdaug.evaluation.features import embed
 from mdaug.runs.loading import Stage2Model, load_recognizer, load_stage2
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.recognizer import train_recognizer
@@ -43,12 +43,6 @@ from mdaug.workflows.utility.summary import interval
 from mdaug.workflows.utility.synthetic import with_synthetic
 
 RESULTS = Path(__file__).parent / "results"
-
-
-def _named(recognizer: torch.nn.Module, x: np.ndarray, labels: np.ndarray) -> float:
-    with torch.no_grad():
-        pred = torch.cat([recognizer(torch.from_numpy(x[i:i + 256])).argmax(1) for i in range(0, len(x), 256)])
-    return float((pred.numpy() == labels).mean())
 
 
 def _texture(s2: Stage2Model, real) -> tuple[float, str]:
@@ -117,7 +111,7 @@ def measure_repeat(folder: Path, out: Path, ldm: Path | None, guidance: float | 
         train_recognizer(rc, run, role="eval", data=with_synthetic(real, pool.x, pool.labels, "synthetic"))
         acc = float(load_recognizer(run)[1].test_accuracy)
         row["floor"][name] = noise_floor(pool.x, dr)
-        named = _named(judge, pool.x, pool.labels)
+        named = float((embed(judge, pool.x)[1].argmax(1) == pool.labels).mean())
         row["arms"][name] = {"samples": int(len(pool.x)), "named_by_real_recogniser": named,
                              "synthetic_only": acc, "ratio": acc / row["real_only"]}
         print(f"{folder.name} {name} ({sigma:g} dB): {len(pool.x)} samples, named {named:.3f} by the real "

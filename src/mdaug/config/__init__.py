@@ -55,6 +55,7 @@ from mdaug.config.studies import (
     DiagnoseConfig,
     StrategyConfig,
     UtilityConfig,
+    tstr_strategies,
     tstr_strategy,
 )
 from mdaug.config.training import AutoencoderTrainConfig, RecognizerTrainConfig, Stage2TrainConfig, TrainConfig
@@ -67,5 +68,6 @@ __all__ = [
     "SimulateConfig", "SplitConfig", "Stage2TrainConfig", "StftConfig", "StrategyConfig", "TrainConfig",
     "TSTR_STRATEGY", "UtilityConfig", "all_keys", "apply_overrides", "config_dict", "config_from_dict",
     "config_to_yaml", "family_key_problem", "load_config", "parse_override", "preset_names", "preset_summary",
-    "prune_for_family", "reference_markdown", "run_config", "save_config", "saved_config", "tstr_strategy",
+    "prune_for_family", "reference_markdown", "run_config", "save_config", "saved_config", "tstr_strategies",
+    "tstr_strategy",
 ]

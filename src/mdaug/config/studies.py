@@ -89,6 +89,12 @@ def tstr_strategy(guidance: float | None) -> StrategyConfig:
         return TSTR_STRATEGY
     return TSTR_STRATEGY.model_copy(update={"name": f"{TSTR_STRATEGY.name}-g{guidance:g}", "guidance_scale": guidance})
 
+def tstr_strategies(guidances: tuple[float | None, ...], model_guidance: float) -> list[StrategyConfig]:
+    """The synthetic-only arm's candidates: one per guidance, None resolved to the model's, each guidance once
+    (e.g. 1 when the model's own is 1)."""
+    return list({model_guidance if g is None else g: tstr_strategy(g) for g in guidances}.values())
+
+
 RESERVED_STRATEGY_NAMES = ("real", "real-classical", TSTR_STRATEGY.name)
 """Folder names of the utility study's other arms (recognizer-NAME)."""
 

@@ -116,15 +116,14 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
     labels = np.repeat(np.arange(n_classes), per_class)
     plain: list[np.ndarray] = []
     fake = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device="cpu", progress=True, plain=plain)
-    texture = s2.autoencoder.card.texture
-    level = texture.sigma_db if settings.texture and texture is not None else 0.0  # the texture the samples got
     rng = np.random.default_rng(seed)
     floor_rows = np.concatenate([rng.choice(train[ds.labels[train] == c], per_class,
                                             replace=int((ds.labels[train] == c).sum()) < per_class)
                                  for c in range(n_classes)])
     report: dict[str, Any] = {"run": str(Path(run)), "kind": s2.kind.name, "family": s2.autoencoder.family,
                               "recognizer": str(Path(recognizer)), "per_class": per_class, "samples": int(labels.size),
-                              "seed": seed, "settings": s2.kind.settings_dict(settings) | {"floor_noise_db": level},
+                              "seed": seed, "settings": s2.kind.settings_dict(settings)
+                              | {"floor_noise_db": s2.autoencoder.texture_db(settings.texture)},
                               "test_samples": int(len(test)),
                               "recognizer_test_accuracy": rec_card.test_accuracy}
     recon = reconstruct(s2, ds.x[floor_rows])

@@ -67,6 +67,12 @@ class PretrainedAutoencoder:
     def data_fingerprint(self) -> str:
         return self.card.data_fingerprint
 
+    def texture_db(self, on: bool = True) -> float:
+        """The noise-floor texture its samples get (dB std): the card's when `on`, else 0 (also 0 for a run made
+        before the texture was fitted)."""
+        t = self.card.texture
+        return float(t.sigma_db) if on and t is not None else 0.0
+
     @property
     def floor_noise(self) -> float:
         """The std of the noise its decoded samples get back, in its [-1, 1] units (0 for a run made before the

@@ -153,11 +153,6 @@ def _write(ds: SpectrogramSet, out: Path, of: OutputFormat) -> list[str]:
     return [f"{written[0].name}#{i}" for i in range(len(ds))]
 
 
-def _floor_noise_db(s2: Stage2Model, settings: SampleSettings) -> float:
-    t = s2.autoencoder.card.texture
-    return float(t.sigma_db) if t is not None and settings.texture else 0.0
-
-
 def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: list[str] | None = None,
                      settings: SampleSettings | None = None, seed: int = 0, fmt: str = "auto", batch_size: int = 64,
                      device: str | None = None, progress: bool = False,
@@ -197,7 +192,7 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
                            classes=[names[c] for c in wanted], samples=len(ds), seed=seed,
                            sampling=s2.kind.settings_dict(settings), model=str(s2.folder.resolve()), kind=s2.kind.name,
                            autoencoder=s2.card.autoencoder, strategy=strategy, selected=selected,
-                           floor_noise_db=_floor_noise_db(s2, settings),
+                           floor_noise_db=s2.autoencoder.texture_db(settings.texture),
                            data_file="." if of.fmt in ("images", "prepared") else files[0].split("#")[0])
     atomic_write_text(out / AUGMENT_JSON, json.dumps(record.model_dump(), indent=1))
     return record

@@ -3,8 +3,6 @@ chosen classes with the model's kind (diffusion or code prior) and decode them w
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import torch
 
@@ -34,13 +32,19 @@ def class_indices(wanted: list[str] | None, class_names: list[str]) -> list[int]
 @torch.no_grad()
 def sample_images(model: torch.nn.Module, kind: Stage2Kind, autoencoder: torch.nn.Module, stats: LatentStats,
                   labels: torch.Tensor, settings: SampleSettings, generator: torch.Generator | None = None,
-                  anchors: torch.Tensor | None = None, floor_noise: float = 0.0) -> torch.Tensor:
-    """Spectrograms (batch, channels, H, W) in [-1, 1] for `labels` (on the models' device); with `anchors` (real
-    spectrograms of those classes) and settings.strength < 1, variations of them. `floor_noise`: the stage-1
-    model's noise-floor texture (PretrainedAutoencoder.floor_noise), added when settings.texture is on."""
+                  anchors: torch.Tensor | None = None) -> torch.Tensor:
+    """Spectrograms (batch, channels, H, W) in [-1, 1] for `labels` (on the models' device), as decoded (the
+    texture is with_texture's); with `anchors` (real spectrograms of those classes) and settings.strength < 1,
+    variations of them."""
     anchor = kind.anchor_of(autoencoder, stats, anchors) if anchors is not None and settings.strength < 1 else None
     latents = kind.sample_latents(model, autoencoder, stats, labels, settings, generator, anchor)
-    x = autoencoder.decode(latents).float().clamp(-1, 1)
+    return autoencoder.decode(latents).float().clamp(-1, 1)
+
+
+def with_texture(x: torch.Tensor, settings: SampleSettings, floor_noise: float,
+                 generator: torch.Generator | None) -> torch.Tensor:
+    """Decoded samples with the stage-1 model's noise-floor texture (PretrainedAutoencoder.floor_noise) when
+    settings.texture is on, drawn from the batch's generator after its latents."""
     return restore_floor(x, floor_noise, generator) if settings.texture else x
 
 
@@ -69,14 +73,13 @@ def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSe
         g = torch.Generator(device=device).manual_seed(seed + b)
         y = torch.from_numpy(labels[i:i + batch_size]).to(device)
         a = None if anchors is None else torch.from_numpy(np.asarray(anchors[i:i + batch_size], np.float32)).to(device)
-        x = sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, replace(settings, texture=False), g, a)
+        x = sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, settings, g, a)
         if plain is not None:
             plain.append(x.cpu().numpy())
-        # the texture draws from the batch's generator after the latents, as sample_images would
-        out.append((restore_floor(x, s2.autoencoder.floor_noise, g) if settings.texture else x).cpu().numpy())
+        out.append(with_texture(x, settings, s2.autoencoder.floor_noise, g).cpu().numpy())
     if plain is not None:
         plain[:] = [np.concatenate(plain) if plain else np.zeros((0, *s2.autoencoder.input_shape), np.float32)]
     return np.concatenate(out) if out else np.zeros((0, *s2.autoencoder.input_shape), np.float32)
 
 
-__all__ = ["class_indices", "generate", "sample_images"]
+__all__ = ["class_indices", "generate", "sample_images", "with_texture"]

@@ -32,7 +32,7 @@ from mdaug.runs.latent_cache import cached_latents
 from mdaug.runs.layout import AUTOENCODER_RECORD, CONFIG_FILE, IMAGES, INIT_RECORD
 from mdaug.runs.loading import autoencoder_identity, load_pretrained_autoencoder, stage1_data
 from mdaug.runs.pretrained import initial_stage2_weights
-from mdaug.sampling.generate import sample_images
+from mdaug.sampling.generate import sample_images, with_texture
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.batches import BatchOrder
 from mdaug.training.common import check_resumable, make_accelerator, make_ema, make_optimizer, make_schedule
@@ -188,7 +188,8 @@ class Stage2Recipe(Recipe):
             model.eval()
             g = torch.Generator(device=dev).manual_seed(self.cfg.seed)
             x = sample_images(model, self.kind, self.pre.model, self.stats, torch.from_numpy(labels).to(dev),
-                              self.settings, g, floor_noise=self.pre.floor_noise).cpu().numpy()
+                              self.settings, g)
+            x = with_texture(x, self.settings, self.pre.floor_noise, g).cpu().numpy()
             model.train(was)
         ds = self.data.dataset
         rows = self.data.indices("train")

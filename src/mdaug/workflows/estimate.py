@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mdaug.config import Config, tstr_strategy
+from mdaug.config import Config, tstr_strategies
 from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable
 
 # Seconds per unit on the reference machine (2 CPU cores), measured on the quick preset (64x64, kl).
@@ -57,7 +57,7 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
     # guidance twice, e.g. the model's being 1, is drawn once: workflows/utility/budget.py); at 'all',
     # repeat 0 the evaluation recogniser is the real arm when its recipe is the utility one's
     model_guidance = cfg.ldm.guidance_scale if u.generator == "ldm" else cfg.prior.guidance_scale
-    tstr = list({model_guidance if g is None else g: tstr_strategy(g) for g in u.tstr_guidance}.values())
+    tstr = tstr_strategies(u.tstr_guidance, model_guidance)
     recognisers = (2 + len(u.strategies) + len(tstr)) * len(budgets) - (
         1 if "all" in u.budgets and evaluation_recogniser_reusable(cfg) else 0)
     train_per_class = (n_train if n_train is not None else 0.6 * n_samples) / n_classes

@@ -17,7 +17,7 @@ import numpy as np
 from rich.console import Console
 
 from mdaug import seeds
-from mdaug.config import Config, StrategyConfig, config_dict, config_from_dict, tstr_strategy
+from mdaug.config import Config, StrategyConfig, config_dict, config_from_dict, tstr_strategies
 from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import Candidate, UtilityRecord
@@ -178,12 +178,8 @@ class Budget:
         recogniser per guidance of utility.tstr_guidance (the same seed, so they differ by the guidance only); the
         best on validation is the arm."""
         seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + seeds.UTILITY_TSTR
-        tried, seen = [], set()
-        for g in self.c.utility.tstr_guidance:
-            s = tstr_strategy(g)
-            if _guidance(s2, s) in seen:  # e.g. 1 when the model's own is 1
-                continue
-            seen.add(_guidance(s2, s))
+        tried = []
+        for s in tstr_strategies(self.c.utility.tstr_guidance, s2.default_settings().guidance_scale):
             pool = cached_pool(self.folder / f"{s.name}-pool.npz", lambda s=s: draw_pool(
                 s2, s, x_train, y_train, cap=cap, seed=seed))
             data = with_synthetic(self.real, pool.x, pool.labels, "synthetic")
@@ -193,8 +189,7 @@ class Budget:
             tried.append((val, test, s, len(pool.x)))
         val, test, s, n = max(tried, key=lambda t: t[0])  # ties: the first listed
         self.record.tstr_samples, self.record.tstr_guidance = n, _guidance(s2, s)
-        texture = s2.autoencoder.card.texture
-        self.record.tstr_floor_noise_db = texture.sigma_db if texture is not None else 0.0
+        self.record.tstr_floor_noise_db = s2.autoencoder.texture_db(s.texture)
         self.record.tstr_candidates = {f"{_guidance(s2, t[2]):g}": {"val_accuracy": t[0], "test_accuracy": t[1]}
                                        for t in tried}
         self._record_arm("synthetic", val, test, self.folder / f"recognizer-{s.name}")
