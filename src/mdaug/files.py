@@ -63,6 +63,18 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def csv_text(rows: list[dict]) -> str:
+    """Rows of equal keys as CSV text (a header of the first row's keys)."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
 def free_path(path: str | os.PathLike) -> Path:
     """`path` if nothing is there, else the first of `name-2.ext`, `name-3.ext`, ... that is free."""
     path = Path(path)

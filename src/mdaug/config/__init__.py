@@ -48,7 +48,7 @@ from mdaug.config.models import (
 from mdaug.config.pretrain import PretrainConfig, RadarPreset
 from mdaug.config.schema import Config, family_key_problem, prune_for_family
 from mdaug.config.section import Section
-from mdaug.config.simulate import RadarConfig, SimulateConfig, StftConfig
+from mdaug.config.simulate import GaitSessionsConfig, RadarConfig, SimulateConfig, StftConfig
 from mdaug.config.studies import (
     DEFAULT_STRATEGIES,
     TSTR_STRATEGY,
@@ -63,7 +63,8 @@ from mdaug.config.training import AutoencoderTrainConfig, RecognizerTrainConfig,
 __all__ = [
     "CONFIG_FILE", "DEFAULT_STRATEGIES", "FAMILIES", "FAMILY_KEYS", "QUANTIZED", "SPECIAL_COLORMAPS", "AugmentConfig",
     "AutoencoderConfig", "AutoencoderLossConfig", "AutoencoderTrainConfig", "ClassicalAugmentConfig",
-    "CodePriorConfig", "Config", "DataConfig", "DiagnoseConfig", "Family", "GanConfig", "LatentDiffusionConfig",
+    "CodePriorConfig", "Config", "DataConfig", "DiagnoseConfig", "Family", "GaitSessionsConfig", "GanConfig",
+    "LatentDiffusionConfig",
     "PretrainConfig", "RadarConfig", "RadarPreset", "RecognizerConfig", "RecognizerTrainConfig", "Section",
     "SimulateConfig", "SplitConfig", "Stage2TrainConfig", "StftConfig", "StrategyConfig", "TrainConfig",
     "TSTR_STRATEGY", "UtilityConfig", "all_keys", "apply_overrides", "config_dict", "config_from_dict",

@@ -17,7 +17,7 @@ from mdaug.config.models import (
 )
 from mdaug.config.pretrain import PretrainConfig
 from mdaug.config.section import Section
-from mdaug.config.simulate import SimulateConfig
+from mdaug.config.simulate import GaitSessionsConfig, SimulateConfig
 from mdaug.config.studies import DiagnoseConfig, UtilityConfig
 from mdaug.config.training import AutoencoderTrainConfig, RecognizerTrainConfig, Stage2TrainConfig
 
@@ -31,6 +31,9 @@ class Config(Section):
     classical: ClassicalAugmentConfig = ClassicalAugmentConfig()
     """The classical augmentation of recognisers with recognizer.classical (the baseline of the utility study)."""
     simulate: SimulateConfig = SimulateConfig()
+    """The built-in gait benchmark (gait31, data.builtin=gait)."""
+    gait_sessions: GaitSessionsConfig = GaitSessionsConfig()
+    """The built-in benchmark whose sessions differ as real ones do (data.builtin=gait-sessions)."""
     ae: AutoencoderConfig = AutoencoderConfig()
     ae_loss: AutoencoderLossConfig = AutoencoderLossConfig()
     gan: GanConfig = GanConfig()

@@ -74,6 +74,9 @@ class SimulateConfig(Section):
     aspect_jitter_deg: float = Field(15.0, ge=0, le=90)
     """Per-session walking direction: towards (0 deg) or away (180 deg) from the radar, +- this."""
     away_fraction: float = Field(0.5, ge=0, le=1)
+    arms: dict[str, float] = {"swing": 1.0}
+    """What the arms do in a session, with its probability: 'swing' (walking as Boulic's model does), 'pockets' (hands
+    in the pockets) and 'carry' (a box held in both hands, a scatterer of its own). Drawn per session."""
     range_m: tuple[float, float] = (6.0, 14.0)
     """Range of the walker at mid-recording (a 3 s walk at 2 m/s keeps at least 3 m from the radar)."""
     snr_db: tuple[float, float] = (5.0, 25.0)
@@ -89,6 +92,17 @@ class SimulateConfig(Section):
             raise ValueError(f"range must be [low, high], got {list(v)}")
         return v
 
+    @field_validator("arms")
+    @classmethod
+    def _arms(cls, v: dict[str, float]) -> dict[str, float]:
+        from mdaug.simulate.kinematics import ARM_MODES
+
+        unknown = sorted(set(v) - set(ARM_MODES))
+        if unknown or not v or any(p < 0 for p in v.values()) or sum(v.values()) <= 0:
+            raise ValueError(f"arms maps {', '.join(ARM_MODES)} to probabilities (at least one positive)"
+                             + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        return v
+
     @model_validator(mode="after")
     def _walkable(self) -> "SimulateConfig":
         top = self.rv[1] * (1 + self.session_speed_jitter) * (1 + self.recording_speed_jitter)
@@ -101,3 +115,24 @@ class SimulateConfig(Section):
             raise ValueError(f"sessions ({self.sessions}) cannot exceed per_person ({self.per_person})")
         return self
 
+
+
+class GaitSessionsConfig(SimulateConfig):
+    """The built-in benchmark whose sessions differ as real ones do (data.builtin=gait-sessions): 31 other people,
+    12 sessions each, and every session its own walking speed (0.75-1.25 times the person's preferred one), aspect
+    (up to 45 degrees off the line towards or away from the radar), arms (swinging, hands in the pockets, or
+    carrying a box) and SNR (5-25 dB). A person's recordings of one session are alike, so what a recogniser of a few
+    sessions lacks is the other sessions' conditions, not more recordings; the utility study's budgets count
+    sessions per person for it (benchmarks/README.md: its learning curve). A 4 kHz PRF and a +-1600 Hz axis hold
+    the feet of the fastest session."""
+
+    people: int = Field(31, ge=1)
+    per_person: int = Field(120, ge=1)
+    sessions: int = Field(12, ge=1)
+    seed: int = 1
+    radar: RadarConfig = RadarConfig(prf_hz=4000.0)
+    stft: StftConfig = StftConfig(doppler_span_hz=1600.0)
+    session_speed_jitter: float = Field(0.25, ge=0, le=0.5)
+    aspect_jitter_deg: float = Field(45.0, ge=0, le=90)
+    arms: dict[str, float] = {"swing": 0.5, "pockets": 0.25, "carry": 0.25}
+    snr_db: tuple[float, float] = (5.0, 25.0)

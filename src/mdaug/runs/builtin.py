@@ -66,9 +66,10 @@ def held_out_dataset(cfg: Config, console: Console | None = None) -> Path:
 def corpus_dataset(cfg: Config, console: Console | None = None) -> Path:
     """The pretraining corpus of cfg.pretrain at cfg.data.size: every part simulated, shown through its display,
     and written as one prepared dataset with the corpus table (corpus.csv) and every walker's traits."""
+    from mdaug.files import csv_text
     from mdaug.simulate.corpus import concatenate, corpus_parts, simulate_part
     from mdaug.simulate.dataset import with_output_size
-    from mdaug.simulate.export import corpus_preview, csv_text
+    from mdaug.simulate.export import corpus_preview
 
     cfg = with_output_size(cfg)
     parts = corpus_parts(cfg.pretrain, cfg.simulate)
@@ -93,10 +94,16 @@ def corpus_dataset(cfg: Config, console: Console | None = None) -> Path:
                    + repr((cfg.data.size, cfg.split)), build)
 
 
+def gait_sessions_dataset(cfg: Config, console: Console | None = None) -> Path:
+    """The benchmark whose sessions differ as real ones do (gait_sessions.*)."""
+    return simulated_dataset(cfg.model_copy(update={"simulate": cfg.gait_sessions}), console)
+
+
 def builtin_dataset(cfg: Config, console: Console | None = None) -> Path:
     """The built-in dataset cfg.data.builtin names."""
-    return {"gait": simulated_dataset, "corpus": corpus_dataset, "held_out": held_out_dataset}[cfg.data.builtin](
-        cfg, console)
+    return {"gait": simulated_dataset, "gait-sessions": gait_sessions_dataset, "corpus": corpus_dataset,
+            "held_out": held_out_dataset}[cfg.data.builtin](cfg, console)
 
 
-__all__ = ["builtin_dataset", "cache_root", "corpus_dataset", "held_out_dataset", "simulated_dataset"]
+__all__ = ["builtin_dataset", "cache_root", "corpus_dataset", "gait_sessions_dataset", "held_out_dataset",
+           "simulated_dataset"]

@@ -16,7 +16,7 @@ from mdaug.data.scaling import normalise
 from mdaug.errors import MdaugError
 from mdaug.simulate.people import Person, make_person, make_recording, make_session
 from mdaug.simulate.radar import Radar
-from mdaug.simulate.scene import Stft, slow_time_return, spectrogram, spectrogram_axes
+from mdaug.simulate.scene import Stft, slow_time_return, spectrogram, spectrogram_axes, torso_radial_speed
 
 
 @dataclass
@@ -94,9 +94,12 @@ def simulate_one(cfg: SimulateConfig, person: Person, session_index: int, k: int
     if size is not None:  # bin the power spectrogram (area-weighted), then go to dB: peaks keep 0 dB
         power = np.clip(resize(power[None] / power.max(), size, clamp=False)[0], 0, None)
     x = normalise(power, "power", cfg.dynamic_range_db)[None]
+    radial = torso_radial_speed(gait, rec, radar, cfg.duration_s)
     meta = {"person": person.name, "session": f"{person.name}/s{session_index + 1}", "recording": k,
-            "speed_mps": round(gait.speed, 4), "cycle_s": round(gait.period, 4), "aspect_deg": round(rec.aspect_deg, 2),
-            "range_m": round(rec.range_m, 3), "snr_db": round(rec.snr_db, 2), "phase0": round(rec.phase0, 4)}
+            "speed_mps": round(gait.speed, 4), "cycle_s": round(float(gait.period), 4),
+            "aspect_deg": round(rec.aspect_deg, 2), "range_m": round(rec.range_m, 3), "snr_db": round(rec.snr_db, 2),
+            "phase0": round(rec.phase0, 4), "radial_speed_mps": round(radial, 4),
+            "direction": "towards" if radial >= 0 else "away", "arms": gait.arms}
     return x.astype(np.float32), meta, freqs, times
 
 

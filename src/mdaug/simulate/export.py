@@ -3,24 +3,14 @@ metadata, a preview with physical axes and, optionally, a jet-coloured image fol
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
 
 from mdaug.config import CONFIG_FILE, Config, save_config
 from mdaug.data import SPLIT_FILE, make_split, save_prepared, save_split, write_dataset
-from mdaug.files import atomic_write_text
+from mdaug.files import atomic_write_text, csv_text
 from mdaug.simulate.dataset import Simulated
-
-
-def csv_text(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return buf.getvalue()
 
 
 def person_preview(sim: Simulated, path: Path, cmap: str = "jet") -> Path:

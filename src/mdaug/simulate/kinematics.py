@@ -45,6 +45,7 @@ class Gait:
     hip_amplitude_offset: float = 0.0  # degrees added to the hip flexion extremes (symmetric)
     cadence: float = 1.0  # multiplies the step rate at a given speed (stride shortens accordingly)
     asymmetry: float = 0.0  # left limbs: amplitude x (1 + asymmetry), phase + 0.5 + asymmetry / 4
+    arms: str = "swing"  # what the arms do: one of ARM_MODES
 
     def length(self, name: str) -> float:
         return self.ratios[name] * self.height
@@ -71,6 +72,20 @@ class Gait:
     def __post_init__(self) -> None:
         assert 0 < self.rv <= 3, f"normalised speed RV = V/Ht = {self.rv:.2f} must be in (0, 3]"
         assert self.cadence > 0 and self.height > 0
+        assert self.arms in ARM_MODES, f"arms must be one of {ARM_MODES}, got {self.arms!r}"
+
+
+ARM_MODES = ("swing", "pockets", "carry")
+"""What the arms do while walking: 'swing' (Boulic's arm swing), 'pockets' (hands in the trouser pockets: the upper
+arm hangs with a tenth of the swing, the elbow a little bent and still) and 'carry' (a box held in front in both
+hands: upper arms 15 degrees forward, elbows bent 75 degrees, no swing; the box is a scatterer of its own between the
+hands, radar.LOAD). Boulic's model has only the first; the other two hold the arm joints where the posture puts
+them, the rest of the walk unchanged."""
+POCKETS_SWING = 0.1
+"""Share of the shoulder swing left with the hands in the pockets."""
+POCKETS_ELBOW_DEG = 20.0
+CARRY_SHOULDER_DEG = 15.0
+CARRY_ELBOW_DEG = 75.0
 
 
 def _periodic(xs: list[float], ys: list[float]) -> PchipInterpolator:
@@ -126,13 +141,18 @@ def joint_angles(phase: np.ndarray, gait: Gait, side_gain: float = 1.0) -> dict[
     rv = gait.rv
     p = np.mod(phase, 1.0)
     c = gait_curves(gait)
-    a_sh = 9.88 * rv * gait.arm_swing * side_gain
+    a_sh = 9.88 * rv * gait.arm_swing * side_gain * (POCKETS_SWING if gait.arms == "pockets" else 1.0)
+    shoulder, elbow = 3 - a_sh / 2 - a_sh * np.cos(2 * np.pi * p), c["elbow"](p)
+    if gait.arms == "pockets":
+        elbow = np.full_like(p, POCKETS_ELBOW_DEG)
+    elif gait.arms == "carry":
+        shoulder, elbow = np.full_like(p, CARRY_SHOULDER_DEG), np.full_like(p, CARRY_ELBOW_DEG)
     return {
         "hip": c["hip"](p) * side_gain,
         "knee": c["knee"](p) * side_gain,
         "ankle": c["ankle"](p),
-        "shoulder": 3 - a_sh / 2 - a_sh * np.cos(2 * np.pi * p),
-        "elbow": c["elbow"](p),
+        "shoulder": shoulder,
+        "elbow": elbow,
     }
 
 

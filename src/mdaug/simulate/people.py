@@ -31,10 +31,10 @@ class Person:
     cadence: float
     asymmetry: float
 
-    def gait(self, speed_factor: float = 1.0) -> Gait:
+    def gait(self, speed_factor: float = 1.0, arms: str = "swing") -> Gait:
         return Gait(height=self.height, speed=self.speed * speed_factor, ratios=self.ratios, arm_swing=self.arm_swing,
                     knee_peak_offset=self.knee_peak_offset, hip_amplitude_offset=self.hip_amplitude_offset,
-                    cadence=self.cadence, asymmetry=self.asymmetry)
+                    cadence=self.cadence, asymmetry=self.asymmetry, arms=arms)
 
     def row(self) -> dict:
         """Flat record for the person-trait table."""
@@ -68,6 +68,17 @@ class Session:
     aspect_deg: float
     range_m: float
     snr_db: float
+    arms: str = "swing"
+
+
+def session_arms(cfg: SimulateConfig, person: Person, index: int) -> str:
+    """What the person's arms do in a session (cfg.arms: mode -> probability). Drawn from a stream of its own, so that
+    adding arm modes leaves every other draw of a dataset as it was (one mode: no draw at all)."""
+    modes = [(m, p) for m, p in cfg.arms.items() if p > 0]
+    if len(modes) == 1:
+        return modes[0][0]
+    p = np.array([w for _, w in modes], dtype=np.float64)
+    return modes[int(_rng(cfg.seed, 4, person.index, index).choice(len(modes), p=p / p.sum()))][0]
 
 
 def make_session(cfg: SimulateConfig, person: Person, index: int) -> Session:
@@ -75,14 +86,16 @@ def make_session(cfg: SimulateConfig, person: Person, index: int) -> Session:
     away = rng.random() < cfg.away_fraction
     aspect = (180.0 if away else 0.0) + float(rng.uniform(-1, 1)) * cfg.aspect_jitter_deg
     return Session(index=index, speed_factor=1 + float(rng.uniform(-1, 1)) * cfg.session_speed_jitter,
-                   aspect_deg=aspect, range_m=float(rng.uniform(*cfg.range_m)), snr_db=float(rng.uniform(*cfg.snr_db)))
+                   aspect_deg=aspect, range_m=float(rng.uniform(*cfg.range_m)), snr_db=float(rng.uniform(*cfg.snr_db)),
+                   arms=session_arms(cfg, person, index))
 
 
 def make_recording(cfg: SimulateConfig, person: Person, session: Session,
                    index: int) -> tuple[Gait, Recording, np.random.Generator]:
     """The gait, scene and noise generator of one recording (small jitter around the session)."""
     rng = _rng(cfg.seed, 3, person.index, session.index, index)
-    gait = replace(person.gait(session.speed_factor * (1 + float(rng.uniform(-1, 1)) * cfg.recording_speed_jitter)),
+    gait = replace(person.gait(session.speed_factor * (1 + float(rng.uniform(-1, 1)) * cfg.recording_speed_jitter),
+                               session.arms),
                    arm_swing=person.arm_swing * (1 + float(rng.uniform(-1, 1)) * cfg.recording_arm_jitter))
     rec = Recording(aspect_deg=session.aspect_deg + float(rng.uniform(-3, 3)),
                     range_m=session.range_m + float(rng.uniform(-0.5, 0.5)), path=cfg.path,

@@ -32,6 +32,16 @@ SEGMENTS = (
 )
 
 
+LOAD = ("load", "hand_r", "hand_l", 0.12)
+"""The box carried in both hands (kinematics arms='carry'): a spheroid from one hand to the other, 0.12 m across."""
+
+
+def body_segments(arms: str = "swing") -> tuple[tuple[str, str, str, float], ...]:
+    """The scattering segments of a walker whose arms do `arms` (kinematics.ARM_MODES): the body, and the box
+    when it carries one."""
+    return SEGMENTS + ((LOAD,) if arms == "carry" else ())
+
+
 @dataclass(frozen=True)
 class Radar:
     carrier_hz: float = 24e9
@@ -43,14 +53,15 @@ class Radar:
         return C / self.carrier_hz
 
 
-def scatterers(joints: dict[str, np.ndarray],
-               build: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Midpoints (K, T, 3), unit axes (K, T, 3), radii a (K,) and half-lengths c (K, T) of the 16 segments."""
-    starts = np.stack([joints[s] for _, s, _, _ in SEGMENTS])
-    ends = np.stack([joints[e] for _, _, e, _ in SEGMENTS])
+def scatterers(joints: dict[str, np.ndarray], build: float = 1.0, segments: tuple = SEGMENTS,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Midpoints (K, T, 3), unit axes (K, T, 3), radii a (K,) and half-lengths c (K, T) of the K `segments` (the
+    16 of the body by default; body_segments adds a carried box)."""
+    starts = np.stack([joints[s] for _, s, _, _ in segments])
+    ends = np.stack([joints[e] for _, _, e, _ in segments])
     axis = ends - starts
     length = np.sqrt(np.einsum("ktd,ktd->kt", axis, axis))
-    radii = np.array([r for *_, r in SEGMENTS]) * build
+    radii = np.array([r if name == LOAD[0] else r * build for name, _, _, r in segments])  # a box has no build
     return (starts + ends) / 2, axis / np.maximum(length[..., None], 1e-9), radii, length / 2
 
 

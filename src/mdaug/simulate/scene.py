@@ -18,10 +18,10 @@ from scipy.signal.windows import get_window
 
 from mdaug.simulate.kinematics import Gait, joint_positions
 from mdaug.simulate.radar import (
-    SEGMENTS,
     Radar,
     add_noise_and_clutter,
     baseband_return,
+    body_segments,
     range_and_amplitude,
     scatterers,
 )
@@ -71,17 +71,18 @@ def slow_time_return(gait: Gait, rec: Recording, radar: Radar, duration_s: float
                      segments: tuple[str, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(times (T,), complex baseband (T,)) for one recording, noise and clutter included.
 
-    `segments` keeps only the named body segments (see radar.SEGMENTS), e.g. ("torso",) for the torso's
-    own return or ("foot_r", "foot_l") for the feet; None keeps the whole body."""
+    `segments` keeps only the named segments (see radar.body_segments), e.g. ("torso",) for the torso's own
+    return or ("foot_r", "foot_l") for the feet; None keeps the whole body (and the box it carries)."""
     t = np.arange(int(round(duration_s * radar.prf_hz))) / radar.prf_hz
     radar_pos = np.array([0.0, 0.0, radar.height_m])
-    keep = _segment_index(segments)
+    body = body_segments(gait.arms)
+    keep = _segment_index(segments, body)
     if kinematic_rate_hz is None or kinematic_rate_hz >= radar.prf_hz:
-        pos, axes, radii, half = (a[keep] for a in scatterers(world_joints(t, gait, rec), rec.build))
+        pos, axes, radii, half = (a[keep] for a in scatterers(world_joints(t, gait, rec), rec.build, body))
         s = baseband_return(pos, axes, radii, half, radar_pos, radar.wavelength)
     else:
         tk = np.linspace(t[0], t[-1], int(np.ceil((t[-1] - t[0]) * kinematic_rate_hz)) + 4)
-        pos, axes, radii, half = (a[keep] for a in scatterers(world_joints(tk, gait, rec), rec.build))
+        pos, axes, radii, half = (a[keep] for a in scatterers(world_joints(tk, gait, rec), rec.build, body))
         rng_k, amp_k = range_and_amplitude(pos, axes, radii, half, radar_pos)
         rng_t = CubicSpline(tk, rng_k, axis=1)(t)
         amp_t = CubicSpline(tk, amp_k, axis=1)(t)
@@ -89,8 +90,8 @@ def slow_time_return(gait: Gait, rec: Recording, radar: Radar, duration_s: float
     return t, add_noise_and_clutter(s, rng, rec.snr_db, rec.clutter_db, rec.mti_cutoff_hz, radar.prf_hz)
 
 
-def _segment_index(names: tuple[str, ...] | None) -> np.ndarray:
-    all_names = [n for n, *_ in SEGMENTS]
+def _segment_index(names: tuple[str, ...] | None, body: tuple) -> np.ndarray:
+    all_names = [n for n, *_ in body]
     if names is None:
         return np.arange(len(all_names))
     unknown = set(names) - set(all_names)
@@ -100,9 +101,20 @@ def _segment_index(names: tuple[str, ...] | None) -> np.ndarray:
 
 def radial_velocities(t: np.ndarray, gait: Gait, rec: Recording, radar: Radar) -> np.ndarray:
     """Radial (closing) velocity (K, T) of every scatterer in m/s: what the Doppler 2 v / lambda shows."""
-    pos, *_ = scatterers(world_joints(t, gait, rec), rec.build)
+    pos, *_ = scatterers(world_joints(t, gait, rec), rec.build, body_segments(gait.arms))
     rng = np.linalg.norm(pos - np.array([0.0, 0.0, radar.height_m]), axis=-1)
     return -np.gradient(rng, t, axis=1)
+
+
+def torso_radial_speed(gait: Gait, rec: Recording, radar: Radar, duration_s: float) -> float:
+    """The torso's mean radial (closing) speed over a recording in m/s, positive towards the radar: the range of the
+    torso's midpoint at the start less that at the end, over the duration. What the torso line of a spectrogram
+    shows (a walker's speed times the cosine of the aspect, as the range and aspect change during the walk)."""
+    t = np.array([0.0, duration_s])
+    j = world_joints(t, gait, rec)
+    mid = (j["base"] + j["neck"]) / 2 - np.array([0.0, 0.0, radar.height_m])
+    r = np.linalg.norm(mid, axis=-1)
+    return float((r[0] - r[1]) / duration_s)
 
 
 def spectrogram(s: np.ndarray, prf_hz: float, stft: Stft) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
