@@ -123,3 +123,29 @@ def test_train_budget_keeps_k_per_class_and_leaves_val_test_alone():
     assert set(limited.split.ids["train"]) < set(full.split.ids["train"])
     again = load_run_data(load_config("tiny", ["split.train_per_class=2"]))
     assert again.split.ids == limited.split.ids  # seeded: the same budget picks the same samples
+
+
+def test_a_session_budget_keeps_whole_sessions_of_each_class():
+    from mdaug.data.splits import limit_sessions
+
+    ds = make_set(sessions=6, per_session=4)
+    split = make_split(ds, SplitConfig(val_fraction=0.0, test_fraction=0.34))
+    limited = limit_sessions(split, ds, 2, seed=5)
+    train = limited.indices(ds, "train")
+    for c in range(len(ds.class_names)):
+        sessions = {ds.records[i].session for i in train if ds.labels[i] == c}
+        assert len(sessions) == 2
+        assert sum(ds.labels[i] == c for i in train) == 2 * 4  # every recording of those sessions
+    assert limited.ids["test"] == split.ids["test"]
+    assert limit_sessions(split, ds, 2, seed=5).ids == limited.ids  # seeded
+    assert limit_sessions(split, ds, 2, seed=6).ids != limited.ids
+    assert limit_sessions(split, ds, None, seed=5) is split
+
+
+def test_a_session_budget_on_data_without_sessions_is_refused():
+    from mdaug.data.splits import limit_sessions
+
+    ds = make_set(with_sessions=False)
+    split = make_split(ds, SplitConfig())
+    with pytest.raises(MdaugError, match="needs session ids"):
+        limit_sessions(split, ds, 2, seed=0)

@@ -71,13 +71,17 @@ def data_inspect(
     """Summarise a dataset (classes, counts, shapes, value ranges, problems) and write a preview grid.
 
     Exits with status 1 when problems that would stop training were found."""
+    from mdaug.data.conditions import dataset_conditions
+    from mdaug.data.coverage import coverage
     from mdaug.data.read import read_dataset
-    from mdaug.data.summary import preview_grid, print_summary, summarize
+    from mdaug.data.summary import coverage_figure, preview_grid, print_summary, summarize
     from mdaug.files import atomic_write_text, free_path
 
     cfg = command_config(config, overrides, path, format=format, colormap=colormap, size=size, skip_bad=skip_bad)
     result = read_dataset(path, cfg.data, collect=True)
-    summary = summarize(result)
+    conditions = dataset_conditions(result.dataset, path if path.is_dir() else path.parent, cfg.data) \
+        if len(result.dataset) else None
+    summary = summarize(result, conditions)
     print_summary(summary, out)
     target = preview or Path(f"{path.resolve().name or 'dataset'}_preview.png")
     if not target.suffix:
@@ -87,6 +91,11 @@ def data_inspect(
     target = free_path(target)
     preview_grid(result.dataset, target, per_class=per_class, seed=cfg.seed)
     out.print(f"preview: {target}")
+    if conditions is not None and summary["conditions"]["bins"]:
+        cov = coverage(conditions, result.dataset.labels, result.dataset.class_names)
+        figure = coverage_figure(cov, free_path(target.with_name(target.stem.removesuffix("_preview")
+                                                                 + "_coverage.png")))
+        out.print(f"coverage: {figure}")
     if json_out:
         atomic_write_text(free_path(json_out), json.dumps(summary, indent=2))
     if result.errors:
@@ -142,27 +151,37 @@ def data_examples(
 @app.command("simulate", rich_help_panel="Data")
 def simulate(
     out_dir: Path = typer.Option(..., "--out", "-o", help="New folder for the dataset."),
-    people: Optional[int] = typer.Option(None, "--people", min=1,
-                                         help="Number of people (simulate.people) (default: 31)."),
-    per_person: Optional[int] = typer.Option(None, "--per-person", min=1, help="Recordings per person (default: 150)."),
-    sessions: Optional[int] = typer.Option(None, "--sessions", min=1, help="Sessions per person (default: 5)."),
+    people: Optional[int] = typer.Option(None, "--people", min=1, help="Number of people (default: 31)."),
+    per_person: Optional[int] = typer.Option(None, "--per-person", min=1,
+                                             help="Recordings per person (default: 150; gait-sessions 120)."),
+    sessions: Optional[int] = typer.Option(None, "--sessions", min=1,
+                                           help="Sessions per person (default: 5; gait-sessions 12)."),
     size: Optional[str] = SIZE,
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of people and recordings (simulate.seed)."),
+    dataset: str = typer.Option("gait", "--dataset",
+                                help="gait (gait31, simulate.*) or gait-sessions (sessions that differ in speed, "
+                                "aspect, arms and SNR, gait_sessions.*)."),
     images: bool = typer.Option(False, "--images",
                                 help="Also write a jet-coloured image folder (images/<person>/<session>/)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Processes (default: all cores)."),
     config: Optional[str] = CONFIG,
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
-    """Simulate radar micro-Doppler spectrograms of walking people: the built-in gait dataset."""
+    """Simulate radar micro-Doppler spectrograms of walking people: a built-in dataset (gait31, or gait-sessions)."""
     from mdaug.config import load_config
     from mdaug.files import ensure_empty_dir
     from mdaug.simulate.dataset import simulate_dataset, with_output_size
     from mdaug.simulate.export import write_simulated
 
-    extra = [f"simulate.{k}={v}" for k, v in (("people", people), ("per_person", per_person), ("sessions", sessions),
-                                               ("seed", seed)) if v is not None]
+    if dataset not in ("gait", "gait-sessions"):
+        raise MdaugError(f"--dataset {dataset!r}: use gait or gait-sessions")
+    section = "simulate" if dataset == "gait" else "gait_sessions"
+    extra = [f"{section}.{k}={v}" for k, v in (("people", people), ("per_person", per_person),
+                                                ("sessions", sessions), ("seed", seed)) if v is not None]
     cfg = load_config(config, list(overrides or []) + extra + ([f"data.size={size}"] if size else []))
+    if dataset == "gait-sessions":  # the simulator reads simulate.*; the written config says which it was
+        cfg = cfg.model_copy(update={"simulate": cfg.gait_sessions, "data": cfg.data.model_copy(
+            update={"builtin": "gait-sessions"})})
     cfg = with_output_size(cfg)
     ensure_empty_dir(out_dir)
     sim = simulate_dataset(cfg.simulate, cfg.data.size, workers=workers)

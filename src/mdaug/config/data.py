@@ -21,10 +21,12 @@ class DataConfig(Section):
 
     path: str | None = None
     """File or folder to read (the CLI sets it from its PATH argument); unset: the built-in dataset below."""
-    builtin: Literal["gait", "corpus", "held_out"] = "gait"
-    """Without a path, the simulated dataset to use: 'gait' (the gait-identification benchmark of simulate.*),
-    'corpus' (the pretraining corpus of pretrain.*) or 'held_out' (simulate.* seen by pretrain.held_out, a radar
-    the corpus never uses). Each is simulated once and cached ($MDAUG_CACHE, else ~/.cache/mdaug)."""
+    builtin: Literal["gait", "gait-sessions", "corpus", "held_out"] = "gait"
+    """Without a path, the simulated dataset to use: 'gait' (gait31, the gait-identification benchmark of
+    simulate.*), 'gait-sessions' (the benchmark whose sessions differ in speed, aspect, arms and SNR, of
+    gait_sessions.*), 'corpus' (the pretraining corpus of pretrain.*) or 'held_out' (simulate.* seen by
+    pretrain.held_out, a radar the corpus never uses). Each is simulated once and cached ($MDAUG_CACHE, else
+    ~/.cache/mdaug)."""
     format: Literal["auto", "images", "npy", "npz", "mat", "hdf5", "prepared"] = "auto"
     """Which files to read in a folder; auto reads every supported kind."""
     colormap: str = "auto"
@@ -69,6 +71,20 @@ class DataConfig(Section):
     class recorded walking one way only is otherwise not recognised walking the other way. None: yes for the
     built-in datasets (their classes are people), no for data.path (set it for your identities)."""
 
+    conditions: str | None = None
+    """CSV of the conditions of every recording (speed, direction, aspect, range, SNR, radar, load, any named
+    column), one row per sample, matched by an 'id' column (the sample ids) or a 'file' column (paths relative to
+    the dataset folder). Unset: conditions.csv (or the simulator's recordings.csv) in the dataset's folder when there
+    is one. Conditions not given are estimated where they can be (mdaug.data.conditions)."""
+    carrier_hz: float | None = Field(None, gt=0)
+    """The radar's carrier frequency, for speeds in m/s (the simulated datasets record their own)."""
+    prf_hz: float | None = Field(None, gt=0)
+    """The radar's pulse repetition frequency (slow-time rate), for the SNR over the radar's whole band."""
+    doppler_hz: tuple[float, float] | None = None
+    """The Doppler (Hz) of the lowest and of the highest row of the spectrograms as stored (before data.size)."""
+    time_s: tuple[float, float] | None = None
+    """Time (s) of the first and the last column."""
+
     def labels_direction_free(self) -> bool:
         """direction_free, with None resolved: the built-in datasets (no path) are people."""
         return self.path is None if self.direction_free is None else self.direction_free
@@ -91,6 +107,13 @@ class DataConfig(Section):
         if min(d, t) < 4 or max(d, t) > 4096:
             raise ValueError("each size must be between 4 and 4096")
         return (d, t)
+
+    @field_validator("doppler_hz", "time_s")
+    @classmethod
+    def _axis(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not v[0] < v[1]:
+            raise ValueError(f"give [first, last] with first < last, got {list(v)}")
+        return v
 
     @field_validator("label_regex", "session_regex")
     @classmethod
@@ -134,6 +157,12 @@ class SplitConfig(Section):
     rest of the training split is used by nothing, never moved to val or test. Used by `mdaug utility`."""
     budget_seed: int = Field(0, repr=False)
     """Which samples the budget keeps: each budget seed draws another k per class (with the split's seed)."""
+    train_sessions_per_class: int | None = Field(None, ge=1, repr=False)
+    """Real-data budget in recording sessions: keep only this many of each class's training sessions (drawn with the
+    split's seed), with all their samples unless train_per_class caps them too. Used by `mdaug utility` for budgets
+    like '2s'."""
+    val_sessions_per_class: int | None = Field(None, ge=1, repr=False)
+    """The same for the validation split."""
     val_per_class: int | None = Field(None, ge=1, repr=False)
     """Keep only this many validation samples per class (drawn like the budget): a user with k real samples per
     class holds back about as many to choose with. Used by `mdaug utility`."""
@@ -177,6 +206,13 @@ class ClassicalAugmentConfig(Section):
     mixup: float = Field(0.3, ge=0, le=1)
     """Probability that a sample is mixed with another of its class in the batch, with a weight uniform in
     [0.5, 1] on itself (mixup within a class keeps the label; Zhang et al. 2018)."""
+    snr_drop_db: float = Field(0.0, ge=0, le=60)
+    """Lower the SNR of a share (snr_drop_p) of the samples by up to this many dB (uniform): receiver noise added in
+    linear power with the texture of the data's own noise floor, then the display's peak-relative scale again
+    (mdaug.data.snr; what a weaker echo, a longer range or a noisier receiver records). 0: off. The utility study
+    chooses the dose on validation among utility.snr_drop_db."""
+    snr_drop_p: float = Field(0.5, ge=0, le=1)
+    """Share of the samples whose SNR is lowered (when snr_drop_db > 0)."""
     doppler_mirror: float = Field(0.5, ge=0, le=1)
     """Probability that a sample is mirrored about zero Doppler: the same walker going the other way. Applied
     only when the labels are direction-free (data.direction_free: people yes, approach/retreat activities no).

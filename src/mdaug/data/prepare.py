@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mdaug.config import CONFIG_FILE, Config, save_config
+from mdaug.data.conditions import CONDITION_FILES, find_condition_file, read_condition_file
 from mdaug.data.prepared import SPLIT_FILE, save_prepared
 from mdaug.data.read import ReadResult, read_dataset
 from mdaug.data.splits import Split, make_split, save_split
 from mdaug.data.summary import preview_grid
 from mdaug.errors import MdaugError
-from mdaug.files import as_os_error, ensure_empty_dir, write_failure
+from mdaug.files import as_os_error, atomic_write_text, csv_text, ensure_empty_dir, write_failure
 
 
 @dataclass
@@ -40,11 +41,16 @@ def prepare_dataset(cfg: Config, source: Path, out: Path) -> Prepared:
     check_output_outside(source, out)
     ensure_empty_dir(out, create=False)  # checked now, created only after a successful read
     result = read_dataset(source, cfg.data)
+    source = Path(source)
+    given = find_condition_file(source if source.is_dir() else source.parent, cfg.data.conditions)
+    conditions = read_condition_file(given, result.dataset) if given is not None else None
     existed = out.is_dir()
     ensure_empty_dir(out)
     try:
         split = make_split(result.dataset, cfg.split)
         save_prepared(result.dataset, out)
+        if conditions is not None:  # the given ones, by sample id (estimated ones are estimated again when read)
+            atomic_write_text(out / CONDITION_FILES[0], csv_text(conditions.rows(result.dataset.ids)))
         save_split(split, out / SPLIT_FILE)
         save_config(cfg, out / CONFIG_FILE)
         preview_grid(result.dataset, out / "preview.png", seed=cfg.seed)

@@ -120,6 +120,30 @@ def limit_train(split: Split, ds: SpectrogramSet, per_class: int | None, seed: i
                  warnings=list(split.warnings))
 
 
+def limit_sessions(split: Split, ds: SpectrogramSet, per_class: int | None, seed: int | tuple[int, ...],
+                   name: str = "train") -> Split:
+    """The split with at most `per_class` of each class's groups (sessions, or what the split grouped by) in split
+    `name`, drawn at random with `seed`, and all their samples; the other splits are untouched, the dropped samples
+    are in no split."""
+    if per_class is None:
+        return split
+    if split.group_by != "session":
+        raise MdaugError(f"a budget in sessions ('{per_class}s') needs session ids, but this data is split by "
+                         f"{split.group_by}; set data.session_key or data.session_regex, or give a budget in samples")
+    rows_of = split.indices(ds, name)
+    groups, _ = groups_of(ds, split.group_by)
+    rng = np.random.default_rng(seed)
+    keep: set[str] = set()
+    for c in range(len(ds.class_names)):
+        rows = rows_of[ds.labels[rows_of] == c]
+        mine = sorted({groups[i] for i in rows})
+        chosen = set(mine if len(mine) <= per_class else rng.choice(mine, per_class, replace=False))
+        keep |= {ds.ids[i] for i in rows if groups[i] in chosen}
+    ids = dict(split.ids, **{name: [i for i in split.ids[name] if i in keep]})
+    return Split(ids=ids, group_by=split.group_by, seed=split.seed, fingerprint=split.fingerprint,
+                 warnings=list(split.warnings))
+
+
 def _merge_duplicates(groups: list[str], hashes: list[str]) -> list[str]:
     """Put groups that share an identical sample into one group (union-find), so copies cannot leak."""
     parent: dict[str, str] = {}

@@ -7,13 +7,16 @@ from pathlib import Path
 import numpy as np
 
 from mdaug.data.canonical import SpectrogramSet
+from mdaug.data.conditions import Conditions, label
+from mdaug.data.coverage import Coverage, coverage
 from mdaug.data.direction import walking_direction
 from mdaug.data.read import ReadResult
 from mdaug.data.transforms import zero_row_of
 
 
-def summarize(result: ReadResult) -> dict:
-    """Plain-data summary: classes, counts and sessions per class, shapes, value ranges, problems."""
+def summarize(result: ReadResult, conditions: Conditions | None = None) -> dict:
+    """Plain-data summary: classes, counts and sessions per class, shapes, value ranges, problems; with
+    `conditions`, where they come from and each class's coverage of them (which bins it has and lacks)."""
     ds = result.dataset
     counts = ds.counts()
     per_class_sessions = {n: len({r.session for r in ds.records if r.class_name == n and r.session is not None})
@@ -44,6 +47,11 @@ def summarize(result: ReadResult) -> dict:
         "value_mean": float(x.mean()),
         "value_std": float(x.std()),
         "problems": [{"level": p.level, "message": p.message} for p in result.problems],
+        "conditions": None if conditions is None else {
+            "source": conditions.source, "compared": conditions.compared(),
+            "tolerance": {n: conditions.tolerance(n) for n in conditions.compared()},
+            "bins": (cov := coverage(conditions, ds.labels, ds.class_names)).bins, "coverage": cov.summary(),
+            "counts": {n: c.tolist() for n, c in cov.counts.items()}},
     }
 
 
@@ -83,6 +91,8 @@ def print_summary(summary: dict, console) -> None:
                       f"go one way only ({shown}). A recogniser does not recognise them going the other way; if "
                       "the labels are people, data.direction_free=true lets the recognisers mirror the Doppler "
                       "axis (it is on for the built-in walkers).", highlight=False)
+    if s.get("conditions"):
+        print_coverage(s, console)
     if s["problems"]:
         console.print(f"[bold]problems found ({len(s['problems'])}):[/bold]")
         for p in s["problems"]:
@@ -90,6 +100,60 @@ def print_summary(summary: dict, console) -> None:
             console.print(f"  [{colour}]{p['level']}[/{colour}]: {p['message']}", markup=True, highlight=False)
     else:
         console.print("problems found: none")
+
+
+def _marks(counts: list[int]) -> str:
+    """One mark per bin: filled where the class has recordings, open where it lacks what other classes have."""
+    return "".join("#" if c > 0 else "." for c in counts)
+
+
+def print_coverage(summary: dict, console) -> None:
+    """Per class, per condition: one mark per bin of the condition ('#' has recordings there, '.' has none while
+    the dataset has some), and how many bins it lacks."""
+    from rich.table import Table
+
+    c = summary["conditions"]
+    names = [n for n in c["compared"] if n in c["bins"]]
+    console.print("[bold]conditions per recording[/bold] (# = the class has recordings in that bin, . = it lacks "
+                  "them and other classes have some; lacked: bins of all conditions):")
+    for n in names:
+        tol = c["tolerance"].get(n)
+        same = f"; the same condition within {tol:g}" if tol else ""
+        console.print(f"  {n}: {c['source'][n]}; bins {', '.join(c['bins'][n])}{same}", highlight=False)
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("class")
+    for n in names:
+        table.add_column(label(n).split(" (")[0], no_wrap=True)
+    table.add_column("lacked", justify="right")
+    for i, cls in enumerate(summary["classes"]):
+        lacked = sum(len(c["coverage"][cls][n]["lacks"]) for n in names)
+        table.add_row(cls, *[_marks(c["counts"][n][i]) for n in names], str(lacked))
+    console.print(table)
+
+
+def coverage_figure(cov: Coverage, path: Path, title: str = "recordings per class and condition") -> Path:
+    """PNG: one panel per condition of `cov`, classes down and bins across, the count of recordings in each (white:
+    none)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names, classes = list(cov.bins), cov.class_names
+    fig, axes = plt.subplots(1, len(names), figsize=(1.0 + 1.7 * len(names), 1.2 + 0.18 * len(classes)),
+                             squeeze=False, sharey=True)
+    for ax, n in zip(axes[0], names):
+        counts = cov.counts[n].astype(float)
+        ax.imshow(np.where(counts > 0, counts, np.nan), aspect="auto", cmap="viridis", interpolation="nearest")
+        ax.set_xticks(range(len(cov.bins[n])), cov.bins[n], rotation=90, fontsize=6)
+        ax.set_yticks(range(len(classes)), classes, fontsize=6)
+        ax.set_title(label(n), fontsize=7)
+    fig.suptitle(f"{title} (white: none)", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
 
 
 def preview_grid(ds: SpectrogramSet, path: Path, per_class: int = 4, max_classes: int = 32, seed: int = 0,

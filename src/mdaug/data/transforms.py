@@ -35,8 +35,11 @@ def zero_doppler_row(rows: int, doppler_hz: Sequence[float] | None = None) -> fl
 
 
 def zero_row_of(ds: "SpectrogramSet") -> float:
-    """The row of zero Doppler of a dataset's spectrograms, from its Doppler axis when it records one."""
-    return zero_doppler_row(ds.x.shape[2], ds.info.get("doppler_hz"))
+    """The row of zero Doppler of a dataset's spectrograms, from its Doppler axis when it records one (data.doppler_hz
+    for yours), as mdaug.data.axes maps it through a resize; the middle otherwise."""
+    from mdaug.data.axes import axes_of
+
+    return axes_of(ds.x.shape, ds.info).zero_row
 
 
 def mirror_doppler(x: torch.Tensor | np.ndarray, zero_row: float | None = None) -> torch.Tensor | np.ndarray:

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 
-from mdaug.config import Config
+from mdaug.config import Config, DataConfig
 from mdaug.data import SpectrogramSet, is_prepared, load_prepared, load_split, make_split, read_dataset, save_split
+from mdaug.data.axes import with_axes
+from mdaug.data.conditions import Conditions, dataset_conditions
 from mdaug.data.limits import check_size, one_class_message
 from mdaug.data.read import resize
-from mdaug.data.splits import Split, check_leak_free, limit_train
+from mdaug.data.splits import Split, check_leak_free, limit_sessions, limit_train
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text
 from mdaug.runs.builtin import builtin_dataset
@@ -28,6 +30,18 @@ class RunData:
     split: Split
     source: str
     """Where the data came from: a path, or the simulator cache folder."""
+    data_cfg: DataConfig | None = None
+    """How it was read: where its conditions file is and what its axes are (data.conditions, data.doppler_hz, ...)."""
+    _conditions: Conditions | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def conditions(self) -> Conditions:
+        """Every sample's conditions, given and estimated (mdaug.data.conditions); computed once, on first use."""
+        if self._conditions is None:
+            folder = Path(self.source)
+            self._conditions = dataset_conditions(self.dataset, folder if folder.is_dir() else folder.parent,
+                                                  self.data_cfg)
+        return self._conditions
 
     def indices(self, name: str) -> np.ndarray:
         return self.split.indices(self.dataset, name)
@@ -53,6 +67,7 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
     else:
         result = read_dataset(path, cfg.data, progress=console is not None)
         ds = result.dataset
+    ds.info = with_axes(ds.info, cfg.data)  # data.doppler_hz, ... where the data does not record its own
     if len(ds.class_names) < 2:  # a prepared or simulated set read without the reader's check
         raise MdaugError(one_class_message(ds.class_names[0] if ds.class_names else "-", len(ds)))
     if cfg.data.size is not None and tuple(ds.x.shape[2:]) != tuple(cfg.data.size):
@@ -65,15 +80,17 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
         split = load_split(saved)
         if split.fingerprint != ds.fingerprint():
             split = None  # resized, so the ids are equal but the content hash is not: re-split the same way
-    split = limit_train(split or make_split(ds, cfg.split), ds, cfg.split.train_per_class,
-                        (cfg.split.seed, cfg.split.budget_seed))
-    split = limit_train(split, ds, cfg.split.val_per_class, (cfg.split.seed, cfg.split.budget_seed, 1), "val")
+    sp, seed = cfg.split, (cfg.split.seed, cfg.split.budget_seed)
+    split = limit_sessions(split or make_split(ds, sp), ds, sp.train_sessions_per_class, (*seed, 2))
+    split = limit_sessions(split, ds, sp.val_sessions_per_class, (*seed, 3), "val")
+    split = limit_train(split, ds, sp.train_per_class, seed)
+    split = limit_train(split, ds, sp.val_per_class, (*seed, 1), "val")
     check_leak_free(split, ds)
     train = split.indices(ds, "train")
     counts = np.bincount(ds.labels[train], minlength=len(ds.class_names))
     if counts.min() == 0:
         raise MdaugError(f"class '{ds.class_names[int(counts.argmin())]}' has no training samples after the split")
-    return RunData(dataset=ds, split=split, source=str(path))
+    return RunData(dataset=ds, split=split, source=str(path), data_cfg=cfg.data)
 
 
 def data_record(data: RunData) -> dict:
