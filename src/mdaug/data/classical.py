@@ -1,14 +1,16 @@
 """The classical-augmentation baseline of recognisers (config: ClassicalAugmentConfig): what a generative arm has
 to beat. Time roll, a masked time span and Doppler band (SpecAugment, Park et al. 2019), a raised and speckled
-noise floor, a gain offset, mild blur and mixup within a class: each keeps the label's meaning. The Doppler mirror
-(the walker going the other way) is there for identity labels only and off by default. Written here because no
-library knows spectrogram physics; the pieces are a few tensor lines."""
+noise floor, a gain offset, mild blur and mixup within a class: each keeps the label's meaning. Two are exact
+physics: a lower SNR (receiver noise added in linear power, mdaug.data.snr) and the Doppler mirror (the walker going
+the other way, for identity labels only). Written here because no library knows spectrogram physics; the pieces are
+a few tensor lines."""
 
 from __future__ import annotations
 
 import torch
 
 from mdaug.config.data import ClassicalAugmentConfig
+from mdaug.data.snr import NoiseBank, lower_snr
 from mdaug.data.transforms import mirror_doppler, random_blur, random_time_shift
 
 
@@ -41,13 +43,22 @@ class ClassicalAugment:
     """Batch augmentation of spectrograms x (batch, channels, doppler, time) in [-1, 1] with their labels."""
 
     def __init__(self, cfg: ClassicalAugmentConfig, generator: torch.Generator | None = None, *,
-                 zero_row: float | None = None) -> None:
-        """`zero_row`: the row of zero Doppler for the mirror (transforms.zero_doppler_row); the middle if None."""
-        self.cfg, self.g, self.zero_row = cfg, generator, zero_row
+                 zero_row: float | None = None, noise: NoiseBank | None = None,
+                 dynamic_range_db: float = 40.0) -> None:
+        """`zero_row`: the row of zero Doppler for the mirror (transforms.zero_doppler_row); the middle if None.
+        `noise`: the data's noise bank for a lower SNR (needed when cfg.snr_drop_db > 0), on a display of
+        `dynamic_range_db`."""
+        if cfg.snr_drop_db > 0 and noise is None:
+            raise ValueError("classical.snr_drop_db needs the data's noise bank (NoiseBank.from_data)")
+        self.cfg, self.g, self.zero_row, self.noise, self.dr = cfg, generator, zero_row, noise, dynamic_range_db
 
     def __call__(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         c, g = self.cfg, self.g
         n, _, d, t = x.shape
+        if c.snr_drop_db > 0:  # first, on the recordings as they were recorded
+            drop = torch.rand(n, generator=g, dtype=torch.float64) * c.snr_drop_db
+            drop = torch.where(torch.rand(n, generator=g) < c.snr_drop_p, drop, torch.zeros_like(drop))
+            x = lower_snr(x, drop, self.noise, self.dr, g)
         x = mix_within_class(x, labels, c.mixup, g)
         if c.doppler_mirror > 0:
             flip = (torch.rand(n, generator=g) < c.doppler_mirror)[:, None, None, None]
