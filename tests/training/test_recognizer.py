@@ -234,3 +234,55 @@ def test_the_best_step_is_chosen_on_the_validation_sessions_and_synthetic_sample
         _, card = load_card(run)
         assert sum(i.startswith("synthetic/") for i in card.train_ids) == 8
     assert 0 < first[0] < first[1]
+
+
+def test_a_recogniser_starts_from_another_ones_conv_stages_with_a_new_head(data, learned, tmp_path):
+    _, source, _ = learned
+    cfg = make_cfg(T + "steps=1", "recognizer.init=" + str(source), T + "lr=1e-12", T + "checkpoint_every=1")
+    out = train_recognizer(cfg, tmp_path / "tuned", data=data)
+    tuned, card = load_card(out)
+    start, _ = load_card(source)
+    start_sd, tuned_sd = start.state_dict(), tuned.state_dict()
+    conv = [k for k in start_sd if k.startswith("stages.") and k.endswith("weight")]
+    assert conv and all(torch.allclose(start_sd[k], tuned_sd[k], atol=1e-6) for k in conv)
+    assert not torch.allclose(start_sd["head.1.weight"], tuned_sd["head.1.weight"])  # a new head
+    assert card.init.source == "run" and card.init.path.endswith("final")
+    scratch = load_card(train_recognizer(make_cfg(T + "steps=1"), tmp_path / "scratch", data=data))[1]
+    assert scratch.init.source == "scratch"
+    with pytest.raises(MdaugError, match="other conv stages"):
+        train_recognizer(make_cfg("recognizer.init=" + str(source), "recognizer.channels=[8,24]"), tmp_path / "bad",
+                         data=data)
+    with pytest.raises(MdaugError, match="no shipped pretrained recogniser fits"):
+        train_recognizer(make_cfg("recognizer.init=pretrained", "recognizer.channels=[8,24]"), tmp_path / "bad2",
+                         data=data)
+
+
+def test_resume_with_the_lower_snr_reproduces_the_uninterrupted_run(data, tmp_path, monkeypatch):
+    # the classical augmentation with a lower SNR draws its doses and noise fields from the step's generator
+    cfg = make_cfg(T + "steps=4", T + "checkpoint_every=2", "recognizer.classical=true", "classical.snr_drop_db=15",
+                   "classical.snr_drop_p=1.0")
+    whole = train_recognizer(cfg, tmp_path / "whole", data=data)
+
+    import mdaug.training.recognizer as recipe
+
+    real, calls = recipe.ClassicalAugment, []
+
+    def dying(*args, **kwargs):  # killed in step 4, after the checkpoint at 2
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recipe, "ClassicalAugment", dying)
+    with pytest.raises(KeyboardInterrupt):
+        train_recognizer(cfg, tmp_path / "cut", data=data)
+    monkeypatch.setattr(recipe, "ClassicalAugment", real)
+    resumed = train_recognizer(cfg, tmp_path / "cut", data=data, resume="latest")
+    assert losses(tmp_path / "cut") == losses(tmp_path / "whole")
+    a, b = load_recognizer(whole)[0].state_dict(), load_recognizer(resumed)[0].state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # and the dose changes what it trains on (the test could not tell otherwise)
+    other = train_recognizer(make_cfg(T + "steps=4", T + "checkpoint_every=2", "recognizer.classical=true"),
+                             tmp_path / "none", data=data)
+    assert losses(tmp_path / "none") != losses(tmp_path / "whole")
+    assert other is not None

@@ -25,7 +25,7 @@ from mdaug.cli import jobs, data, train, generate, evaluate  # noqa: F401, E402
 
 RESUMED = ("train-recognizer", "train-ae", "train-ldm", "train-prior")
 """Commands that continue a stopped run with --resume."""
-CONTINUED = ("run", "benchmark", "utility", "pretrain-ae", "pretrain-ldm")
+CONTINUED = ("run", "benchmark", "utility", "pretrain-ae", "pretrain-ldm", "pretrain-recognizer")
 """Commands that continue their --out folder when run again."""
 
 

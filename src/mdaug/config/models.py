@@ -161,6 +161,11 @@ class RecognizerConfig(Section):
     channels: tuple[int, ...] = (16, 32, 64, 96)
     """Channels of the conv stages (conv, BatchNorm, ReLU, max-pool: each stage halves both axes, so the
     spectrogram must be at least 2^stages bins on each axis)."""
+    init: str = "scratch"
+    """Where its weights start. 'scratch': random. 'pretrained': the recogniser shipped with mdaug for this input
+    size and architecture (trained by `mdaug pretrain-recognizer` on simulated people who are in no built-in
+    dataset, under many radars and conditions; mdaug/pretrained/), its conv stages kept and a new head for your
+    classes. Or the path of a finished recogniser run to start from the same way."""
     dropout: float = Field(0.3, ge=0, lt=1)
     select_on: Literal["val", "carve_out"] = "val"
     """What picks the best step: 'val', the dataset's validation split (other recording sessions than training, so

@@ -65,11 +65,19 @@ class PretrainConfig(Section):
     """Share of parts walking on a treadmill (a constant range) instead of along the ground."""
     aspect_jitter_deg: tuple[float, float] = (5.0, 45.0)
     """A part's sessions walk towards or away from the radar +- this (drawn per part)."""
+    session_speed_jitter: tuple[float, float] = (0.05, 0.05)
+    """A part's sessions walk at 1 + U(-j, j) times each person's preferred speed, j drawn per part from this range.
+    The shipped stage-1 corpus keeps the gait benchmark's 0.05; the recogniser's (configs/pretrain-recognizer.yaml)
+    widens it, so that it learns what a person's walk keeps across speeds."""
+    arms: dict[str, float] = {"swing": 1.0}
+    """What the arms do per session (simulate.arms): the recogniser's corpus adds hands in the pockets and a
+    carried box."""
     held_out: RadarPreset = RadarPreset(name="35 GHz (not in the corpus)", carrier_hz=35e9, prf_hz=5000.0,
                                         window_s=0.1, hop_s=0.025)
     """The radar of the out-of-corpus check in the model card: a carrier and STFT that no part uses."""
 
-    @field_validator("velocity_span_mps", "duration_s", "snr_db", "dynamic_range_db", "aspect_jitter_deg")
+    @field_validator("velocity_span_mps", "duration_s", "snr_db", "dynamic_range_db", "aspect_jitter_deg",
+                     "session_speed_jitter")
     @classmethod
     def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
         if v[0] > v[1]:

@@ -34,10 +34,10 @@ class Normalisation(Card):
 
 
 class InitRecord(Card):
-    """Where a stage-1 run started (ae.init)."""
+    """Where a run started (ae.init, ldm.init, recognizer.init)."""
 
     source: Literal["scratch", "pretrained", "run"]
-    """Random weights, a shipped model (mdaug/pretrained/) or another finished stage-1 run."""
+    """Random weights, a shipped model (mdaug/pretrained/) or another finished run."""
     path: str | None = None
     """The shipped model's name, or the run's final/ folder."""
     weights_sha256: str | None = None
@@ -124,6 +124,8 @@ class RecognizerCard(Card):
     train_ids: list[str]
     test_accuracy: float | None
     test_accuracy_note: str
+    init: InitRecord | None = None
+    """Where its weights started (recognizer.init; None in runs made before it could start elsewhere: scratch)."""
 
 
 CARDS: dict[str, type[Card]] = {"autoencoder": AutoencoderCard, "ldm": Stage2Card, "prior": Stage2Card,

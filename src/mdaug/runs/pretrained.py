@@ -134,7 +134,58 @@ def initial_stage2_weights(init: str, kind: str, model: torch.nn.Module, start: 
     return weights, InitRecord(source="run", path=str(s2.folder.resolve()), weights_sha256=sha)
 
 
+def fitting_shipped_recognizer(model: torch.nn.Module, input_shape: list[int]) -> Path | None:
+    """The shipped recogniser with `model`'s conv stages (class, in_channels, channels) for spectrograms of
+    `input_shape` (its number of classes is the corpus's)."""
+    want = {k: v for k, v in _model_config(model).items() if k in ("in_channels", "channels")}
+    for folder in shipped_models():
+        card = json.loads((folder / CARD).read_text())
+        saved = json.loads((folder / "config.json").read_text())
+        same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items() if k in want}
+        if (card.get("kind") == "recognizer" and saved.get("_class_name") == type(model).__name__ and same == want
+                and card.get("input_shape") == list(input_shape)):
+            return folder
+    return None
+
+
+HEAD = "head."
+"""The recogniser's classifier (its parameters' prefix): one row per class, so never carried to other classes."""
+
+
+def initial_recognizer_weights(init: str, model: torch.nn.Module, input_shape: list[int]
+                               ) -> tuple[dict[str, torch.Tensor] | None, InitRecord]:
+    """The weights a new recogniser starts from (None: `model`'s random ones) and their record: recognizer.init
+    'scratch', 'pretrained' (the shipped one fitting `model` and `input_shape`) or a finished recogniser run. Only
+    the conv stages (and their BatchNorm statistics) are taken; the head stays new."""
+    if init == "scratch":
+        return None, InitRecord(source="scratch")
+    if init == "pretrained":
+        folder = fitting_shipped_recognizer(model, input_shape)
+        if folder is None:
+            shape = "x".join(str(v) for v in input_shape)
+            raise MdaugError(f"no shipped pretrained recogniser fits {shape} spectrograms with recognizer.channels="
+                             f"{list(_model_config(model)['channels'])}; set recognizer.init=scratch, or make one "
+                             "with `mdaug pretrain-recognizer`")
+        source, path = "pretrained", folder.name
+    else:
+        from mdaug.runs.loading import load_recognizer
+
+        load_recognizer(init)  # a recogniser, or a clear error
+        folder = Path(init) / "final" if (Path(init) / "final").is_dir() else Path(init)
+        source, path = "run", str(folder.resolve())
+    weights, sha = _weights(folder)
+    ours = model.state_dict()
+    kept = {k: v for k, v in weights.items() if not k.startswith(HEAD)}
+    wrong = [k for k, v in kept.items() if k not in ours or ours[k].shape != v.shape]
+    if wrong or set(ours) - set(kept) - {k for k in ours if k.startswith(HEAD)}:
+        raise MdaugError(f"recognizer.init={init} has other conv stages than recognizer.* describes "
+                         f"({(wrong or ['missing layers'])[0]}); use the same channels, or recognizer.init=scratch")
+    return ({k: v.to(ours[k].dtype) for k, v in kept.items()},
+            InitRecord(source=source, path=path, weights_sha256=sha, corpus=_corpus(folder)))
+
+
 __all__ = [
-    "PRETRAINING_RECORD", "SHIPPED", "fitting_shipped_model", "fitting_shipped_stage2", "initial_stage2_weights",
-    "initial_weights", "shipped_models",
+    "HEAD", "PRETRAINING_RECORD", "SHIPPED", "fitting_shipped_model", "fitting_shipped_recognizer",
+    "fitting_shipped_stage2", "initial_recognizer_weights", "initial_stage2_weights", "initial_weights",
+    "shipped_models",
 ]

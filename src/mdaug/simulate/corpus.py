@@ -58,7 +58,9 @@ def radar_part(p: PretrainConfig, base: SimulateConfig, radar: RadarPreset, *, s
                                              "doppler_span_hz": float(span)}),
         "snr_db": (float(snr_low), float(min(snr_low + 10, p.snr_db[1]))), "clutter_db": clutter,
         "mti_cutoff_hz": 15.0 if clutter is not None else None,
-        "aspect_jitter_deg": float(rng.uniform(*p.aspect_jitter_deg))})
+        "aspect_jitter_deg": float(rng.uniform(*p.aspect_jitter_deg)),
+        # drawn last, so that the draws above stay those of the shipped stage-1 corpus
+        "session_speed_jitter": float(rng.uniform(*p.session_speed_jitter)), "arms": dict(p.arms)})
 
 
 def corpus_parts(p: PretrainConfig, base: SimulateConfig) -> list[Part]:
@@ -115,7 +117,10 @@ def concatenate(sims: list[Simulated]) -> SpectrogramSet:
         labels.append(ds.labels + len(names))
         records += ds.records
         names += ds.class_names
+    ranges = {float(s.dataset.info["dynamic_range_db"]) for s in sims}
     info = {"source": "mdaug pretraining corpus", "layout": "simulated", "parts": len(sims),
+            # one dB range when the parts share it; else the display's range differs from part to part
+            **({"dynamic_range_db": ranges.pop()} if len(ranges) == 1 else {"dynamic_range_db_mixed": True}),
             "kinds": {"simulated spectrogram": int(sum(len(s.dataset) for s in sims))},
             "orientation": "doppler ascending (row 0 = lowest Doppler), time ascending"}
     return SpectrogramSet(x=np.concatenate(x), labels=np.concatenate(labels), class_names=names, records=records,

@@ -26,12 +26,14 @@ from rich.console import Console
 from mdaug import seeds
 from mdaug.config import ClassicalAugmentConfig, Config, save_config
 from mdaug.data.classical import ClassicalAugment
+from mdaug.data.snr import NoiseBank
 from mdaug.data.transforms import TimeAugment, random_blur, zero_row_of
 from mdaug.errors import MdaugError
 from mdaug.files import ensure_empty_dir
 from mdaug.models import Recognizer
 from mdaug.runs.cards import RecognizerCard, write_final
 from mdaug.runs.layout import CONFIG_FILE
+from mdaug.runs.pretrained import initial_recognizer_weights
 from mdaug.runs.run_data import RunData, check_run_data, load_run_data, write_run_data
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.common import check_resumable, make_accelerator, make_ema, make_optimizer, make_schedule
@@ -60,6 +62,17 @@ def classical_augmentation(cfg: Config) -> ClassicalAugmentConfig:
     if cfg.data.labels_direction_free():
         return cfg.classical
     return cfg.classical.model_copy(update={"doppler_mirror": 0.0})
+
+
+def check_snr_drop(ds) -> None:
+    """Refuse classical.snr_drop_db on data it cannot lower the SNR of exactly: spectrograms of several display ranges
+    (the simulated corpus) or of three channels (data.colormap=rgb), whose values are no dB display."""
+    if ds.info.get("dynamic_range_db_mixed"):
+        raise MdaugError("classical.snr_drop_db needs one display range, but this dataset mixes several (the simulated "
+                         "corpus): set classical.snr_drop_db=0")
+    if ds.x.shape[1] != 1:
+        raise MdaugError(f"classical.snr_drop_db needs single-channel dB spectrograms, these have {ds.x.shape[1]} "
+                         "channels (data.colormap=rgb keeps colour): set classical.snr_drop_db=0")
 
 
 def held_count(members: int, fraction: float) -> int:
@@ -167,6 +180,12 @@ class RecognizerRecipe(Recipe):
         self.labels = torch.from_numpy(ds.labels)
         self.zero_row = zero_row_of(ds)  # for classical.doppler_mirror
         self.classical = classical_augmentation(cfg)
+        self.dynamic_range_db = float(ds.info.get("dynamic_range_db", cfg.data.dynamic_range_db))
+        self.noise = None
+        if cfg.recognizer.classical and self.classical.snr_drop_db > 0:
+            check_snr_drop(ds)
+            real_fit = self.fit[~self.synthetic[self.fit]]  # the real samples it trains on: never validation or test
+            self.noise = NoiseBank.from_data(ds.x[real_fit], self.dynamic_range_db, seed=self.seed)
         smallest = min(ds.x.shape[2:])
         if smallest < 2 ** len(cfg.recognizer.channels):
             raise MdaugError(f"recognizer.channels has {len(cfg.recognizer.channels)} stages, each halving both axes, "
@@ -175,6 +194,9 @@ class RecognizerRecipe(Recipe):
         set_seed(self.seed)
         model = Recognizer(in_channels=self.data.channels, num_classes=len(ds.class_names),
                            channels=tuple(cfg.recognizer.channels), dropout=cfg.recognizer.dropout, role=self.role)
+        start, self.init = initial_recognizer_weights(cfg.recognizer.init, model, list(ds.x.shape[1:]))
+        if start is not None:
+            model.load_state_dict(start, strict=False)  # the conv stages; the head stays new
         self.optimizer = make_optimizer(model.parameters(), tc)
         self.scheduler = make_schedule(self.optimizer, tc)
         self.ema = make_ema(model, tc.ema_decay, acc.device)
@@ -193,8 +215,8 @@ class RecognizerRecipe(Recipe):
             sel = torch.from_numpy(self.batches.batch(step, m))
             gen = self.order.generator(m)
             if self.cfg.recognizer.classical:
-                xb = ClassicalAugment(self.classical, generator=gen, zero_row=self.zero_row)(self.x[sel],
-                                                                                             self.labels[sel])
+                xb = ClassicalAugment(self.classical, generator=gen, zero_row=self.zero_row, noise=self.noise,
+                                      dynamic_range_db=self.dynamic_range_db)(self.x[sel], self.labels[sel])
             else:
                 xb = TimeAugment(self.cfg.augment, generator=gen)(self.x[sel])
             xb = random_blur(xb, self.blur, generator=gen).to(acc.device)
@@ -261,7 +283,7 @@ class RecognizerRecipe(Recipe):
             best_step=st.best_step, selection=self.selection,
             selection_accuracy=st.best_accuracy if st.best_accuracy >= 0 else None,
             selection_ids=[ds.ids[i] for i in self.held], train_count=len(fit_ids),
-            train_ids_sha256=_hash_ids(fit_ids), train_ids=fit_ids, test_accuracy=test_acc,
+            train_ids_sha256=_hash_ids(fit_ids), train_ids=fit_ids, test_accuracy=test_acc, init=self.init,
             test_accuracy_note="on the dataset's test split: reported only, never used to train or select")
         final = write_final(self.run, lambda folder: net.save_pretrained(folder, safe_serialization=True), card)
         if self.console is not None:
