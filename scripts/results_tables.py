@@ -287,6 +287,136 @@ def render_demo(r: dict[str, Any]) -> str:
                       f"{r['peak_rss_gb']:.1f} GB. {_source(r)}"])
 
 
+ARM_TITLES = {"real": "real", "real+classical": "real + classical",
+              "pretrained+classical": "real + classical, pretrained recogniser",
+              "real+classical+synthetic": "+ synthetic (chosen)", "synthetic": "synthetic only"}
+CONDITION_ROWS = ("all", "seen conditions", "unseen conditions")
+"""The subsets by condition every study table shows first; then the per-condition ones it has."""
+
+
+def _study_order(b: str) -> tuple[int, int]:
+    return (2, 0) if b == "all" else (1, int(b[:-1])) if b.endswith("s") else (0, int(b))
+
+
+def _budget_label(b: str, s: dict[str, Any]) -> str:
+    what = f"{b[:-1]} sessions" if b.endswith("s") else "all" if b == "all" else f"{b} per person"
+    return f"{what} ({s['real_train']})"
+
+
+def _paired(values: list[float]) -> dict[str, Any]:
+    """Mean and 95% t interval of paired differences (as the study's own gains)."""
+    from mdaug.workflows.utility.summary import interval
+
+    return interval(values).model_dump()
+
+
+def render_conditions_study(r: dict[str, Any]) -> str:
+    """A utility study with conditions (issue 25): per budget each arm's accuracy with its interval, the lower-SNR dose
+    chosen, the paired gains of the physics transform (the chosen real + classical recogniser against its dose-0
+    candidate, the classical augmentation of before), of the pretrained recogniser and of the synthetic samples over
+    the better non-generative arm; then every arm on the subsets of the test split by condition."""
+    rep = r["report"]
+    budgets = sorted(rep["summary"], key=_study_order)
+    arms = [a for a in ARM_TITLES if any(a in rep["summary"][b]["arms"] for b in budgets)]
+    head = ("| real data per person | " + " | ".join(ARM_TITLES[a] for a in arms) + " | dose chosen (dB) | "
+            "lower SNR over none | pretrained over classical | synthetic over the better non-generative |\n"
+            "|" + "---|" * (len(arms) + 5))
+    rows, by_condition = [], []
+    for b in budgets:
+        s = rep["summary"][b]
+        recs = [x for x in rep["records"] if x["budget"] == b]
+        physics = [x["accuracy"]["real+classical"] - x["classical_candidates"]["0"]["test_accuracy"] for x in recs
+                   if "0" in (x.get("classical_candidates") or {})]
+        g = s["gains"]
+        best = s.get("best_non_generative")
+        syn = g.get("synthetic over best non-generative")
+        rows.append(f"| {_budget_label(b, s)} | " + " | ".join(_interval(s["arms"][a]) if a in s["arms"] else "-"
+                                                               for a in arms)
+                    + f" | {', '.join(f'{d} x{n}' for d, n in (s.get('snr_drop_db') or {}).items())} | "
+                    f"{_gain(_paired(physics)) if physics else '-'} | "
+                    f"{_gain(g['pretrained over classical']) if 'pretrained over classical' in g else '-'} | "
+                    f"{(_gain(syn) + ' (over ' + ARM_TITLES[best] + ')') if syn and best else '-'} |")
+        sub = s.get("by_condition") or {}
+        if sub:
+            names = [k for k in CONDITION_ROWS if k in s["subsets"]] + sorted(
+                (k for k in s["subsets"] if k not in CONDITION_ROWS), key=_subset_order)
+            present = [a for a in arms if a in sub]
+            by_condition.append(f"\n{_budget_label(b, s)}:\n\n| test recordings | how many (mean) | "
+                                + " | ".join(ARM_TITLES[a] for a in present) + " |\n|" + "---|" * (len(present) + 2))
+            by_condition += [f"| {k} | {s['subsets'][k]:.0f} | "
+                             + " | ".join(_interval(sub[a][k]).split(" (n=")[0] for a in present) + " |"
+                             for k in names]
+    doses = _dose_table(rep["records"])
+    hours = r["wall_s"] / 3600
+    return "\n".join([f"> {rep['verdict']}", "", head, *rows, "", *doses,
+                      "Accuracy on the real test split, mean over repeats with its 95% interval; gains paired per "
+                      "repeat. *Lower SNR over none*: the real + classical recogniser at the dose chosen on validation "
+                      "against the same recipe without the lower SNR (the classical augmentation of before).",
+                      "", "**By condition** (a test recording is in an unseen condition when no training recording of "
+                      "its person is within the condition's tolerance; *below* / *above*: beyond every one):",
+                      *by_condition, "", f"{_source(r)} The whole study took {hours:.1f} hours."])
+
+
+def _dose_table(records: list[dict[str, Any]]) -> list[str]:
+    """What each lower-SNR dose does: the real + classical recogniser on the test recordings whose SNR lies below
+    every training recording of their person, and on the others, per budget (mean over repeats)."""
+    rows = []
+    for b in sorted({x["budget"] for x in records}, key=_study_order):
+        recs = [x for x in records if x["budget"] == b and x.get("classical_by_condition")]
+        if not recs or any("snr_db below" not in x["subsets"] for x in recs):
+            continue
+        for d in recs[0]["classical_by_condition"]:
+            low, rest, allv = [], [], []
+            for x in recs:
+                c, n = x["classical_by_condition"][d], x["subsets"]
+                low.append(c["snr_db below"])
+                allv.append(c["all"])
+                below = n["snr_db below"]
+                rest.append((c["all"] * n["all"] - c["snr_db below"] * below) / (n["all"] - below))
+            many = sum(x["subsets"]["snr_db below"] for x in recs) / len(recs)
+            rows.append(f"| {b} | {d} | {_pct(sum(allv) / len(allv))} | {_pct(sum(low) / len(low))} | "
+                        f"{_pct(sum(rest) / len(rest))} | {many:.0f} |")
+    if not rows:
+        return []
+    return ["**The lower SNR, dose by dose** (real + classical; mean over repeats):", "",
+            "| budget | dose (dB) | all test recordings | SNR below every training recording of the person | "
+            "the others | how many below |\n|---|---|---|---|---|---|", *rows, ""]
+
+
+def _subset_order(k: str) -> tuple[str, int]:
+    """'unseen X', 'X below', 'X above' of one condition X together, in that order."""
+    if k.startswith("unseen "):
+        return k[len("unseen "):], 0
+    name, _, side = k.rpartition(" ")
+    return name, 1 if side == "below" else 2
+
+
+def render_estimators(r: dict[str, Any]) -> str:
+    """benchmarks/conditions.py: each estimator's error against the simulator's truth, per radar and display."""
+    head = ("| data | display | recordings | radial speed: median error (90th pct) | bias | direction right | "
+            "gait cycle: median error (90th pct) | SNR: median error (90th pct) | SNR only bounded | bounds hold |\n"
+            "|---|---|---|---|---|---|---|---|---|---|")
+    rows = [f"| {x['data']} | {x['display']} | {x['recordings']} | {_pct(x['speed_median'])} "
+            f"({_pct(x['speed_p90'])}) | {100 * x['speed_bias']:+.1f}% | {_pct(x['direction'])} | "
+            f"{_pct(x['cycle_median'])} ({_pct(x['cycle_p90'])}) | "
+            f"{_num(x['snr_median_db'], 1)} dB ({_num(x['snr_p90_db'], 1)} dB) | {_pct(x['snr_bounded'], 0)} | "
+            f"{_pct(x['bounds_hold'], 0)} |" for x in r["rows"]]
+    return "\n".join([head, *rows, "", _source(r)])
+
+
+def render_calibration(r: dict[str, Any]) -> str:
+    """benchmarks/sessions_calibration.py: the real + classical recogniser per budget, per variant tried."""
+    head = "| variant | settings | 2 sessions | 20 recordings, all sessions | all |\n|---|---|---|---|---|"
+    rows = []
+    for v in r["variants"]:
+        acc = {x["budget"]: x["test_accuracy"] for x in v["rows"]}
+        settings = ", ".join(f"{k.split('.')[-1]}={val}" for k, val in v["overrides"].items())
+        rows.append(f"| {v['name']} | {settings} | {_pct(acc.get('2s'))} | {_pct(acc.get('20'))} | "
+                    f"{_pct(acc.get('all'))} |")
+    return "\n".join([head, *rows, "", f"One repeat each; test split of gait-sessions (930 recordings, 31 people). "
+                      f"Measured with {r['command']} on {r['date']} ({r['machine']}). {r.get('note', '')}".rstrip()])
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_compression,
                                                          "pretrained-kl-64x64": render_pretrained,
                                                          "demo-quick": render_demo}
@@ -297,7 +427,9 @@ for _name, _render in (("utility-standard", render_utility), ("utility-quick", r
                        ("strategies-k10", render_strategies),
                        ("strategies-standard", render_strategies), ("direction-k10", render_direction),
                        ("texture-quick-k10", render_texture), ("texture-quick-all", render_texture),
-                       ("texture-k10-mirror", render_texture)):
+                       ("texture-k10-mirror", render_texture), ("conditions-k10", render_conditions_study),
+                       ("sessions-curve", render_conditions_study), ("conditions-estimators", render_estimators),
+                       ("sessions-calibration", render_calibration)):
     RENDERERS[_name] = _render
 COMBINED: dict[str, tuple[str, ...]] = {"utility-budgets": ("utility-k5-mirror", "utility-k10-mirror",
                                                              "utility-all-mirror")}

@@ -80,12 +80,16 @@ def generation(root, fid):
 
 
 def utility(root, gain):
+    accuracy = lambda d: {"real": 0.5, "real+classical": 0.55, "pretrained+classical": 0.56,  # noqa: E731
+                          "real+classical+synthetic": 0.55 + gain + d, "synthetic": 0.2}
     recs = [UtilityRecord(budget="10", repeat=r, real_train=310, real_val=310, synthetic=620, strategy="anchored",
-                          accuracy={"real": 0.5, "real+classical": 0.55, "real+classical+synthetic": 0.55 + gain + d,
-                                    "synthetic": 0.2}, val_accuracy={}, real_files_seen={"stage1": "abc"},
+                          accuracy=accuracy(d), val_accuracy={}, real_files_seen={"stage1": "abc"},
                           candidates=[Candidate(name="anchored", val_accuracy=0.6, test_accuracy=0.55 + gain + d,
                                                 pool={"drawn": 700, "kept": 620})],
-                          tstr_samples=310, tstr_guidance=2.0 if r == 2 else 1.0)
+                          tstr_samples=310, tstr_guidance=2.0 if r == 2 else 1.0, snr_drop_db=10.0,
+                          subsets={"all": 930, "unseen conditions": 200 + r, "snr_db below": 90},
+                          by_condition={a: {"all": v, "unseen conditions": v / 2, "snr_db below": v / 4}
+                                        for a, v in accuracy(d).items()})
             for r, d in enumerate((-0.001, 0.0, 0.001))]
     summary = summarise(recs)
     return UtilityReport(budgets=["10"], seeds=3, family="vq", generator="ldm", strategies=["anchored"], records=recs,
@@ -130,7 +134,8 @@ def test_report_is_self_contained_and_shows_every_section(tmp_path):
     page, metrics = write_report(root)
     text = page.read_text()
     assert "src='data:image/png;base64," in text and "src='/" not in text  # figures embedded, no links
-    for needle in ("24.800", "12.500", "3.000", "rough", "PROBLEM", "+3.1 pt", "real+classical+synthetic",
+    for needle in ("24.800", "12.500", "3.000", "rough", "PROBLEM", "+3.1 pt", "real + classical + synthetic",
+                   "Utility by condition", "snr_db below", "real + classical, pretrained recogniser",
                    "torso Doppler (body speed)", "<img alt='identity confusion (ldm)'", "raised held-out accuracy",
                    "3 repeats"):
         assert needle in text, needle

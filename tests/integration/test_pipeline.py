@@ -32,7 +32,9 @@ def test_the_pipeline_writes_every_part_and_the_report(pipeline):
     text = page.read_text()
     classes = {line.split(",")[3] for line in (out / "synthetic" / "manifest.csv").read_text().splitlines()[1:]}
     # grid, confusion, reconstructions, diagnostics, utility, loss curves, and one row of samples per class
-    assert text.count("data:image/png;base64,") == 6 + len(classes) and "<select id='mdaug-class-select'" in text
+    # the figures (the utility study's coverage of the conditions among them) and one row of samples per class
+    assert text.count("data:image/png;base64,") == 7 + len(classes) and "<select id='mdaug-class-select'" in text
+    assert "Utility by condition" in text and "unseen conditions" in text
     assert "no figure" not in text
 
 

@@ -77,15 +77,21 @@ def utility_cmd(
     family: Optional[str] = FAMILY,
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset path (default: the simulator)."),
     budgets: Optional[str] = typer.Option(None, "--budgets",
-                                          help="Real samples per class, e.g. 5,10,20,all (utility.budgets)."),
+                                          help="Real data per class: samples, 'Ns' for the samples of N sessions, "
+                                          "or all, e.g. 5,10,2s,all (utility.budgets)."),
     seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Repeats per budget (utility.seeds)."),
+    generative: Optional[bool] = typer.Option(None, "--generative/--no-generative",
+                                              help="With --no-generative only the arms without synthetic data (real, "
+                                              "real + classical, the pretrained recogniser's): the learning curve, "
+                                              "in minutes (utility.generative)."),
     ae: Optional[Path] = typer.Option(None, "--ae", help="A finished stage-1 run on the whole training split, "
                                       "reused for budget 'all' (with --stage2)."),
     stage2: Optional[Path] = typer.Option(None, "--stage2", help="The finished stage-2 run trained on --ae."),
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
-    """Downstream utility: recognisers trained on real, real + synthetic and synthetic data at several real
-    budgets (the generative models of each budget trained on that budget only), tested on held-out real data."""
+    """Downstream utility: recognisers trained on real data, with classical augmentation (and from the shipped
+    pretrained recogniser), with synthetic data and on synthetic data alone, at several real budgets (the generative
+    models of each budget trained on that budget only), tested on held-out real data as a whole and by condition."""
     from mdaug.workflows.utility import run_utility
 
     extra = list(overrides or [])
@@ -93,6 +99,8 @@ def utility_cmd(
         extra.append(f"utility.budgets=[{budgets}]")
     if seeds:
         extra.append(f"utility.seeds={seeds}")
+    if generative is not None:
+        extra.append(f"utility.generative={str(generative).lower()}")
     if family:
         extra.append(f"ae.family={family}")
     cfg = command_config(config or "quick", extra, data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mdaug.config.section import Section
 
@@ -95,7 +95,7 @@ def tstr_strategies(guidances: tuple[float | None, ...], model_guidance: float) 
     return list({model_guidance if g is None else g: tstr_strategy(g) for g in guidances}.values())
 
 
-RESERVED_STRATEGY_NAMES = ("real", "real-classical", TSTR_STRATEGY.name)
+RESERVED_STRATEGY_NAMES = ("real", "real-classical", "pretrained-classical", TSTR_STRATEGY.name)
 """Folder names of the utility study's other arms (recognizer-NAME)."""
 
 
@@ -103,8 +103,10 @@ class UtilityConfig(Section):
     """Downstream utility (`mdaug utility`): does adding synthetic samples raise a recogniser's accuracy on
     held-out real data? At each real-data budget the generative models are trained on that budget only."""
 
-    budgets: tuple[int | Literal["all"], ...] = (5, 10, 20, "all")
-    """Real training samples per class; 'all' = the whole training split."""
+    budgets: tuple[int | str, ...] = (5, 10, 20, "all")
+    """Real training data per class: a number of samples (drawn from all its training sessions), 'Ns' for all the
+    samples of N of its training sessions (e.g. '2s': what a recogniser of two sessions per person knows), or 'all'
+    (the whole training split)."""
     seeds: int = Field(3, ge=1, le=20)
     """Repeats per budget: each draws other real samples and other seeds for every model (at 'all' the repeats
     share one pair of generative models, there being no other real samples to draw, and differ in the synthetic
@@ -113,6 +115,19 @@ class UtilityConfig(Section):
     """Synthetic samples per class of the exported augmented dataset (`mdaug run`'s synthetic/)."""
     max_synthetic_per_class: int = Field(200, ge=1)
     """The most synthetic samples per class a strategy may add to a recogniser's training."""
+    snr_drop_db: tuple[float, ...] = (0.0, 10.0, 20.0)
+    """The doses of the classical lower SNR (classical.snr_drop_db) the real + classical arm tries, each with its own
+    recogniser; the best on validation is the arm (ties: the first listed), and the other arms that use classical
+    augmentation (the pretrained recogniser's, the strategies') take that dose."""
+    pretrained: bool = True
+    """Add the arm `real + classical, pretrained recogniser`: the recogniser shipped with mdaug (pretrained on the
+    simulated corpus, recognizer.init=pretrained) fine-tuned on the budget's real data with the chosen classical
+    augmentation: the same outside knowledge a pretrained generator has, used directly. Skipped, with a note, where
+    no shipped recogniser fits the data's size."""
+    generative: bool = True
+    """Train the generative models and their arms. False: the non-generative arms only (real, real + classical, the
+    pretrained recogniser's): the learning curve that says whether more data of the kind the budget lacks can help
+    at all, in minutes instead of hours."""
     generator: Literal["ldm", "prior"] = "ldm"
     """The stage-2 model that makes the synthetic data."""
     strategies: tuple[StrategyConfig, ...] = DEFAULT_STRATEGIES
@@ -123,6 +138,28 @@ class UtilityConfig(Section):
     kept (ties: the first). Guidance trades variety for class identity, and a recogniser trained on samples alone
     needs the variety (benchmarks/README.md, the noise floor's texture); 1 samples the model's own class-conditional
     distribution."""
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, v: tuple[int | str, ...]) -> tuple[int | str, ...]:
+        out: list[int | str] = []
+        for b in v:
+            text = str(b).strip()
+            if not (text == "all" or re.fullmatch(r"[1-9]\d*s?", text)) or isinstance(b, bool):
+                raise ValueError(f"budget {b!r} must be a number of samples per class (10), a number of sessions per "
+                                 "class ('2s') or 'all'")
+            out.append(int(text) if text.isdigit() else text)
+        if len(set(map(str, out))) < len(out):
+            raise ValueError(f"utility.budgets {list(v)} names a budget twice")
+        return tuple(out)
+
+    @field_validator("snr_drop_db")
+    @classmethod
+    def _doses(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or len(set(v)) < len(v) or any(not 0 <= d <= 60 for d in v):
+            raise ValueError(f"utility.snr_drop_db {list(v)} must be one or more different doses in dB (0-60; 0: no "
+                             "lower SNR)")
+        return v
 
     @model_validator(mode="after")
     def _strategy_names(self) -> "UtilityConfig":

@@ -166,13 +166,25 @@ class Interval(EvalRecord):
     high: float | None = None
 
 
-ARMS = ("real", "real+classical", "real+classical+synthetic", "synthetic")
-"""The training sets of the utility study: real only (the plain recipe), with classical augmentation, with classical
-augmentation and the chosen synthetic samples, and synthetic only (TSTR: as many samples from noise as real ones)."""
+ARMS = ("real", "real+classical", "pretrained+classical", "real+classical+synthetic", "synthetic")
+"""The arms of the utility study: real only (the plain recipe), with classical augmentation (its lower-SNR dose chosen
+on validation), the same with the shipped pretrained recogniser fine-tuned instead of one from scratch, with
+classical augmentation and the chosen synthetic samples, and synthetic only (TSTR: as many samples from noise as
+real ones). A study may leave out the last two (utility.generative) or the third (utility.pretrained)."""
+NON_GENERATIVE = ("real+classical", "pretrained+classical")
+"""The arms a generative arm is judged against: the better of them (by mean validation accuracy at the budget)."""
+ARM_TITLES = {"real": "real", "real+classical": "real + classical",
+              "pretrained+classical": "real + classical, pretrained recogniser",
+              "real+classical+synthetic": "real + classical + synthetic", "synthetic": "synthetic only"}
+BEST = "best non-generative"
+"""The name of the better of NON_GENERATIVE in gains."""
 GAINS = {"synthetic over classical": ("real+classical+synthetic", "real+classical"),
          "synthetic over real": ("real+classical+synthetic", "real"),
-         "classical over real": ("real+classical", "real")}
-"""Paired differences of the study: (arm, baseline), per repeat."""
+         "classical over real": ("real+classical", "real"),
+         "pretrained over classical": ("pretrained+classical", "real+classical"),
+         f"synthetic over {BEST}": ("real+classical+synthetic", BEST)}
+"""Paired differences of the study: (arm, baseline), per repeat; a gain is left out when a study lacks one of its
+arms."""
 
 
 class Candidate(EvalRecord):
@@ -188,7 +200,8 @@ class Candidate(EvalRecord):
 class UtilityRecord(EvalRecord):
     """One (budget, repeat) of the utility study."""
 
-    omit_when_none = ("tstr_samples", "tstr_guidance", "tstr_candidates", "tstr_floor_noise_db")
+    omit_when_none = ("tstr_samples", "tstr_guidance", "tstr_candidates", "tstr_floor_noise_db", "snr_drop_db",
+                      "classical_candidates", "subsets", "by_condition", "classical_by_condition", "notes")
     budget: str
     repeat: int
     real_train: int
@@ -206,7 +219,22 @@ class UtilityRecord(EvalRecord):
     tstr_floor_noise_db: float | None = None
     """The noise floor's texture of those samples (dB; 0 when their stage-1 model was made before the fit)."""
     strategy: str
-    """The strategy chosen on the validation split."""
+    """The strategy chosen on the validation split ('' without generative arms)."""
+    snr_drop_db: float | None = None
+    """The lower-SNR dose of the classical augmentation, chosen on validation (None in studies before it)."""
+    classical_candidates: dict[str, dict[str, float]] | None = None
+    """Per dose tried (utility.snr_drop_db): the real + classical recogniser's validation and test accuracy."""
+    subsets: dict[str, int] | None = None
+    """Test recordings per subset by condition (mdaug.data.coverage: all, seen and unseen conditions, per
+    condition), against this budget's real training recordings of each one's class."""
+    by_condition: dict[str, dict[str, float]] | None = None
+    """Per arm: test accuracy on each subset."""
+    classical_by_condition: dict[str, dict[str, float]] | None = None
+    """Per lower-SNR dose tried: the real + classical recogniser's test accuracy on each subset (what the dose does to
+    the recordings of the condition it targets, and to the others)."""
+    notes: list[str] | None = None
+    """What was left out and why (an arm without a fitting shipped model, a transform the data does not allow, a
+    conditions file that does not fit)."""
     accuracy: dict[str, float]
     """Per arm (ARMS): accuracy on the real test split, which nothing chose."""
     val_accuracy: dict[str, float]
@@ -216,7 +244,7 @@ class UtilityRecord(EvalRecord):
 
 
 class BudgetSummary(EvalRecord):
-    omit_when_none = ("tstr_samples", "tstr_guidance")
+    omit_when_none = ("tstr_samples", "tstr_guidance", "best_non_generative", "snr_drop_db", "subsets", "by_condition")
     repeats: int
     real_train: int
     synthetic: int
@@ -230,6 +258,15 @@ class BudgetSummary(EvalRecord):
     """How often each strategy was chosen."""
     tstr_guidance: dict[str, int] | None = None
     """How often each guidance was chosen for the synthetic-only arm (None in studies before it was chosen)."""
+    best_non_generative: str | None = None
+    """The better of NON_GENERATIVE here (by mean validation accuracy): the baseline of the gains 'over best
+    non-generative'."""
+    snr_drop_db: dict[str, int] | None = None
+    """How often each lower-SNR dose was chosen."""
+    subsets: dict[str, float] | None = None
+    """Mean test recordings per subset by condition over the repeats that have it."""
+    by_condition: dict[str, dict[str, Interval]] | None = None
+    """Per arm and subset: test accuracy over the repeats that have the subset."""
 
 
 class UtilityReport(EvalRecord):
@@ -248,6 +285,6 @@ class UtilityReport(EvalRecord):
     files: dict[str, str]
 
 
-__all__ = ["ARMS", "GAINS", "BudgetSummary", "Candidate", "DiagnoseReport", "EvalRecord", "FeatureDistances",
-           "GenerationReport", "Identity", "Interval", "ReconstructionReport", "UtilityRecord", "UtilityReport",
-           "Verdict"]
+__all__ = ["ARMS", "ARM_TITLES", "BEST", "GAINS", "NON_GENERATIVE", "BudgetSummary", "Candidate", "DiagnoseReport",
+           "EvalRecord", "FeatureDistances", "GenerationReport", "Identity", "Interval", "ReconstructionReport",
+           "UtilityRecord", "UtilityReport", "Verdict"]

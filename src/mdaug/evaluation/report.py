@@ -16,7 +16,9 @@ from typing import Any
 
 from mdaug.evaluation.figures import figure_axes_note
 from mdaug.evaluation.records import (
+    ARM_TITLES,
     ARMS,
+    BEST,
     GAINS,
     BudgetSummary,
     DiagnoseReport,
@@ -205,20 +207,64 @@ def _tstr_guidance(s: BudgetSummary) -> str:
     return ", ".join(f"{g} ({n}x)" if s.repeats > 1 else g for g, n in s.tstr_guidance.items())
 
 
-def _utility(u: UtilityReport | None) -> list[str]:
-    arms = [[b, s.real_train, *[_cell(s.arms[a]) for a in ARMS], s.synthetic,
-             "the chosen pool" if s.tstr_samples is None else s.tstr_samples, _tstr_guidance(s),
-             ", ".join(s.strategies)]
-            for b, s in u.summary.items()] if u else []
-    gains = [[b, *[_cell(s.gains[g], points=True) for g in GAINS]] for b, s in u.summary.items()] if u else []
-    return _section("Downstream utility", "not measured yet", u and [
+def _budget_title(b: str) -> str:
+    return "all" if b == "all" else f"{b[:-1]} sessions" if b.endswith("s") else f"{b} per class"
+
+
+def _utility(u: UtilityReport | None, folder: Path) -> list[str]:
+    if not u:
+        return _section("Downstream utility", "not measured yet", None)
+    arms = [a for a in ARMS if any(a in s.arms for s in u.summary.values())]
+    gains = [g for g in GAINS if any(g in s.gains for s in u.summary.values())]
+    rows = [[_budget_title(b), s.real_train, *[_cell(s.arms[a]) if a in s.arms else "-" for a in arms],
+             _doses(s), s.synthetic, "the chosen pool" if s.tstr_samples is None else s.tstr_samples,
+             _tstr_guidance(s), ", ".join(s.strategies) or "-"] for b, s in u.summary.items()]
+    gain_rows = [[_budget_title(b), *[_cell(s.gains[g], points=True) if g in s.gains else "-" for g in gains]]
+                 for b, s in u.summary.items()]
+    return _section("Downstream utility", "", [
         f"<p class='verdict'>{html.escape(u.verdict)}</p>",
-        _table(arms, ["real per class", "real training samples", *[f"{a} (test accuracy, 95% interval)" for a in ARMS],
-                      "synthetic samples", "synthetic only: samples (from noise, unsifted)",
-                      "synthetic only: guidance chosen on validation", "strategy chosen on validation"]),
-        _table(gains, ["real per class", *[f"{g} (paired, accuracy points)" for g in GAINS]]),
+        _table(rows, ["real data per class", "real training samples",
+                      *[f"{ARM_TITLES[a]} (test accuracy, 95% interval)" for a in arms],
+                      "lower-SNR dose chosen on validation (dB)", "synthetic samples",
+                      "synthetic only: samples (from noise, unsifted)", "synthetic only: guidance chosen on validation",
+                      "strategy chosen on validation"]),
+        _table(gain_rows, ["real data per class", *[f"{g} (paired, accuracy points)" for g in gains]]),
         f"<p>{html.escape(u.note)}; strategies tried: {html.escape(', '.join(u.strategies))}.</p>",
-        _img(u.files.get("figure"), "utility curve")])
+        *[f"<p class='missing'>{html.escape(n)}</p>"
+          for n in dict.fromkeys(n for r in u.records for n in r.notes or [])],
+        _img(u.files.get("figure"), "utility curve")] + _by_condition(u, folder))
+
+
+def _doses(s: BudgetSummary) -> str:
+    if s.snr_drop_db is None:
+        return "-"
+    return ", ".join(f"{d} ({n}x)" if s.repeats > 1 else d for d, n in s.snr_drop_db.items())
+
+
+def _by_condition(u: UtilityReport, folder: Path) -> list[str]:
+    """Every arm on the test recordings in conditions their person's training recordings lack, and on the others;
+    and what the first budget's training recordings cover."""
+    out = ["<h3>Utility by condition</h3>"]
+    for b, s in u.summary.items():
+        if not s.by_condition or not s.subsets:
+            continue
+        arms = [a for a in ARMS if a in s.by_condition]
+        rows = [[k, f"{s.subsets[k]:.0f}", *[_cell(s.by_condition[a][k], count=False) for a in arms]]
+                for k in s.subsets]
+        out.append(f"<p>{html.escape(_budget_title(b))} ({s.repeats} repeat{'s' if s.repeats > 1 else ''}): test "
+                   "accuracy on the subsets of the test split by condition, against the budget's real training "
+                   "recordings of each one's class (unseen: no training recording of the class within the "
+                   "condition's tolerance; below / above: beyond every one).</p>")
+        out.append(_table(rows, ["test recordings", "how many (mean)", *[ARM_TITLES[a] for a in arms]]))
+    if len(out) == 1:
+        return []
+    first = next(iter(u.summary))
+    cov = folder / "utility" / f"budget-{first}" / "repeat-0" / "coverage.png"
+    out.append(_img(cov, "coverage of the conditions", f"What the real training recordings of budget "
+                    f"{_budget_title(first)}, repeat 0 cover: recordings per person (rows) and condition bin "
+                    "(columns); white: none. Given conditions come from the data's conditions file, the others are "
+                    "estimated from the spectrograms (mdaug data inspect lists which)."))
+    return out
 
 
 def _data_seen(seen: list[DataSeen]) -> list[str]:
@@ -271,11 +317,18 @@ def verdict_box(m: Results, gen: dict[str, list[Verdict]]) -> str:
         lines.append(f"<p><b>Does the synthetic data help?</b> {html.escape(u.verdict)} "
                      "(<a href='#downstream-utility'>details</a>)</p>")
         for b, s in u.summary.items():
-            lines.append(f"<p>At {html.escape(b)} real per class ({s.repeats} repeat{'s' if s.repeats > 1 else ''}): "
-                         "synthetic over classical "
-                         f"<b>{_cell(s.gains['synthetic over classical'], points=True, count=False)}</b>; test "
-                         "accuracy " + " · ".join(f"{a} {_cell(s.arms[a], count=False)}" for a in ARMS)
-                         + _tstr_note(s) + "</p>")
+            best = f"synthetic over {BEST}"
+            gain = (f"synthetic over {html.escape(ARM_TITLES[s.best_non_generative or 'real+classical'])} "
+                    f"<b>{_cell(s.gains[best], points=True, count=False)}</b>; " if best in s.gains else "")
+            unseen = (s.subsets or {}).get("unseen conditions")
+            cond = ("; on the " + f"{unseen:.0f} test recordings in conditions their person's training lacks: "
+                    + " · ".join(f"{ARM_TITLES[a]} {_cell(c['unseen conditions'], count=False)}"
+                                 for a, c in (s.by_condition or {}).items() if "unseen conditions" in c)
+                    + " (<a href='#downstream-utility'>by condition</a>)") if unseen else ""
+            lines.append(f"<p>At {html.escape(_budget_title(b))} ({s.repeats} repeat{'s' if s.repeats > 1 else ''}): "
+                         f"{gain}test accuracy " + " · ".join(f"{ARM_TITLES[a]} {_cell(s.arms[a], count=False)}"
+                                                             for a in ARMS if a in s.arms)
+                         + _tstr_note(s) + cond + "</p>")
     else:
         lines.append("<p class='missing'><b>Does the synthetic data help?</b> not measured yet (no utility study)</p>")
     for kind, vs in gen.items():
@@ -303,7 +356,7 @@ def render(m: Results, config_text: str | None = None, *, header: RunHeader | No
     parts = [f"<h1>mdaug report: {html.escape(folder.name)}</h1>", header_line(m, h), verdict_box(m, gen)]
     for i, (kind, g) in enumerate(m.generation.items()):
         parts += _generation(kind, g, da, browser if i == 0 else "")
-    parts += _reconstruction(m.reconstruction) + _diagnose(m.diagnose) + _utility(m.utility)
+    parts += _reconstruction(m.reconstruction) + _diagnose(m.diagnose) + _utility(m.utility, folder)
     parts += _training(folder, h) + _data_seen(m.data_seen)
     if config_text:
         parts.append(f"<details><summary>Config (the resolved config.yaml, every key)</summary>"

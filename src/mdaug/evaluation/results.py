@@ -151,7 +151,14 @@ def summary_row(m: Results) -> dict[str, Any]:
             row[f"{kind}_copies_pct"] = 100 * g.memorisation_pixels["all"]["share_below"]
     if m.utility:
         for b, s in m.utility.summary.items():
-            row[f"gain_at_{b}"] = s.gains["synthetic over classical"].mean
+            for key, gain in (("gain", "synthetic over classical"), ("gain_over_best", "synthetic over best "
+                                                                                        "non-generative")):
+                if gain in s.gains:
+                    row[f"{key}_at_{b}"] = s.gains[gain].mean
+            for arm in ("real+classical", "pretrained+classical", "real+classical+synthetic"):
+                cell = (s.by_condition or {}).get(arm, {}).get("unseen conditions")
+                if cell is not None:
+                    row[f"{arm}_unseen_at_{b}"] = cell.mean
     return row
 
 

@@ -49,7 +49,7 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
     u = cfg.utility
     budgets = [b for b in u.budgets for _ in range(u.seeds)]
     # budget 'all' reuses the pipeline's models; a smaller budget trains its own stage 1 and 2
-    gen = sum(0.0 if b == "all" else 1.0 for b in budgets)
+    gen = sum(0.0 if b == "all" else 1.0 for b in budgets) if u.generative else 0.0
     ae = RATE["ae"] * at.steps * at.batch_size * at.grad_accum * px * AE_FAMILY.get(cfg.ae.family, 1.0) * \
         _width(tuple(cfg.ae.block_out_channels or REFERENCE_CHANNELS))
     ldm = RATE["ldm"] * lt.steps * lt.batch_size * lt.grad_accum * latent
@@ -58,12 +58,16 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
     # repeat 0 the evaluation recogniser is the real arm when its recipe is the utility one's
     model_guidance = cfg.ldm.guidance_scale if u.generator == "ldm" else cfg.prior.guidance_scale
     tstr = tstr_strategies(u.tstr_guidance, model_guidance)
-    recognisers = (2 + len(u.strategies) + len(tstr)) * len(budgets) - (
-        1 if "all" in u.budgets and evaluation_recogniser_reusable(cfg) else 0)
+    # (and the real + classical arm at each lower-SNR dose, the pretrained recogniser's arm)
+    per_budget = 1 + len(u.snr_drop_db) + (1 if u.pretrained else 0) + (
+        len(u.strategies) + len(tstr) if u.generative else 0)
+    recognisers = per_budget * len(budgets) - (1 if "all" in u.budgets and evaluation_recogniser_reusable(cfg) else 0)
     train_per_class = (n_train if n_train is not None else 0.6 * n_samples) / n_classes
-    draws = sum(min(s.per_real * (train_per_class if b == "all" else b), u.max_synthetic_per_class) * n_classes
+    # a session budget ('2s') is counted as the whole training split per class: an upper bound
+    per_class = lambda b: b if isinstance(b, int) else train_per_class  # noqa: E731
+    draws = sum(min(s.per_real * per_class(b), u.max_synthetic_per_class) * n_classes
                 * (2 if s.filter_confidence else 1) * s.strength for b in budgets
-                for s in (*u.strategies, *tstr))
+                for s in (*u.strategies, *tstr)) if u.generative else 0.0
     return {
         "recognizer": rec,
         "ae": ae,

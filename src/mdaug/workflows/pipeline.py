@@ -42,6 +42,7 @@ from mdaug.workflows.steps import (
 )
 from mdaug.workflows.utility import UTILITY_JSON, run_utility
 from mdaug.workflows.utility.recognisers import user_recipe
+from mdaug.workflows.utility.summary import budget_order
 
 
 class PipelinePlan(Plan):
@@ -112,6 +113,9 @@ class Pipeline:
             raise MdaugError("mdaug run is one process; launch the training commands (train-recognizer, train-ae, "
                              "train-ldm) with accelerate into OUT/recognizer-eval, OUT/ae, OUT/ldm, then run "
                              "mdaug run --out OUT without accelerate: it takes them as done")
+        if not cfg.utility.generative:
+            raise MdaugError("mdaug run makes and exports synthetic data, so it needs utility.generative=true; the "
+                             "learning curve alone is `mdaug utility ... utility.generative=false`")
         if prior and cfg.ae.family not in CODE_FAMILIES:
             raise MdaugError(f"a code prior needs discrete codes; family {cfg.ae.family} has none "
                              f"(use one of {', '.join(CODE_FAMILIES)})")
@@ -153,7 +157,7 @@ class Pipeline:
         with a filter recogniser of the full training split when the strategy filters."""
         cfg, f = self.cfg, self.folders
         report = UtilityReport.read(f.utility / UTILITY_JSON)
-        budget = "all" if "all" in report.summary else max(report.summary, key=int)
+        budget = max(report.summary, key=budget_order)
         chosen = report.summary[budget].strategies
         name = max(chosen, key=lambda n: (chosen[n], -[s.name for s in cfg.utility.strategies].index(n)))
         strategy = next(s for s in cfg.utility.strategies if s.name == name)

@@ -3,27 +3,39 @@ samples only, or reused when they saw exactly those), and its recognisers, one p
 validation split and tested on the test split:
 
 - real: the plain recipe on the real training samples (also the filter of the strategies' pools);
-- real+classical: with the classical augmentation (the baseline a generative arm has to beat);
+- real+classical: with the classical augmentation, one recogniser per lower-SNR dose of utility.snr_drop_db, the best
+  on validation (a generative arm has to beat it);
+- pretrained+classical: the same with the shipped pretrained recogniser fine-tuned (the outside knowledge a
+  pretrained generator has, used directly; a generative arm has to beat it too);
 - real+classical+synthetic: with a strategy's pool too, for every strategy; the one best on validation is the arm;
 - synthetic: as many samples from noise as real ones, alone (train synthetic, test real: the generator's own
   knowledge of each class, whatever strategy was chosen), at each guidance of utility.tstr_guidance, the best on
-  validation."""
+  validation.
+
+Then every arm on the subsets of the test split by condition: the recordings in conditions that their class's
+training recordings lack, and the others (reported only: the test split never trains or chooses)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from rich.console import Console
 
 from mdaug import seeds
 from mdaug.config import Config, StrategyConfig, config_dict, config_from_dict, tstr_strategies
+from mdaug.data.coverage import coverage, unseen_conditions
+from mdaug.data.summary import coverage_figure
 from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
-from mdaug.evaluation.records import Candidate, UtilityRecord
-from mdaug.files import copy_tree_atomic
+from mdaug.evaluation.records import ARM_TITLES, ARMS, Candidate, UtilityRecord
+from mdaug.files import atomic_write_text, copy_tree_atomic
+from mdaug.models import Recognizer
 from mdaug.runs.layout import CHECKPOINTS, final_dir, run_finished
 from mdaug.runs.loading import Stage2Model, load_pretrained_autoencoder, load_recognizer, load_stage2, stage1_data
+from mdaug.runs.pretrained import fitting_shipped_recognizer
 from mdaug.runs.run_data import RunData, ids_digest, load_run_data
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.recognizer import role_seed, selection_rows, train_recognizer
@@ -35,15 +47,18 @@ from mdaug.workflows.utility.synthetic import cached_pool, with_synthetic
 
 
 def budget_name(k: int | str) -> str:
-    return "all" if k == "all" else f"{int(k)}"
+    return str(k)
 
 
 def budget_config(cfg: Config, k: int | str, repeat: int) -> Config:
-    """The config of one (budget, repeat): the budget on the training and validation splits, and other seeds per
-    repeat for the budget draw and every model (seed + seeds.UTILITY_REPEAT x repeat)."""
+    """The config of one (budget, repeat): the budget on the training and validation splits (k samples, or 'Ns': the
+    samples of N sessions, per class in each), and other seeds per repeat for the budget draw and every model (seed +
+    seeds.UTILITY_REPEAT x repeat)."""
     d = config_dict(cfg)
-    d["split"]["train_per_class"] = None if k == "all" else int(k)
-    d["split"]["val_per_class"] = None if k == "all" else int(k)
+    sessions = int(str(k)[:-1]) if str(k).endswith("s") else None
+    samples = None if k == "all" or sessions is not None else int(k)
+    d["split"]["train_per_class"] = d["split"]["val_per_class"] = samples
+    d["split"]["train_sessions_per_class"] = d["split"]["val_sessions_per_class"] = sessions
     d["split"]["budget_seed"] = repeat
     for section in ("ae_train", "ldm_train", "prior_train", "recognizer_train"):
         d[section]["seed"] = int(d[section]["seed"]) + seeds.UTILITY_REPEAT * repeat
@@ -102,29 +117,68 @@ def _recogniser(rc: Config, rec_dir: Path, data: RunData, console: Console | Non
     return float(card.selection_accuracy or 0.0), float(card.test_accuracy)
 
 
+def classical_folder(dose: float) -> str:
+    """The folder of the real + classical recogniser at a lower-SNR dose (dose 0: the name it always had)."""
+    return "recognizer-real-classical" + (f"-snr{dose:g}" if dose > 0 else "")
+
+
 class Budget:
     """The recognisers of one (budget, repeat), on its real data and its generative models."""
 
-    def __init__(self, c: Config, folder: Path, real: RunData, s2_dir: Path, repeat: int,
+    def __init__(self, c: Config, folder: Path, real: RunData, s2_dir: Path | None, repeat: int,
                  console: Console | None) -> None:
         self.c, self.folder, self.real, self.s2_dir, self.repeat, self.con = c, folder, real, s2_dir, repeat, console
         self.fit, self.val, _ = selection_rows(real, c, role_seed(c, "eval"))
         self.record = UtilityRecord(budget="", repeat=repeat, real_train=len(real.split.ids["train"]),
                                     real_val=len(self.val), synthetic=0, strategy="", accuracy={}, val_accuracy={},
                                     candidates=[], real_files_seen={})
+        self.arm_dirs: dict[str, Path] = {}
+        self.dose_dirs: dict[str, Path] = {}
+        self.dose = 0.0
 
     def real_arms(self, real_recogniser: Path | None) -> None:
-        """The real and real+classical arms."""
-        for arm, classical in (("real", False), ("real+classical", True)):
-            rec_dir = self.folder / f"recognizer-{arm.replace('+', '-')}"
-            rc = user_recipe(self.c, len(self.fit), classical=classical)
-            if arm == "real" and real_recogniser is not None and not run_finished(rec_dir):
-                ids = self.real.dataset.ids
-                if same_recogniser(Path(real_recogniser), rc, [ids[i] for i in self.fit], [ids[i] for i in self.val]):
-                    copy_tree_atomic(real_recogniser, rec_dir, skip=(CHECKPOINTS,))
-                    if self.con:
-                        self.con.print(f"  recogniser on real: the same training as {real_recogniser}; copied")
-            self._arm(arm, rc, self.real, rec_dir)
+        """The real arm; the real + classical arm, one recogniser per lower-SNR dose, the best on validation; and the
+        pretrained recogniser's arm with that dose."""
+        rec_dir, rc = self.folder / "recognizer-real", user_recipe(self.c, len(self.fit))
+        if real_recogniser is not None and not run_finished(rec_dir):
+            ids = self.real.dataset.ids
+            if same_recogniser(Path(real_recogniser), rc, [ids[i] for i in self.fit], [ids[i] for i in self.val]):
+                copy_tree_atomic(real_recogniser, rec_dir, skip=(CHECKPOINTS,))
+                if self.con:
+                    self.con.print(f"  recogniser on real: the same training as {real_recogniser}; copied")
+        self._arm("real", rc, self.real, rec_dir)
+        tried, doses = [], self.c.utility.snr_drop_db
+        info = self.real.dataset.info
+        if any(d > 0 for d in doses) and (self.real.channels != 1 or info.get("dynamic_range_db_mixed")):
+            doses = (0.0,)
+            self._note("the lower SNR needs single-channel spectrograms of one dB display range: real + classical "
+                       "without it")
+        for dose in doses:
+            self.dose_dirs[f"{dose:g}"] = self.folder / classical_folder(dose)
+            rc = user_recipe(self.c, len(self.fit), classical=True, snr_drop_db=dose)
+            what = "recogniser on real+classical" + (f" (SNR lowered by up to {dose:g} dB)" if dose > 0 else "")
+            val, test = _recogniser(rc, self.folder / classical_folder(dose), self.real, self.con, what)
+            tried.append((val, test, dose))
+        val, test, self.dose = max(tried, key=lambda t: t[0])  # ties: the first listed
+        self.record.snr_drop_db = self.dose
+        self.record.classical_candidates = {f"{d:g}": {"val_accuracy": v, "test_accuracy": t} for v, t, d in tried}
+        self._record_arm("real+classical", val, test, self.folder / classical_folder(self.dose))
+        if not self.c.utility.pretrained:
+            return
+        rc = user_recipe(self.c, len(self.fit), classical=True, snr_drop_db=self.dose, init="pretrained")
+        model = Recognizer(in_channels=self.real.channels, num_classes=len(self.real.dataset.class_names),
+                           channels=tuple(rc.recognizer.channels))
+        if fitting_shipped_recognizer(model, list(self.real.dataset.x.shape[1:])) is None:
+            self._note("no shipped pretrained recogniser fits this data's size and recognizer.channels: its arm is "
+                       "left out")
+            return
+        self._arm("pretrained+classical", rc, self.real, self.folder / self._dosed("recognizer-pretrained-classical"))
+
+    def _note(self, text: str) -> None:
+        """Say what was left out, in the console and in the record."""
+        self.record.notes = (self.record.notes or []) + [text]
+        if self.con:
+            self.con.print(f"  {text}", highlight=False)
 
     def _arm(self, arm: str, rc: Config, data: RunData, rec_dir: Path) -> tuple[float, float]:
         val, test = _recogniser(rc, rec_dir, data, self.con, f"recogniser on {arm}")
@@ -134,6 +188,7 @@ class Budget:
     def _record_arm(self, arm: str, val: float, test: float, rec_dir: Path) -> None:
         """The arm's accuracies, and which real samples its recogniser saw."""
         self.record.accuracy[arm], self.record.val_accuracy[arm] = test, val
+        self.arm_dirs[arm] = rec_dir
         _, card = load_recognizer(rec_dir)
         seen = [i for i in card.train_ids + card.selection_ids if not i.startswith("synthetic/")]
         self.record.real_files_seen[f"recognizer {arm}"] = ids_digest(seen) if seen else None
@@ -159,17 +214,22 @@ class Budget:
                 s2, s, x_train, y_train, cap=cap, seed=seed, recognizer=filt, zero_row=zero_row))
             pools[s.name] = pool
             data = with_synthetic(self.real, pool.x, pool.labels, "real+synthetic")
-            rc = user_recipe(self.c, len(self.fit), classical=True, strategy=s)
-            val, test = _recogniser(rc, self.folder / f"recognizer-{s.name}", data, self.con,
+            rc = user_recipe(self.c, len(self.fit), classical=True, strategy=s, snr_drop_db=self.dose)
+            val, test = _recogniser(rc, self.folder / self._dosed(f"recognizer-{s.name}"), data, self.con,
                                     f"recogniser on real+classical+synthetic ({s.name}, {len(pool.x)} samples)")
             self.record.candidates.append(Candidate(name=s.name, val_accuracy=val, test_accuracy=test,
                                                     pool=pool.counts))
         best = max(self.record.candidates, key=lambda cand: cand.val_accuracy)  # ties: the first listed
         self.record.strategy, pool = best.name, pools[best.name]
         self.record.synthetic = int(len(pool.x))
-        self.record.accuracy["real+classical+synthetic"] = best.test_accuracy
-        self.record.val_accuracy["real+classical+synthetic"] = best.val_accuracy
+        self._record_arm("real+classical+synthetic", best.val_accuracy, best.test_accuracy,
+                         self.folder / self._dosed(f"recognizer-{best.name}"))
         self.synthetic_only(s2, x_train, y_train, cap)
+
+    def _dosed(self, folder: str) -> str:
+        """The folder of a recogniser with the classical augmentation at the chosen lower-SNR dose (none: the name it
+        always had), so that a study continued with other doses never takes one trained at another."""
+        return folder + (f"-snr{self.dose:g}" if self.dose > 0 else "")
 
     def synthetic_only(self, s2: Stage2Model, x_train: np.ndarray, y_train: np.ndarray, cap: int) -> None:
         """Train synthetic, test real (TSTR): what the generator alone knows of each class. As many samples per
@@ -195,6 +255,38 @@ class Budget:
         self._record_arm("synthetic", val, test, self.folder / f"recognizer-{s.name}")
 
 
+    def by_condition(self) -> None:
+        """Every arm's accuracy on the subsets of the test split by condition (mdaug.data.coverage): the test
+        recordings whose conditions their class's real training recordings of this budget lack, and the others."""
+        data, test, train = self.real, self.real.indices("test"), self.real.indices("train")
+        cov = coverage(data.conditions, data.dataset.labels, data.dataset.class_names, train)
+        coverage_figure(cov, self.folder / "coverage.png", "the budget's real training recordings per class and "
+                        "condition")
+        atomic_write_text(self.folder / "coverage.json", json.dumps(
+            {"source": data.conditions.source, "bins": cov.bins, "counts": {n: c.tolist() for n, c in
+                                                                            cov.counts.items()},
+             "class_names": cov.class_names}, indent=1))
+        unseen = unseen_conditions(data.conditions, data.dataset.labels, train, test)
+        subsets = unseen.subsets()
+        self.record.subsets = {k: int(v.sum()) for k, v in subsets.items()}
+        self.record.by_condition, self.record.classical_by_condition = {}, {}
+        for table, dirs in ((self.record.by_condition, self.arm_dirs),
+                            (self.record.classical_by_condition, self.dose_dirs)):
+            for name, rec_dir in dirs.items():
+                right = test_correct(rec_dir, data)
+                table[name] = {k: float(right[m].mean()) for k, m in subsets.items()}
+
+
+@torch.no_grad()
+def test_correct(rec_dir: Path, data: RunData, batch_size: int = 256) -> np.ndarray:
+    """(test,) whether the recogniser of `rec_dir` names the class of each test spectrogram of `data`."""
+    model, _ = load_recognizer(rec_dir)
+    test = data.indices("test")
+    x = torch.from_numpy(data.dataset.x[test])
+    pred = torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]).numpy()
+    return pred == data.dataset.labels[test]
+
+
 def _guidance(s2: Stage2Model, s: StrategyConfig) -> float:
     return float(s2.default_settings().guidance_scale if s.guidance_scale is None else s.guidance_scale)
 
@@ -207,22 +299,33 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
     trained exactly as that one would be (checked; e.g. the pipeline's evaluation recogniser), else ignored."""
     c = budget_config(cfg, k, repeat)
     budget_data = load_run_data(c)
+    notes = budget_data.conditions.notes  # read now: a conditions file that does not fit fails before any training
     c = fit_batches(c, np.bincount(budget_data.dataset.labels[budget_data.indices("train")],
                                    minlength=len(budget_data.dataset.class_names)))
-    ae, s2_dir, real = generative_models(c, folder, budget_data, k, reuse=reuse, console=console)
+    generative = cfg.utility.generative
+    ae, s2_dir, real = generative_models(c, folder, budget_data, k, reuse=reuse, console=console) if generative \
+        else (None, None, budget_data)
     folder.mkdir(parents=True, exist_ok=True)
     b = Budget(c, folder, real, s2_dir, repeat, console)
     b.record.budget = budget_name(k)
-    seen = ids_digest(real.split.ids["train"])
-    b.record.real_files_seen |= {"stage1": seen, "stage2": seen}
+    for note in notes:
+        b._note(f"conditions: {note}")
+    if generative:
+        seen = ids_digest(real.split.ids["train"])
+        b.record.real_files_seen |= {"stage1": seen, "stage2": seen}
     b.real_arms(real_recogniser)
-    b.candidates(cfg.utility.strategies, cfg.utility.max_synthetic_per_class)
+    if generative:
+        b.candidates(cfg.utility.strategies, cfg.utility.max_synthetic_per_class)
+    b.by_condition()
     if console:
-        acc = b.record.accuracy
-        console.print(f"  budget {budget_name(k)}, repeat {repeat}: real {acc['real']:.3f}, +classical "
-                      f"{acc['real+classical']:.3f}, +synthetic ({b.record.strategy}) "
-                      f"{acc['real+classical+synthetic']:.3f}, synthetic only {acc['synthetic']:.3f}")
+        acc, arms = b.record.accuracy, b.record.by_condition or {}
+        unseen = (b.record.subsets or {}).get("unseen conditions", 0)
+        console.print(f"  budget {budget_name(k)}, repeat {repeat}: " + ", ".join(
+            f"{ARM_TITLES[a]} {acc[a]:.3f}" + (f" ({arms[a]['unseen conditions']:.3f} on the {unseen} in unseen "
+                                                f"conditions)" if unseen and a in arms else "")
+            for a in ARMS if a in acc))
     return b.record
 
 
-__all__ = ["budget_config", "budget_name", "fit_batches", "mirror_not_allowed", "run_budget"]
+__all__ = ["budget_config", "budget_name", "classical_folder", "fit_batches", "mirror_not_allowed", "run_budget",
+           "test_correct"]

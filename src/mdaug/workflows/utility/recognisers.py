@@ -18,16 +18,20 @@ RECOGNISER_SECTIONS = ("seed", "data", "split", "augment", "classical", "recogni
 
 
 def user_recipe(cfg: Config, fit_samples: int, *, classical: bool = False,
-                strategy: StrategyConfig | None = None) -> Config:
-    """The recipe of a utility recogniser: `cfg`'s, without blur, with or without classical augmentation, with a
-    batch no larger than its `fit_samples`, and the synthetic mixing of `strategy`."""
+                strategy: StrategyConfig | None = None, snr_drop_db: float | None = None,
+                init: str = "scratch") -> Config:
+    """The recipe of a utility recogniser: `cfg`'s, without blur, with or without classical augmentation (with a
+    lower-SNR dose of `snr_drop_db` when given), starting from `init` (recognizer.init), with a batch no larger than
+    its `fit_samples`, and the synthetic mixing of `strategy`."""
     tc = {"batch_size": max(2, min(cfg.recognizer_train.batch_size, fit_samples))}
     if strategy is not None:
         tc |= {"synthetic_weight": strategy.weight, "synthetic_share": strategy.share,
                "synthetic_pretrain_steps": strategy.pretrain_steps}
-    return cfg.model_copy(update={
-        "recognizer_train": cfg.recognizer_train.model_copy(update=tc),
-        "recognizer": cfg.recognizer.model_copy(update={"blur_max": 0.0, "classical": classical})})
+    update = {"recognizer_train": cfg.recognizer_train.model_copy(update=tc),
+              "recognizer": cfg.recognizer.model_copy(update={"blur_max": 0.0, "classical": classical, "init": init})}
+    if snr_drop_db is not None:
+        update["classical"] = cfg.classical.model_copy(update={"snr_drop_db": float(snr_drop_db)})
+    return cfg.model_copy(update=update)
 
 
 def evaluation_recogniser_reusable(cfg: Config) -> bool:

@@ -10,7 +10,17 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
-from mdaug.evaluation.records import ARMS, GAINS, BudgetSummary, Interval, UtilityRecord, UtilityReport
+from mdaug.evaluation.records import (
+    ARM_TITLES,
+    ARMS,
+    BEST,
+    GAINS,
+    NON_GENERATIVE,
+    BudgetSummary,
+    Interval,
+    UtilityRecord,
+    UtilityReport,
+)
 
 
 def interval(values: list[float] | np.ndarray) -> Interval:
@@ -23,21 +33,48 @@ def interval(values: list[float] | np.ndarray) -> Interval:
     return Interval(mean=float(v.mean()), std=sd, n=len(v), low=float(v.mean() - half), high=float(v.mean() + half))
 
 
+def _accuracy(r: UtilityRecord, arm: str, best: str | None) -> float:
+    return r.accuracy[best if arm == BEST else arm]
+
+
 def summarise(records: list[UtilityRecord]) -> dict[str, BudgetSummary]:
-    """Per budget: every arm's interval, the paired gains (GAINS) and how often each strategy was chosen."""
+    """Per budget: every arm's interval (of the arms every repeat has), the paired gains (GAINS, where both arms
+    are there; 'best non-generative' is the better of NON_GENERATIVE by mean validation accuracy), how often each
+    strategy and dose was chosen, and the arms on the subsets by condition."""
     out: dict[str, BudgetSummary] = {}
     for b in dict.fromkeys(r.budget for r in records):
         rs = [r for r in records if r.budget == b]
-        arms = {a: interval([r.accuracy[a] for r in rs]) for a in ARMS}
-        gains = {g: interval([r.accuracy[a] - r.accuracy[base] for r in rs]) for g, (a, base) in GAINS.items()}
+        arms = {a: interval([r.accuracy[a] for r in rs]) for a in ARMS if all(a in r.accuracy for r in rs)}
+        present = [a for a in NON_GENERATIVE if a in arms]
+        # the better on validation (mean over repeats; ties: real+classical): chosen like everything else, never on test
+        best = max(present, key=lambda a: np.mean([r.val_accuracy[a] for r in rs])) if present else None
+        gains = {g: interval([_accuracy(r, a, best) - _accuracy(r, base, best) for r in rs])
+                 for g, (a, base) in GAINS.items()
+                 if a in arms and (base in arms or (base == BEST and best is not None))}
         out[b] = BudgetSummary(repeats=len(rs), real_train=rs[0].real_train,
                                synthetic=round(float(np.mean([r.synthetic for r in rs]))), arms=arms, gains=gains,
                                tstr_samples=None if any(r.tstr_samples is None for r in rs)
                                else round(float(np.mean([r.tstr_samples for r in rs]))),
-                               strategies=dict(Counter(r.strategy for r in rs)),
+                               strategies=dict(Counter(r.strategy for r in rs if r.strategy)),
                                tstr_guidance=None if any(r.tstr_guidance is None for r in rs)
-                               else dict(Counter(f"{r.tstr_guidance:g}" for r in rs)))
+                               else dict(Counter(f"{r.tstr_guidance:g}" for r in rs)),
+                               best_non_generative=best,
+                               snr_drop_db=None if any(r.snr_drop_db is None for r in rs)
+                               else dict(Counter(f"{r.snr_drop_db:g}" for r in rs)),
+                               **_by_condition(rs))
     return out
+
+
+def _by_condition(rs: list[UtilityRecord]) -> dict:
+    """subsets (mean sizes) and by_condition (per arm and subset, over the repeats that have the subset)."""
+    if any(r.by_condition is None or r.subsets is None for r in rs):
+        return {}
+    names = list(dict.fromkeys(k for r in rs for k in r.subsets))
+    sizes = {k: float(np.mean([r.subsets[k] for r in rs if k in r.subsets])) for k in names}
+    arms = [a for a in ARMS if all(a in r.by_condition for r in rs)]
+    table = {a: {k: interval([r.by_condition[a][k] for r in rs if k in r.by_condition[a]]) for k in names}
+             for a in arms}
+    return {"subsets": sizes, "by_condition": table}
 
 
 def _points(i: Interval) -> str:
@@ -47,20 +84,36 @@ def _points(i: Interval) -> str:
 
 
 def verdict(summary: dict[str, BudgetSummary]) -> str:
-    """One sentence per budget (the smallest first): did the synthetic samples raise held-out accuracy over
-    classical augmentation alone?"""
+    """One sentence per budget (the smallest first): did the synthetic samples raise held-out accuracy over the best
+    non-generative arm (real + classical, or the pretrained recogniser's when it is better)? Without generative
+    arms: what the best non-generative arm reached."""
     parts = []
-    for b, s in sorted(summary.items(), key=lambda kv: (kv[0] == "all", int(kv[0]) if kv[0] != "all" else 0)):
-        g = s.gains["synthetic over classical"]
-        base, gen = s.arms["real+classical"].mean, s.arms["real+classical+synthetic"].mean
-        who = f"{b} real spectrograms per class" if b != "all" else f"all {s.real_train} real training spectrograms"
+    for b, s in sorted(summary.items(), key=lambda kv: budget_order(kv[0])):
+        who = (f"all {s.real_train} real training spectrograms" if b == "all" else
+               f"{b[:-1]} recording session(s) per class ({s.real_train} spectrograms)" if b.endswith("s") else
+               f"{b} real spectrograms per class")
+        real = f"real only {100 * s.arms['real'].mean:.1f}%" if "real" in s.arms else ""
+        best = s.best_non_generative or "real+classical"
+        g = s.gains.get(f"synthetic over {BEST}") or s.gains.get("synthetic over classical")
+        if g is None or "real+classical+synthetic" not in s.arms:
+            if best in s.arms:
+                parts.append(f"With {who}, the best arm without synthetic data is {ARM_TITLES[best]}: "
+                             f"{100 * s.arms[best].mean:.1f}%{'; ' + real if real else ''}.")
+            continue
+        base, gen = s.arms[best].mean, s.arms["real+classical+synthetic"].mean
         strategy = ", ".join(f"{k}" for k in s.strategies)
         raised = g.mean > 0 and (g.low is None or g.low > 0)
         how = ("raised" if raised else "did not raise" if g.mean <= 0 else "raised, but not significantly,")
         parts.append(f"With {who}, adding {s.synthetic} synthetic ones ({strategy}) {how} held-out accuracy over "
-                     f"classical augmentation alone: {100 * base:.1f}% to {100 * gen:.1f}% ({_points(g)}); real only "
-                     f"{100 * s.arms['real'].mean:.1f}%.")
+                     f"{ARM_TITLES[best]} alone: {100 * base:.1f}% to {100 * gen:.1f}% ({_points(g)}); {real}.")
     return " ".join(parts)
+
+
+def budget_order(b: str) -> tuple[int, int]:
+    """Sample budgets by size, then session budgets by size, then all."""
+    if b == "all":
+        return (2, 0)
+    return (1, int(b[:-1])) if b.endswith("s") else (0, int(b))
 
 
 def utility_figure(report: UtilityReport, path: Path) -> Path:
@@ -74,13 +127,15 @@ def utility_figure(report: UtilityReport, path: Path) -> Path:
     budgets = list(s)
     xs = np.arange(len(budgets))
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for k, (arm, style) in enumerate(zip(ARMS, ("o-", "s-", "D-", "^--"))):
+    for k, (arm, style) in enumerate(zip(ARMS, ("o-", "s-", "v-", "D-", "^--"))):
+        if not all(arm in s[b].arms for b in budgets):
+            continue
         iv = [s[b].arms[arm] for b in budgets]
         err = np.array([[i.mean - (i.low if i.low is not None else i.mean),
                          (i.high if i.high is not None else i.mean) - i.mean] for i in iv]).T
-        ax.errorbar(xs + 0.04 * (k - 1.5), [i.mean for i in iv], yerr=err, fmt=style, capsize=3, label=arm)
+        ax.errorbar(xs + 0.04 * (k - 2), [i.mean for i in iv], yerr=err, fmt=style, capsize=3, label=ARM_TITLES[arm])
     ax.set_xticks(xs, [f"{b}" for b in budgets])
-    ax.set(xlabel="real training samples per class", ylabel="accuracy on the real test split",
+    ax.set(xlabel="real training data per class (samples; 'Ns': N sessions)", ylabel="accuracy on the real test split",
            title="downstream utility (95% intervals over repeats)", ylim=(0, 1))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -90,4 +145,4 @@ def utility_figure(report: UtilityReport, path: Path) -> Path:
     return path
 
 
-__all__ = ["interval", "summarise", "utility_figure", "verdict"]
+__all__ = ["budget_order", "interval", "summarise", "utility_figure", "verdict"]
