@@ -357,6 +357,21 @@ def render_conditions_study(r: dict[str, Any]) -> str:
                       *by_condition, "", f"{_source(r)} The whole study took {hours:.1f} hours."])
 
 
+def render_pretrained_recognizer(r: dict[str, Any]) -> str:
+    """The shipped recogniser's pretraining record: fine-tuned from it against from scratch, per target."""
+    head = ("| dataset | real budget | training | test | fine-tuned from it | from scratch | gain |\n"
+            "|---|---|---|---|---|---|---|")
+    rows = [f"| {t} | {m['what']} | {m['train']} | {m['test']} | {_pct(m['pretrained'])} | {_pct(m['scratch'])} | "
+            f"{_points(m['pretrained'] - m['scratch'])} |" for t, m in r["measured"].items()]
+    c = r["corpus"]
+    about = (f"`{r['name']}`: {r['steps']} steps of {r['batch_size']} on {c['trained_on']} simulated spectrograms of "
+             f"{c['people']} walkers (seeds {c['seeds'][0]}-{c['seeds'][1]}, {r['classes']} classes), "
+             f"{r['training_wall_s'] / 60:.0f} minutes; {_pct(r['corpus_val_accuracy'])} of the corpus walkers' "
+             "validation sessions.")
+    return "\n".join([about, "", head, *rows, "", "One fine-tuning each (one seed), with the utility study's real + "
+                      f"classical recipe. Made by `{r['command']}` on {r['date']} ({r['machine']})."])
+
+
 def _dose_table(records: list[dict[str, Any]]) -> list[str]:
     """What each lower-SNR dose does: the real + classical recogniser on the test recordings whose SNR lies below
     every training recording of their person, and on the others, per budget (mean over repeats)."""
@@ -429,13 +444,16 @@ for _name, _render in (("utility-standard", render_utility), ("utility-quick", r
                        ("texture-quick-k10", render_texture), ("texture-quick-all", render_texture),
                        ("texture-k10-mirror", render_texture), ("conditions-k10", render_conditions_study),
                        ("sessions-curve", render_conditions_study), ("conditions-estimators", render_estimators),
-                       ("sessions-calibration", render_calibration)):
+                       ("sessions-calibration", render_calibration),
+                       ("pretrained-recognizer-64x64", render_pretrained_recognizer)):
     RENDERERS[_name] = _render
 COMBINED: dict[str, tuple[str, ...]] = {"utility-budgets": ("utility-k5-mirror", "utility-k10-mirror",
                                                              "utility-all-mirror")}
 """Tables rendered from several results files (render_budgets)."""
 SOURCES: dict[str, Path] = {"pretrained-kl-64x64": ROOT / "src" / "mdaug" / "pretrained" / "kl-64x64" /
-                            "pretraining.json"}
+                            "pretraining.json",
+                            "pretrained-recognizer-64x64": ROOT / "src" / "mdaug" / "pretrained" /
+                            "recognizer-64x64" / "pretraining.json"}
 
 
 def rendered(name: str) -> str:
