@@ -49,9 +49,10 @@ def test_the_torso_line_is_read_to_a_fraction_of_a_row():
 
 def test_the_gait_cycle_is_twice_the_step_even_when_the_stride_correlates_more():
     t = np.arange(64) * 0.047  # seconds
-    step = 0.52
-    # limb bursts above the torso line (row 40) once per step, every other one a little stronger (asymmetry)
-    bursts = 1 + np.cos(2 * np.pi * t / step) + 0.3 * np.cos(np.pi * t / step)
+    step = 0.36  # a fast walker: the stride (0.72 s) lies inside the range searched for a step
+    # limb bursts above the torso line (row 40) once per step, every other one a little stronger (asymmetry): the
+    # stride then correlates a little more than the step
+    bursts = 2 + np.cos(2 * np.pi * t / step) + 0.3 * np.cos(np.pi * t / step)
     p = np.full((1, 64, 64), 1e-3)
     p[0, 40] = 1.0
     p[0, 44:52] = 1e-3 + 0.05 * bursts[None, :]
