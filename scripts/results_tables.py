@@ -408,14 +408,20 @@ def _subset_order(k: str) -> tuple[str, int]:
 
 def render_estimators(r: dict[str, Any]) -> str:
     """benchmarks/conditions.py: each estimator's error against the simulator's truth, per radar and display."""
-    head = ("| data | display | recordings | radial speed: median error (90th pct) | bias | direction right | "
-            "gait cycle: median error (90th pct) | SNR: median error (90th pct) | SNR only bounded | bounds hold |\n"
-            "|---|---|---|---|---|---|---|---|---|---|")
-    rows = [f"| {x['data']} | {x['display']} | {x['recordings']} | {_pct(x['speed_median'])} "
-            f"({_pct(x['speed_p90'])}) | {100 * x['speed_bias']:+.1f}% | {_pct(x['direction'])} | "
-            f"{_pct(x['cycle_median'])} ({_pct(x['cycle_p90'])}) | "
-            f"{_num(x['snr_median_db'], 1)} dB ({_num(x['snr_p90_db'], 1)} dB) | {_pct(x['snr_bounded'], 0)} | "
-            f"{_pct(x['bounds_hold'], 0)} |" for x in r["rows"]]
+    head = ("| data | display | path | MTI | recordings | radial speed: median error (90th pct) | bias | direction "
+            "right | gait cycle: median error (90th pct) | SNR: median error (90th pct) | SNR only bounded | bounds "
+            "hold |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = []
+    for x in r["rows"]:
+        if x.get("path") == "treadmill":
+            speed = f"{x['speed_abs_median_mps']:.2f} m/s ({x['speed_abs_p90_mps']:.2f} m/s) | - | -"
+        else:
+            speed = f"{_pct(x['speed_median'])} ({_pct(x['speed_p90'])}) | {100 * x['speed_bias']:+.1f}% | " \
+                    f"{_pct(x['direction'])}"
+        rows.append(f"| {x['data']} | {x['display']} | {x.get('path', 'ground')} | {'yes' if x.get('mti') else 'no'} | "
+                    f"{x['recordings']} | {speed} | {_pct(x['cycle_median'])} ({_pct(x['cycle_p90'])}) | "
+                    f"{_num(x['snr_median_db'], 1)} dB ({_num(x['snr_p90_db'], 1)} dB) | {_pct(x['snr_bounded'], 0)} | "
+                    f"{_pct(x['bounds_hold'], 0)} |")
     return "\n".join([head, *rows, "", _source(r)])
 
 

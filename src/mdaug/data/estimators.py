@@ -15,11 +15,12 @@ from scipy.special import gammaincinv
 from mdaug.data.axes import Axes
 
 NOISE_ROWS = 0.25
-"""Share of the rows, those of the lowest median power, whose typical median is the noise floor's (the body fills
-fewer)."""
+"""Share of the rows, the quietest, whose typical power is the noise floor's (the body fills fewer)."""
 NOISE_ROW_RATIO = 1.3
-"""A row is noise only when its median power is at most this times that of the quietest rows (a row's median
-varies by a few per cent; one the body reaches is several times higher)."""
+"""A row is noise only when its ROW_QUANTILE power is at most this times that of the quietest rows (it varies by a
+few per cent from row to row of noise; a row the body reaches is several times higher)."""
+ROW_QUANTILE = 0.9
+"""The quantile over time that ranks the rows."""
 STEP_S = (0.28, 0.8)
 """Range of a walking step's duration (half a gait cycle) the cycle estimate looks in, seconds."""
 HALF_LAG = 0.5
@@ -127,15 +128,16 @@ def gait_cycle(p: np.ndarray, axes: Axes) -> tuple[np.ndarray, str]:
 
 
 def noise_rows(p: np.ndarray, share: float = NOISE_ROWS) -> np.ndarray:
-    """(n, rows, time) each spectrogram's noise-only rows: those whose median power is at most NOISE_ROW_RATIO times
-    the typical median of its quietest `share` of rows. Taking every such row, not only the quietest ones, keeps the
-    level unbiased (the quietest rows are quiet partly by chance); the count varies, so absent rows are NaN. (The
-    median, not the mean, ranks the rows: where the display clips most of the floor, the rows of the lowest mean
-    are those whose noise happens to be clipped most.)"""
-    med = np.median(p, 2)  # (n, rows)
+    """(n, rows, time) each spectrogram's noise-only rows: those whose ROW_QUANTILE power over time is at most
+    NOISE_ROW_RATIO times the typical one of its quietest `share` of rows. Taking every such row, not only the
+    quietest ones, keeps the level unbiased (the quietest rows are quiet partly by chance); the count varies, so
+    absent rows are NaN. A high quantile, not the mean or the median, ranks the rows: a limb that crosses a row in a
+    few columns lifts it (where the display clips the floor those few bins would pass for noise), and where most of
+    the floor is clipped the rows of the lowest mean are those whose noise happens to be clipped most."""
+    high = np.quantile(p, ROW_QUANTILE, axis=2)  # (n, rows)
     k = max(1, int(round(share * p.shape[1])))
-    ref = np.median(np.sort(med, 1)[:, :k], 1)
-    keep = med <= NOISE_ROW_RATIO * ref[:, None]
+    ref = np.median(np.sort(high, 1)[:, :k], 1)
+    keep = high <= NOISE_ROW_RATIO * ref[:, None]
     return np.where(keep[:, :, None], p, np.nan)
 
 
