@@ -51,3 +51,24 @@ def test_simulate_errors(cli, tmp_path):
     assert_one_line_error(code, err, "0 < RV <= 3")
     code, _, err = cli("simulate", "--out", tmp_path / "o", "simulate.peeple=3")
     assert_one_line_error(code, err, "did you mean 'simulate.people'")
+
+
+def test_simulate_gait_sessions_and_inspect_its_coverage(cli, tmp_path):
+    out = tmp_path / "sessions"
+    code, text, err = cli("simulate", "--dataset", "gait-sessions", "--people", 3, "--per-person", 6, "--sessions", 6,
+                          "--size", 32, "--out", out, "--workers", 1, "gait_sessions.duration_s=1.5")
+    assert code == 0, err
+    assert "3 people x 6 recordings in 6 sessions" in text
+    recs = list(csv.DictReader(open(out / "recordings.csv")))
+    assert {"radial_speed_mps", "direction", "arms", "cycle_s"} <= set(recs[0])
+    speeds = {r["session"]: float(r["speed_mps"]) for r in recs if r["person"] == "person01"}
+    assert max(speeds.values()) / min(speeds.values()) > 1.1  # sessions of clearly different speeds
+    code, text, err = cli("data", "inspect", out, "--preview", tmp_path / "p.png", "--json", tmp_path / "s.json")
+    assert code == 0, err
+    assert "conditions per recording" in text and "given (recordings.csv)" in text
+    assert f"coverage: {tmp_path / 'p_coverage.png'}" in text and (tmp_path / "p_coverage.png").exists()
+    s = __import__("json").loads((tmp_path / "s.json").read_text())
+    cov = s["conditions"]["coverage"]["person01"]["arms"]
+    assert set(cov["has"]) | set(cov["lacks"]) <= {"swing", "pockets", "carry"}
+    code, text, err = cli("simulate", "--dataset", "walkers", "--out", tmp_path / "x")
+    assert_one_line_error(code, err, "use gait or gait-sessions")

@@ -23,7 +23,8 @@ OVERRIDES = typer.Argument(None, help="Config overrides in dotted form, e.g. dat
                            show_default=False)
 # the shipped presets in one line (tests/cli/test_help.py holds it to the presets folder and to each preset's family)
 PRESETS_HELP = ("tiny (tests, seconds), quick (64x64, the CPU demo, ~15 min), standard (64x64, CPU, 1.5-2 h), "
-                "full (256x256, GPU), pretrain (the shipped stage-1 model), gait31 (the built-in data), the family "
+                "full (256x256, GPU), pretrain (the shipped stage-1 model), pretrain-recognizer (the shipped "
+                "recogniser), gait31 (the built-in data), the family "
                 "files kl, vq, vqgan, rq and fsq (quick with that family), or a YAML file; `mdaug config presets` "
                 "describes each")
 FAMILY_HELP = "Stage-1 family: kl, vq, vqgan, rq or fsq (default: the config's ae.family: kl in quick and standard, " \
