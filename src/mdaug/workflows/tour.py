@@ -11,6 +11,7 @@ from rich.console import Console
 
 from mdaug.config import load_config
 from mdaug.data import is_prepared, load_prepared, read_dataset
+from mdaug.data.conditions import dataset_conditions
 from mdaug.data.summary import preview_grid, print_summary, summarize
 from mdaug.errors import MdaugError
 from mdaug.simulate.dataset import simulate_dataset, with_output_size
@@ -39,7 +40,7 @@ def run_demo(out: Path, console: Console, preset: str = "gait31") -> Path:
     for path in (data, data / "images"):
         console.rule(f"mdaug data inspect {path}")
         result = read_dataset(path, cfg.data, progress=False, collect=True)
-        print_summary(summarize(result), console)
+        print_summary(summarize(result, dataset_conditions(result.dataset, path, cfg.data)), console)
         if path.name == "images":
             preview_grid(result.dataset, out / "preview_images.png", per_class=4, max_classes=8, seed=cfg.seed)
     console.rule("done")
