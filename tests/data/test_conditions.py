@@ -148,3 +148,18 @@ def test_coverage_counts_each_class_in_each_bin_and_what_it_lacks():
     summary = cov.summary()
     assert summary["a"]["direction"] == {"has": ["towards"], "lacks": ["away"]}
     assert summary["b"]["speed_mps"] == {"has": ["1.5..2"], "lacks": ["1..1.5"]}
+
+
+def test_a_users_manifest_with_extra_columns_is_a_conditions_file_and_a_stray_one_is_left_out(tmp_path):
+    ds = _dataset(files=True)
+    manifest = tmp_path / "my_manifest.csv"
+    manifest.write_text("file,class,label,session,speed_mps,radar\n" + "".join(
+        f"{r.file},{r.class_name},{i % 2},{r.session},{1.0 + i / 10},24GHz\n" for i, r in enumerate(ds.records)))
+    cfg = load_config("tiny", [f"data.conditions={manifest}"]).data
+    c = dataset_conditions(ds, tmp_path, cfg)
+    assert {"speed_mps", "radar"} <= set(c.names) and not {"class", "label", "session"} & set(c.names)
+    np.testing.assert_allclose(c.values["speed_mps"], 1.0 + np.arange(6) / 10)
+    # a conditions.csv found beside the data that is not about it: noted, not fatal
+    (tmp_path / "conditions.csv").write_text("name,speed\nx,1\n")
+    c = dataset_conditions(ds, tmp_path, load_config("tiny").data)
+    assert "speed" not in c.names and any("left out" in n for n in c.notes)
