@@ -173,11 +173,8 @@ def _clipped_share(rows: np.ndarray, floor: float) -> np.ndarray:
     return np.nanmean(at, (1, 2))
 
 
-def noise_level(p: np.ndarray, dynamic_range_db: float, shape: float | None = None) -> np.ndarray:
-    """(n,) the noise power per bin N, relative to each peak, on the gamma model of the floor (noise_shape): from
-    the median of the noise rows' bins (robust to a limb's few bright bins), or, where the display clips half of
-    them or more, from the share it clips (an upper bound when it clips all: see snr). `shape`: the floor's K when
-    known (a property of the data: its STFT and resize), else read off these spectrograms."""
+def _floor(p: np.ndarray, dynamic_range_db: float, shape: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """(noise level, share of the noise rows' bins the display clips) per spectrogram (see noise_level)."""
     floor = 10.0 ** (-dynamic_range_db / 10.0)
     rows = noise_rows(p)
     k = noise_shape(p, floor) if shape is None else shape
@@ -186,7 +183,15 @@ def noise_level(p: np.ndarray, dynamic_range_db: float, shape: float | None = No
     deep = clipped >= 0.5
     if deep.any():  # past BOUND_CLIPPED the few bins that show are the body's more than the noise's: a bound only
         level[deep] = floor * k / gammaincinv(k, np.minimum(clipped[deep], BOUND_CLIPPED))
-    return level
+    return level, clipped
+
+
+def noise_level(p: np.ndarray, dynamic_range_db: float, shape: float | None = None) -> np.ndarray:
+    """(n,) the noise power per bin N, relative to each peak, on the gamma model of the floor (noise_shape): from
+    the median of the noise rows' bins (robust to a limb's few bright bins), or, where the display clips half of
+    them or more, from the share it clips (an upper bound when it clips all: see snr). `shape`: the floor's K when
+    known (a property of the data: its STFT and resize), else read off these spectrograms."""
+    return _floor(p, dynamic_range_db, shape)[0]
 
 
 def floor_clipped(p: np.ndarray, dynamic_range_db: float) -> np.ndarray:
@@ -202,10 +207,10 @@ def snr(p: np.ndarray, axes: Axes, dynamic_range_db: float, *, shape: float | No
 
     The body's power is what the rows hold above the noise (noise_level); over the whole band (the PRF, of which
     the rows show axes.band_fraction: 1 when unknown), the SNR is band_fraction x mean(P - N) / N."""
-    level = noise_level(p, dynamic_range_db, shape)
+    level, clipped = _floor(p, dynamic_range_db, shape)
     band = axes.band_fraction or 1.0
     body = np.maximum(p.mean((1, 2)) - level, 1e-30)
-    return 10.0 * np.log10(band * body / level), floor_clipped(p, dynamic_range_db)
+    return 10.0 * np.log10(band * body / level), clipped >= BOUND_CLIPPED
 
 
 __all__ = ["BOUND_CLIPPED", "NOISE_ROW_RATIO", "NOISE_ROWS", "STEP_S", "floor_clipped", "gait_cycle", "noise_level",
