@@ -274,10 +274,18 @@ def render_demo(r: dict[str, Any]) -> str:
     ]
     for b, x in u.items():
         a = x["arms"]
-        rows.append((f"utility at {b} real per person: real / + classical / + synthetic ({x['synthetic']}) / "
-                     f"synthetic only ({_tstr(x)})", " / ".join(_pct(a[k]["mean"]) for k in
-                                                  ("real", "real+classical", "real+classical+synthetic",
-                                                   "synthetic"))))
+        names = [k for k in ("real", "real+classical", "pretrained+classical", "real+classical+synthetic",
+                             "synthetic") if k in a]
+        label = {"real": "real", "real+classical": "+ classical", "pretrained+classical": "pretrained recogniser",
+                 "real+classical+synthetic": f"+ synthetic ({x['synthetic']})",
+                 "synthetic": f"synthetic only ({_tstr(x)})"}
+        rows.append((f"utility at {b} real per person: " + " / ".join(label[k] for k in names),
+                     " / ".join(_pct(a[k]["mean"]) for k in names)))
+        sub = x.get("by_condition") or {}
+        if "unseen conditions" in (x.get("subsets") or {}):
+            rows.append((f"the same on the {x['subsets']['unseen conditions']:.0f} test recordings in conditions their "
+                         "person's training lacks", " / ".join(_pct(sub[k]["unseen conditions"]["mean"])
+                                                               for k in names if k in sub)))
     w = r["wall_s"]
     body = "\n".join(f"| {k} | {v} |" for k, v in rows)
     how = "; ".join(x for x in (r.get("data_cache") and f"data cache {r['data_cache']}", r.get("note")) if x)
@@ -319,8 +327,8 @@ def render_conditions_study(r: dict[str, Any]) -> str:
     budgets = sorted(rep["summary"], key=_study_order)
     arms = [a for a in ARM_TITLES if any(a in rep["summary"][b]["arms"] for b in budgets)]
     head = ("| real data per person | " + " | ".join(ARM_TITLES[a] for a in arms) + " | dose chosen (dB) | "
-            "lower SNR over none | pretrained over classical | synthetic over the better non-generative |\n"
-            "|" + "---|" * (len(arms) + 5))
+            "lower SNR over none | pretrained over classical | the better non-generative over real + classical of "
+            "before | synthetic over the better non-generative |\n" + "|" + "---|" * (len(arms) + 6))
     rows, by_condition = [], []
     for b in budgets:
         s = rep["summary"][b]
@@ -330,11 +338,14 @@ def render_conditions_study(r: dict[str, Any]) -> str:
         g = s["gains"]
         best = s.get("best_non_generative")
         syn = g.get("synthetic over best non-generative")
+        before = [x["accuracy"][best] - x["classical_candidates"]["0"]["test_accuracy"] for x in recs
+                  if best and "0" in (x.get("classical_candidates") or {})]
         rows.append(f"| {_budget_label(b, s)} | " + " | ".join(_interval(s["arms"][a]) if a in s["arms"] else "-"
                                                                for a in arms)
                     + f" | {', '.join(f'{d} x{n}' for d, n in (s.get('snr_drop_db') or {}).items())} | "
                     f"{_gain(_paired(physics)) if physics else '-'} | "
                     f"{_gain(g['pretrained over classical']) if 'pretrained over classical' in g else '-'} | "
+                    f"{(_gain(_paired(before)) + ' (' + ARM_TITLES[best] + ')') if before else '-'} | "
                     f"{(_gain(syn) + ' (over ' + ARM_TITLES[best] + ')') if syn and best else '-'} |")
         sub = s.get("by_condition") or {}
         if sub:
@@ -351,7 +362,9 @@ def render_conditions_study(r: dict[str, Any]) -> str:
     return "\n".join([f"> {rep['verdict']}", "", head, *rows, "", *doses,
                       "Accuracy on the real test split, mean over repeats with its 95% interval; gains paired per "
                       "repeat. *Lower SNR over none*: the real + classical recogniser at the dose chosen on validation "
-                      "against the same recipe without the lower SNR (the classical augmentation of before).",
+                      "against the same recipe without the lower SNR (the classical augmentation of before, dose 0). "
+                      "*The better non-generative*: of real + classical and the pretrained recogniser's, the better on "
+                      "validation.",
                       "", "**By condition** (a test recording is in an unseen condition when no training recording of "
                       "its person is within the condition's tolerance; *below* / *above*: beyond every one):",
                       *by_condition, "", f"{_source(r)} The whole study took {hours:.1f} hours."])

@@ -57,6 +57,24 @@ def logits(model: Recognizer, x: np.ndarray) -> torch.Tensor:
         return model.eval()(torch.from_numpy(x))
 
 
+def killed_in_step(monkeypatch, augment: str, step: int, run) -> None:
+    """`run()` killed (KeyboardInterrupt) when the recipe builds its augmentation `augment` for step `step`."""
+    import mdaug.training.recognizer as recipe
+
+    real, calls = getattr(recipe, augment), []
+
+    def dying(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == step:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recipe, augment, dying)
+    with pytest.raises(KeyboardInterrupt):
+        run()
+    monkeypatch.setattr(recipe, augment, real)
+
+
 def load_recognizer(folder):
     model, card = load_card(folder)
     return model, card.model_dump()
@@ -144,20 +162,8 @@ def test_resume_reproduces_uninterrupted_run(data, tmp_path, monkeypatch):
                    T + "grad_clip=1.0", T + "ema_decay=0.9", "augment.time_shift=0.25")
     whole = train_recognizer(cfg, tmp_path / "whole", data=data)
 
-    import mdaug.training.recognizer as recipe
-
-    real, calls = recipe.TimeAugment, []
-
-    def dying(*args, **kwargs):  # the run is killed in step 5, after the checkpoint at 3 and the log of step 4
-        calls.append(1)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(recipe, "TimeAugment", dying)
-    with pytest.raises(KeyboardInterrupt):
-        train_recognizer(cfg, tmp_path / "cut", data=data)
-    monkeypatch.setattr(recipe, "TimeAugment", real)
+    # the run is killed in step 5, after the checkpoint at 3 and the log of step 4
+    killed_in_step(monkeypatch, "TimeAugment", 5, lambda: train_recognizer(cfg, tmp_path / "cut", data=data))
     assert [s for s, _, _ in losses(tmp_path / "cut")] == [1, 2, 3, 4]
     resumed = train_recognizer(cfg, tmp_path / "cut", data=data, resume="latest")
 
@@ -263,20 +269,7 @@ def test_resume_with_the_lower_snr_reproduces_the_uninterrupted_run(data, tmp_pa
                    "classical.snr_drop_p=1.0")
     whole = train_recognizer(cfg, tmp_path / "whole", data=data)
 
-    import mdaug.training.recognizer as recipe
-
-    real, calls = recipe.ClassicalAugment, []
-
-    def dying(*args, **kwargs):  # killed in step 4, after the checkpoint at 2
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(recipe, "ClassicalAugment", dying)
-    with pytest.raises(KeyboardInterrupt):
-        train_recognizer(cfg, tmp_path / "cut", data=data)
-    monkeypatch.setattr(recipe, "ClassicalAugment", real)
+    killed_in_step(monkeypatch, "ClassicalAugment", 4, lambda: train_recognizer(cfg, tmp_path / "cut", data=data))
     resumed = train_recognizer(cfg, tmp_path / "cut", data=data, resume="latest")
     assert losses(tmp_path / "cut") == losses(tmp_path / "whole")
     a, b = load_recognizer(whole)[0].state_dict(), load_recognizer(resumed)[0].state_dict()

@@ -149,11 +149,7 @@ def coverage_figure(cov: Coverage, path: Path, title: str = "recordings per clas
         ax.set_yticks(range(len(classes)), classes, fontsize=6)
         ax.set_title(label(n), fontsize=7)
     fig.suptitle(f"{title} (white: none)", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, path, 90)
 
 
 def preview_grid(ds: SpectrogramSet, path: Path, per_class: int = 4, max_classes: int = 32, seed: int = 0,
@@ -184,8 +180,15 @@ def preview_grid(ds: SpectrogramSet, path: Path, per_class: int = 4, max_classes
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
     more = f" (first {max_classes} of {len(ds.class_names)} classes)" if len(ds.class_names) > max_classes else ""
     fig.suptitle(f"{len(ds)} spectrograms, {len(ds.class_names)} classes{more}; Doppler up, time right", fontsize=9)
+    return _save(fig, path, 80)
+
+
+def _save(fig, path: Path, dpi: int) -> Path:
+    """Lay out, write (making the folder) and close a figure."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return path
