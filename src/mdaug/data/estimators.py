@@ -97,13 +97,15 @@ def radial_speed(p: np.ndarray, axes: Axes) -> tuple[np.ndarray, str]:
 
 
 def gait_cycle(p: np.ndarray, axes: Axes) -> tuple[np.ndarray, str]:
-    """(n,) the gait cycle (two steps), in seconds when the time axis is known, else in columns; NaN when no
-    period is found. The limbs beyond the torso line (rows more than 1.5 rows further from zero Doppler than it)
+    """(n,) the gait cycle (two steps), in seconds when the time axis is known, else in columns (assuming the
+    recording shows 1.5 to 8 cycles); NaN when no period is found. The limbs beyond the torso line (rows more than 1.5 rows further from zero Doppler than it)
     return in bursts, one per step; the step is the lag of the highest autocorrelation of their log power within
     STEP_S (refined by a parabola), the cycle twice that."""
     n, d, t = p.shape
     dt = axes.seconds_per_col
-    lo, hi = (2, t // 2) if dt is None else (max(2, int(np.floor(STEP_S[0] / dt))), int(np.ceil(STEP_S[1] / dt)))
+    # without a time axis: a recording of 1.5 to 8 gait cycles (3 to 16 steps)
+    lo, hi = (max(2, t // 16), t // 3) if dt is None else (max(2, int(np.floor(STEP_S[0] / dt))),
+                                                          int(np.ceil(STEP_S[1] / dt)))
     hi = min(hi, t - 2)
     torso = np.median(torso_rows(p, axes.zero_row), 1)
     out = np.full(n, np.nan)
