@@ -98,9 +98,9 @@ def radial_speed(p: np.ndarray, axes: Axes) -> tuple[np.ndarray, str]:
 
 def gait_cycle(p: np.ndarray, axes: Axes) -> tuple[np.ndarray, str]:
     """(n,) the gait cycle (two steps), in seconds when the time axis is known, else in columns (assuming the
-    recording shows 1.5 to 8 cycles); NaN when no period is found. The limbs beyond the torso line (rows more than 1.5 rows further from zero Doppler than it)
-    return in bursts, one per step; the step is the lag of the highest autocorrelation of their log power within
-    STEP_S (refined by a parabola), the cycle twice that."""
+    recording shows 1.5 to 8 cycles); NaN when no period is found. The limbs beyond the torso line (rows more
+    than 1.5 rows further from zero Doppler than it) return in bursts, one per step; the step is the lag of the
+    highest autocorrelation of their log power within STEP_S (refined by a parabola), the cycle twice that."""
     n, d, t = p.shape
     dt = axes.seconds_per_col
     # without a time axis: a recording of 1.5 to 8 gait cycles (3 to 16 steps)

@@ -87,9 +87,10 @@ def print_summary(summary: dict, console) -> None:
     one_way = s["one_way_classes"]
     if one_way:
         shown = ", ".join(one_way[:6]) + (f" and {len(one_way) - 6} more" if len(one_way) > 6 else "")
-        console.print(f"  walking direction (the side of zero Doppler the torso line is on): {len(one_way)} of {len(s['classes'])} classes "
-                      f"go one way only ({shown}). A recogniser does not recognise them going the other way; if "
-                      "the labels are people, data.direction_free=true lets the recognisers mirror the Doppler "
+        console.print(f"  walking direction (the side of zero Doppler the torso line is on): {len(one_way)} of "
+                      f"{len(s['classes'])} classes go one way only ({shown}). A recogniser does not recognise "
+                      "them going the other way; if the labels are people, data.direction_free=true lets the "
+                      "recognisers mirror the Doppler "
                       "axis (it is on for the built-in walkers).", highlight=False)
     if s.get("conditions"):
         print_coverage(s, console)
