@@ -69,6 +69,10 @@ def test_simulate_gait_sessions_and_inspect_its_coverage(cli, tmp_path):
     assert f"coverage: {tmp_path / 'p_coverage.png'}" in text and (tmp_path / "p_coverage.png").exists()
     s = __import__("json").loads((tmp_path / "s.json").read_text())
     cov = s["conditions"]["coverage"]["person01"]["arms"]
-    assert set(cov["has"]) | set(cov["lacks"]) <= {"swing", "pockets", "carry"}
+    assert cov["has"] and set(cov["has"]) | set(cov["lacks"]) <= {"swing", "pockets", "carry"}
+    assert len({r["arms"] for r in recs}) >= 2  # the sessions' arm postures differ
     code, text, err = cli("simulate", "--dataset", "walkers", "--out", tmp_path / "x")
     assert_one_line_error(code, err, "use gait or gait-sessions")
+    code, text, err = cli("simulate", "--dataset", "gait-sessions", "--out", tmp_path / "y", "simulate.people=3")
+    assert_one_line_error(code, err, "sets the other built-in dataset")
+    assert not (tmp_path / "y").exists()

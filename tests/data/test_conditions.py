@@ -55,6 +55,7 @@ def test_one_sample_files_are_matched_by_their_path(tmp_path):
     ("id,speed\nnobody,1\n", "no id matches a sample"),
     ("id,speed\np0/r0.png#0,1\np0/r0.png#0,2\n", "appears twice"),
     ("", "has no rows"),
+    ("file,speed\np0/r0.png,1\n", "files hold several; give an 'id' column instead"),
 ])
 def test_a_bad_conditions_file_is_one_clear_error(tmp_path, text, message):
     csv = tmp_path / "c.csv"
@@ -163,3 +164,23 @@ def test_a_users_manifest_with_extra_columns_is_a_conditions_file_and_a_stray_on
     (tmp_path / "conditions.csv").write_text("name,speed\nx,1\n")
     c = dataset_conditions(ds, tmp_path, load_config("tiny").data)
     assert "speed" not in c.names and any("left out" in n for n in c.notes)
+
+
+def test_prepare_leaves_out_a_stray_conditions_file_with_a_warning_and_refuses_a_configured_one(cli, tmp_path,
+                                                                                               small_set):
+    from mdaug.data.write import write_dataset
+    from tests.conftest import assert_one_line_error
+
+    write_dataset(small_set, tmp_path / "d", "images")
+    (tmp_path / "d" / "conditions.csv").write_text("name,speed\nx,1\n")  # found beside the data, about other data
+    code, text, err = cli("data", "prepare", tmp_path / "d", "--out", tmp_path / "p")
+    assert code == 0, err
+    assert "conditions.csv was found beside the data and left out" in err
+    assert not (tmp_path / "p" / "conditions.csv").exists()
+    code, _, err = cli("data", "prepare", tmp_path / "d", "--out", tmp_path / "p2",
+                       f"data.conditions={tmp_path / 'd' / 'conditions.csv'}")
+    assert_one_line_error(code, err, "conditions.csv")
+    assert not (tmp_path / "p2").exists()
+    code, text, err = cli("data", "inspect", tmp_path / "d", "--preview", tmp_path / "v.png")
+    assert code == 0, err
+    assert "conditions: " in text and "left out" in text

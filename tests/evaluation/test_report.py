@@ -83,7 +83,9 @@ def utility(root, gain):
     accuracy = lambda d: {"real": 0.5, "real+classical": 0.55, "pretrained+classical": 0.56,  # noqa: E731
                           "real+classical+synthetic": 0.55 + gain + d, "synthetic": 0.2}
     recs = [UtilityRecord(budget="10", repeat=r, real_train=310, real_val=310, synthetic=620, strategy="anchored",
-                          accuracy=accuracy(d), val_accuracy={}, real_files_seen={"stage1": "abc"},
+                          accuracy=accuracy(d), val_accuracy={"real": 0.5, "real+classical": 0.6,
+                                                              "pretrained+classical": 0.58},
+                          real_files_seen={"stage1": "abc"},
                           candidates=[Candidate(name="anchored", val_accuracy=0.6, test_accuracy=0.55 + gain + d,
                                                 pool={"drawn": 700, "kept": 620})],
                           tstr_samples=310, tstr_guidance=2.0 if r == 2 else 1.0, snr_drop_db=10.0,

@@ -275,7 +275,6 @@ def test_resume_with_the_lower_snr_reproduces_the_uninterrupted_run(data, tmp_pa
     a, b = load_recognizer(whole)[0].state_dict(), load_recognizer(resumed)[0].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     # and the dose changes what it trains on (the test could not tell otherwise)
-    other = train_recognizer(make_cfg(T + "steps=4", T + "checkpoint_every=2", "recognizer.classical=true"),
-                             tmp_path / "none", data=data)
+    train_recognizer(make_cfg(T + "steps=4", T + "checkpoint_every=2", "recognizer.classical=true"),
+                     tmp_path / "none", data=data)
     assert losses(tmp_path / "none") != losses(tmp_path / "whole")
-    assert other is not None

@@ -90,6 +90,9 @@ def test_a_generative_arm_is_judged_against_the_better_non_generative_arm_on_val
     s = summarise([rec(r, test, dict(val, **{"pretrained+classical": 0.50})) for r in range(3)])["10"]
     assert s.best_non_generative == "real+classical"
     assert s.gains["synthetic over best non-generative"].mean == pytest.approx(0.05)
+    # an arm without a validation accuracy (a record kept before there was one) cannot be the one chosen on it
+    s = summarise([rec(r, test, {k: v for k, v in val.items() if k != "pretrained+classical"}) for r in range(3)])
+    assert s["10"].best_non_generative == "real+classical"
     # a study without generative arms: no generative gain, and the sentence names the best arm without them
     plain = {k: v for k, v in test.items() if k in ("real", "real+classical", "pretrained+classical")}
     s = summarise([rec(r, plain, {k: val[k] for k in plain}).model_copy(update={"budget": "2s", "strategy": ""})
@@ -127,7 +130,7 @@ def test_a_tiny_study_chooses_on_validation_and_reports_test_accuracies_it_can_r
     # every arm on the test recordings by condition, the subsets against this budget's training recordings
     assert rec.subsets["all"] == len(real.indices("test")) and set(rec.by_condition) == set(rec.accuracy)
     assert all(rec.by_condition[a]["all"] == pytest.approx(rec.accuracy[a]) for a in rec.accuracy)
-    assert rec.subsets["seen conditions"] + rec.subsets["unseen conditions"] + rec.subsets.get(
+    assert rec.subsets.get("seen conditions", 0) + rec.subsets.get("unseen conditions", 0) + rec.subsets.get(
         "unknown conditions", 0) == rec.subsets["all"]
     assert (out / "budget-2" / "repeat-0" / "coverage.png").exists()
     # and every dose on them: what the lower SNR does to the recordings it targets and to the others
@@ -251,3 +254,19 @@ def test_mirrored_strategies_run_only_where_the_labels_are_direction_free():
                               both) == set()
     with pytest.raises(MdaugError, match="direction-free"):
         mirror_not_allowed(yours, both[1:])
+
+
+def test_a_study_on_data_without_conditions_says_so_instead_of_failing(tmp_path, small_set):
+    from mdaug.data.write import write_dataset
+
+    # colour images read as RGB: three channels, no dB display to estimate a condition from, and no conditions file
+    write_dataset(small_set, tmp_path / "rgb", "images", colormap="jet")
+    cfg = load_config("tiny", [f"data.path={tmp_path / 'rgb'}", "data.colormap=rgb", "data.size=[32,32]",
+                               "utility.budgets=[2]", "utility.seeds=1", "utility.generative=false",
+                               "utility.snr_drop_db=[0]", "utility.pretrained=false"])
+    assert load_run_data(budget_config(cfg, 2, 0)).dataset.x.shape[1] == 3
+    rec = run_utility(cfg, tmp_path / "u").records[0]
+    assert set(rec.accuracy) == {"real", "real+classical"}
+    assert rec.by_condition is None and rec.subsets is None
+    assert any("no utility by condition" in n for n in rec.notes)
+    assert not (tmp_path / "u" / "budget-2" / "repeat-0" / "coverage.png").exists()

@@ -122,6 +122,8 @@ def data_prepare(
     ds, split = done.result.dataset, done.split
     for p in done.result.problems:
         err.print(f"warning: {p.message}")
+    for note in done.notes:
+        err.print(f"warning: {note}")
     for w in split.warnings:
         err.print(f"warning: {w}")
     counts = ", ".join(f"{k} {len(v)}" for k, v in split.ids.items())
@@ -176,6 +178,11 @@ def simulate(
     if dataset not in ("gait", "gait-sessions"):
         raise MdaugError(f"--dataset {dataset!r}: use gait or gait-sessions")
     section = "simulate" if dataset == "gait" else "gait_sessions"
+    other = "gait_sessions" if dataset == "gait" else "simulate"
+    stray = [o for o in overrides or [] if o.strip().startswith(other + ".")]
+    if stray:  # the other dataset's settings would be silently ignored
+        raise MdaugError(f"{stray[0].split('=')[0]} sets the other built-in dataset; --dataset {dataset} reads "
+                         f"{section}.*")
     extra = [f"{section}.{k}={v}" for k, v in (("people", people), ("per_person", per_person),
                                                 ("sessions", sessions), ("seed", seed)) if v is not None]
     cfg = load_config(config, list(overrides or []) + extra + ([f"data.size={size}"] if size else []))

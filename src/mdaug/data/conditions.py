@@ -147,6 +147,10 @@ def read_condition_file(path: Path, ds: SpectrogramSet) -> Conditions:
                          f"column (paths relative to the dataset folder); it has {', '.join(header[:8])}")
     where = {sid: i for i, sid in enumerate(ds.ids)} if key == "id" else \
         {r.file: i for i, r in enumerate(ds.records) if r.index < 0}
+    if key == "file" and not where:
+        raise MdaugError(f"conditions file {path}: a 'file' column names files of one spectrogram each, and this "
+                         f"data's files hold several; give an 'id' column instead (ids like {ds.ids[0]!r}, as in "
+                         "manifest.csv)")
     order, seen = np.full(len(rows), -1), set()
     for k, r in enumerate(rows):
         name = (r.get(key) or "").strip().replace("\\", "/")

@@ -24,6 +24,7 @@ class Prepared:
     result: ReadResult
     split: Split
     out: Path
+    notes: tuple[str, ...] = ()
 
 
 def check_output_outside(source: Path, out: Path) -> None:
@@ -43,7 +44,14 @@ def prepare_dataset(cfg: Config, source: Path, out: Path) -> Prepared:
     result = read_dataset(source, cfg.data)
     source = Path(source)
     given = find_condition_file(source if source.is_dir() else source.parent, cfg.data.conditions)
-    conditions = read_condition_file(given, result.dataset) if given is not None else None
+    conditions, notes = None, ()
+    if given is not None:
+        try:
+            conditions = read_condition_file(given, result.dataset)
+        except MdaugError as e:
+            if cfg.data.conditions:  # asked for: it must fit
+                raise
+            notes = (f"{given} was found beside the data and left out: {e}",)
     existed = out.is_dir()
     ensure_empty_dir(out)
     try:
@@ -59,7 +67,7 @@ def prepare_dataset(cfg: Config, source: Path, out: Path) -> Prepared:
         if isinstance(e, OSError):
             raise MdaugError(f"{write_failure(as_os_error(e, out))}; the incomplete {out} was removed") from None
         raise
-    return Prepared(result=result, split=split, out=out)
+    return Prepared(result=result, split=split, out=out, notes=notes)
 
 
 def _remove(out: Path, *, keep_folder: bool) -> None:

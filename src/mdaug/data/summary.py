@@ -51,7 +51,7 @@ def summarize(result: ReadResult, conditions: Conditions | None = None) -> dict:
             "source": conditions.source, "compared": conditions.compared(),
             "tolerance": {n: conditions.tolerance(n) for n in conditions.compared()},
             "bins": (cov := coverage(conditions, ds.labels, ds.class_names)).bins, "coverage": cov.summary(),
-            "counts": {n: c.tolist() for n, c in cov.counts.items()}},
+            "counts": {n: c.tolist() for n, c in cov.counts.items()}, "notes": list(conditions.notes)},
     }
 
 
@@ -93,7 +93,10 @@ def print_summary(summary: dict, console) -> None:
                       "recognisers mirror the Doppler "
                       "axis (it is on for the built-in walkers).", highlight=False)
     if s.get("conditions"):
-        print_coverage(s, console)
+        for note in s["conditions"].get("notes") or []:
+            console.print(f"  conditions: {note}", highlight=False)
+        if s["conditions"]["bins"]:
+            print_coverage(s, console)
     if s["problems"]:
         console.print(f"[bold]problems found ({len(s['problems'])}):[/bold]")
         for p in s["problems"]:

@@ -259,6 +259,9 @@ class Budget:
         """Every arm's accuracy on the subsets of the test split by condition (mdaug.data.coverage): the test
         recordings whose conditions their class's real training recordings of this budget lack, and the others."""
         data, test, train = self.real, self.real.indices("test"), self.real.indices("train")
+        if not data.conditions.compared():
+            self._note("no conditions known or estimated for this data: no utility by condition")
+            return
         cov = coverage(data.conditions, data.dataset.labels, data.dataset.class_names, train)
         coverage_figure(cov, self.folder / "coverage.png", "the budget's real training recordings per class and "
                         "condition")

@@ -45,7 +45,9 @@ def summarise(records: list[UtilityRecord]) -> dict[str, BudgetSummary]:
     for b in dict.fromkeys(r.budget for r in records):
         rs = [r for r in records if r.budget == b]
         arms = {a: interval([r.accuracy[a] for r in rs]) for a in ARMS if all(a in r.accuracy for r in rs)}
-        present = [a for a in NON_GENERATIVE if a in arms]
+        # (an arm without a validation accuracy in every repeat, as in records written before it was kept, is not
+        # a candidate: it cannot have been chosen on validation)
+        present = [a for a in NON_GENERATIVE if a in arms and all(a in r.val_accuracy for r in rs)]
         # the better on validation (mean over repeats; ties: real+classical): chosen like everything else, never on test
         best = max(present, key=lambda a: np.mean([r.val_accuracy[a] for r in rs])) if present else None
         gains = {g: interval([_accuracy(r, a, best) - _accuracy(r, base, best) for r in rs])
