@@ -84,7 +84,7 @@ def utility(root, gain):
                           "real+classical+synthetic": 0.55 + gain + d, "synthetic": 0.2}
     recs = [UtilityRecord(budget="10", repeat=r, real_train=310, real_val=310, synthetic=620, strategy="anchored",
                           accuracy=accuracy(d), val_accuracy={"real": 0.5, "real+classical": 0.6,
-                                                              "pretrained+classical": 0.58},
+                                                              "pretrained+classical": 0.62},
                           real_files_seen={"stage1": "abc"},
                           candidates=[Candidate(name="anchored", val_accuracy=0.6, test_accuracy=0.55 + gain + d,
                                                 pool={"drawn": 700, "kept": 620})],

@@ -256,11 +256,13 @@ def test_mirrored_strategies_run_only_where_the_labels_are_direction_free():
         mirror_not_allowed(yours, both[1:])
 
 
-def test_a_study_on_data_without_conditions_says_so_instead_of_failing(tmp_path, small_set):
+def test_a_study_on_data_without_conditions_says_so_instead_of_failing(tmp_path):
+    from mdaug.data.examples import example_set
     from mdaug.data.write import write_dataset
 
     # colour images read as RGB: three channels, no dB display to estimate a condition from, and no conditions file
-    write_dataset(small_set, tmp_path / "rgb", "images", colormap="jet")
+    write_dataset(example_set(n_classes=3, per_session=3, sessions=5, shape=(32, 32), seed=1), tmp_path / "rgb",
+                  "images", colormap="jet")
     cfg = load_config("tiny", [f"data.path={tmp_path / 'rgb'}", "data.colormap=rgb", "data.size=[32,32]",
                                "utility.budgets=[2]", "utility.seeds=1", "utility.generative=false",
                                "utility.snr_drop_db=[0]", "utility.pretrained=false"])

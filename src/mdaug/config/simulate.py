@@ -8,6 +8,13 @@ from pydantic import Field, field_validator, model_validator
 
 from mdaug.config.section import Section
 
+ARM_MODES = ("swing", "pockets", "carry")
+"""What the arms do while walking: 'swing' (Boulic's arm swing), 'pockets' (hands in the trouser pockets: the upper
+arm hangs with a tenth of the swing, the elbow a little bent and still) and 'carry' (a box held in front in both
+hands: upper arms 15 degrees forward, elbows bent 75 degrees, no swing; the box is a scatterer of its own between the
+hands, radar.LOAD). Boulic's model has only the first; the other two hold the arm joints where the posture puts
+them, the rest of the walk unchanged."""
+
 
 class RadarConfig(Section):
     """The simulated radar: a CW / pulsed baseband radar at the origin."""
@@ -95,8 +102,6 @@ class SimulateConfig(Section):
     @field_validator("arms")
     @classmethod
     def _arms(cls, v: dict[str, float]) -> dict[str, float]:
-        from mdaug.simulate.kinematics import ARM_MODES
-
         unknown = sorted(set(v) - set(ARM_MODES))
         if unknown or not v or any(p < 0 for p in v.values()) or sum(v.values()) <= 0:
             raise ValueError(f"arms maps {', '.join(ARM_MODES)} to probabilities (at least one positive)"

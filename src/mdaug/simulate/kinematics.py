@@ -26,6 +26,8 @@ from functools import lru_cache
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
+from mdaug.config.simulate import ARM_MODES
+
 # Segment lengths as fractions of the body height H (Boulic; Chen table 5.1).
 SEGMENT_RATIOS = {
     "head": 0.130, "shoulder_half": 0.1295, "torso": 0.288, "hip_half": 0.0955, "thigh": 0.245,
@@ -75,12 +77,6 @@ class Gait:
         assert self.arms in ARM_MODES, f"arms must be one of {ARM_MODES}, got {self.arms!r}"
 
 
-ARM_MODES = ("swing", "pockets", "carry")
-"""What the arms do while walking: 'swing' (Boulic's arm swing), 'pockets' (hands in the trouser pockets: the upper
-arm hangs with a tenth of the swing, the elbow a little bent and still) and 'carry' (a box held in front in both
-hands: upper arms 15 degrees forward, elbows bent 75 degrees, no swing; the box is a scatterer of its own between the
-hands, radar.LOAD). Boulic's model has only the first; the other two hold the arm joints where the posture puts
-them, the rest of the walk unchanged."""
 POCKETS_SWING = 0.1
 """Share of the shoulder swing left with the hands in the pockets."""
 POCKETS_ELBOW_DEG = 20.0

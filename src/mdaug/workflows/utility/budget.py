@@ -114,6 +114,9 @@ def _recogniser(rc: Config, rec_dir: Path, data: RunData, console: Console | Non
     """Train (or reuse) a recogniser; its (validation, test) accuracy."""
     train_once(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data), console, what)
     _, card = load_recognizer(rec_dir)
+    if card.test_accuracy is None:
+        raise MdaugError(f"{rec_dir}: no test accuracy (the test split is empty); the utility study needs held-out "
+                         "recordings: more sessions per class, or split.test_fraction above 0")
     return float(card.selection_accuracy or 0.0), float(card.test_accuracy)
 
 
