@@ -272,3 +272,10 @@ def test_a_study_on_data_without_conditions_says_so_instead_of_failing(tmp_path)
     assert rec.by_condition is None and rec.subsets is None
     assert any("no utility by condition" in n for n in rec.notes)
     assert not (tmp_path / "u" / "budget-2" / "repeat-0" / "coverage.png").exists()
+
+
+def test_a_study_without_test_recordings_is_one_clear_error(tmp_path):
+    cfg = load_config("tiny", ["split.test_fraction=0", "utility.budgets=[2]", "utility.seeds=1",
+                               "utility.generative=false", "utility.snr_drop_db=[0]", "utility.pretrained=false"])
+    with pytest.raises(MdaugError, match="the test split is empty"):
+        run_utility(cfg, tmp_path / "u")
