@@ -41,6 +41,8 @@ def test_given_conditions_are_matched_by_id_numbers_and_categories_apart(tmp_pat
     assert np.isnan(c.values["speed_mps"][5])  # no row: unknown
     assert list(c.values["load"]) == ["box", "", "", "box", "", ""]
     assert c.source["speed_mps"] == "given (conditions.csv)"
+    # a note per recording is kept but not compared: it would make every held-out recording unseen
+    assert c.compared() == ["speed_mps", "load"]
 
 
 def test_one_sample_files_are_matched_by_their_path(tmp_path):

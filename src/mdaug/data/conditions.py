@@ -104,9 +104,19 @@ class Conditions:
         return spread / 10 if spread > 0 else 1e-9
 
     def compared(self) -> list[str]:
-        """The conditions that coverage and unseen conditions compare: categories, and numeric ones with a
-        tolerance."""
-        return [n for n in self.names if not self.numeric(n) or self.tolerance(n) is not None]
+        """The conditions that coverage and unseen conditions compare: numeric ones with a tolerance, and
+        categories but those with a value for nearly every recording (more distinct values than half the recordings
+        that have one: free text or a per-recording name, which would make every held-out recording unseen)."""
+        out = []
+        for n in self.names:
+            if self.numeric(n):
+                if self.tolerance(n) is not None:
+                    out.append(n)
+                continue
+            known = self.values[n][self.known(n)]
+            if len(known) and len(set(known)) <= len(known) / 2:
+                out.append(n)
+        return out
 
     def rows(self, ids: list[str]) -> list[dict[str, object]]:
         """One dict per sample (id first), for a CSV."""
