@@ -462,7 +462,8 @@ for _name, _render in (("utility-standard", render_utility), ("utility-quick", r
                        ("strategies-standard", render_strategies), ("direction-k10", render_direction),
                        ("texture-quick-k10", render_texture), ("texture-quick-all", render_texture),
                        ("texture-k10-mirror", render_texture), ("conditions-k10", render_conditions_study),
-                       ("sessions-curve", render_conditions_study), ("conditions-estimators", render_estimators),
+                       ("sessions-curve", render_conditions_study), ("sessions-all", render_conditions_study),
+                       ("conditions-estimators", render_estimators),
                        ("sessions-calibration", render_calibration),
                        ("pretrained-recognizer-64x64", render_pretrained_recognizer)):
     RENDERERS[_name] = _render
