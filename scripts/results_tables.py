@@ -72,7 +72,8 @@ def render_pretrained(r: dict[str, Any]) -> str:
 def _interval(i: dict[str, Any]) -> str:
     if i.get("low") is None:
         return f"{100 * i['mean']:.1f}% (n={i['n']})"
-    return f"{100 * i['mean']:.1f}% [{100 * i['low']:.1f}, {100 * i['high']:.1f}] (n={i['n']})"
+    # an accuracy's t interval over few repeats can reach past 0 or 100%; shown within them
+    return f"{100 * i['mean']:.1f}% [{100 * max(i['low'], 0.0):.1f}, {100 * min(i['high'], 1.0):.1f}] (n={i['n']})"
 
 
 def _gain(i: dict[str, Any]) -> str:
@@ -360,8 +361,9 @@ def render_conditions_study(r: dict[str, Any]) -> str:
     doses = _dose_table(rep["records"])
     hours = r["wall_s"] / 3600
     return "\n".join([f"> {rep['verdict']}", "", head, *rows, "", *doses,
-                      "Accuracy on the real test split, mean over repeats with its 95% interval; gains paired per "
-                      "repeat. *Lower SNR over none*: the real + classical recogniser at the dose chosen on validation "
+                      "Accuracy on the real test split, mean over repeats with its 95% interval (Student t over the "
+                      "repeats, shown within 0-100%); gains paired per repeat. *Lower SNR over none*: the real + "
+                      "classical recogniser at the dose chosen on validation "
                       "against the same recipe without the lower SNR (the classical augmentation of before, dose 0). "
                       "*The better non-generative*: of real + classical and the pretrained recogniser's, the better on "
                       "validation.",
