@@ -123,6 +123,58 @@ def evaluate_cmd(
     out.print(f"report: {r['files']['json']}  grid: {r['files']['grid']}")
 
 
+@app.command("eval-conditions", rich_help_panel="Evaluate")
+def eval_conditions_cmd(
+    run: Path = typer.Argument(..., help="A train-ldm run trained with recording conditions (ldm.conditions)."),
+    recognizer: Optional[Path] = typer.Option(None, "--recognizer", help="An evaluation recogniser of the same data "
+                                              "(train-recognizer --role eval): adds identity under a change of "
+                                              "condition."),
+    per_value: int = typer.Option(16, "--per-value", min=1, help="Samples per value asked for."),
+    per_class: int = typer.Option(8, "--per-class", min=1, help="Samples per person for identity."),
+    seed: int = typer.Option(0, "--seed"),
+    ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="New folder for conditions.json and person.png "
+                                           "(default: RUN/conditions-seedS, never overwritten)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """What the recording conditions do to the samples: controllability (asked against read back, per condition),
+    identity under a change of condition, the walking model's physics, and a figure of one person at conditions
+    their recordings lack."""
+    from mdaug.evaluation import conditions_control as cc
+    from mdaug.files import atomic_write_text, ensure_empty_dir, free_path
+    from mdaug.runs.loading import load_recognizer, load_stage2, stage1_data
+
+    s2 = load_stage2(run, ae)
+    if not s2.conditions:
+        raise MdaugError(f"{run} was trained without recording conditions (ldm.conditions); nothing to measure")
+    rec = load_recognizer(recognizer)[0] if recognizer is not None else None
+    folder = out_dir or free_path(s2.folder.parent / f"conditions-seed{seed}")
+    ensure_empty_dir(folder, what="output folder")
+    data = stage1_data(s2.autoencoder)
+    result: dict = {"model": str(s2.folder.resolve()), "conditions": [c.describe() for c in s2.conditions],
+                    "controllability": cc.controllability(s2, data, per_value=per_value, seed=seed),
+                    "physics": cc.physics(s2, data, per_value=per_value, seed=seed)}
+    if rec is not None:
+        result["identity"] = cc.identity_under_change(s2, data, rec, per_class=per_class, seed=seed)
+    cc.person_figure(s2, data, folder / "person.png", seed=seed)
+    atomic_write_text(folder / "conditions.json", json.dumps(result, indent=1))
+    if as_json:
+        out.print(json.dumps(result, indent=1), markup=False)
+        return
+    for name, r in result["controllability"].items():
+        out.print(f"{name}: asked vs read back, median error {r['median_abs_error']} {r['unit']} (asked for nothing: "
+                  f"{r['chance_median_abs_error']}; the estimator on recordings: {r['estimator_median_abs_error']})")
+    if result["physics"]:
+        p = result["physics"]
+        out.print(f"speed {p['speeds'][0]} -> {p['speeds'][1]} m/s: gait cycle ratio read {p['cycle_ratio_read']} "
+                  f"(walking model {p['cycle_ratio_expected']}); torso speed read {p.get('torso_speed_read')}")
+    if "identity" in result:
+        i = result["identity"]
+        out.print(f"identity: {i['own']['recognised']} at the person's own conditions, {i['unseen']['recognised']} "
+                  f"at conditions they lack (ratio {i['ratio']})")
+    out.print(f"results: {folder / 'conditions.json'}  figure: {folder / 'person.png'}")
+
+
 @app.command("report", rich_help_panel="Evaluate")
 def report_cmd(folder: Path = typer.Argument(..., help="A pipeline folder (what `mdaug run` writes).")) -> None:
     """One self-contained HTML page (figures embedded) and metrics.json from the results in a pipeline folder."""

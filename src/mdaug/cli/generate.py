@@ -35,8 +35,10 @@ def _settings(s2, steps: int | None, guidance: float | None, sampler: str | None
     return s
 
 
-@app.command("sample", rich_help_panel="Generate")
+@app.command("sample", rich_help_panel="Generate",
+             context_settings={"allow_extra_args": True, "ignore_unknown_options": False})
 def sample_cmd(
+    ctx: typer.Context,
     run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
     n: int = typer.Option(8, "--n", min=1, help="Samples per class."),
     classes: Optional[str] = CLASSES_OPT,
@@ -50,27 +52,41 @@ def sample_cmd(
                                            "(default: RUN/samples-seedS, never overwritten)."),
     ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
     batch_size: int = typer.Option(64, "--batch-size", min=1),
+    condition: list[str] = typer.Option([], "--condition", "-C", help="Recording conditions to render, NAME=VALUE "
+                                        "(e.g. --condition speed=1.6 aspect=40; the name without its unit is taken); "
+                                        "an unknown name or a value outside what the model knows lists what it "
+                                        "does. Unnamed conditions are left to the model."),
 ) -> None:
     """Generate N spectrograms per class: a PNG grid (one row per class) and the arrays (samples.npz)."""
     import numpy as np
 
+    from mdaug.errors import MdaugError
     from mdaug.evaluation.figures import sample_grid
     from mdaug.files import ensure_empty_dir, free_path
+    from mdaug.models.conditioning import parse_request
     from mdaug.runs.loading import load_stage2
-    from mdaug.sampling.generate import class_indices, generate
+    from mdaug.sampling.generate import class_indices, generate, requested_conditions
 
+    extra = [a for a in ctx.args if "=" in a and not a.startswith("-")]
+    if len(extra) != len(ctx.args) or (extra and not condition):
+        raise MdaugError(f"unexpected argument '{next(a for a in ctx.args if a not in extra or not condition)}' "
+                         "(conditions follow --condition: --condition speed=1.6 aspect=40)")
+    request = [c for item in [*condition, *extra] for c in item.replace(",", " ").split()]
     s2 = load_stage2(run, ae)
     settings = _settings(s2, steps, guidance, sampler, temperature, texture)
     wanted = class_indices(classes.split(",") if classes else None, s2.class_names)
+    labels = np.repeat(np.asarray(wanted, dtype=np.int64), n)
+    asked = parse_request(s2.conditions, request) if request else {}
+    conds = requested_conditions(s2, asked, len(labels))
     folder = out_dir or free_path(s2.folder.parent / f"samples-seed{seed}")
     ensure_empty_dir(folder, what="output folder")
-    labels = np.repeat(np.asarray(wanted, dtype=np.int64), n)
-    x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, progress=True)
+    x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, progress=True, conditions=conds)
     np.savez(folder / "samples.npz", x=x, labels=labels, class_names=np.array(s2.class_names),
-             settings=json.dumps(s2.kind.settings_dict(settings) | {"seed": seed, "model": str(s2.folder.resolve())}))
+             settings=json.dumps(s2.kind.settings_dict(settings) | {"seed": seed, "model": str(s2.folder.resolve())}
+                                 | ({"conditions": asked} if asked else {})))
+    shown = s2.kind.settings_dict(settings) | asked
     sample_grid(x[np.argsort(labels, kind="stable")][: 40 * n], np.sort(labels)[: 40 * n], s2.class_names,
-                folder / "grid.png", suptitle=f"{s2.kind.name}: "
-                + ", ".join(f"{k} {v}" for k, v in s2.kind.settings_dict(settings).items()))
+                folder / "grid.png", suptitle=f"{s2.kind.name}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
     out.print(f"{len(x)} samples ({len(wanted)} classes x {n}) -> {folder / 'samples.npz'}  "
               f"grid: {folder / 'grid.png'}")
 

@@ -203,6 +203,16 @@ class LatentDiffusionConfig(Section):
     the cosine one the first steps divide the predicted noise by a near-zero signal level."""
     cond_drop_prob: float = Field(0.1, ge=0, lt=1)
     """Share of training labels replaced by the null class, so one network is both conditional and not."""
+    conditions: Literal["auto"] | list[str] = "auto"
+    """The recording conditions stage 2 is conditioned on besides the person (mdaug.data.conditions: given in the
+    data's conditions file, or estimated from the spectrograms), so that `mdaug sample --condition speed=1.6` and the
+    fill strategy can ask for them. 'auto': every condition the data's recordings differ in (those coverage compares,
+    known for at least half of the training recordings); [] for none; or a list of names."""
+    condition_drop_prob: float = Field(0.2, ge=0, lt=1)
+    """Chance that a training sample's condition is made unknown, each on its own, so that any subset can be asked."""
+    condition_drop_all: float = Field(0.2, ge=0, lt=1)
+    """Chance that all of a training sample's conditions are unknown at once: what samples asked for no condition
+    (the default) are drawn from."""
     sampler: Literal["ddpm", "ddim", "dpm++"] = "dpm++"
     """Default sampler of `mdaug sample` and the sample grids."""
     init: str = "auto"

@@ -2,16 +2,22 @@
 trained with label dropout so that one network gives both the conditional and the unconditional prediction
 for classifier-free guidance (Ho & Salimans 2022). The noise schedule lives in the model's config, and the
 samplers (DDPM, DDIM, DPM-Solver++) are diffusers schedulers built from it, never clipping samples:
-latents are not bounded like pixels."""
+latents are not bounded like pixels.
+
+With `conditions` (ConditionSpec.to_json() each; mdaug.models.conditioning), the class embedding also takes the
+recording's conditions, each dropped on its own in training, so that guidance works for any subset of them: the
+unconditional branch knows neither the person nor a condition."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from diffusers import ConfigMixin, DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler, ModelMixin, UNet2DModel
 from diffusers.configuration_utils import register_to_config
+
+from mdaug.models.conditioning import ConditionedEmbedding, ConditionSpec, drop_conditions
 
 Sampler = Literal["ddpm", "ddim", "dpm++"]
 SAMPLERS: tuple[str, ...] = ("ddpm", "ddim", "dpm++")
@@ -23,7 +29,9 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
                  block_out_channels: tuple[int, ...] = (64, 128, 128), layers_per_block: int = 1,
                  attention: tuple[bool, ...] = (False, True, True), norm_num_groups: int = 32,
                  num_train_timesteps: int = 1000, beta_schedule: str = "squaredcos_cap_v2",
-                 prediction_type: str = "v_prediction", cond_drop_prob: float = 0.1) -> None:
+                 prediction_type: str = "v_prediction", cond_drop_prob: float = 0.1,
+                 conditions: list[dict[str, Any]] | None = None, condition_drop_prob: float = 0.2,
+                 condition_drop_all: float = 0.2) -> None:
         super().__init__()
         assert num_classes >= 1, "num_classes must be positive"
         assert len(attention) == len(block_out_channels), "one attention flag per level"
@@ -35,7 +43,28 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
             up_block_types=tuple("AttnUpBlock2D" if a else "UpBlock2D" for a in reversed(attention)),
             norm_num_groups=norm_num_groups, num_class_embeds=num_classes + 1,
             attention_head_dim=min(32, min(block_out_channels)))  # heads of at most 32 channels, at least one
+        self.specs = [ConditionSpec.from_json(d) for d in conditions or []]
+        if self.specs:
+            table = self.unet.class_embedding
+            self.unet.class_embedding = ConditionedEmbedding(table.num_embeddings, table.embedding_dim, self.specs)
         self._train_scheduler = self.scheduler("ddpm")
+
+    @property
+    def condition_names(self) -> list[str]:
+        return [s.name for s in self.specs]
+
+    def pack(self, labels: torch.Tensor, conditions: torch.Tensor | None) -> torch.Tensor:
+        """What the class embedding takes: the labels alone for a model without conditions; else (batch, 1 + K)
+        floats, the label then each condition (NaN, unknown, where `conditions` is None)."""
+        if not self.specs:
+            if conditions is not None and conditions.shape[-1]:
+                raise ValueError("this model takes no conditions")
+            return labels
+        if conditions is None:
+            conditions = torch.full((labels.shape[0], len(self.specs)), float("nan"), device=labels.device)
+        if conditions.shape != (labels.shape[0], len(self.specs)):
+            raise ValueError(f"conditions must be (batch, {len(self.specs)}), not {tuple(conditions.shape)}")
+        return torch.cat([labels.float()[:, None], conditions.to(labels.device).float()], dim=1)
 
     @property
     def null_class(self) -> int:
@@ -63,11 +92,19 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
         drop = torch.rand(labels.shape, device=labels.device) < self.config.cond_drop_prob
         return torch.where(drop, torch.full_like(labels, self.null_class), labels)
 
-    def forward(self, latents: torch.Tensor, timesteps: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return self.unet(latents, timesteps, class_labels=labels).sample
+    def drop_conditions(self, conditions: torch.Tensor | None) -> torch.Tensor | None:
+        """Training only: conditions made unknown, each on its own and now and then all of a sample's at once."""
+        if not self.training or conditions is None:
+            return conditions
+        c = self.config
+        return drop_conditions(conditions, c.condition_drop_prob, c.condition_drop_all)
 
-    def training_loss(self, latents: torch.Tensor, labels: torch.Tensor, *, net: torch.nn.Module | None = None
-                      ) -> tuple[torch.Tensor, dict[str, float]]:
+    def forward(self, latents: torch.Tensor, timesteps: torch.Tensor, labels: torch.Tensor,
+                conditions: torch.Tensor | None = None) -> torch.Tensor:
+        return self.unet(latents, timesteps, class_labels=self.pack(labels, conditions)).sample
+
+    def training_loss(self, latents: torch.Tensor, labels: torch.Tensor, *, net: torch.nn.Module | None = None,
+                      conditions: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """MSE of the prediction (noise or v) at uniformly drawn timesteps; randomness from the global RNG,
         which the trainer's checkpoints restore. `net`: this model as wrapped for distributed training (its
         forward must be the one called, so that gradients are synchronised)."""
@@ -76,16 +113,17 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
         t = torch.randint(0, self.config.num_train_timesteps, (latents.shape[0],), device=latents.device)
         noisy = sched.add_noise(latents, noise, t)
         target = noise if self.config.prediction_type == "epsilon" else sched.get_velocity(latents, noise, t)
-        pred = (net or self)(noisy, t, self.drop_labels(labels))
+        pred = (net or self)(noisy, t, self.drop_labels(labels), self.drop_conditions(conditions))
         loss = F.mse_loss(pred.float(), target.float())
         return loss, {"mse": loss.item()}
 
     @torch.no_grad()
     def sample(self, labels: torch.Tensor, *, steps: int = 25, guidance_scale: float = 2.0, sampler: Sampler = "dpm++",
                generator: torch.Generator | None = None, init: torch.Tensor | None = None,
-               strength: float = 1.0) -> torch.Tensor:
-        """Normalised latents (batch, channels, h, w) for `labels`, from noise drawn with `generator`. With `init`
-        (normalised latents of real samples) and strength < 1, the variation of SDEdit (Meng et al. 2022): `init`
+               strength: float = 1.0, conditions: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalised latents (batch, channels, h, w) for `labels` (and `conditions`: (batch, K) as pack takes
+        them, NaN unknown), from noise drawn with `generator`; guidance against neither class nor conditions. With
+        `init` (normalised latents of real samples) and strength < 1, the variation of SDEdit (Meng et al. 2022): `init`
         noised to the level of the last `strength` of the sampling path, and denoised from there under `labels`
         (strength 1: from pure noise; near 0: `init` itself)."""
         if steps < 1 or steps > self.config.num_train_timesteps:
@@ -109,12 +147,14 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
             if hasattr(sched, "set_begin_index"):  # multistep solvers count their steps from here
                 sched.set_begin_index(start)
         null = torch.full_like(labels, self.null_class)
+        cond = self.pack(labels, conditions)
+        both_labels = torch.cat([cond, self.pack(null, None)])
         for t in timesteps:
             inp = sched.scale_model_input(x, t)
             if guidance_scale == 1:
-                pred = self(inp, t.expand(x.shape[0]), labels)
+                pred = self.unet(inp, t.expand(x.shape[0]), class_labels=cond).sample
             else:  # conditional and unconditional in one batch
-                both = self(torch.cat([inp, inp]), t.expand(2 * x.shape[0]), torch.cat([labels, null]))
+                both = self.unet(torch.cat([inp, inp]), t.expand(2 * x.shape[0]), class_labels=both_labels).sample
                 cond, uncond = both.chunk(2)
                 pred = uncond + guidance_scale * (cond - uncond)
             x = sched.step(pred, t, x, generator=generator).prev_sample

@@ -21,6 +21,7 @@ from mdaug.config import Config, Stage2TrainConfig
 from mdaug.errors import MdaugError
 from mdaug.models.autoencoder import Autoencoder
 from mdaug.models.code_prior import CodePrior
+from mdaug.models.conditioning import ConditionSpec
 from mdaug.models.latents import LatentSet, LatentStats
 from mdaug.models.ldm import SAMPLERS, LatentDiffusion
 
@@ -60,8 +61,9 @@ class Stage2Kind(ABC):
 
     @abstractmethod
     def build(self, cfg: Config, latent_shape: tuple[int, int, int], autoencoder: Autoencoder,
-              num_classes: int) -> torch.nn.Module:
-        """A fresh model for the latents of `autoencoder` (latent_shape: channels, h, w)."""
+              num_classes: int, conditions: list[ConditionSpec] | None = None) -> torch.nn.Module:
+        """A fresh model for the latents of `autoencoder` (latent_shape: channels, h, w), conditioned on the class
+        and on `conditions` (ldm only)."""
 
     @abstractmethod
     def default_settings(self, cfg: Config) -> SampleSettings:
@@ -87,9 +89,15 @@ class Stage2Kind(ABC):
     @abstractmethod
     def sample_latents(self, model: torch.nn.Module, autoencoder: Autoencoder, stats: LatentStats,
                        labels: torch.Tensor, s: SampleSettings, generator: torch.Generator | None,
-                       anchor: torch.Tensor | None = None) -> torch.Tensor:
-        """Stage-1 latents (batch, channels, h, w) sampled for `labels`, ready to decode; with `anchor` (see
-        anchor_of) and s.strength < 1, variations of those real samples."""
+                       anchor: torch.Tensor | None = None, conditions: torch.Tensor | None = None) -> torch.Tensor:
+        """Stage-1 latents (batch, channels, h, w) sampled for `labels` (at `conditions`: (batch, K) encoded values,
+        NaN unknown), ready to decode; with `anchor` (see anchor_of) and s.strength < 1, variations of those real
+        samples."""
+
+    @staticmethod
+    def condition_specs(model: torch.nn.Module) -> list[ConditionSpec]:
+        """The conditions `model` takes besides the class (none for a code prior)."""
+        return list(getattr(model, "specs", []))
 
     @abstractmethod
     def anchor_of(self, autoencoder: Autoencoder, stats: LatentStats, x: torch.Tensor) -> torch.Tensor:
@@ -101,18 +109,22 @@ class Stage2Kind(ABC):
     def load_start(self, model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
         """Load a trained model's weights into `model`, whose classes may be others: every class of `model` starts
         from the trained 'no class' embedding (its unconditional prediction), the rest is kept as trained."""
-        state = dict(state)
+        state = {k: v for k, v in state.items() if not k.startswith(self.condition_encoders)}
         own = model.state_dict()
         emb = state.get(self.class_embedding)
         if emb is None or emb.shape[1:] != own[self.class_embedding].shape[1:]:
             raise MdaugError("the starting stage-2 model has another architecture; set ldm.init=scratch")
         state[self.class_embedding] = emb[-1:].expand_as(own[self.class_embedding]).clone()
-        missing = sorted(set(own) ^ set(state))
+        missing = sorted(k for k in set(own) ^ set(state) if not k.startswith(self.condition_encoders))
         bad = [k for k in own if k in state and own[k].shape != state[k].shape]
         if missing or bad:
             raise MdaugError(f"the starting stage-2 model does not fit this one ('{(missing or bad)[0]}'); set "
                              "ldm.init=scratch")
-        model.load_state_dict(state)
+        model.load_state_dict(state, strict=False)  # the condition encoders (the rest is checked above) start fresh
+
+    condition_encoders: ClassVar[str] = "unet.class_embedding.encoders."
+    """State-dict prefix of the condition encoders (mdaug.models.conditioning): the user's conditions, never carried
+    from a start (whose conditions may be others; each encoder starts at zero, so the start's predictions stand)."""
 
     def settings_from_dict(self, d: dict[str, Any]) -> SampleSettings:
         return SampleSettings(steps=d["steps"], guidance_scale=d["guidance_scale"], sampler=d.get("sampler", "dpm++"),
@@ -147,14 +159,16 @@ class LatentDiffusionKind(Stage2Kind):
         return cfg.ldm_train
 
     def build(self, cfg: Config, latent_shape: tuple[int, int, int], autoencoder: Autoencoder,
-              num_classes: int) -> LatentDiffusion:
+              num_classes: int, conditions: list[ConditionSpec] | None = None) -> LatentDiffusion:
         c, h, w = latent_shape
         m = cfg.ldm
         return LatentDiffusion(latent_channels=c, grid=(h, w), num_classes=num_classes,
                                block_out_channels=tuple(m.block_out_channels), layers_per_block=m.layers_per_block,
                                attention=tuple(m.attention), norm_num_groups=m.norm_num_groups,
                                num_train_timesteps=m.num_train_timesteps, beta_schedule=m.beta_schedule,
-                               prediction_type=m.prediction_type, cond_drop_prob=m.cond_drop_prob)
+                               prediction_type=m.prediction_type, cond_drop_prob=m.cond_drop_prob,
+                               conditions=[s.to_json() for s in conditions or []],
+                               condition_drop_prob=m.condition_drop_prob, condition_drop_all=m.condition_drop_all)
 
     def default_settings(self, cfg: Config) -> SampleSettings:
         return SampleSettings(steps=cfg.ldm.sample_steps, guidance_scale=cfg.ldm.guidance_scale,
@@ -179,9 +193,9 @@ class LatentDiffusionKind(Stage2Kind):
 
     def sample_latents(self, model: torch.nn.Module, autoencoder: Autoencoder, stats: LatentStats,
                        labels: torch.Tensor, s: SampleSettings, generator: torch.Generator | None,
-                       anchor: torch.Tensor | None = None) -> torch.Tensor:
+                       anchor: torch.Tensor | None = None, conditions: torch.Tensor | None = None) -> torch.Tensor:
         z = model.sample(labels, steps=s.steps, guidance_scale=s.guidance_scale, sampler=s.sampler, generator=generator,
-                         init=anchor, strength=s.strength)
+                         init=anchor, strength=s.strength, conditions=conditions)
         return stats.denormalise(z.float())
 
     def anchor_of(self, autoencoder: Autoencoder, stats: LatentStats, x: torch.Tensor) -> torch.Tensor:
@@ -197,7 +211,9 @@ class CodePriorKind(Stage2Kind):
         return cfg.prior_train
 
     def build(self, cfg: Config, latent_shape: tuple[int, int, int], autoencoder: Autoencoder,
-              num_classes: int) -> CodePrior:
+              num_classes: int, conditions: list[ConditionSpec] | None = None) -> CodePrior:
+        if conditions:
+            raise MdaugError("the code prior takes no conditions; set ldm.conditions=[] or use latent diffusion")
         _, h, w = latent_shape
         p = cfg.prior
         levels = int(autoencoder.config.num_quantizers) if autoencoder.family == "rq" else 1
@@ -226,7 +242,9 @@ class CodePriorKind(Stage2Kind):
 
     def sample_latents(self, model: torch.nn.Module, autoencoder: Autoencoder, stats: LatentStats,
                        labels: torch.Tensor, s: SampleSettings, generator: torch.Generator | None,
-                       anchor: torch.Tensor | None = None) -> torch.Tensor:
+                       anchor: torch.Tensor | None = None, conditions: torch.Tensor | None = None) -> torch.Tensor:
+        if conditions is not None and conditions.shape[-1]:
+            raise MdaugError("the code prior takes no conditions; sample conditions from a latent-diffusion model")
         idx = model.sample(labels, steps=s.steps, guidance_scale=s.guidance_scale, temperature=s.temperature,
                            generator=generator, init=anchor, strength=s.strength)
         return autoencoder.latents_from_indices(idx)

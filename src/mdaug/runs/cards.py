@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mdaug.data.texture import FloorTexture
 from mdaug.errors import MdaugError
@@ -101,6 +101,10 @@ class Stage2Card(Card):
     config: dict[str, Any]
     init: InitRecord | None = None
     """Where stage 2 started (ldm.init)."""
+    conditions: list[dict[str, Any]] = Field(default_factory=list)
+    """The recording conditions it takes besides the class (ConditionSpec.to_json() each: range or categories)."""
+    condition_sources: dict[str, str] = Field(default_factory=dict)
+    """Where each condition's training values came from: 'given (FILE)', 'estimated', ..."""
 
 
 class RecognizerCard(Card):

@@ -17,6 +17,7 @@ from mdaug.data import load_split
 from mdaug.errors import MdaugError
 from mdaug.files import sha256_file
 from mdaug.models import Autoencoder, Recognizer, load_autoencoder, load_model, load_strict
+from mdaug.models.conditioning import ConditionSpec
 from mdaug.models.latents import LatentStats
 from mdaug.models.stage2 import SampleSettings, Stage2Kind, stage2_kind
 from mdaug.runs.cards import AutoencoderCard, RecognizerCard, Stage2Card, read_card
@@ -136,6 +137,11 @@ class Stage2Model:
     @property
     def max_steps(self) -> int:
         return self.kind.max_steps(self.model)
+
+    @property
+    def conditions(self) -> list[ConditionSpec]:
+        """The recording conditions it takes besides the class (none for a model trained without them)."""
+        return self.kind.condition_specs(self.model)
 
 
 def load_stage2(folder: str | Path, autoencoder: str | Path | None = None) -> Stage2Model:

@@ -92,18 +92,22 @@ def initial_weights(cfg: Config, model: Autoencoder, input_shape: list[int]
 
 
 
+USERS_OWN = ("num_classes", "conditions", "condition_drop_prob", "condition_drop_all")
+"""Stage-2 settings that are the user's data's, not the architecture's: a shipped model fits whatever they are."""
+
+
 def fitting_shipped_stage2(kind: str, model: torch.nn.Module, start: InitRecord | None,
                            identity: str) -> Path | None:
     """The shipped stage-2 model of `kind` for the stage-1 model it will model: one trained on a shipped stage-1
     model that this stage-1 model is (`identity`) or started from (`start`), with `model`'s architecture (the number
     of classes aside: those are the user's)."""
     origins = {identity} | ({start.weights_sha256} if start is not None and start.source == "pretrained" else set())
-    want = {k: v for k, v in _model_config(model).items() if k != "num_classes"}
+    want = {k: v for k, v in _model_config(model).items() if k not in USERS_OWN}
     for folder in shipped_models():
         card = json.loads((folder / CARD).read_text())
         saved = json.loads((folder / "config.json").read_text())
         same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items()
-                if not k.startswith("_") and k != "num_classes"}
+                if not k.startswith("_") and k not in USERS_OWN}
         if (card.get("kind") == kind and saved.get("_class_name") == type(model).__name__ and same == want
                 and card.get("autoencoder", {}).get("identity") in origins):
             return folder

@@ -8,6 +8,7 @@ import torch
 
 from mdaug.data.texture import restore_floor
 from mdaug.errors import MdaugError
+from mdaug.models.conditioning import parse_request, request_row
 from mdaug.models.latents import LatentStats
 from mdaug.models.stage2 import SampleSettings, Stage2Kind
 from mdaug.runs.loading import Stage2Model
@@ -29,15 +30,25 @@ def class_indices(wanted: list[str] | None, class_names: list[str]) -> list[int]
     return out
 
 
+def requested_conditions(s2: Stage2Model, request: list[str] | dict[str, object] | None, n: int) -> np.ndarray | None:
+    """(n, K) encoded conditions for `n` samples at one request ('speed=1.6' strings or {'speed': 1.6}; names
+    without their unit are taken), checked against what the model knows; None when nothing is asked for."""
+    if not request:
+        return None
+    specs = s2.conditions
+    row = request_row(specs, parse_request(specs, request))
+    return np.repeat(row[None], n, axis=0)
+
+
 @torch.no_grad()
 def sample_images(model: torch.nn.Module, kind: Stage2Kind, autoencoder: torch.nn.Module, stats: LatentStats,
                   labels: torch.Tensor, settings: SampleSettings, generator: torch.Generator | None = None,
-                  anchors: torch.Tensor | None = None) -> torch.Tensor:
+                  anchors: torch.Tensor | None = None, conditions: torch.Tensor | None = None) -> torch.Tensor:
     """Spectrograms (batch, channels, H, W) in [-1, 1] for `labels` (on the models' device), as decoded (the
-    texture is with_texture's); with `anchors` (real spectrograms of those classes) and settings.strength < 1,
-    variations of them."""
+    texture is with_texture's); at `conditions` ((batch, K) as request_row gives them, NaN unknown; None: all
+    unknown); with `anchors` (real spectrograms of those classes) and settings.strength < 1, variations of them."""
     anchor = kind.anchor_of(autoencoder, stats, anchors) if anchors is not None and settings.strength < 1 else None
-    latents = kind.sample_latents(model, autoencoder, stats, labels, settings, generator, anchor)
+    latents = kind.sample_latents(model, autoencoder, stats, labels, settings, generator, anchor, conditions)
     return autoencoder.decode(latents).float().clamp(-1, 1)
 
 
@@ -50,7 +61,8 @@ def with_texture(x: torch.Tensor, settings: SampleSettings, floor_noise: float,
 
 def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSettings, *, seed: int = 0,
              batch_size: int = 64, device: torch.device | str | None = None, progress: bool = False,
-             anchors: np.ndarray | None = None, plain: list[np.ndarray] | None = None) -> np.ndarray:
+             anchors: np.ndarray | None = None, plain: list[np.ndarray] | None = None,
+             conditions: np.ndarray | None = None) -> np.ndarray:
     """Spectrograms (n, channels, H, W) float32 in [-1, 1] for `labels`, batch by batch; batch b draws its
     noise from a generator seeded with seed + b, so a sample depends only on (seed, its position). With `anchors`
     (n real spectrograms, one per label) and settings.strength < 1, each sample is a variation of its anchor. `plain`:
@@ -63,6 +75,9 @@ def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSe
     s2.model.to(device).eval()
     s2.autoencoder.model.to(device).eval()
     labels = np.asarray(labels, dtype=np.int64)
+    specs = s2.kind.condition_specs(s2.model)
+    if conditions is not None and np.asarray(conditions).shape != (len(labels), len(specs)):
+        raise MdaugError(f"conditions must be one row of {len(specs)} per sample, not {np.asarray(conditions).shape}")
     out = []
     batches = range(0, len(labels), batch_size)
     if progress:
@@ -73,7 +88,9 @@ def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSe
         g = torch.Generator(device=device).manual_seed(seed + b)
         y = torch.from_numpy(labels[i:i + batch_size]).to(device)
         a = None if anchors is None else torch.from_numpy(np.asarray(anchors[i:i + batch_size], np.float32)).to(device)
-        x = sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, settings, g, a)
+        c = None if conditions is None else torch.from_numpy(np.asarray(conditions[i:i + batch_size],
+                                                                         np.float32)).to(device)
+        x = sample_images(s2.model, s2.kind, s2.autoencoder.model, s2.stats, y, settings, g, a, c)
         if plain is not None:
             plain.append(x.cpu().numpy())
         out.append(with_texture(x, settings, s2.autoencoder.floor_noise, g).cpu().numpy())
@@ -82,4 +99,4 @@ def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSe
     return np.concatenate(out) if out else np.zeros((0, *s2.autoencoder.input_shape), np.float32)
 
 
-__all__ = ["class_indices", "generate", "sample_images", "with_texture"]
+__all__ = ["class_indices", "generate", "requested_conditions", "sample_images", "with_texture"]

@@ -25,6 +25,7 @@ from mdaug.config import Config, save_config, saved_config
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import sample_grid
 from mdaug.files import atomic_write_text, ensure_empty_dir
+from mdaug.models.conditioning import ConditionSpec, choose_specs, encode_table
 from mdaug.models.latents import LatentSet, latent_stats
 from mdaug.models.stage2 import CODE_FAMILIES, Stage2Kind, stage2_kind
 from mdaug.runs.cards import AutoencoderRef, InitRecord, Stage2Card, write_final
@@ -92,11 +93,34 @@ class Stage2Recipe(Recipe):
             raise MdaugError(f"the stage-1 model at {self.pre.folder} gave no code indices")
         self.stats = latent_stats(self.latents.latents, self.latents.logvar)
         self.pre.model.to(acc.device).eval().requires_grad_(False)
+        self._setup_conditions()
+
+    def _setup_conditions(self) -> None:
+        """The recording conditions the model takes (ldm.conditions) and their values for every training row."""
+        wanted = self.cfg.ldm.conditions if self.kind.name == "ldm" else []
+        self.specs: list[ConditionSpec] = []
+        self.condition_sources: dict[str, str] = {}
+        rows = self.latents.rows
+        self.condition_table = np.zeros((len(rows), 0), dtype=np.float32)
+        if not wanted:
+            return
+        found = self.data.conditions
+        sub = found.subset(rows)
+        if wanted == "auto":
+            names = [n for n in found.compared() if sub.known(n).mean() >= 0.5]
+            self.specs = choose_specs({n: sub.values[n] for n in names}, names, strict=False)
+        else:
+            self.specs = choose_specs(sub.values, list(wanted), strict=True)
+        self.condition_sources = {s.name: found.source[s.name] for s in self.specs}
+        self.condition_table = encode_table(self.specs, sub.values, len(rows))
+        if self.console and self.accelerator.is_main_process and self.specs:
+            self.console.print("stage 2 conditions: " + ", ".join(s.describe() for s in self.specs))
 
     def _setup_model(self) -> None:
         acc, t = self.accelerator, self.train_cfg
         torch.manual_seed(t.seed)  # the same initial weights on every process
-        self.model = self.kind.build(self.cfg, self.pre.latent_shape, self.pre.model, len(self.class_names))
+        self.model = self.kind.build(self.cfg, self.pre.latent_shape, self.pre.model, len(self.class_names),
+                                     self.specs)
         self.init = self._start()
         self.optimizer = make_optimizer(self._param_groups(), t)
         self.scheduler = make_schedule(self.optimizer, t)
@@ -141,21 +165,26 @@ class Stage2Recipe(Recipe):
 
     # ------------------------------------------------------------------ one step
 
-    def batch(self, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(input, labels) of micro-batch `micro`, on the device: the kind's training input of its rows."""
-        idx = torch.from_numpy(self.order.batch(micro))
-        x = self.kind.training_input(self.latents, idx, self.stats, self.accelerator.device)
-        return x, self.latents.labels[idx].to(self.accelerator.device)
+    def batch(self, micro: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(input, labels, conditions or None) of micro-batch `micro`, on the device: the kind's training input of
+        its rows."""
+        rows = self.order.batch(micro)
+        idx = torch.from_numpy(rows)
+        dev = self.accelerator.device
+        x = self.kind.training_input(self.latents, idx, self.stats, dev)
+        cond = torch.from_numpy(self.condition_table[rows]).to(dev) if self.specs else None
+        return x, self.latents.labels[idx].to(dev), cond
 
     def train_step(self, step: int) -> dict[str, float]:
         acc, t = self.accelerator, self.train_cfg
         self.model.train()
         logs: dict[str, float] = {}
         for k in range(t.grad_accum):
-            x, y = self.batch(step * t.grad_accum + k)
+            x, y, c = self.batch(step * t.grad_accum + k)
             with contextlib.nullcontext() if k == t.grad_accum - 1 else acc.no_sync(self.model):
                 with acc.autocast():
-                    loss, step_logs = self.unwrapped.training_loss(x, y, net=self.model)
+                    extra = {} if c is None else {"conditions": c}
+                    loss, step_logs = self.unwrapped.training_loss(x, y, net=self.model, **extra)
                 if not self.all_finite(loss):
                     return self.non_finite(step)
                 acc.backward(loss / t.grad_accum)
@@ -212,7 +241,8 @@ class Stage2Recipe(Recipe):
                           data_fingerprint=ds.fingerprint(), train_samples=len(rows),
                           train_files=sorted({ds.records[r].file for r in rows}), steps=self.state.step,
                           weights="ema" if self.ema is not None else "last", config=saved_config(self.run),
-                          init=self.init)
+                          init=self.init, conditions=[s.to_json() for s in self.specs],
+                          condition_sources=self.condition_sources)
 
         def save(folder: Path) -> None:
             with self.ema_weights() as model:

@@ -1,0 +1,146 @@
+"""Recording conditions in stage 2: specs from training values, the embedding (zero at the start, unknown is its
+own vector, not zero), independent dropping, requests by name with their ranges, and a denoiser that learns what a
+condition does."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mdaug.errors import MdaugError
+from mdaug.models.conditioning import (
+    ConditionSpec,
+    choose_specs,
+    drop_conditions,
+    encode_table,
+    parse_request,
+    request_row,
+    spec_of,
+)
+from mdaug.models.ldm import LatentDiffusion
+from mdaug.models.stage2 import stage2_kind
+
+SMALL = dict(latent_channels=2, grid=(4, 4), block_out_channels=(16, 32), attention=(False, False), norm_num_groups=8)
+
+
+def specs():
+    return [spec_of("speed_mps", np.array([1.0, 1.2, 1.6, 2.0, np.nan])),
+            spec_of("cycle_s", np.array([0.9, 1.0, 1.1, 1.2, 1.0])),
+            spec_of("arms", np.array(["swing", "pockets", "", "swing", "box"], dtype=object))]
+
+
+def test_specs_come_from_the_known_training_values():
+    s, c, a = specs()
+    assert (s.kind, s.low, s.high, s.center) == ("numeric", 1.0, 2.0, pytest.approx(1.4))
+    assert s.scale == pytest.approx((np.quantile([1, 1.2, 1.6, 2], 0.95) - np.quantile([1, 1.2, 1.6, 2], 0.05)) / 2)
+    assert a.kind == "category" and a.values == ("box", "pockets", "swing")  # '' is unknown, not a category
+    assert spec_of("x", np.array([3.0, 3.0, np.nan])) is None and spec_of("y", np.array(["a", "a", ""], object)) is None
+    assert ConditionSpec.from_json(a.to_json()) == a and ConditionSpec.from_json(s.to_json()) == s
+    table = encode_table([s, a], {"speed_mps": np.array([1.5, np.nan]), "arms": np.array(["box", "hat"], object)}, 2)
+    assert table[0].tolist() == [1.5, 0.0] and np.isnan(table[1]).all()  # an unseen category is unknown
+    assert np.isnan(encode_table([s], {}, 3)).all()
+
+
+def test_choosing_conditions_by_name():
+    values = {"speed_mps": np.array([1.0, 2.0]), "flat": np.array([1.0, 1.0]),
+              "who": np.array([f"n{i}" for i in range(20)], object)}
+    assert [s.name for s in choose_specs(values, ["speed_mps", "flat", "who", "gone"], strict=False)] == ["speed_mps"]
+    with pytest.raises(MdaugError, match="'gone', which the data's recordings do not have"):
+        choose_specs(values, ["gone"], strict=True)
+    with pytest.raises(MdaugError, match="do not vary"):
+        choose_specs(values, ["flat"], strict=True)
+    with pytest.raises(MdaugError, match="name per recording"):
+        choose_specs(values, ["who"], strict=True)
+
+
+def test_requests_by_name_within_the_known_range():
+    sp = specs()
+    assert parse_request(sp, ["speed=1.5", "arms=box"]) == {"speed_mps": 1.5, "arms": "box"}
+    assert parse_request(sp, {"cycle_s": 1.0}) == {"cycle_s": 1.0}
+    row = request_row(sp, {"speed_mps": 1.5, "arms": "box"})
+    assert row[0] == 1.5 and math.isnan(row[1]) and row[2] == 0.0
+    assert parse_request(sp, ["speed=2.09"]) == {"speed_mps": 2.09}  # within a tenth of the range beyond it
+    for bad, needle in [(["speed=2.2"], r"outside what this model knows \(1 to 2\)"),
+                        (["speed=nan"], "outside"), (["speed=fast"], "takes a number"),
+                        (["arms=hat"], "one of box, pockets, swing"), (["height=2"], "speed_mps 1 to 2"),
+                        (["speed1.6"], "NAME=VALUE"), (["speed=1.5", "speed_mps=1.6"], "twice")]:
+        with pytest.raises(MdaugError, match=needle):
+            parse_request(sp, bad)
+    two = [ConditionSpec("speed_mps", "numeric", low=1, high=2), ConditionSpec("speed_hz", "numeric", low=1, high=2)]
+    with pytest.raises(MdaugError, match="matches several"):
+        parse_request(two, ["speed=1"])
+    with pytest.raises(MdaugError, match="trained without conditions"):
+        parse_request([], ["speed=1"])
+
+
+def test_each_condition_is_dropped_on_its_own_and_sometimes_all_together():
+    torch.manual_seed(0)
+    v = torch.ones(20000, 3)
+    d = drop_conditions(v, 0.2, 0.25)
+    gone = torch.isnan(d)
+    # a value survives only when neither its own draw nor its row's drops it: 0.8 * 0.75
+    assert gone.float().mean().item() == pytest.approx(1 - 0.8 * 0.75, abs=0.01)
+    assert gone.all(1).float().mean().item() == pytest.approx(0.25 + 0.75 * 0.2 ** 3, abs=0.01)
+    # the two columns drop independently apart from the shared row drop
+    kept = ~gone.all(1)
+    assert (gone[kept, 0] & gone[kept, 1]).float().mean().item() == pytest.approx(0.2 * 0.2 / (1 - 0.2 ** 3),
+                                                                                     abs=0.01)
+    assert torch.equal(drop_conditions(v, 0, 0), v)
+
+
+def test_a_model_with_conditions_starts_as_the_model_it_is_loaded_from_and_unknown_is_not_zero():
+    torch.manual_seed(0)
+    plain = LatentDiffusion(num_classes=3, **SMALL).eval()
+    model = LatentDiffusion(num_classes=3, conditions=[s.to_json() for s in specs()], **SMALL).eval()
+    stage2_kind("ldm").load_start(model, plain.state_dict())
+    x, t = torch.randn(4, 2, 4, 4), torch.tensor([5, 100, 500, 900])
+    y = torch.tensor([0, 1, 2, 0])
+    c = torch.tensor([[1.2, 1.0, 0.0], [float("nan"), 0.9, 2.0], [2.0, float("nan"), float("nan")], [1.0] * 3])
+    null = torch.full_like(y, 3)  # 'no class' of the new model starts from the plain model's
+    with torch.no_grad():
+        assert torch.allclose(model(x, t, y, c), model(x, t, null), atol=1e-6)
+        assert torch.allclose(model(x, t, null), plain(x, t, torch.full_like(y, 3)), atol=1e-6)
+        # once trained, a value and 'unknown' differ, and unknown is not the value zero
+        for enc in model.unet.class_embedding.encoders:
+            for p in enc.parameters():
+                p.add_(torch.randn_like(p) * 0.5)
+        nan = torch.full((4, 3), float("nan"))
+        zero = torch.zeros(4, 3)
+        assert not torch.allclose(model(x, t, y, nan), model(x, t, y, zero), atol=1e-4)
+        assert not torch.allclose(model(x, t, y, c), model(x, t, y, nan), atol=1e-4)
+        assert torch.allclose(model(x, t, y, None), model(x, t, y, nan))
+    with pytest.raises(ValueError, match="takes no conditions"):
+        plain(x, t, y, c)
+    with pytest.raises(ValueError, match=r"\(batch, 3\)"):
+        model(x, t, y, c[:, :2])
+
+
+def test_the_denoiser_learns_what_a_condition_does():
+    """Latents whose mean is the condition (and the class adds nothing): after training, samples asked for a value
+    have that mean, and samples asked for nothing spread over the values."""
+    torch.manual_seed(0)
+    spec = ConditionSpec("level", "numeric", center=0.0, scale=1.0, low=-1.5, high=1.5)
+    model = LatentDiffusion(num_classes=2, conditions=[spec.to_json()], num_train_timesteps=100,
+                            condition_drop_prob=0.1, condition_drop_all=0.1, **SMALL)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(250):
+        level = torch.empty(64).uniform_(-1.5, 1.5)
+        z = level.view(-1, 1, 1, 1) + 0.1 * torch.randn(64, 2, 4, 4)
+        loss, _ = model.training_loss(z, torch.randint(0, 2, (64,)), conditions=level[:, None])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    g = torch.Generator().manual_seed(1)
+    y = torch.zeros(32, dtype=torch.long)
+    means = {}
+    for v in (-1.0, 1.0):
+        z = model.sample(y, steps=20, guidance_scale=1.0, sampler="ddim", generator=g,
+                         conditions=torch.full((32, 1), v))
+        means[v] = z.mean((1, 2, 3))
+    assert means[-1.0].median().item() == pytest.approx(-1.0, abs=0.3)
+    assert means[1.0].median().item() == pytest.approx(1.0, abs=0.3)
+    free = model.sample(torch.zeros(64, dtype=torch.long), steps=20, guidance_scale=1.0, sampler="ddim",
+                        generator=g).mean((1, 2, 3))
+    assert free.std().item() > 0.4  # asked for nothing: the spread of the training levels

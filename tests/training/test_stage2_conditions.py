@@ -1,0 +1,147 @@
+"""Stage 2 with recording conditions on the tiny preset: which conditions it takes and their ranges (read
+independently from the simulator's recordings.csv), asking for them from the CLI and the API with one-line errors,
+the measures of what a condition does, and the rows of 'conditions a person lacks'."""
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mdaug.config import load_config
+from mdaug.errors import MdaugError
+from mdaug.evaluation.conditions_control import _unseen_pairs
+from mdaug.runs.loading import load_stage2, stage1_data
+from mdaug.sampling.generate import generate, requested_conditions
+from mdaug.training.autoencoder import train_autoencoder
+from mdaug.training.stage2 import train_stage2
+from tests.conftest import assert_one_line_error
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cond")
+    cfg = load_config("tiny", ["ae.family=kl"])
+    ae = train_autoencoder(cfg, root / "ae").parent
+    out = {"ae": ae, "auto": train_stage2(cfg, root / "auto", "ldm", autoencoder=ae).parent}
+    plain = load_config("tiny", ["ae.family=kl", "ldm.conditions=[]"])
+    out["plain"] = train_stage2(plain, root / "plain", "ldm", autoencoder=ae).parent
+    return out
+
+
+def _recordings(data) -> dict[str, dict[str, str]]:
+    with open(Path(data.source) / "recordings.csv", newline="") as f:
+        return {r["id"]: r for r in csv.DictReader(f)}
+
+
+def test_auto_takes_the_conditions_the_recordings_differ_in_with_their_training_range(runs):
+    s2 = load_stage2(runs["auto"])
+    data = stage1_data(s2.autoencoder)
+    rec = _recordings(data)
+    train_ids = [data.dataset.ids[i] for i in data.indices("train")]
+    by_name = {c.name: c for c in s2.conditions}
+    # every numeric column that varies over the training recordings, but the range (never compared: on a display
+    # normalised to its peak it acts only through the SNR) and phase0 (where the cycle starts, not a condition)
+    varying = {k for k in rec[train_ids[0]] if k not in ("id", "person", "session", "recording", "phase0", "range_m")
+               and len({rec[i][k] for i in train_ids}) > 1}
+    assert set(by_name) == varying and {"speed_mps", "snr_db", "aspect_deg", "direction"} <= varying
+    for name in ("speed_mps", "snr_db"):
+        v = [float(rec[i][name]) for i in train_ids]
+        assert (by_name[name].low, by_name[name].high) == (pytest.approx(min(v)), pytest.approx(max(v)))
+    assert by_name["direction"].values == ("away", "towards")
+    assert s2.card.condition_sources["snr_db"] == "given (recordings.csv)"
+    assert [c["name"] for c in s2.card.conditions] == [c.name for c in s2.conditions]
+    assert load_stage2(runs["plain"]).conditions == []
+
+
+def test_a_request_changes_the_sample_and_only_through_the_conditions_named(runs):
+    s2 = load_stage2(runs["auto"])
+    # give the (tiny, barely trained) encoders weights, so that a condition visibly acts
+    import torch
+
+    with torch.no_grad():
+        for p in s2.model.unet.class_embedding.encoders.parameters():
+            p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(0)))
+    settings = s2.default_settings()
+    lo = requested_conditions(s2, ["speed=" + str(s2.conditions[0].low)], 2) if s2.conditions[0].name == "speed_mps" \
+        else requested_conditions(s2, {"speed_mps": min(c.low for c in s2.conditions if c.name == "speed_mps")}, 2)
+    hi = requested_conditions(s2, {"speed": max(c.high for c in s2.conditions if c.name == "speed_mps")}, 2)
+    k = [c.name for c in s2.conditions].index("speed_mps")
+    assert np.isfinite(lo[:, k]).all() and np.isnan(np.delete(lo, k, axis=1)).all()
+    a = generate(s2, [0, 1], settings, seed=5, conditions=lo)
+    b = generate(s2, [0, 1], settings, seed=5, conditions=hi)
+    c = generate(s2, [0, 1], settings, seed=5, conditions=lo)
+    free = generate(s2, [0, 1], settings, seed=5)
+    assert np.array_equal(a, c) and not np.allclose(a, b, atol=1e-4) and not np.allclose(a, free, atol=1e-4)
+    with pytest.raises(MdaugError, match="one row of"):
+        generate(s2, [0, 1], settings, conditions=lo[:, :2])
+
+
+def test_cli_sample_at_conditions_and_its_one_line_errors(runs, cli, tmp_path):
+    run = runs["auto"]
+    s2 = load_stage2(run)
+    speed = next(c for c in s2.conditions if c.name == "speed_mps")
+    mid = round((speed.low + speed.high) / 2, 3)
+    code, o, e = cli("sample", run, "--n", "1", "--classes", "0", "--out", tmp_path / "ok", "--condition",
+                     f"speed={mid}", "direction=away")
+    assert code == 0, e
+    with np.load(tmp_path / "ok" / "samples.npz") as z:
+        assert json.loads(str(z["settings"]))["conditions"] == {"speed_mps": mid, "direction": "away"}
+        assert z["x"].shape[0] == 1
+    code, _, e = cli("sample", run, "--out", tmp_path / "a", "--condition", "speed=9")
+    assert_one_line_error(code, e, "speed_mps=9 is outside what this model knows", "snr_db")
+    code, _, e = cli("sample", run, "--out", tmp_path / "b", "--condition", "mood=happy")
+    assert_one_line_error(code, e, "condition 'mood' is not one of this model's conditions", "speed_mps")
+    code, _, e = cli("sample", run, "--out", tmp_path / "c", "speed=1.5")
+    assert_one_line_error(code, e, "conditions follow --condition")
+    code, _, e = cli("sample", runs["plain"], "--out", tmp_path / "d", "--condition", "speed=1.5")
+    assert_one_line_error(code, e, "trained without conditions")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "d").exists()  # nothing made for a bad request
+
+
+def test_train_ldm_names_a_condition_the_data_lacks_in_one_line(runs, cli, tmp_path):
+    code, _, e = cli("train-ldm", "--config", "tiny", "--ae", runs["ae"], "--out", tmp_path / "x", "ae.family=kl",
+                     "ldm.conditions=[speed_mps,shoe_size]")
+    assert_one_line_error(code, e, "'shoe_size', which the data's recordings do not have")
+
+
+def test_conditions_a_person_lacks_are_unseen_in_their_own_training_recordings(runs):
+    data = stage1_data(load_stage2(runs["auto"]).autoencoder)
+    cond = data.conditions
+    train = data.indices("train")
+    labels = data.dataset.labels
+    persons, rows = _unseen_pairs(data, 4, np.random.default_rng(0))
+    assert len(rows) > 0 and (labels[rows] != persons).all()
+    names = cond.compared()
+    for p, r in zip(persons, rows):
+        own = train[labels[train] == p]
+        lacks = False
+        for n in names:
+            v = cond.values[n]
+            if cond.numeric(n):
+                known = own[np.isfinite(v[own])]
+                tol = cond.tolerance(n)
+                if np.isfinite(v[r]) and len(known) and (np.abs(v[known] - v[r]) > tol).all():
+                    lacks = True
+            elif v[r] and v[r] not in set(v[own]):
+                lacks = True
+        assert lacks, (p, r)
+
+
+def test_eval_conditions_measures_against_the_training_range_and_draws_the_person(runs, cli, tmp_path):
+    code, o, e = cli("eval-conditions", runs["auto"], "--per-value", "1", "--out", tmp_path / "ev")
+    assert code == 0, e
+    r = json.loads((tmp_path / "ev" / "conditions.json").read_text())
+    data = stage1_data(load_stage2(runs["auto"]).autoencoder)
+    rec = _recordings(data)
+    snr = np.array([float(rec[data.dataset.ids[i]]["snr_db"]) for i in data.indices("train")])
+    c = r["controllability"]
+    assert set(c) == {"snr_db", "radial_speed_mps", "cycle_s"}  # what the estimators read back
+    assert c["snr_db"]["asked"] == pytest.approx(np.quantile(snr, (0.1, 0.3, 0.5, 0.7, 0.9)), abs=1e-3)
+    assert c["snr_db"]["samples"] == 5 and c["radial_speed_mps"]["estimator_median_abs_error"] < 0.1
+    p = r["physics"]
+    assert p["cycle_ratio_expected"] == pytest.approx(np.sqrt(p["speeds"][1] / p["speeds"][0]), abs=1e-3)
+    assert (tmp_path / "ev" / "person.png").stat().st_size > 5000
+    code, _, e = cli("eval-conditions", runs["plain"], "--out", tmp_path / "ev2")
+    assert_one_line_error(code, e, "trained without recording conditions")
