@@ -9,13 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mdaug.config import load_config
+from mdaug.config import StrategyConfig, load_config
 from mdaug.errors import MdaugError
-from mdaug.evaluation.conditions_control import _unseen_pairs
+from mdaug.evaluation.conditions_control import Reader, _unseen_pairs
+from mdaug.models.conditioning import encode_table
 from mdaug.runs.loading import load_stage2, stage1_data
 from mdaug.sampling.generate import generate, requested_conditions
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.stage2 import train_stage2
+from mdaug.workflows.pools import draw_pool, fill_plan, read_back_ok
 from tests.conftest import assert_one_line_error
 
 
@@ -142,6 +144,73 @@ def test_eval_conditions_measures_against_the_training_range_and_draws_the_perso
     assert c["snr_db"]["samples"] == 5 and c["radial_speed_mps"]["estimator_median_abs_error"] < 0.1
     p = r["physics"]
     assert p["cycle_ratio_expected"] == pytest.approx(np.sqrt(p["speeds"][1] / p["speeds"][0]), abs=1e-3)
-    assert (tmp_path / "ev" / "person.png").stat().st_size > 5000
+    assert (tmp_path / "ev" / "conditions-person.png").stat().st_size > 5000
     code, _, e = cli("eval-conditions", runs["plain"], "--out", tmp_path / "ev2")
     assert_one_line_error(code, e, "trained without recording conditions")
+
+
+def test_fill_asks_each_person_for_session_conditions_they_lack_and_leaves_their_gait_cycle_to_the_model(runs):
+    s2 = load_stage2(runs["auto"])
+    data = stage1_data(s2.autoencoder)
+    train = data.indices("train")
+    y = data.dataset.labels[train]
+    cond = data.conditions.subset(train)
+    labels = np.repeat(np.arange(len(s2.class_names)), 3)
+    plan = fill_plan(s2, labels, y, cond, np.random.default_rng(0))
+    names = [c.name for c in s2.conditions]
+    assert plan.conditions.shape == (len(labels), len(names))
+    assert np.isnan(plan.conditions[:, names.index("cycle_s")]).all()  # the person's own trait
+    k = names.index("snr_db")
+    for i in np.flatnonzero(plan.filled):  # the asked session is another person's, and this person lacks it
+        same = np.flatnonzero(np.isclose(cond.values["snr_db"], plan.conditions[i, k]) & (y != labels[i]))
+        assert len(same)
+        r = same[0]
+        own = np.flatnonzero(y == labels[i])
+        lacks = any((np.abs(cond.values[n][own] - cond.values[n][r]) > cond.tolerance(n)).all()
+                    for n in ("speed_mps", "snr_db", "aspect_deg", "radial_speed_mps"))
+        lacks |= cond.values["direction"][r] not in set(cond.values["direction"][own])
+        assert lacks
+    assert np.isnan(plan.conditions[~plan.filled]).all()
+    with pytest.raises(MdaugError, match="trained with recording conditions"):
+        fill_plan(load_stage2(runs["plain"]), labels, y, cond, np.random.default_rng(0))
+
+
+def test_read_back_keeps_what_shows_the_conditions_asked_and_drops_what_does_not(runs):
+    s2 = load_stage2(runs["auto"])
+    data = stage1_data(s2.autoencoder)
+    train = data.indices("train")
+    reader = Reader.of(data, train)
+    names = [c.name for c in s2.conditions]
+    x = data.dataset.x[train]
+    asked = encode_table(s2.conditions, data.conditions.subset(train).values, len(train))
+    own = read_back_ok(s2, x, asked, reader, 2.0)
+    assert own.mean() > 0.9  # recordings show their own conditions
+    moved = asked.copy()
+    moved[:, names.index("radial_speed_mps")] += 1.0  # 1 m/s off: five tolerances of 0.2
+    assert read_back_ok(s2, x, moved, reader, 2.0).mean() < 0.1
+    only_other = np.full_like(asked, np.nan)
+    only_other[:, names.index("aspect_deg")] = 500.0  # a condition no estimator reads is not checked
+    assert read_back_ok(s2, x, only_other, reader, 2.0).all()
+
+
+def test_the_fill_pool_keeps_as_many_as_wanted_of_what_reads_back(runs):
+    s2 = load_stage2(runs["auto"])
+    data = stage1_data(s2.autoencoder)
+    train = data.indices("train")
+    x, y = data.dataset.x[train], data.dataset.labels[train]
+    s = StrategyConfig(name="fill", conditions="fill", per_real=1.0, readback_tolerance=1000.0)
+    pool = draw_pool(s2, s, x, y, cap=50, seed=0, conditions=data.conditions.subset(train),
+                     reader=Reader.of(data, train))
+    assert pool.counts["drawn"] == 2 * len(y) and pool.counts["off_condition"] == 0  # nothing is that far off
+    assert pool.counts["kept"] == len(pool.labels) <= len(y)  # as many as wanted, once near-copies are out
+    assert (np.bincount(pool.labels, minlength=y.max() + 1) <= np.bincount(y)).all()
+    if pool.counts["near_copies"] <= min(np.bincount(y)):  # every class still has its own count to keep
+        assert pool.counts["kept"] == len(y)
+    strict = s.model_copy(update={"readback_tolerance": 1e-6})
+    pool = draw_pool(s2, strict, x, y, cap=50, seed=0, conditions=data.conditions.subset(train),
+                     reader=Reader.of(data, train))
+    assert pool.counts["kept"] == 0 and pool.counts["off_condition"] == pool.counts["drawn"]
+    with pytest.raises(MdaugError, match="needs the conditions"):
+        draw_pool(s2, s, x, y, cap=50, seed=0)
+    with pytest.raises(ValueError, match="strength 1, no mirror"):
+        StrategyConfig(name="f", conditions="fill", strength=0.5)

@@ -140,24 +140,17 @@ def eval_conditions_cmd(
     """What the recording conditions do to the samples: controllability (asked against read back, per condition),
     identity under a change of condition, the walking model's physics, and a figure of one person at conditions
     their recordings lack."""
-    from mdaug.evaluation import conditions_control as cc
-    from mdaug.files import atomic_write_text, ensure_empty_dir, free_path
-    from mdaug.runs.loading import load_recognizer, load_stage2, stage1_data
+    from mdaug.evaluation.conditions_control import evaluate_conditions
+    from mdaug.files import ensure_empty_dir, free_path
+    from mdaug.runs.loading import load_stage2
 
     s2 = load_stage2(run, ae)
     if not s2.conditions:
         raise MdaugError(f"{run} was trained without recording conditions (ldm.conditions); nothing to measure")
-    rec = load_recognizer(recognizer)[0] if recognizer is not None else None
     folder = out_dir or free_path(s2.folder.parent / f"conditions-seed{seed}")
     ensure_empty_dir(folder, what="output folder")
-    data = stage1_data(s2.autoencoder)
-    result: dict = {"model": str(s2.folder.resolve()), "conditions": [c.describe() for c in s2.conditions],
-                    "controllability": cc.controllability(s2, data, per_value=per_value, seed=seed),
-                    "physics": cc.physics(s2, data, per_value=per_value, seed=seed)}
-    if rec is not None:
-        result["identity"] = cc.identity_under_change(s2, data, rec, per_class=per_class, seed=seed)
-    cc.person_figure(s2, data, folder / "person.png", seed=seed)
-    atomic_write_text(folder / "conditions.json", json.dumps(result, indent=1))
+    result = evaluate_conditions(s2.folder, recognizer, per_value=per_value, per_class=per_class, seed=seed,
+                                 out=folder, autoencoder=ae)
     if as_json:
         out.print(json.dumps(result, indent=1), markup=False)
         return
@@ -168,11 +161,11 @@ def eval_conditions_cmd(
         p = result["physics"]
         out.print(f"speed {p['speeds'][0]} -> {p['speeds'][1]} m/s: gait cycle ratio read {p['cycle_ratio_read']} "
                   f"(walking model {p['cycle_ratio_expected']}); torso speed read {p.get('torso_speed_read')}")
-    if "identity" in result:
+    if result["identity"]:
         i = result["identity"]
         out.print(f"identity: {i['own']['recognised']} at the person's own conditions, {i['unseen']['recognised']} "
                   f"at conditions they lack (ratio {i['ratio']})")
-    out.print(f"results: {folder / 'conditions.json'}  figure: {folder / 'person.png'}")
+    out.print(f"results: {result['files']['json']}  figure: {result['files'].get('person', '-')}")
 
 
 @app.command("report", rich_help_panel="Evaluate")

@@ -61,10 +61,24 @@ class StrategyConfig(Section):
     receding walker fades with range). With filter_confidence, a mirrored sample is judged mirrored back (the
     recogniser of the real samples knows the class only the way its recordings go)."""
 
+    conditions: Literal["none", "fill"] = "none"
+    """'none': samples asked for no recording condition (the model draws them as its training recordings come).
+    'fill': each sample of a person is asked for the session conditions (speed, aspect, SNR, ...) of a training
+    recording of another person that the person's own training recordings lack (mdaug.data.coverage.lacking; the
+    person's own gait cycle left to the model), and kept only when the estimators read those conditions back from it
+    (readback_tolerance) and, with filter_confidence, the recogniser of the real samples still names the person.
+    Needs a stage 2 trained with conditions (ldm.conditions) and samples from noise (strength 1)."""
+    readback_tolerance: float = Field(2.0, gt=0)
+    """'fill': how many of each condition's tolerances (mdaug.data.conditions.TOLERANCE) the value read back from a
+    sample may be off the value asked for."""
+
     @model_validator(mode="after")
     def _mirror_needs_anchors(self) -> "StrategyConfig":
         if self.mirror > 0 and self.strength >= 1:
             raise ValueError(f"strategy {self.name!r}: mirror needs anchored samples (strength below 1)")
+        if self.conditions == "fill" and (self.strength < 1 or self.mirror > 0):
+            raise ValueError(f"strategy {self.name!r}: conditions=fill draws from noise at the conditions asked "
+                             "(strength 1, no mirror); an anchor would bring its own")
         return self
 
 
@@ -74,6 +88,7 @@ class StrategyConfig(Section):
 DEFAULT_STRATEGIES = (
     StrategyConfig(name="from-noise", strength=1.0, per_real=2.0, filter_confidence=0.5),
     StrategyConfig(name="anchored", strength=0.5, per_real=2.0, filter_confidence=0.5),
+    StrategyConfig(name="fill", strength=1.0, per_real=2.0, filter_confidence=0.5, conditions="fill"),
 )
 
 

@@ -36,6 +36,9 @@ TOLERANCE: dict[str, float | None] = {
 """How far apart two recordings may be and still be in the same condition. None: never compared (on a display
 normalised to its peak, the range acts only through the SNR, which is compared itself). A numeric condition not
 named here: a tenth of the spread of its values (5th to 95th percentile); a category: equal or not."""
+PERSON_TRAITS = ("cycle_s", "cycle_cols")
+"""Conditions that follow from the person (the gait cycle: body and cadence at a given speed, Boulic-Thalmann), not
+from the session: never asked of another person when rendering a session they lack (mdaug.data.coverage.lacking)."""
 DESCRIPTIONS = {
     "speed_mps": "walking speed (m/s)", "radial_speed_mps": "torso's radial speed, + towards the radar (m/s)",
     "radial_doppler_hz": "torso's Doppler (Hz)", "radial_doppler_rows": "torso's Doppler (rows from zero)",
@@ -269,5 +272,6 @@ def dataset_conditions(ds: SpectrogramSet, folder: Path | None, data_cfg: object
     return merge(given, estimate_conditions(ds, axes_of(ds.x.shape, info, data_cfg), dr))
 
 
-__all__ = ["CONDITION_FILES", "Conditions", "DESCRIPTIONS", "IDENTIFIERS", "LABELS", "TOLERANCE", "dataset_conditions",
-           "estimate_conditions", "find_condition_file", "label", "merge", "read_condition_file"]
+__all__ = ["CONDITION_FILES", "Conditions", "DESCRIPTIONS", "PERSON_TRAITS", "IDENTIFIERS", "LABELS", "TOLERANCE",
+           "dataset_conditions", "estimate_conditions", "find_condition_file", "label", "merge",
+           "read_condition_file"]

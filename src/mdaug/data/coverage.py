@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mdaug.data.conditions import Conditions
+from mdaug.data.conditions import PERSON_TRAITS, Conditions
 
 SEEN, BELOW, ABOVE, BETWEEN, UNKNOWN = 0, 1, 2, 3, -1
 """Codes of a query recording per condition: within tolerance of a training recording of its class; below (or
@@ -99,6 +99,31 @@ def unseen_conditions(cond: Conditions, labels: np.ndarray, train: np.ndarray, q
     return Unseen(codes=codes)
 
 
+def lacking(cond: Conditions, labels: np.ndarray, train: np.ndarray, rng: np.random.Generator, per_class: int, *,
+            classes: np.ndarray | None = None, exclude: tuple[str, ...] = PERSON_TRAITS
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, rows): for each class (of `classes`, default every class in `train`), up to `per_class` training
+    recordings of other classes, drawn with `rng`, whose conditions the class's own training recordings lack (a
+    compared condition unseen, leaving out `exclude`: what follows from the person, not the session)."""
+    labels, train = np.asarray(labels), np.asarray(train)
+    keep = [n for n in cond.compared() if n not in exclude]
+    sub = Conditions(values={n: cond.values[n] for n in keep}, source={n: cond.source[n] for n in keep},
+                     bounded={n: v for n, v in cond.bounded.items() if n in keep})
+    out_c, out_r = [], []
+    for c in (np.unique(labels[train]) if classes is None else classes):
+        others = train[labels[train] != c]
+        cand = rng.permutation(others)[:max(8 * per_class, 64)]
+        if not keep or not len(cand):
+            continue
+        idx = np.concatenate([train, cand])
+        fake = np.concatenate([labels[train], np.full(len(cand), c)])  # the candidates as if they were the class's
+        u = unseen_conditions(sub.subset(idx), fake, np.arange(len(train)), np.arange(len(train), len(idx)))
+        hit = cand[u.unseen()][:per_class]
+        out_c += [int(c)] * len(hit)
+        out_r += hit.tolist()
+    return np.asarray(out_c, np.int64), np.asarray(out_r, np.int64)
+
+
 @dataclass
 class Coverage:
     """Per compared condition: its bins (numbers: equal-width bins over the recordings' range; categories: their
@@ -157,4 +182,5 @@ def coverage(cond: Conditions, labels: np.ndarray, class_names: list[str], rows:
     return Coverage(bins=out_bins, counts=counts, class_names=list(class_names))
 
 
-__all__ = ["ABOVE", "BELOW", "BETWEEN", "Coverage", "SEEN", "UNKNOWN", "Unseen", "coverage", "unseen_conditions"]
+__all__ = ["ABOVE", "BELOW", "BETWEEN", "Coverage", "SEEN", "UNKNOWN", "Unseen", "coverage", "lacking",
+           "unseen_conditions"]

@@ -15,6 +15,7 @@ Everything is drawn from training recordings; nothing of the test split is used.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,8 @@ import torch
 
 from mdaug.data import estimators as est
 from mdaug.data.axes import axes_of
-from mdaug.data.coverage import unseen_conditions
+from mdaug.data.conditions import PERSON_TRAITS
+from mdaug.data.coverage import lacking
 from mdaug.errors import MdaugError
 from mdaug.models.conditioning import ConditionSpec, encode_table
 from mdaug.runs.loading import Stage2Model
@@ -44,14 +46,18 @@ class Reader:
     """The estimators of mdaug.data.estimators with one dataset's axes, display range and noise-floor shape (read
     from its training recordings, as estimate_conditions reads it from the data)."""
 
-    def __init__(self, data: RunData, rows: np.ndarray) -> None:
-        ds = data.dataset
-        if ds.x.shape[1] != 1 or ds.info.get("dynamic_range_db_mixed"):
+    def __init__(self, x: np.ndarray, info: dict[str, Any], data_cfg: Any = None) -> None:
+        """`x`: real spectrograms of the data (a sample of its training split), `info` its SpectrogramSet.info."""
+        if x.shape[1] != 1 or info.get("dynamic_range_db_mixed"):
             raise MdaugError("conditions are read back only from one-channel spectrograms of one display range")
-        self.dr = float(ds.info.get("dynamic_range_db") or getattr(data.data_cfg, "dynamic_range_db", 40.0))
-        self.axes = axes_of(ds.x.shape, ds.info, data.data_cfg)
-        pick = np.sort(np.random.default_rng(0).permutation(rows)[:512])
-        self.shape = est.noise_shape(est.power(ds.x[pick], self.dr), 10.0 ** (-self.dr / 10.0))
+        self.dr = float(info.get("dynamic_range_db") or getattr(data_cfg, "dynamic_range_db", 40.0))
+        self.axes = axes_of(x.shape, info, data_cfg)
+        pick = np.sort(np.random.default_rng(0).permutation(len(x))[:512])
+        self.shape = est.noise_shape(est.power(x[pick], self.dr), 10.0 ** (-self.dr / 10.0))
+
+    @classmethod
+    def of(cls, data: RunData, rows: np.ndarray) -> Reader:
+        return cls(data.dataset.x[np.sort(rows)], data.dataset.info, data.data_cfg)
 
     def read(self, x: np.ndarray) -> dict[str, tuple[np.ndarray, str]]:
         """Estimator name -> ((n,) values, unit)."""
@@ -63,7 +69,8 @@ class Reader:
                 "cycle": (cycle, "s" if cu == "s" else "columns"), "snr": (snr, "dB")}
 
 
-def _readable(specs: list[ConditionSpec], reader: Reader) -> list[ConditionSpec]:
+def readable(specs: list[ConditionSpec], reader: Reader) -> list[ConditionSpec]:
+    """The numeric conditions `reader` reads back in the model's unit."""
     probe = reader.read(np.zeros((1, 1, reader.axes.rows, reader.axes.cols), np.float32) - 1)
     return [s for s in specs if s.kind == "numeric" and s.name in READ and probe[READ[s.name]][1] == UNITS[s.name]]
 
@@ -80,12 +87,12 @@ def controllability(s2: Stage2Model, data: RunData, *, per_value: int = 16, seed
     nothing, and of the estimator on the real training recordings where the data gives that condition."""
     specs = s2.conditions
     rows = data.indices("train")
-    reader = Reader(data, rows)
+    reader = Reader.of(data, rows)
     cond = data.conditions
     rng = np.random.default_rng(seed)
     settings = replace(s2.default_settings(), texture=True)  # the estimators read a recording's noise floor
     out: dict[str, Any] = {}
-    for k, spec in ((specs.index(s), s) for s in _readable(specs, reader)):
+    for k, spec in ((specs.index(s), s) for s in readable(specs, reader)):
         train_values = cond.values[spec.name][rows]
         train_values = train_values[np.isfinite(train_values)]
         asked = np.repeat(np.quantile(train_values, GRID), per_value)
@@ -112,21 +119,19 @@ def controllability(s2: Stage2Model, data: RunData, *, per_value: int = 16, seed
 
 
 def _unseen_pairs(data: RunData, per_class: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(persons, rows): for each person up to `per_class` training recordings of other people whose conditions the
-    person's own training recordings lack (any compared condition unseen, mdaug.data.coverage)."""
-    cond, labels = data.conditions, data.dataset.labels
-    train = data.indices("train")
-    persons, picked = [], []
-    for p in np.unique(labels[train]):
-        others = train[labels[train] != p]
-        cand = rng.permutation(others)[:max(8 * per_class, 64)]
-        idx = np.concatenate([train, cand])
-        fake = np.concatenate([labels[train], np.full(len(cand), p)])
-        u = unseen_conditions(cond.subset(idx), fake, np.arange(len(train)), np.arange(len(train), len(idx)))
-        hit = cand[u.unseen()][:per_class] if u.names else cand[:0]
-        persons += [int(p)] * len(hit)
-        picked += hit.tolist()
-    return np.asarray(persons, np.int64), np.asarray(picked, np.int64)
+    """(persons, rows): for each person up to `per_class` training recordings of other people whose session
+    conditions the person's own training recordings lack (mdaug.data.coverage.lacking)."""
+    return lacking(data.conditions, data.dataset.labels, data.indices("train"), rng, per_class)
+
+
+def asked_conditions(specs: list[ConditionSpec], values: dict[str, np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """(len(rows), K) the encoded conditions of recordings `rows` to ask of another person: their session's, the
+    person's own traits (PERSON_TRAITS) left unknown for the model to give."""
+    table = encode_table(specs, {k: v[rows] for k, v in values.items()}, len(rows))
+    for k, s in enumerate(specs):
+        if s.name in PERSON_TRAITS:
+            table[:, k] = np.nan
+    return table
 
 
 @torch.no_grad()
@@ -155,7 +160,7 @@ def identity_under_change(s2: Stage2Model, data: RunData, recognizer: torch.nn.M
     settings = s2.default_settings()
     result: dict[str, Any] = {}
     for name, who, where in (("own", labels[own_rows], own_rows), ("unseen", persons, rows)):
-        c = encode_table(specs, {k: v[where] for k, v in values.items()}, len(where))
+        c = asked_conditions(specs, values, where)
         x = generate(s2, who, settings, seed=seed, batch_size=batch_size, device=device, conditions=c)
         ok = _recognised(recognizer, x, who, device)
         result[name] = {"samples": int(len(ok)), "recognised": round(float(ok.mean()), 4) if len(ok) else None}
@@ -175,7 +180,7 @@ def physics(s2: Stage2Model, data: RunData, *, per_value: int = 16, seed: int = 
     if "speed_mps" not in names:
         return None
     rows = data.indices("train")
-    reader = Reader(data, rows)
+    reader = Reader.of(data, rows)
     v = data.conditions.values["speed_mps"][rows]
     lo, hi = (float(q) for q in np.quantile(v[np.isfinite(v)], (0.1, 0.9)))
     persons = np.unique(data.dataset.labels[rows])
@@ -196,6 +201,39 @@ def physics(s2: Stage2Model, data: RunData, *, per_value: int = 16, seed: int = 
     out["cycle_ratio_read"] = _median(ratio)
     out["cycle_ratio_expected"] = round(float(np.sqrt(hi / lo)), 4)
     return out
+
+
+def evaluate_conditions(run: str | Path, recognizer: str | Path | None = None, *, per_value: int = 16,
+                        per_class: int = 8, seed: int = 0, out: str | Path | None = None,
+                        autoencoder: str | Path | None = None) -> dict[str, Any]:
+    """Every measure of this module for the stage-2 run `run`, written to conditions.json (never overwriting: the
+    next free name) in `out` (default RUN/eval) with the figure of one person beside it; identity needs
+    `recognizer` (an evaluation recogniser of the same data). A model without conditions gets a record saying so."""
+    from mdaug.files import atomic_write_text, free_path
+    from mdaug.runs.layout import EVAL
+    from mdaug.runs.loading import load_recognizer, load_stage2, stage1_data
+
+    s2 = load_stage2(run, autoencoder)
+    folder = Path(out) if out else s2.folder.parent / EVAL
+    folder.mkdir(parents=True, exist_ok=True)
+    path = free_path(folder / "conditions.json")
+    result: dict[str, Any] = {"model": str(s2.folder.resolve()), "conditions": [c.describe() for c in s2.conditions],
+                              "seed": seed}
+    if s2.conditions:
+        rec = load_recognizer(recognizer)[0] if recognizer is not None else None
+        data = stage1_data(s2.autoencoder)
+        result["controllability"] = controllability(s2, data, per_value=per_value, seed=seed)
+        result["physics"] = physics(s2, data, per_value=per_value, seed=seed)
+        result["identity"] = (identity_under_change(s2, data, rec, per_class=per_class, seed=seed)
+                              if rec is not None else None)
+        figure = path.with_name(path.stem + "-person.png")
+        try:
+            result["files"] = {"json": str(path), "person": str(person_figure(s2, data, figure, seed=seed))}
+        except MdaugError as e:  # nobody lacks a condition: nothing to draw
+            result["files"] = {"json": str(path)}
+            result["note"] = str(e)
+    atomic_write_text(path, json.dumps(result, indent=1))
+    return result
 
 
 def _title(specs: list[ConditionSpec], row: np.ndarray, keep: int = 3) -> str:
@@ -229,7 +267,7 @@ def person_figure(s2: Stage2Model, data: RunData, path: Path, *, person: int | N
     train = data.indices("train")
     own = rng.permutation(train[data.dataset.labels[train] == person])[:len(pick)]
     values = data.conditions.values
-    table = lambda r: encode_table(specs, {k: v[r] for k, v in values.items()}, len(r))  # noqa: E731
+    table = lambda r: asked_conditions(specs, values, r)  # noqa: E731
     x = generate(s2, np.full(len(pick), person), s2.default_settings(), seed=seed, device=device,
                  conditions=table(pick))
     axes = spectrogram_axes(data.dataset.info)
@@ -255,4 +293,5 @@ def person_figure(s2: Stage2Model, data: RunData, path: Path, *, person: int | N
     return save_figure(fig, path, axes=axes)
 
 
-__all__ = ["GRID", "READ", "Reader", "controllability", "identity_under_change", "person_figure", "physics"]
+__all__ = ["GRID", "READ", "Reader", "asked_conditions", "controllability", "evaluate_conditions",
+           "identity_under_change", "person_figure", "physics", "readable"]

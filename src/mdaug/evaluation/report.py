@@ -153,6 +153,39 @@ def _generation(kind: str, g: GenerationReport | None, da: DataAxes, browser: st
                "real test spectrogram of the class, then samples generated for it", spectrograms=True) + "</details>"])
 
 
+def _conditions(c: dict[str, Any] | None) -> list[str]:
+    """What the recording conditions do: asked against read back, identity at conditions a person lacks, physics, and
+    one person rendered at conditions of other people's recordings beside their own."""
+    title = "Recording conditions in stage 2"
+    if not c:
+        return []
+    if not c.get("conditions"):
+        return _section(title, "stage 2 was trained without recording conditions (ldm.conditions)", None)
+    rows = [[name, r["unit"], r["samples"], r["median_abs_error"], r["chance_median_abs_error"],
+             r["estimator_median_abs_error"]] for name, r in (c.get("controllability") or {}).items()]
+    body = [f"<p>Stage 2 takes: {html.escape('; '.join(c['conditions']))}. Samples asked for one condition at a time "
+            "(values from the 10% to the 90% quantile of the training recordings'), read back by the estimators that "
+            "read the recordings.</p>",
+            _table(rows, ["condition", "unit", "samples", "median error: asked", "asked for nothing (chance)",
+                          "the estimator on recordings (floor)"])]
+    ident = c.get("identity")
+    if ident:
+        body.append(f"<p>Identity under a change of condition: {fmt(ident['own']['recognised'])} of samples at a "
+                    f"person's own conditions are recognised as that person, {fmt(ident['unseen']['recognised'])} at "
+                    f"conditions of other people's recordings that the person's lack (ratio {fmt(ident['ratio'])}; "
+                    "the evaluation recogniser, trained on the whole training split).</p>")
+    ph = c.get("physics")
+    if ph:
+        body.append(f"<p>Walking model: asked for {ph['speeds'][0]:g} and {ph['speeds'][1]:g} m/s, the gait cycles "
+                    f"read back are in the ratio {fmt(ph['cycle_ratio_read'])} (the model: "
+                    f"{fmt(ph['cycle_ratio_expected'])}); torso speed read {fmt(ph.get('torso_speed_read'))}.</p>")
+    files = c.get("files") or {}
+    body.append(_img(files.get("person"), "one person at conditions they were never recorded at", "Top: recordings "
+                     "of one person; bottom: samples of the same person at the conditions of other people's "
+                     "recordings that theirs lack", spectrograms=True))
+    return _section(title, "", body)
+
+
 def _reconstruction(r: ReconstructionReport | None) -> list[str]:
     extra = []
     if r and r.identity:
@@ -356,6 +389,7 @@ def render(m: Results, config_text: str | None = None, *, header: RunHeader | No
     parts = [f"<h1>mdaug report: {html.escape(folder.name)}</h1>", header_line(m, h), verdict_box(m, gen)]
     for i, (kind, g) in enumerate(m.generation.items()):
         parts += _generation(kind, g, da, browser if i == 0 else "")
+    parts += _conditions(m.conditions)
     parts += _reconstruction(m.reconstruction) + _diagnose(m.diagnose) + _utility(m.utility, folder)
     parts += _training(folder, h) + _data_seen(m.data_seen)
     if config_text:

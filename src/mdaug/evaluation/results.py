@@ -8,6 +8,7 @@ evaluations (`-2`, `-3`...) is used."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ class Results(EvalRecord):
     recognizer: dict[str, Any] | None
     """The evaluation recogniser's card, without its lists of ids."""
     data_seen: list[DataSeen]
+    conditions: dict[str, Any] | None = None
+    """What the recording conditions do to stage 2's samples (mdaug.evaluation.conditions_control), when measured."""
     summary: dict[str, Any] = Field(default_factory=dict)
     """The headline row (summary_row)."""
 
@@ -81,6 +84,12 @@ def collect(folder: str | Path) -> Results:
                 recognizer=rec_card.model_dump(exclude={"train_ids", "selection_ids"}) if rec_card else None,
                 data_seen=[])
     m.data_seen = data_seen(folder, m.utility, rec_card, ae_card)
+    cond_json = newest(p.stage2("ldm") / EVAL, "conditions") if p.stage2("ldm").is_dir() else None
+    if cond_json is not None:
+        try:
+            m.conditions = json.loads(cond_json.read_text())
+        except (OSError, ValueError):
+            raise MdaugError(f"{cond_json} is unreadable; delete it and evaluate again") from None
     if not any([m.reconstruction, m.diagnose, m.generation, m.utility]):
         raise MdaugError(f"{folder} holds no mdaug results (ae/, ldm/, prior/, utility/); run `mdaug run` first")
     m.summary = summary_row(m)

@@ -75,6 +75,7 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
         "diagnose": RATE["diagnose"] * n_samples * px,
         "ldm": ldm,
         "ldm_eval": sampling * per_eval * n_classes * 2,  # the samples, then the same again for the ceiling, features
+        "conditions": sampling * (240 + 10 * n_classes),  # 3 conditions x 5 values x 8, twice; identity and physics
         "prior": RATE["prior"] * pt.steps * pt.batch_size * pt.grad_accum * latent / cfg.ae.latent_channels
         if prior else 0.0,
         "prior_eval": sampling * per_eval * n_classes * 2 if prior else 0.0,

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from mdaug.config import Config, config_to_yaml, load_config
 from mdaug.errors import MdaugError
+from mdaug.evaluation.conditions_control import evaluate_conditions
 from mdaug.evaluation.diagnose import diagnose
 from mdaug.evaluation.generation_quality import evaluate_generation
 from mdaug.evaluation.reconstruction import evaluate_reconstruction
@@ -51,6 +52,11 @@ class PipelinePlan(Plan):
     size: list[int]
     ae_steps: int
     ldm_steps: int
+
+
+CONDITION_SAMPLES = 8
+"""Samples per value asked for in the pipeline's measure of the conditions (and half as many per person for
+identity): enough for a median, within the demo's minutes."""
 
 
 def pipeline_config(preset: str, family: str | None, data: Path | None, overrides: list[str]) -> Config:
@@ -150,7 +156,12 @@ class Pipeline:
                      lambda: train_or_resume(run, lambda r: train_stage2(cfg, run, kind, autoencoder=final_dir(f.ae),
                                                                           resume=r, console=con)), kind),
                 Step(f"generation quality ({title})", lambda: newest(run / EVAL, "generation") is not None,
-                     lambda: evaluate_generation(run, f.recognizer, per_class=per_eval), f"{kind}_eval")]
+                     lambda: evaluate_generation(run, f.recognizer, per_class=per_eval), f"{kind}_eval"),
+                *([Step("what the recording conditions do (controllability, identity, a person at conditions they "
+                        "lack)", lambda: newest(run / EVAL, "conditions") is not None,
+                        lambda: evaluate_conditions(run, f.recognizer, per_value=CONDITION_SAMPLES,
+                                                    per_class=CONDITION_SAMPLES // 2, seed=cfg.seed),
+                        "conditions")] if kind == "ldm" else [])]
 
     def _choice(self, data: RunData) -> StrategyChoice:
         """The strategy the utility study chose on validation (at budget 'all' when it ran, else its largest budget),

@@ -13,14 +13,17 @@ import torch
 from pydantic import BaseModel, ConfigDict
 
 from mdaug.config import StrategyConfig
+from mdaug.data.conditions import TOLERANCE, Conditions
+from mdaug.data.coverage import lacking
 from mdaug.data.transforms import mirror_doppler, zero_row_of
 from mdaug.errors import MdaugError
+from mdaug.evaluation.conditions_control import READ, Reader, asked_conditions, readable
 from mdaug.evaluation.metrics import MEMORISATION_THRESHOLD, memorisation
 from mdaug.files import atomic_write_text, ensure_empty_dir
 from mdaug.models.stage2 import SampleSettings
 from mdaug.runs.loading import Stage2Model, load_recognizer, stage1_data
 from mdaug.sampling.export import AugmentRecord, export_augmented
-from mdaug.sampling.generate import class_indices, generate
+from mdaug.sampling.generate import class_indices, generate, with_texture
 
 STRATEGY_FILE = "strategy.json"
 """Beside a stage-2 run's final/: the strategy chosen for it (StrategyChoice)."""
@@ -76,25 +79,87 @@ def class_probability(recognizer: torch.nn.Module, x: np.ndarray, labels: np.nda
     return np.concatenate(p)[np.arange(len(x)), labels]
 
 
+@dataclass
+class FillPlan:
+    """What the fill strategy asks of each sample: (n, K) encoded conditions (NaN: left to the model) and, per
+    sample, whether a condition its person lacks was found to ask for."""
+
+    conditions: np.ndarray
+    filled: np.ndarray
+
+
+def fill_plan(s2: Stage2Model, labels: np.ndarray, y_train: np.ndarray, conditions: Conditions,
+              rng: np.random.Generator) -> FillPlan:
+    """For each wanted label (a person), the session conditions of a training recording of another person that the
+    person's training recordings lack (mdaug.data.coverage.lacking), each such recording in turn; a person who lacks
+    none is asked for nothing (more of their own)."""
+    specs = s2.conditions
+    if not specs:
+        raise MdaugError("the fill strategy needs a stage 2 trained with recording conditions (ldm.conditions)")
+    wanted = np.unique(labels)
+    per_class = int(np.bincount(labels).max()) if len(labels) else 0
+    persons, rows = lacking(conditions, y_train, np.arange(len(y_train)), rng, per_class, classes=wanted)
+    table = np.full((len(labels), len(specs)), np.nan, np.float32)
+    filled = np.zeros(len(labels), dtype=bool)
+    asked = asked_conditions(specs, conditions.values, rows)
+    for c in wanted:
+        mine = np.flatnonzero(persons == c)
+        at = np.flatnonzero(labels == c)
+        if len(mine):
+            table[at] = asked[mine[np.arange(len(at)) % len(mine)]]
+            filled[at] = True
+    return FillPlan(conditions=table, filled=filled)
+
+
+def read_back_ok(s2: Stage2Model, x: np.ndarray, asked: np.ndarray, reader: Reader, factor: float) -> np.ndarray:
+    """(n,) True where every condition asked that the estimators read is read back within `factor` tolerances."""
+    ok = np.ones(len(x), dtype=bool)
+    specs = s2.conditions
+    read = reader.read(x)
+    for spec in readable(specs, reader):
+        k = specs.index(spec)
+        tol = TOLERANCE.get(spec.name) or spec.scale / 5
+        got = read[READ[spec.name]][0]
+        a = asked[:, k]
+        ok &= ~np.isfinite(a) | (np.abs(got - a) <= factor * tol)
+    return ok
+
+
 def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: np.ndarray, *, cap: int,
               seed: int, recognizer: torch.nn.Module | None = None, device: str = "cpu",
-              sizes: np.ndarray | None = None, zero_row: float | None = None) -> Pool:
+              sizes: np.ndarray | None = None, zero_row: float | None = None, conditions: Conditions | None = None,
+              reader: Reader | None = None) -> Pool:
     """Draw the pool of strategy `s` for the real training samples (x_train, y_train) the models were trained on:
     per class, s.per_real times its real samples (at most `cap`), or `sizes` when given. Filtering needs
     `recognizer` (trained on the same real samples only, never the judge). `zero_row`: the row of zero Doppler for
-    mirrored anchors (transforms.zero_row_of; the middle if None)."""
+    mirrored anchors (transforms.zero_row_of; the middle if None). The fill strategy needs the conditions of the
+    training samples (`conditions`, aligned with x_train) and `reader` to read them back from its samples."""
     if s.filter_confidence > 0 and recognizer is None:
         raise MdaugError("a filtering strategy needs a recogniser trained on the same real samples")
+    fill = s.conditions == "fill"
+    if fill and (conditions is None or reader is None):
+        raise MdaugError("the fill strategy needs the conditions of the real training samples and their estimators")
     want = pool_sizes(y_train, len(s2.class_names), s, cap) if sizes is None else np.asarray(sizes)
-    factor = OVERSAMPLE if s.filter_confidence > 0 else 1
+    factor = OVERSAMPLE if s.filter_confidence > 0 or fill else 1
     labels = np.repeat(np.arange(len(want)), want * factor)
     rng = np.random.default_rng(seed)
     anchors, mirrored = (_anchors(x_train, y_train, labels, rng, mirror=s.mirror, zero_row=zero_row)
                          if s.strength < 1 else (None, np.zeros(len(labels), dtype=bool)))
+    plan = fill_plan(s2, labels, y_train, conditions, rng) if fill else None
     plain: list[np.ndarray] = []
-    x = generate(s2, labels, strategy_settings(s2, s), seed=seed, device=device, anchors=anchors, plain=plain)
+    x = generate(s2, labels, strategy_settings(s2, s), seed=seed, device=device, anchors=anchors, plain=plain,
+                 conditions=None if plan is None else plan.conditions)
     keep = np.ones(len(x), dtype=bool)
     counts = {"drawn": int(len(x))}
+    if plan is not None:
+        counts["nothing_lacking"] = int((~plan.filled).sum())
+        # read back from the samples as a recording shows them: with the noise floor's texture
+        seen = x if s.texture else with_texture(torch.from_numpy(plain[0]), replace(strategy_settings(s2, s),
+                                                texture=True), s2.autoencoder.floor_noise,
+                                                torch.Generator().manual_seed(seed)).numpy()
+        ok = read_back_ok(s2, seen, plan.conditions, reader, s.readback_tolerance)
+        counts["off_condition"] = int((~ok).sum())
+        keep &= ok
     if s.remove_copies and len(y_train) >= 3:  # on the decoder's output: the texture's noise would hide a copy
         ratio = memorisation(plain[0], labels, x_train, y_train)["ratio"]
         keep &= ratio >= MEMORISATION_THRESHOLD
@@ -111,6 +176,10 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
         for c, n in enumerate(want):  # the most confident passing samples of each class, as many as wanted
             rows = np.flatnonzero(passed & (labels == c))
             keep[rows[np.argsort(-p[rows], kind="stable")[:n]]] = True
+    if fill and s.filter_confidence == 0:  # the read-back check drew twice as many: keep as many as wanted
+        for c, n in enumerate(want):
+            rows = np.flatnonzero(keep & (labels == c))
+            keep[rows[n:]] = False
     counts["kept"] = int(keep.sum())
     return Pool(x=x[keep], labels=labels[keep], counts=counts)
 
@@ -133,8 +202,10 @@ def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: Str
     sizes[wanted] = per_class
     recognizer = load_recognizer(choice.recognizer)[0] if s.filter_confidence > 0 else None
     ensure_empty_dir(out, what="output folder", create=False)  # before the draw, which takes a while
+    fill = s.conditions == "fill"
     pool = draw_pool(s2, s, x_train, y_train, cap=per_class, seed=seed, recognizer=recognizer, sizes=sizes,
-                     zero_row=zero_row_of(data.dataset))
+                     zero_row=zero_row_of(data.dataset), conditions=data.conditions.subset(train) if fill else None,
+                     reader=Reader.of(data, train) if fill else None)
     return export_augmented(s2, out, per_class, classes=classes, settings=strategy_settings(s2, s), seed=seed,
                             fmt=fmt, pool=(pool.x, pool.labels), strategy=s.model_dump(), selected=choice.selected)
 
@@ -164,5 +235,5 @@ class StrategyChoice(BaseModel):
         return atomic_write_text(Path(run) / STRATEGY_FILE, self.model_dump_json(indent=1))
 
 
-__all__ = ["OVERSAMPLE", "STRATEGY_FILE", "Pool", "StrategyChoice", "class_probability", "draw_pool",
-           "export_with_strategy", "pool_sizes", "strategy_settings"]
+__all__ = ["OVERSAMPLE", "STRATEGY_FILE", "FillPlan", "Pool", "StrategyChoice", "class_probability", "draw_pool",
+           "export_with_strategy", "fill_plan", "pool_sizes", "read_back_ok", "strategy_settings"]

@@ -30,6 +30,7 @@ from mdaug.data.coverage import coverage, unseen_conditions
 from mdaug.data.summary import coverage_figure
 from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
+from mdaug.evaluation.conditions_control import Reader
 from mdaug.evaluation.records import ARM_TITLES, ARMS, Candidate, UtilityRecord
 from mdaug.files import atomic_write_text, copy_tree_atomic
 from mdaug.models import Recognizer
@@ -209,12 +210,22 @@ class Budget:
         if skip and self.con:
             self.con.print(f"  skipped, their Doppler mirror would change what the labels mean (data.direction_free "
                            f"is off): {', '.join(sorted(skip))}")
+        unfilled = {s.name for s in strategies if s.conditions == "fill"} if not s2.conditions else set()
+        if unfilled:
+            self._note(f"left out, stage 2 takes no recording conditions: {', '.join(sorted(unfilled))}")
+            if len(unfilled | skip) == len(strategies):
+                raise MdaugError("every utility strategy fills conditions, and stage 2 was trained without them "
+                                 "(ldm.conditions); add a strategy without conditions=fill")
+        fill = any(s.conditions == "fill" for s in strategies) and bool(s2.conditions)
+        cond = self.real.conditions.subset(train) if fill else None  # the training recordings' only
+        reader = Reader.of(self.real, train) if fill else None
         for i, s in enumerate(strategies):
-            if s.name in skip:
+            if s.name in skip or s.name in unfilled:
                 continue
             seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + i
             pool = cached_pool(self.folder / f"pool-{s.name}.npz", lambda s=s, seed=seed: draw_pool(
-                s2, s, x_train, y_train, cap=cap, seed=seed, recognizer=filt, zero_row=zero_row))
+                s2, s, x_train, y_train, cap=cap, seed=seed, recognizer=filt, zero_row=zero_row, conditions=cond,
+                reader=reader))
             pools[s.name] = pool
             data = with_synthetic(self.real, pool.x, pool.labels, "real+synthetic")
             rc = user_recipe(self.c, len(self.fit), classical=True, strategy=s, snr_drop_db=self.dose)
