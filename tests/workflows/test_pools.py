@@ -72,6 +72,28 @@ def test_near_copies_are_removed_and_the_filter_keeps_the_confident_ones(model, 
         draw_pool(s2, StrategyConfig(name="f", filter_confidence=0.5), x, y, cap=10, seed=0)
 
 
+class Unsure(torch.nn.Module):
+    """A stand-in recogniser that names every sample class 1, with a probability of only 0.3 (the rest spread)."""
+
+    def forward(self, x):
+        p = torch.full((len(x), 4), 0.7 / 3)
+        p[:, 1] = 0.3
+        return p.log()
+
+
+def test_the_named_filter_keeps_what_the_recogniser_names_however_unsure(model):
+    s2, x, y = model
+    named = draw_pool(s2, StrategyConfig(name="n", per_real=1.0, filter_named=True, remove_copies=False), x, y,
+                      cap=10, seed=0, recognizer=Unsure())
+    assert set(named.labels) == {1} and (named.labels == 1).sum() == (y == 1).sum()
+    assert named.counts["drawn"] == 2 * len(y) and named.counts["filtered_out"] == 2 * len(y) - 2 * (y == 1).sum()
+    both = draw_pool(s2, StrategyConfig(name="b", per_real=1.0, filter_named=True, filter_confidence=0.5,
+                                        remove_copies=False), x, y, cap=10, seed=0, recognizer=Unsure())
+    assert both.counts["kept"] == 0  # named, but not with 0.5
+    with pytest.raises(MdaugError, match="recogniser"):
+        draw_pool(s2, StrategyConfig(name="n", filter_named=True), x, y, cap=10, seed=0)
+
+
 def test_mirrored_anchors_are_the_class_walking_the_other_way(model, monkeypatch):
     import mdaug.workflows.pools as pools
     from mdaug.data.transforms import mirror_doppler

@@ -40,6 +40,10 @@ class StrategyConfig(Section):
     filter_confidence: float = Field(0.0, ge=0, lt=1)
     """Keep a sample only when a recogniser trained on the same real training samples gives its class at least
     this probability (0: off); twice as many are drawn so that enough pass (sifting; Erol et al. 2020)."""
+    filter_named: bool = False
+    """Keep a sample only when the recogniser trained on the same real samples names its class (its top choice),
+    whatever its confidence: for samples at conditions the real samples lack, where that recogniser is unsure of
+    every class (with filter_confidence too, both must hold)."""
     remove_copies: bool = True
     """Drop near-copies of real training samples (nearest / second-nearest distance below 0.5, in pixels)."""
     weight: float = Field(1.0, ge=0)
@@ -66,7 +70,8 @@ class StrategyConfig(Section):
     'fill': each sample of a person is asked for the session conditions (speed, aspect, SNR, ...) of a training
     recording of another person that the person's own training recordings lack (mdaug.data.coverage.lacking; the
     person's own gait cycle left to the model), and kept only when the estimators read those conditions back from it
-    (readback_tolerance) and, with filter_confidence, the recogniser of the real samples still names the person.
+    (readback_tolerance) and, with filter_named (or filter_confidence), the recogniser of the real samples still
+    names the person.
     Needs a stage 2 trained with conditions (ldm.conditions) and samples from noise (strength 1)."""
     readback_tolerance: float = Field(2.0, gt=0)
     """'fill': how many of each condition's tolerances (mdaug.data.conditions.TOLERANCE) the value read back from a
@@ -88,7 +93,7 @@ class StrategyConfig(Section):
 DEFAULT_STRATEGIES = (
     StrategyConfig(name="from-noise", strength=1.0, per_real=2.0, filter_confidence=0.5),
     StrategyConfig(name="anchored", strength=0.5, per_real=2.0, filter_confidence=0.5),
-    StrategyConfig(name="fill", strength=1.0, per_real=2.0, filter_confidence=0.5, conditions="fill"),
+    StrategyConfig(name="fill", strength=1.0, per_real=2.0, filter_named=True, conditions="fill"),
 )
 
 

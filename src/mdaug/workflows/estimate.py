@@ -65,9 +65,9 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
     train_per_class = (n_train if n_train is not None else 0.6 * n_samples) / n_classes
     # a session budget ('2s') is counted as the whole training split per class: an upper bound
     per_class = lambda b: b if isinstance(b, int) else train_per_class  # noqa: E731
-    draws = sum(min(s.per_real * per_class(b), u.max_synthetic_per_class) * n_classes
-                * (2 if s.filter_confidence else 1) * s.strength for b in budgets
-                for s in (*u.strategies, *tstr)) if u.generative else 0.0
+    over = lambda s: 2 if s.filter_confidence or s.filter_named or s.conditions == "fill" else 1  # noqa: E731
+    draws = sum(min(s.per_real * per_class(b), u.max_synthetic_per_class) * n_classes * over(s) * s.strength
+                for b in budgets for s in (*u.strategies, *tstr)) if u.generative else 0.0
     return {
         "recognizer": rec,
         "ae": ae,

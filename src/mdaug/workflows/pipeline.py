@@ -173,7 +173,7 @@ class Pipeline:
         name = max(chosen, key=lambda n: (chosen[n], -[s.name for s in cfg.utility.strategies].index(n)))
         strategy = next(s for s in cfg.utility.strategies if s.name == name)
         recognizer = None
-        if strategy.filter_confidence > 0:
+        if strategy.filter_confidence > 0 or strategy.filter_named:
             reused = f.utility / "budget-all" / "repeat-0" / "recognizer-real"
             recognizer = reused if budget == "all" and run_finished(reused) else f.root / "filter-recognizer"
             if recognizer != reused:

@@ -71,12 +71,17 @@ def _anchors(x_train: np.ndarray, y_train: np.ndarray, labels: np.ndarray, rng: 
 
 
 @torch.no_grad()
+def class_probabilities(recognizer: torch.nn.Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """(n, classes) the recogniser's probabilities."""
+    recognizer.eval()
+    p = [recognizer(torch.from_numpy(x[i:i + batch_size])).softmax(1).numpy() for i in range(0, len(x), batch_size)]
+    return np.concatenate(p) if p else np.zeros((0, 0), np.float32)
+
+
 def class_probability(recognizer: torch.nn.Module, x: np.ndarray, labels: np.ndarray,
                       batch_size: int = 256) -> np.ndarray:
     """The recogniser's probability of each sample's own class."""
-    recognizer.eval()
-    p = [recognizer(torch.from_numpy(x[i:i + batch_size])).softmax(1).numpy() for i in range(0, len(x), batch_size)]
-    return np.concatenate(p)[np.arange(len(x)), labels]
+    return class_probabilities(recognizer, x, batch_size)[np.arange(len(x)), labels]
 
 
 @dataclass
@@ -134,13 +139,14 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
     `recognizer` (trained on the same real samples only, never the judge). `zero_row`: the row of zero Doppler for
     mirrored anchors (transforms.zero_row_of; the middle if None). The fill strategy needs the conditions of the
     training samples (`conditions`, aligned with x_train) and `reader` to read them back from its samples."""
-    if s.filter_confidence > 0 and recognizer is None:
+    sifted = s.filter_confidence > 0 or s.filter_named
+    if sifted and recognizer is None:
         raise MdaugError("a filtering strategy needs a recogniser trained on the same real samples")
     fill = s.conditions == "fill"
     if fill and (conditions is None or reader is None):
         raise MdaugError("the fill strategy needs the conditions of the real training samples and their estimators")
     want = pool_sizes(y_train, len(s2.class_names), s, cap) if sizes is None else np.asarray(sizes)
-    factor = OVERSAMPLE if s.filter_confidence > 0 or fill else 1
+    factor = OVERSAMPLE if sifted or fill else 1
     labels = np.repeat(np.arange(len(want)), want * factor)
     rng = np.random.default_rng(seed)
     anchors, mirrored = (_anchors(x_train, y_train, labels, rng, mirror=s.mirror, zero_row=zero_row)
@@ -164,19 +170,22 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
         ratio = memorisation(plain[0], labels, x_train, y_train)["ratio"]
         keep &= ratio >= MEMORISATION_THRESHOLD
     counts["near_copies"] = int((~keep).sum())
-    if s.filter_confidence > 0:
+    if sifted:
         judged = x
         if mirrored.any():  # a mirrored sample is judged mirrored back: the way its class's recordings go, which is
             judged = x.copy()  # the only way the real recogniser knows the class
             judged[mirrored] = mirror_doppler(x[mirrored], zero_row)
-        p = class_probability(recognizer, judged, labels)
+        probs = class_probabilities(recognizer, judged)
+        p = probs[np.arange(len(x)), labels]
         passed = keep & (p >= s.filter_confidence)
+        if s.filter_named:
+            passed &= probs.argmax(1) == labels
         counts["filtered_out"] = int((keep & ~passed).sum())
         keep = np.zeros(len(x), dtype=bool)
         for c, n in enumerate(want):  # the most confident passing samples of each class, as many as wanted
             rows = np.flatnonzero(passed & (labels == c))
             keep[rows[np.argsort(-p[rows], kind="stable")[:n]]] = True
-    if fill and s.filter_confidence == 0:  # the read-back check drew twice as many: keep as many as wanted
+    if fill and not sifted:  # the read-back check drew twice as many: keep as many as wanted
         for c, n in enumerate(want):
             rows = np.flatnonzero(keep & (labels == c))
             keep[rows[n:]] = False
@@ -200,7 +209,7 @@ def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: Str
     wanted = class_indices(classes, s2.class_names)
     sizes = np.zeros(len(s2.class_names), dtype=int)
     sizes[wanted] = per_class
-    recognizer = load_recognizer(choice.recognizer)[0] if s.filter_confidence > 0 else None
+    recognizer = load_recognizer(choice.recognizer)[0] if s.filter_confidence > 0 or s.filter_named else None
     ensure_empty_dir(out, what="output folder", create=False)  # before the draw, which takes a while
     fill = s.conditions == "fill"
     pool = draw_pool(s2, s, x_train, y_train, cap=per_class, seed=seed, recognizer=recognizer, sizes=sizes,
@@ -235,5 +244,6 @@ class StrategyChoice(BaseModel):
         return atomic_write_text(Path(run) / STRATEGY_FILE, self.model_dump_json(indent=1))
 
 
-__all__ = ["OVERSAMPLE", "STRATEGY_FILE", "FillPlan", "Pool", "StrategyChoice", "class_probability", "draw_pool",
-           "export_with_strategy", "fill_plan", "pool_sizes", "read_back_ok", "strategy_settings"]
+__all__ = ["OVERSAMPLE", "STRATEGY_FILE", "FillPlan", "Pool", "StrategyChoice", "class_probabilities",
+           "class_probability", "draw_pool", "export_with_strategy", "fill_plan", "pool_sizes", "read_back_ok",
+           "strategy_settings"]
