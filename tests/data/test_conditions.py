@@ -16,7 +16,7 @@ from mdaug.data.conditions import (
     merge,
     read_condition_file,
 )
-from mdaug.data.coverage import ABOVE, BELOW, BETWEEN, SEEN, UNKNOWN, coverage, unseen_conditions
+from mdaug.data.coverage import ABOVE, BELOW, BETWEEN, SEEN, UNKNOWN, coverage, lacking, unseen_conditions
 from mdaug.errors import MdaugError
 
 
@@ -186,3 +186,18 @@ def test_prepare_leaves_out_a_stray_conditions_file_with_a_warning_and_refuses_a
     code, text, err = cli("data", "inspect", tmp_path / "d", "--preview", tmp_path / "v.png")
     assert code == 0, err
     assert "conditions: " in text and "left out" in text
+
+
+def test_lacking_names_other_peoples_sessions_a_person_lacks_but_not_their_gait_cycle():
+    # person 0 trains at SNR 5 and 15 swinging; person 1's recordings: SNR 5.5 (seen by 0), 30 (unseen), carrying
+    # at SNR 15 (the arms unseen), and one whose only difference is the gait cycle (a trait, not a session)
+    c, labels = _table({"snr_db": [5, 15, 5.5, 30, 15, 5],
+                        "arms": ["swing", "swing", "swing", "swing", "carry", "swing"],
+                        "cycle_s": [1.0, 1.0, 1.0, 1.0, 1.0, 1.4]}, [0, 0, 1, 1, 1, 1])
+    train = np.arange(6)
+    persons, rows = lacking(c, labels, train, np.random.default_rng(0), 10, classes=np.array([0]))
+    assert sorted(rows.tolist()) == [3, 4] and (persons == 0).all()
+    persons, rows = lacking(c, labels, train, np.random.default_rng(0), 1, classes=np.array([0]))
+    assert len(rows) == 1 and rows[0] in (3, 4)  # at most per_class
+    _, rows = lacking(c, labels, train, np.random.default_rng(0), 10, classes=np.array([0]), exclude=())
+    assert sorted(rows.tolist()) == [3, 4, 5]  # with the gait cycle compared, the last one is lacking too
