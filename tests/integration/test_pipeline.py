@@ -18,6 +18,7 @@ def test_the_pipeline_writes_every_part_and_the_report(pipeline):
     assert page == out / "report.html"
     for part in ("recognizer-eval/final/mdaug.json", "ae/final/mdaug.json", "ae/eval/diagnose.json",
                  "ae/eval/reconstruction-test.json", "ldm/final/mdaug.json", "ldm/eval/generation.json",
+                 "ldm/eval/conditions.json", "ldm/eval/conditions-person.png",
                  "synthetic/synthetic_manifest.csv", "utility/utility.json", "metrics.json"):
         assert (out / part).exists(), part
     metrics = json.loads((out / "metrics.json").read_text())
@@ -31,9 +32,11 @@ def test_the_pipeline_writes_every_part_and_the_report(pipeline):
     assert metrics["summary"]["ldm_fid"] >= 0
     text = page.read_text()
     classes = {line.split(",")[3] for line in (out / "synthetic" / "manifest.csv").read_text().splitlines()[1:]}
-    # grid, confusion, reconstructions, diagnostics, utility, loss curves, and one row of samples per class
-    # the figures (the utility study's coverage of the conditions among them) and one row of samples per class
-    assert text.count("data:image/png;base64,") == 7 + len(classes) and "<select id='mdaug-class-select'" in text
+    # the figures (the utility study's coverage of the conditions and one person at conditions they lack among them)
+    # and one row of samples per class
+    assert text.count("data:image/png;base64,") == 8 + len(classes) and "<select id='mdaug-class-select'" in text
+    assert "Recording conditions in stage 2" in text and "one person at conditions they were never recorded" in text
+    assert {"snr_db", "radial_speed_mps"} <= set(metrics["conditions"]["controllability"])
     assert "Utility by condition" in text and "unseen conditions" in text
     assert "no figure" not in text
 
