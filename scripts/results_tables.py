@@ -372,6 +372,36 @@ def render_conditions_study(r: dict[str, Any]) -> str:
                       *by_condition, "", f"{_source(r)} The whole study took {hours:.1f} hours."])
 
 
+def render_conditions_control(r: dict[str, Any]) -> str:
+    """benchmarks/conditions_control.py: per condition the estimators read, the median error of samples asked for
+    it against chance and the estimator's floor, and what was read back at each value asked; identity at conditions
+    a person lacks; the walking model's speed-cadence relation."""
+    res = r["result"]
+    rows = ["| condition | asked (10-90% of training) | read back (median per value) | median error | asked for "
+            "nothing (chance) | the estimator on recordings |", "|---|---|---|---|---|---|"]
+    for name, c in res.get("controllability", {}).items():
+        asked = ", ".join(f"{v:.3g}" for v in c["asked"])
+        read = ", ".join("-" if v is None else f"{v:.3g}" for v in c["read_back_per_value"])
+        floor = c["estimator_median_abs_error"]
+        rows.append(f"| {name} | {asked} | {read} | {c['median_abs_error']:.3g} {c['unit']} | "
+                    f"{c['chance_median_abs_error']:.3g} | {'-' if floor is None else f'{floor:.3g}'} |")
+    lines = [f"{r['note']} ({r['train_samples']} training recordings, {r['steps']} steps):", "", *rows, ""]
+    ident = res.get("identity")
+    if ident:
+        lines.append(f"Identity: samples at a person's own conditions recognised as that person "
+                     f"{_pct(ident['own']['recognised'])} (n={ident['own']['samples']}), at conditions of other "
+                     f"people's recordings that the person's lack {_pct(ident['unseen']['recognised'])} "
+                     f"(n={ident['unseen']['samples']}): ratio {ident['ratio']:.2f}.")
+    ph = res.get("physics")
+    if ph:
+        lines.append(f"Walking model: asked for {ph['speeds'][0]:.2f} and {ph['speeds'][1]:.2f} m/s (aspect 0), the "
+                     f"gait cycles read back are in the ratio {ph['cycle_ratio_read']:.3f} (Boulic-Thalmann: "
+                     f"{ph['cycle_ratio_expected']:.3f}); torso speed read back "
+                     + (", ".join(f"{v:.2f}" for v in ph["torso_speed_read"]) if ph.get("torso_speed_read") else "-")
+                     + " m/s.")
+    return "\n".join([*lines, "", f"{_source(r)} It took {r['wall_s'] / 60:.1f} minutes."])
+
+
 def render_pretrained_recognizer(r: dict[str, Any]) -> str:
     """The shipped recogniser's pretraining record: fine-tuned from it against from scratch, per target."""
     head = ("| dataset | real budget | training | test | fine-tuned from it | from scratch | gain |\n"

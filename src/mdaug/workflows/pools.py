@@ -166,10 +166,11 @@ def draw_pool(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: 
         ok = read_back_ok(s2, seen, plan.conditions, reader, s.readback_tolerance)
         counts["off_condition"] = int((~ok).sum())
         keep &= ok
+    copies = np.zeros(len(x), dtype=bool)
     if s.remove_copies and len(y_train) >= 3:  # on the decoder's output: the texture's noise would hide a copy
-        ratio = memorisation(plain[0], labels, x_train, y_train)["ratio"]
-        keep &= ratio >= MEMORISATION_THRESHOLD
-    counts["near_copies"] = int((~keep).sum())
+        copies = memorisation(plain[0], labels, x_train, y_train)["ratio"] < MEMORISATION_THRESHOLD
+    counts["near_copies"] = int((keep & copies).sum())  # of those still kept (fill: that read back)
+    keep &= ~copies
     if sifted:
         judged = x
         if mirrored.any():  # a mirrored sample is judged mirrored back: the way its class's recordings go, which is
