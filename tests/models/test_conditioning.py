@@ -144,3 +144,27 @@ def test_the_denoiser_learns_what_a_condition_does():
     free = model.sample(torch.zeros(64, dtype=torch.long), steps=20, guidance_scale=1.0, sampler="ddim",
                         generator=g).mean((1, 2, 3))
     assert free.std().item() > 0.4  # asked for nothing: the spread of the training levels
+
+
+def test_guidance_is_on_the_person_at_the_conditions_asked():
+    """The unconditional branch keeps the conditions and drops the person: a model whose people are all 'no class'
+    samples alike at every guidance when conditions are asked, and guidance acts once a person differs."""
+    torch.manual_seed(0)
+    model = LatentDiffusion(num_classes=2, conditions=[s.to_json() for s in specs()], num_train_timesteps=50,
+                            **SMALL).eval()
+    with torch.no_grad():
+        for p in model.unet.class_embedding.encoders.parameters():
+            p.add_(torch.randn_like(p))
+        table = model.unet.class_embedding.weight
+        table[:] = table[-1:]  # every person is 'no class'
+    y = torch.tensor([0, 1])
+    c = torch.tensor([[1.2, 1.0, 0.0], [1.8, float("nan"), 2.0]])
+
+    def draw(g: float) -> torch.Tensor:
+        return model.sample(y, steps=5, guidance_scale=g, sampler="ddim", generator=torch.Generator().manual_seed(0),
+                            conditions=c)
+
+    assert torch.allclose(draw(1.0), draw(5.0), atol=1e-5)
+    with torch.no_grad():
+        model.unet.class_embedding.weight[0] += 1.0
+    assert not torch.allclose(draw(1.0), draw(5.0), atol=1e-3)

@@ -210,6 +210,10 @@ class LatentDiffusionConfig(Section):
     known for at least half of the training recordings); [] for none; or a list of names."""
     condition_drop_prob: float = Field(0.2, ge=0, lt=1)
     """Chance that a training sample's condition is made unknown, each on its own, so that any subset can be asked."""
+    person: Literal["embedding", "recordings"] = "embedding"
+    """How stage 2 knows a person: 'embedding', a row learned from their training recordings; 'recordings', that row
+    plus the mean embedding of their training recordings by the recogniser shipped pretrained on the simulated corpus
+    (mdaug.runs.identity; needs one that fits the data's size)."""
     condition_drop_all: float = Field(0.2, ge=0, lt=1)
     """Chance that all of a training sample's conditions are unknown at once: what samples asked for no condition
     (the default) are drawn from."""

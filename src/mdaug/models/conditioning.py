@@ -215,20 +215,31 @@ class _Category(nn.Module):
 
 
 class ConditionedEmbedding(nn.Embedding):
-    """The class table of the denoiser (num_classes + 1 rows, the last 'no class') plus one encoder per condition.
-    Input: class indices (batch,), or (batch, 1 + conditions) floats: the class index, then each condition's value
-    as ConditionSpec.encode gives it (NaN: unknown)."""
+    """The class table of the denoiser (num_classes + 1 rows, the last 'no class') plus one encoder per condition and,
+    with `person_dim`, an encoder of each class's identity features (`person_features`, a persistent buffer: the mean
+    embedding of the class's training recordings by a pretrained recogniser, so that a person is known by what their
+    recordings look like, not only by a row learned from them). Input: class indices (batch,), or (batch,
+    1 + conditions) floats: the class index, then each condition's value as ConditionSpec.encode gives it (NaN:
+    unknown)."""
 
-    def __init__(self, num_embeddings: int, dim: int, specs: list[ConditionSpec]) -> None:
+    def __init__(self, num_embeddings: int, dim: int, specs: list[ConditionSpec], person_dim: int = 0) -> None:
         super().__init__(num_embeddings, dim)
         self.specs = list(specs)
         self.encoders = nn.ModuleList(_Numeric(s, dim) if s.kind == "numeric" else _Category(s, dim) for s in specs)
+        self.person = None
+        if person_dim:
+            self.register_buffer("person_features", torch.zeros(num_embeddings, person_dim))
+            self.person = nn.Sequential(nn.Linear(person_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+            nn.init.zeros_(self.person[2].weight)
+            nn.init.zeros_(self.person[2].bias)
 
     def forward(self, packed: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        if packed.dim() == 1:
-            return super().forward(packed.long())
-        e = super().forward(packed[:, 0].round().long())
-        for k, enc in enumerate(self.encoders):
+        labels = packed.round().long() if packed.dim() == 1 else packed[:, 0].round().long()
+        e = super().forward(labels)
+        if self.person is not None:  # 'no class' has no recordings: nothing added
+            known = (labels < self.num_embeddings - 1)[:, None]
+            e = e + torch.where(known, self.person(self.person_features[labels].to(e.dtype)), 0.0)
+        for k, enc in enumerate(self.encoders if packed.dim() == 2 else []):
             e = e + enc(packed[:, 1 + k].float()).to(e.dtype)
         return e
 

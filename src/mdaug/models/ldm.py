@@ -5,8 +5,8 @@ samplers (DDPM, DDIM, DPM-Solver++) are diffusers schedulers built from it, neve
 latents are not bounded like pixels.
 
 With `conditions` (ConditionSpec.to_json() each; mdaug.models.conditioning), the class embedding also takes the
-recording's conditions, each dropped on its own in training, so that guidance works for any subset of them: the
-unconditional branch knows neither the person nor a condition."""
+recording's conditions, each dropped on its own in training, so that any subset of them can be asked; guidance is
+on the person at the conditions asked (the unconditional branch keeps them and drops the person)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
                  num_train_timesteps: int = 1000, beta_schedule: str = "squaredcos_cap_v2",
                  prediction_type: str = "v_prediction", cond_drop_prob: float = 0.1,
                  conditions: list[dict[str, Any]] | None = None, condition_drop_prob: float = 0.2,
-                 condition_drop_all: float = 0.2) -> None:
+                 condition_drop_all: float = 0.2, person_features: int = 0) -> None:
         super().__init__()
         assert num_classes >= 1, "num_classes must be positive"
         assert len(attention) == len(block_out_channels), "one attention flag per level"
@@ -44,10 +44,23 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
             norm_num_groups=norm_num_groups, num_class_embeds=num_classes + 1,
             attention_head_dim=min(32, min(block_out_channels)))  # heads of at most 32 channels, at least one
         self.specs = [ConditionSpec.from_json(d) for d in conditions or []]
-        if self.specs:
+        if self.specs or person_features:
             table = self.unet.class_embedding
-            self.unet.class_embedding = ConditionedEmbedding(table.num_embeddings, table.embedding_dim, self.specs)
+            self.unet.class_embedding = ConditionedEmbedding(table.num_embeddings, table.embedding_dim, self.specs,
+                                                             person_features)
         self._train_scheduler = self.scheduler("ddpm")
+
+    def set_person_features(self, features: torch.Tensor) -> None:
+        """Each class's identity features (num_classes, person_features): see ConditionedEmbedding."""
+        emb = self.unet.class_embedding
+        if not getattr(emb, "person", None):
+            raise ValueError("this model takes no identity features (person_features=0)")
+        if features.shape != (self.config.num_classes, emb.person_features.shape[1]):
+            raise ValueError(f"identity features must be ({self.config.num_classes}, {emb.person_features.shape[1]}), "
+                             f"not {tuple(features.shape)}")
+        with torch.no_grad():
+            emb.person_features[:-1] = features.to(emb.person_features)
+            emb.person_features[-1] = 0
 
     @property
     def condition_names(self) -> list[str]:
@@ -122,7 +135,7 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
                generator: torch.Generator | None = None, init: torch.Tensor | None = None,
                strength: float = 1.0, conditions: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised latents (batch, channels, h, w) for `labels` (and `conditions`: (batch, K) as pack takes
-        them, NaN unknown), from noise drawn with `generator`; guidance against neither class nor conditions. With
+        them, NaN unknown), from noise drawn with `generator`; guidance on the class at those conditions. With
         `init` (normalised latents of real samples) and strength < 1, the variation of SDEdit (Meng et al. 2022): `init`
         noised to the level of the last `strength` of the sampling path, and denoised from there under `labels`
         (strength 1: from pure noise; near 0: `init` itself)."""
@@ -148,7 +161,8 @@ class LatentDiffusion(ModelMixin, ConfigMixin):
                 sched.set_begin_index(start)
         null = torch.full_like(labels, self.null_class)
         cond = self.pack(labels, conditions)
-        both_labels = torch.cat([cond, self.pack(null, None)])
+        # guidance on the person at the conditions asked: the unconditional branch keeps them and drops the person
+        both_labels = torch.cat([cond, self.pack(null, conditions)])
         for t in timesteps:
             inp = sched.scale_model_input(x, t)
             if guidance_scale == 1:

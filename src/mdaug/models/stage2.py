@@ -109,22 +109,23 @@ class Stage2Kind(ABC):
     def load_start(self, model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
         """Load a trained model's weights into `model`, whose classes may be others: every class of `model` starts
         from the trained 'no class' embedding (its unconditional prediction), the rest is kept as trained."""
-        state = {k: v for k, v in state.items() if not k.startswith(self.condition_encoders)}
+        state = {k: v for k, v in state.items() if not k.startswith(self.users_own)}
         own = model.state_dict()
         emb = state.get(self.class_embedding)
         if emb is None or emb.shape[1:] != own[self.class_embedding].shape[1:]:
             raise MdaugError("the starting stage-2 model has another architecture; set ldm.init=scratch")
         state[self.class_embedding] = emb[-1:].expand_as(own[self.class_embedding]).clone()
-        missing = sorted(k for k in set(own) ^ set(state) if not k.startswith(self.condition_encoders))
+        missing = sorted(k for k in set(own) ^ set(state) if not k.startswith(self.users_own))
         bad = [k for k in own if k in state and own[k].shape != state[k].shape]
         if missing or bad:
             raise MdaugError(f"the starting stage-2 model does not fit this one ('{(missing or bad)[0]}'); set "
                              "ldm.init=scratch")
-        model.load_state_dict(state, strict=False)  # the condition encoders (the rest is checked above) start fresh
+        model.load_state_dict(state, strict=False)  # the condition and identity encoders (the rest is checked above)
 
-    condition_encoders: ClassVar[str] = "unet.class_embedding.encoders."
-    """State-dict prefix of the condition encoders (mdaug.models.conditioning): the user's conditions, never carried
-    from a start (whose conditions may be others; each encoder starts at zero, so the start's predictions stand)."""
+    users_own: ClassVar[tuple[str, ...]] = ("unet.class_embedding.encoders.", "unet.class_embedding.person")
+    """State-dict prefixes of the condition encoders and the identity encoder (mdaug.models.conditioning): the user's
+    conditions and people, never carried from a start (whose may be others; each encoder ends in zeros, so the
+    start's predictions stand)."""
 
     def settings_from_dict(self, d: dict[str, Any]) -> SampleSettings:
         return SampleSettings(steps=d["steps"], guidance_scale=d["guidance_scale"], sampler=d.get("sampler", "dpm++"),
@@ -159,7 +160,8 @@ class LatentDiffusionKind(Stage2Kind):
         return cfg.ldm_train
 
     def build(self, cfg: Config, latent_shape: tuple[int, int, int], autoencoder: Autoencoder,
-              num_classes: int, conditions: list[ConditionSpec] | None = None) -> LatentDiffusion:
+              num_classes: int, conditions: list[ConditionSpec] | None = None,
+              person_features: int = 0) -> LatentDiffusion:
         c, h, w = latent_shape
         m = cfg.ldm
         return LatentDiffusion(latent_channels=c, grid=(h, w), num_classes=num_classes,
@@ -168,7 +170,8 @@ class LatentDiffusionKind(Stage2Kind):
                                num_train_timesteps=m.num_train_timesteps, beta_schedule=m.beta_schedule,
                                prediction_type=m.prediction_type, cond_drop_prob=m.cond_drop_prob,
                                conditions=[s.to_json() for s in conditions or []],
-                               condition_drop_prob=m.condition_drop_prob, condition_drop_all=m.condition_drop_all)
+                               condition_drop_prob=m.condition_drop_prob, condition_drop_all=m.condition_drop_all,
+                               person_features=person_features)
 
     def default_settings(self, cfg: Config) -> SampleSettings:
         return SampleSettings(steps=cfg.ldm.sample_steps, guidance_scale=cfg.ldm.guidance_scale,

@@ -104,6 +104,8 @@ class Stage2Card(Card):
     conditions: list[dict[str, Any]] = Field(default_factory=list)
     """The recording conditions it takes besides the class (ConditionSpec.to_json() each: range or categories)."""
     condition_sources: dict[str, str] = Field(default_factory=dict)
+    identity: str | None = None
+    """ldm.person=recordings: the shipped recogniser whose embeddings of each person's training recordings it takes."""
     """Where each condition's training values came from: 'given (FILE)', 'estimated', ..."""
 
 

@@ -119,9 +119,12 @@ class Stage2Recipe(Recipe):
     def _setup_model(self) -> None:
         acc, t = self.accelerator, self.train_cfg
         torch.manual_seed(t.seed)  # the same initial weights on every process
+        identity = self._identity()
         self.model = self.kind.build(self.cfg, self.pre.latent_shape, self.pre.model, len(self.class_names),
-                                     self.specs)
+                                     self.specs, **({} if identity is None else {"person_features": identity.shape[1]}))
         self.init = self._start()
+        if identity is not None:
+            self.model.set_person_features(identity)
         self.optimizer = make_optimizer(self._param_groups(), t)
         self.scheduler = make_schedule(self.optimizer, t)
         self.ema = make_ema(self.model, t.ema_decay, acc.device)
@@ -131,6 +134,18 @@ class Stage2Recipe(Recipe):
                                 world=acc.num_processes)
         self.state = Stage2State()
         self.settings = self.kind.default_settings(self.cfg)
+
+    def _identity(self) -> torch.Tensor | None:
+        """ldm.person=recordings: each person's identity features from their training recordings (the same on every
+        process; a resumed run gets them from its checkpoint too, and they are computed the same way)."""
+        if self.kind.name != "ldm" or self.cfg.ldm.person != "recordings":
+            return None
+        from mdaug.runs.identity import identity_features, shipped_identity_recognizer
+
+        rec, self.identity_source = shipped_identity_recognizer(tuple(self.data.dataset.x.shape[1:]))
+        rows = self.latents.rows.numpy()
+        ds = self.data.dataset
+        return identity_features(rec, ds.x[rows], ds.labels[rows], len(self.class_names))
 
     def _param_groups(self) -> list[dict[str, Any]]:
         """From scratch: one learning rate. From trained weights: finetune_lr for what the start knows, and class_lr
@@ -242,7 +257,7 @@ class Stage2Recipe(Recipe):
                           train_files=sorted({ds.records[r].file for r in rows}), steps=self.state.step,
                           weights="ema" if self.ema is not None else "last", config=saved_config(self.run),
                           init=self.init, conditions=[s.to_json() for s in self.specs],
-                          condition_sources=self.condition_sources)
+                          condition_sources=self.condition_sources, identity=getattr(self, "identity_source", None))
 
         def save(folder: Path) -> None:
             with self.ema_weights() as model:
