@@ -168,3 +168,38 @@ def test_guidance_is_on_the_person_at_the_conditions_asked():
     with torch.no_grad():
         model.unet.class_embedding.weight[0] += 1.0
     assert not torch.allclose(draw(1.0), draw(5.0), atol=1e-3)
+
+
+def test_a_person_known_by_their_recordings_adds_nothing_at_first_and_nothing_to_no_class():
+    from mdaug.models import Recognizer
+    from mdaug.runs.identity import identity_features
+
+    torch.manual_seed(0)
+    model = LatentDiffusion(num_classes=3, person_features=4, **SMALL).eval()
+    plain = LatentDiffusion(num_classes=3, **SMALL).eval()
+    stage2_kind("ldm").load_start(model, plain.state_dict())
+    feats = torch.nn.functional.normalize(torch.randn(3, 4), dim=1)
+    model.set_person_features(feats)
+    emb = model.unet.class_embedding
+    assert torch.equal(emb.person_features[:3], feats) and not emb.person_features[3].any()
+    y = torch.tensor([0, 1, 2, 3])
+    with torch.no_grad():
+        # every class starts from the start's 'no class' row, and the identity encoder ends in zeros
+        assert torch.allclose(emb(y), plain.unet.class_embedding(torch.full_like(y, 3)))
+        for p in emb.person.parameters():
+            p.add_(torch.randn_like(p))
+        emb.weight[:] = emb.weight[-1:]  # every row alike: only the recordings tell the people apart
+        out = emb(y)
+    assert not torch.allclose(out[0], out[1]) and torch.equal(out[3], emb.weight[3])  # no class: its row alone
+    with pytest.raises(ValueError, match=r"\(3, 4\)"):
+        model.set_person_features(torch.zeros(2, 4))
+    # the features: each class's mean embedding, unit length; a class without spectrograms zeros
+    rec = Recognizer(num_classes=2).eval()
+    x = np.random.default_rng(0).uniform(-1, 1, (5, 1, 32, 32)).astype(np.float32)
+    labels = np.array([0, 0, 1, 1, 1])
+    f = identity_features(rec, x, labels, 3, batch_size=2)
+    with torch.no_grad():
+        e = rec.embed(torch.from_numpy(x))
+    assert torch.allclose(f[0], torch.nn.functional.normalize(e[:2].mean(0), dim=0), atol=1e-6)
+    assert torch.allclose(f[1], torch.nn.functional.normalize(e[2:].mean(0), dim=0), atol=1e-6)
+    assert not f[2].any()

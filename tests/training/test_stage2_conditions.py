@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from mdaug.config import StrategyConfig, load_config
 from mdaug.errors import MdaugError
@@ -214,3 +215,20 @@ def test_the_fill_pool_keeps_as_many_as_wanted_of_what_reads_back(runs):
         draw_pool(s2, s, x, y, cap=50, seed=0)
     with pytest.raises(ValueError, match="strength 1, no mirror"):
         StrategyConfig(name="f", conditions="fill", strength=0.5)
+
+
+def test_person_from_recordings_takes_the_shipped_recogniser_and_refuses_a_size_it_does_not_fit(runs, cli, tmp_path):
+    from mdaug.runs.identity import identity_features, shipped_identity_recognizer
+
+    cfg = load_config("tiny", ["ae.family=kl", "data.size=[64,64]", "ldm.person=recordings"])
+    ae = train_autoencoder(cfg, tmp_path / "ae")
+    s2 = load_stage2(train_stage2(cfg, tmp_path / "ldm", "ldm", autoencoder=ae))
+    data = stage1_data(s2.autoencoder)
+    train = data.indices("train")
+    rec, name = shipped_identity_recognizer((1, 64, 64))
+    want = identity_features(rec, data.dataset.x[train], data.dataset.labels[train], len(s2.class_names))
+    assert s2.card.identity == name == "recognizer-64x64"
+    assert torch.allclose(s2.model.unet.class_embedding.person_features[:-1], want, atol=1e-5)
+    code, _, e = cli("train-ldm", "--config", "tiny", "--ae", runs["ae"], "--out", tmp_path / "x", "ae.family=kl",
+                     "ldm.person=recordings")
+    assert_one_line_error(code, e, "none fits 1x32x32 spectrograms")
