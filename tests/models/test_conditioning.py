@@ -203,3 +203,13 @@ def test_a_person_known_by_their_recordings_adds_nothing_at_first_and_nothing_to
     assert torch.allclose(f[0], torch.nn.functional.normalize(e[:2].mean(0), dim=0), atol=1e-6)
     assert torch.allclose(f[1], torch.nn.functional.normalize(e[2:].mean(0), dim=0), atol=1e-6)
     assert not f[2].any()
+
+
+def test_another_persons_session_is_asked_without_their_gait_cycle():
+    from mdaug.evaluation.conditions_control import asked_conditions
+
+    sp = specs()  # speed_mps, cycle_s, arms
+    values = {"speed_mps": np.array([1.1, 1.9]), "cycle_s": np.array([0.9, 1.2]),
+              "arms": np.array(["box", "swing"], dtype=object)}
+    table = asked_conditions(sp, values, np.array([1]))
+    assert table[0, 0] == pytest.approx(1.9) and math.isnan(table[0, 1]) and table[0, 2] == 2.0

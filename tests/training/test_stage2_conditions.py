@@ -44,11 +44,13 @@ def test_auto_takes_the_conditions_the_recordings_differ_in_with_their_training_
     rec = _recordings(data)
     train_ids = [data.dataset.ids[i] for i in data.indices("train")]
     by_name = {c.name: c for c in s2.conditions}
-    # every numeric column that varies over the training recordings, but the range (never compared: on a display
-    # normalised to its peak it acts only through the SNR) and phase0 (where the cycle starts, not a condition)
+    # every column that varies over the training recordings, but the range (never compared: on a display normalised
+    # to its peak it acts only through the SNR), phase0 (where the cycle starts, not a condition) and the gait cycle
+    # (the person's own trait, left to the person)
     varying = {k for k in rec[train_ids[0]] if k not in ("id", "person", "session", "recording", "phase0", "range_m")
                and len({rec[i][k] for i in train_ids}) > 1}
-    assert set(by_name) == varying and {"speed_mps", "snr_db", "aspect_deg", "direction"} <= varying
+    assert "cycle_s" in varying
+    assert set(by_name) == varying - {"cycle_s"} and {"speed_mps", "snr_db", "aspect_deg", "direction"} <= varying
     for name in ("speed_mps", "snr_db"):
         v = [float(rec[i][name]) for i in train_ids]
         assert (by_name[name].low, by_name[name].high) == (pytest.approx(min(v)), pytest.approx(max(v)))
@@ -140,7 +142,7 @@ def test_eval_conditions_measures_against_the_training_range_and_draws_the_perso
     rec = _recordings(data)
     snr = np.array([float(rec[data.dataset.ids[i]]["snr_db"]) for i in data.indices("train")])
     c = r["controllability"]
-    assert set(c) == {"snr_db", "radial_speed_mps", "cycle_s"}  # what the estimators read back
+    assert set(c) == {"snr_db", "radial_speed_mps"}  # what the estimators read back (the cycle is the person's)
     assert c["snr_db"]["asked"] == pytest.approx(np.quantile(snr, (0.1, 0.3, 0.5, 0.7, 0.9)), abs=1e-3)
     assert c["snr_db"]["samples"] == 5 and c["radial_speed_mps"]["estimator_median_abs_error"] < 0.1
     p = r["physics"]
@@ -160,7 +162,7 @@ def test_fill_asks_each_person_for_session_conditions_they_lack_and_leaves_their
     plan = fill_plan(s2, labels, y, cond, np.random.default_rng(0))
     names = [c.name for c in s2.conditions]
     assert plan.conditions.shape == (len(labels), len(names))
-    assert np.isnan(plan.conditions[:, names.index("cycle_s")]).all()  # the person's own trait
+    assert "cycle_s" not in names  # the person's own trait
     k = names.index("snr_db")
     for i in np.flatnonzero(plan.filled):  # the asked session is another person's, and this person lacks it
         same = np.flatnonzero(np.isclose(cond.values["snr_db"], plan.conditions[i, k]) & (y != labels[i]))
