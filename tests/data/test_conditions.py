@@ -16,7 +16,17 @@ from mdaug.data.conditions import (
     merge,
     read_condition_file,
 )
-from mdaug.data.coverage import ABOVE, BELOW, BETWEEN, SEEN, UNKNOWN, coverage, lacking, unseen_conditions
+from mdaug.data.coverage import (
+    ABOVE,
+    BELOW,
+    BETWEEN,
+    SEEN,
+    UNKNOWN,
+    coverage,
+    lacking,
+    person_traits,
+    unseen_conditions,
+)
 from mdaug.errors import MdaugError
 
 
@@ -201,3 +211,14 @@ def test_lacking_names_other_peoples_sessions_a_person_lacks_but_not_their_gait_
     assert len(rows) == 1 and rows[0] in (3, 4)  # at most per_class
     _, rows = lacking(c, labels, train, np.random.default_rng(0), 10, classes=np.array([0]), exclude=())
     assert sorted(rows.tolist()) == [3, 4, 5]  # with the gait cycle compared, the last one is lacking too
+
+
+def test_person_traits_are_what_hardly_varies_within_a_person():
+    # speed: each person walks at their own pace (a trait); snr: every session its own; arms: one posture each
+    c, labels = _table({"speed_mps": [1.0, 1.01, 0.99, 1.6, 1.61, 1.59], "snr_db": [5, 20, 12, 6, 19, 11],
+                        "arms": ["swing"] * 3 + ["box"] * 3}, [0, 0, 0, 1, 1, 1])
+    assert person_traits(c, labels, np.arange(6)) == ["speed_mps", "arms"]
+    # over other rows the speed varies within a person: a session's condition there
+    c2, labels2 = _table({"speed_mps": [1.0, 1.6, 1.3, 1.6, 1.0, 1.3], "snr_db": [5, 20, 12, 6, 19, 11],
+                          "arms": ["swing", "box"] * 3}, [0, 0, 0, 1, 1, 1])
+    assert person_traits(c2, labels2, np.arange(6)) == []

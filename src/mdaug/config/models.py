@@ -207,9 +207,10 @@ class LatentDiffusionConfig(Section):
     """The recording conditions stage 2 is conditioned on besides the person (mdaug.data.conditions: given in the
     data's conditions file, or estimated from the spectrograms), so that `mdaug sample --condition speed=1.6` and the
     fill strategy can ask for them. 'auto': every condition the data's recordings differ in (those coverage compares,
-    known for at least half of the training recordings) but the person's own traits (the gait cycle: given as a
-    condition, it is no longer learned as the person's, and samples lose the person); [] for none; or a list of
-    names."""
+    known for at least half of the training recordings) but the person's own traits: the gait cycle, and whatever
+    varies within a person by less than a fifth of its variance overall (mdaug.data.coverage.person_traits; the
+    speed on gait31). Given as a condition, a trait is no longer learned as the person's, and samples lose the
+    person. [] for none; or a list of names."""
     condition_drop_prob: float = Field(0.2, ge=0, lt=1)
     """Chance that a training sample's condition is made unknown, each on its own, so that any subset can be asked."""
     person: Literal["embedding", "recordings"] = "embedding"

@@ -23,6 +23,7 @@ from rich.console import Console
 from mdaug import seeds
 from mdaug.config import Config, save_config, saved_config
 from mdaug.data.conditions import PERSON_TRAITS
+from mdaug.data.coverage import person_traits
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import sample_grid
 from mdaug.files import atomic_write_text, ensure_empty_dir
@@ -108,9 +109,11 @@ class Stage2Recipe(Recipe):
         found = self.data.conditions
         sub = found.subset(rows)
         if wanted == "auto":
-            # not the person's own traits (the gait cycle): given as a condition, the model leaves them to it and
-            # forgets them with the person, who is then rendered with anybody's cycle (benchmarks/README.md)
-            names = [n for n in found.compared() if sub.known(n).mean() >= 0.5 and n not in PERSON_TRAITS]
+            # not the person's own traits (the gait cycle; and what does not vary within a person in this data, like
+            # the speed on gait31): given as a condition, the model leaves them to it and forgets them with the
+            # person, who is then rendered with anybody's (benchmarks/README.md, condition_identity.py)
+            traits = set(PERSON_TRAITS) | set(person_traits(found, self.data.dataset.labels, rows))
+            names = [n for n in found.compared() if sub.known(n).mean() >= 0.5 and n not in traits]
             self.specs = choose_specs({n: sub.values[n] for n in names}, names, strict=False)
         else:
             self.specs = choose_specs(sub.values, list(wanted), strict=True)
