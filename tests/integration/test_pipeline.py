@@ -10,7 +10,7 @@ from tests.conftest import assert_one_line_error
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     out = tmp_path_factory.mktemp("pipe") / "run"
-    return out, run_pipeline(out, preset="tiny", family="vq")
+    return out, run_pipeline(out, preset="tiny", family="vq", overrides=["ldm.conditions=auto"])
 
 
 def test_the_pipeline_writes_every_part_and_the_report(pipeline):
@@ -46,7 +46,7 @@ def test_a_rerun_skips_finished_steps_and_redoes_only_what_is_missing(pipeline, 
     stamps = {p: (out / p).stat().st_mtime_ns for p in ("ae/final/mdaug.json", "ldm/final/mdaug.json",
                                                         "utility/budget-4/repeat-0/pool-anchored.npz")}
     (out / "ldm" / "eval" / "generation.json").unlink()  # as if killed before the evaluation finished
-    run_pipeline(out, preset="tiny", family="vq")
+    run_pipeline(out, preset="tiny", family="vq", overrides=["ldm.conditions=auto"])
     assert all((out / p).stat().st_mtime_ns == t for p, t in stamps.items())
     assert (out / "ldm" / "eval" / "generation.json").exists()
     assert capsys.readouterr().out.count("done before: skipped") >= 7

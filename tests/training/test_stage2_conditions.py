@@ -25,14 +25,14 @@ from tests.conftest import assert_one_line_error
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("cond")
-    cfg = load_config("tiny", ["ae.family=kl"])
+    cfg = load_config("tiny", ["ae.family=kl", "ldm.conditions=auto"])
     ae = train_autoencoder(cfg, root / "ae").parent
     out = {"ae": ae, "auto": train_stage2(cfg, root / "auto", "ldm", autoencoder=ae).parent}
     # the walking speed is a trait of each tiny walker (auto leaves it out): named, it is taken
     listed = load_config("tiny", ["ae.family=kl", "ldm.conditions=[speed_mps,aspect_deg,snr_db,radial_speed_mps,"
                                   "direction]"])
     out["listed"] = train_stage2(listed, root / "listed", "ldm", autoencoder=ae).parent
-    plain = load_config("tiny", ["ae.family=kl", "ldm.conditions=[]"])
+    plain = load_config("tiny", ["ae.family=kl"])  # the default: no conditions
     out["plain"] = train_stage2(plain, root / "plain", "ldm", autoencoder=ae).parent
     return out
 

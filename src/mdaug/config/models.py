@@ -203,14 +203,16 @@ class LatentDiffusionConfig(Section):
     the cosine one the first steps divide the predicted noise by a near-zero signal level."""
     cond_drop_prob: float = Field(0.1, ge=0, lt=1)
     """Share of training labels replaced by the null class, so one network is both conditional and not."""
-    conditions: Literal["auto"] | list[str] = "auto"
+    conditions: Literal["auto"] | list[str] = []
     """The recording conditions stage 2 is conditioned on besides the person (mdaug.data.conditions: given in the
     data's conditions file, or estimated from the spectrograms), so that `mdaug sample --condition speed=1.6` and the
-    fill strategy can ask for them. 'auto': every condition the data's recordings differ in (those coverage compares,
-    known for at least half of the training recordings) but the person's own traits: the gait cycle, and whatever
-    varies within a person by less than a fifth of its variance overall (mdaug.data.coverage.person_traits; the
-    speed on gait31). Given as a condition, a trait is no longer learned as the person's, and samples lose the
-    person. [] for none; or a list of names."""
+    fill strategy can ask for them. [] (the default): none, the person alone: on the demo's data and schedule any
+    conditions cost samples about half their identity (55% -> 27-34% recognised as their person; benchmarks/README.md,
+    condition_identity.py). 'auto': every condition the data's recordings differ in (those coverage compares, known
+    for at least half of the training recordings) but the person's own traits: the gait cycle, and whatever varies
+    within a person by less than a fifth of its variance overall (mdaug.data.coverage.person_traits; the speed on
+    gait31). Given as a condition, a trait is no longer learned as the person's, and samples lose the person. Or a
+    list of names."""
     condition_drop_prob: float = Field(0.2, ge=0, lt=1)
     """Chance that a training sample's condition is made unknown, each on its own, so that any subset can be asked."""
     person: Literal["embedding", "recordings"] = "embedding"

@@ -93,7 +93,6 @@ class StrategyConfig(Section):
 DEFAULT_STRATEGIES = (
     StrategyConfig(name="from-noise", strength=1.0, per_real=2.0, filter_confidence=0.5),
     StrategyConfig(name="anchored", strength=0.5, per_real=2.0, filter_confidence=0.5),
-    StrategyConfig(name="fill", strength=1.0, per_real=2.0, filter_named=True, conditions="fill"),
 )
 
 
