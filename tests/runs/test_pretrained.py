@@ -112,3 +112,22 @@ def test_stage_2_starts_from_the_shipped_diffusion_of_the_shipped_stage_1_and_ke
     assert [g["initial_lr"] for g in scratch.optimizer.param_groups] == [scratch.train_cfg.lr]
     with pytest.raises(MdaugError, match="no shipped pretrained ldm"):
         Stage2Recipe(tiny("ldm.init=pretrained"), tmp_path / "ldm-refused", "ldm", autoencoder=own_ae)
+
+
+def test_the_shipped_latent_diffusion_fits_the_quick_presets_stage_2_with_or_without_conditions_and_identity():
+    """The shipped kl-64x64-ldm was saved before stage 2 took conditions; a model with the quick preset's
+    architecture must still find it (the new settings are the user's, not the architecture's)."""
+    import numpy as np
+
+    from mdaug.models.conditioning import spec_of
+    from mdaug.models.stage2 import stage2_kind
+    from mdaug.runs.loading import autoencoder_identity, load_pretrained_autoencoder
+    from mdaug.runs.pretrained import SHIPPED, fitting_shipped_stage2
+
+    pre = load_pretrained_autoencoder(SHIPPED / "kl-64x64")
+    identity = autoencoder_identity(pre.folder)
+    cfg = load_config("quick")
+    spec = spec_of("snr_db", np.array([3.0, 20.0]))
+    for conditions, person in (([], 0), ([spec], 0), ([spec], 96)):
+        model = stage2_kind("ldm").build(cfg, pre.latent_shape, pre.model, 31, conditions, person)
+        assert fitting_shipped_stage2("ldm", model, None, identity) == SHIPPED / "kl-64x64-ldm"

@@ -92,7 +92,7 @@ def initial_weights(cfg: Config, model: Autoencoder, input_shape: list[int]
 
 
 
-USERS_OWN = ("num_classes", "conditions", "condition_drop_prob", "condition_drop_all")
+USERS_OWN = ("num_classes", "conditions", "condition_drop_prob", "condition_drop_all", "person_features")
 """Stage-2 settings that are the user's data's, not the architecture's: a shipped model fits whatever they are."""
 
 
