@@ -57,3 +57,34 @@ def test_a_display_round_trip_reads_back_what_was_shown(display, tolerance):
     assert back.shape == x.shape
     assert np.abs(back - x).max() <= tolerance
     assert not np.array_equal(back, x)  # 8-bit: quantised
+
+
+def test_the_corpus_carries_every_recordings_true_conditions_and_its_radar(tmp_path, monkeypatch):
+    """What a conditional stage 2 is pretrained on: the simulator's truth per recording, matched by id (no estimate
+    reads a corpus whose parts differ in their display's dB range)."""
+    import csv
+
+    from mdaug.runs.builtin import corpus_dataset
+    from mdaug.runs.run_data import load_run_data
+    from mdaug.workflows.pretrain import corpus_config
+
+    monkeypatch.setenv("MDAUG_CACHE", str(tmp_path))
+    cfg = load_config("tiny", ["pretrain.parts=2", "pretrain.people_per_part=2", "pretrain.per_person=3",
+                               "pretrain.sessions=1", "data.size=32x32"])
+    folder = corpus_dataset(cfg)
+    with open(folder / "recordings.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    parts = corpus_parts(cfg.pretrain, cfg.simulate)
+    data = load_run_data(corpus_config(cfg))
+    assert [r["id"] for r in rows] == list(data.dataset.ids) and len(rows) == 2 * 2 * 3
+    assert [r["radar"] for r in rows] == [p.radar for p in parts for _ in range(6)]
+    c = data.conditions
+    assert c.source["aspect_deg"] == "given (recordings.csv)" and c.source["radar"] == "given (recordings.csv)"
+    np.testing.assert_allclose(c.values["snr_db"], [float(r["snr_db"]) for r in rows])
+    # the truth is physics: the torso's radial speed is the walking speed along the line of sight on the ground, and
+    # about zero on a treadmill
+    radial, speed, aspect = c.values["radial_speed_mps"], c.values["speed_mps"], np.radians(c.values["aspect_deg"])
+    ground = np.array([p.simulate.path == "ground" for p in parts for _ in range(6)])
+    assert ground.any() and not ground.all()
+    np.testing.assert_allclose(radial[ground], (speed * np.cos(aspect))[ground], atol=0.1)
+    assert np.abs(radial[~ground]).max() < 0.05

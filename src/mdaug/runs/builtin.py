@@ -85,13 +85,18 @@ def corpus_dataset(cfg: Config, console: Console | None = None) -> Path:
         save_prepared(ds, folder)
         save_split(make_split(ds, cfg.split), folder / SPLIT_FILE)
         atomic_write_text(folder / "corpus.csv", csv_text([p.row() for p in parts]))
+        # every recording's true conditions (the simulator's), with its part's radar: what a conditional stage 2
+        # learns the conditions from (no estimate reads a corpus whose parts differ in their display's dB range)
+        atomic_write_text(folder / "recordings.csv", csv_text([
+            {"id": r.id} | m | {"radar": part.radar}
+            for part, sim in zip(parts, sims) for r, m in zip(sim.dataset.records, sim.samples)]))
         atomic_write_text(folder / "people.csv", csv_text([{"part": part.index} | person.row() for part, sim
                                                            in zip(parts, sims) for person in sim.people]))
         save_config(cfg, folder / CONFIG_FILE)
         corpus_preview(sims, parts, folder / "preview.png")
 
     return _cached("corpus", config_to_yaml(cfg.pretrain) + config_to_yaml(cfg.simulate)
-                   + repr((cfg.data.size, cfg.split)), build)
+                   + repr((cfg.data.size, cfg.split)) + "recordings.csv", build)
 
 
 def gait_sessions_dataset(cfg: Config, console: Console | None = None) -> Path:
