@@ -11,6 +11,7 @@ import torch
 from mdaug.errors import MdaugError
 from mdaug.models.conditioning import (
     ConditionSpec,
+    carried,
     choose_specs,
     drop_conditions,
     encode_table,
@@ -114,6 +115,38 @@ def test_a_model_with_conditions_starts_as_the_model_it_is_loaded_from_and_unkno
         plain(x, t, y, c)
     with pytest.raises(ValueError, match=r"\(batch, 3\)"):
         model(x, t, y, c[:, :2])
+
+
+def test_a_start_that_knows_a_condition_gives_its_encoder_and_its_scaling():
+    start = specs()  # speed_mps, cycle_s, arms (box|pockets|swing)
+    mine = [spec_of("snr_db", np.array([0.0, 10.0, 20.0])),
+            spec_of("speed_mps", np.array([1.4, 1.5, 1.7])),
+            spec_of("arms", np.array(["swing", "box"], dtype=object)),  # other categories: a new encoder
+            spec_of("cycle_s", np.array([1.0, 1.3]))]
+    out, carry = carried(mine, start)
+    assert carry == {1: 0, 3: 1}
+    assert out[0] == mine[0] and out[2] == mine[2]
+    # scaled as the start reads it, the range this data's
+    assert (out[1].center, out[1].scale) == (start[0].center, start[0].scale) != (mine[1].center, mine[1].scale)
+    assert (out[1].low, out[1].high) == (1.4, 1.7) and (out[3].low, out[3].high) == (1.0, 1.3)
+
+    torch.manual_seed(0)
+    old = LatentDiffusion(num_classes=3, conditions=[s.to_json() for s in start], **SMALL).eval()
+    with torch.no_grad():
+        for p in old.unet.class_embedding.encoders.parameters():
+            p.add_(torch.randn_like(p))
+    new = LatentDiffusion(num_classes=5, conditions=[s.to_json() for s in out], **SMALL).eval()
+    stage2_kind("ldm").load_start(new, old.state_dict(), carry)
+    a, b = old.unet.class_embedding.encoders, new.unet.class_embedding.encoders
+    v = torch.tensor([1.45, 1.9, float("nan")])
+    with torch.no_grad():
+        assert torch.equal(b[1](v), a[0](v)) and torch.equal(b[3](v), a[1](v))
+        assert not b[0](v).any() and not b[2](torch.tensor([0.0, 1.0])).any()  # new encoders: zero
+    # the same load without carrying: every encoder new
+    fresh = LatentDiffusion(num_classes=5, conditions=[s.to_json() for s in out], **SMALL).eval()
+    stage2_kind("ldm").load_start(fresh, old.state_dict())
+    with torch.no_grad():
+        assert not fresh.unet.class_embedding.encoders[1](v).any()
 
 
 def test_the_denoiser_learns_what_a_condition_does():

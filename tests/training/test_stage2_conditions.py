@@ -244,3 +244,35 @@ def test_person_from_recordings_takes_the_shipped_recogniser_and_refuses_a_size_
     code, _, e = cli("train-ldm", "--config", "tiny", "--ae", runs["ae"], "--out", tmp_path / "x", "ae.family=kl",
                      "ldm.person=recordings")
     assert_one_line_error(code, e, "none fits 1x32x32 spectrograms")
+
+
+def test_a_stage2_started_from_one_with_conditions_keeps_the_encoders_it_shares_and_resumes_exactly(runs, tmp_path):
+    from safetensors.torch import load_file
+
+    from mdaug.training.common import read_loss_log
+
+    start = load_stage2(runs["listed"])  # speed_mps, aspect_deg, snr_db, radial_speed_mps, direction
+    over = ["ae.family=kl", "ldm.conditions=[snr_db,cycle_s,aspect_deg]", f"ldm.init={runs['listed']}",
+            "ldm_train.finetune_lr=1e-12", "ldm_train.steps=4"]
+    cfg = load_config("tiny", over)
+    train_stage2(cfg, tmp_path / "straight", "ldm", autoencoder=runs["ae"])
+    s2 = load_stage2(tmp_path / "straight")
+    assert [c["name"] for c in s2.card.init.conditions] == [c.name for c in start.conditions]
+    old = {c.name: c for c in start.conditions}
+    for c in s2.conditions:  # the start's scaling where it knows the condition
+        if c.name in old:
+            assert (c.center, c.scale) == (old[c.name].center, old[c.name].scale)
+    a, b = start.model.unet.class_embedding.encoders, s2.model.unet.class_embedding.encoders
+    v = torch.tensor([0.0, 5.0, 30.0, 170.0, float("nan")])
+    with torch.no_grad():
+        # carried at the fine-tune rate (here ~0): as the start has them; the new one (the cycle) learned from zero
+        assert torch.allclose(b[0](v), a[2](v), atol=1e-5) and torch.allclose(b[2](v), a[1](v), atol=1e-5)
+        assert b[1](torch.tensor([1.0, 1.2])).abs().max() > 1e-4 and a[2](v).abs().max() > 1e-4
+    # interrupted and resumed: the same run (the scaling and the carried encoders come back from where it started)
+    assert train_stage2(cfg, tmp_path / "split", "ldm", autoencoder=runs["ae"], stop_after=2) is None
+    train_stage2(cfg, tmp_path / "split", "ldm", resume="latest")
+    assert read_loss_log(tmp_path / "straight" / "losses.jsonl") == read_loss_log(tmp_path / "split" / "losses.jsonl")
+    wa = load_file(str(tmp_path / "straight" / "final" / "diffusion_pytorch_model.safetensors"))
+    wb = load_file(str(tmp_path / "split" / "final" / "diffusion_pytorch_model.safetensors"))
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert load_stage2(tmp_path / "split").conditions == s2.conditions

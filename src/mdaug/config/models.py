@@ -228,7 +228,9 @@ class LatentDiffusionConfig(Section):
     """Where stage 2 starts. 'pretrained': the latent diffusion shipped for the shipped stage-1 model this run's
     stage 1 started from (trained by `mdaug pretrain-ldm` on the same simulated corpus, people in no built-in
     dataset); its denoiser is kept, and every class of yours starts from its 'no class' embedding. 'scratch': random
-    weights. 'auto': pretrained when one fits, else scratch. Or the path of a finished latent-diffusion run."""
+    weights. 'auto': pretrained when one fits, else scratch. Of several shipped models that fit, the one that knows
+    most of the conditions this run takes (ldm.conditions), and without conditions the one without them; or name
+    one (e.g. kl-64x64-ldm-conditions). Or the path of a finished latent-diffusion run."""
     sample_steps: int = Field(25, ge=1, le=1000)
     guidance_scale: float = Field(2.0, ge=0, le=20)
     """Classifier-free guidance: 1 = conditional only, 0 = unconditional, > 1 = stronger class identity."""

@@ -123,6 +123,25 @@ def choose_specs(values: dict[str, Any], wanted: list[str], *, strict: bool) -> 
     return specs
 
 
+def carried(specs: list[ConditionSpec], start: list[ConditionSpec]) -> tuple[list[ConditionSpec], dict[int, int]]:
+    """What a model of conditions `specs` takes from a start model of conditions `start`: the specs, each numeric one
+    the start knows scaled as the start scales it (its encoder reads values as it was trained to; the range stays
+    this data's), and {index here: index in the start} of the encoders carried with their weights: a numeric
+    condition of the same name, or a category of the same name and values."""
+    import dataclasses
+
+    by_name = {s.name: (j, s) for j, s in enumerate(start)}
+    out, carry = [], {}
+    for k, spec in enumerate(specs):
+        j, old = by_name.get(spec.name, (None, None))
+        if old is not None and old.kind == spec.kind and old.values == spec.values:
+            carry[k] = j
+            if spec.kind == "numeric":
+                spec = dataclasses.replace(spec, center=old.center, scale=old.scale)
+        out.append(spec)
+    return out, carry
+
+
 MARGIN = 0.1
 """How far beyond its training range (as a share of that range) a numeric request is still taken."""
 
@@ -254,5 +273,5 @@ def drop_conditions(values: torch.Tensor, each: float, together: float) -> torch
     return torch.where(drop, torch.full_like(values, math.nan), values)
 
 
-__all__ = ["MARGIN", "MAX_CATEGORIES", "ConditionSpec", "ConditionedEmbedding", "choose_specs", "drop_conditions",
-           "encode_table", "parse_request", "request_row", "resolve_name", "spec_of"]
+__all__ = ["MARGIN", "MAX_CATEGORIES", "ConditionSpec", "ConditionedEmbedding", "carried", "choose_specs",
+           "drop_conditions", "encode_table", "parse_request", "request_row", "resolve_name", "spec_of"]

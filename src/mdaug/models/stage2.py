@@ -26,6 +26,8 @@ from mdaug.models.latents import LatentSet, LatentStats
 from mdaug.models.ldm import SAMPLERS, LatentDiffusion
 
 CODE_FAMILIES = ("vq", "vqgan", "rq", "fsq")
+ENCODERS = "unet.class_embedding.encoders."
+"""State-dict prefix of the condition encoders (one per condition, by its index: ENCODERS + 'k.')."""
 """Stage-1 families with discrete codes, which the code prior models."""
 
 
@@ -106,10 +108,17 @@ class Stage2Kind(ABC):
     class_embedding: ClassVar[str]
     """The state-dict key of the class embedding table (num_classes + 1 rows, the last one 'no class')."""
 
-    def load_start(self, model: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    def load_start(self, model: torch.nn.Module, state: dict[str, torch.Tensor],
+                   carry: dict[int, int] | None = None) -> None:
         """Load a trained model's weights into `model`, whose classes may be others: every class of `model` starts
-        from the trained 'no class' embedding (its unconditional prediction), the rest is kept as trained."""
-        state = {k: v for k, v in state.items() if not k.startswith(self.users_own)}
+        from the trained 'no class' embedding (its unconditional prediction), the rest is kept as trained. `carry`
+        ({condition here: condition in the start}, mdaug.models.conditioning.carried): the condition encoders kept
+        from the start; every other encoder starts new."""
+        kept = {}
+        for here, there in (carry or {}).items():
+            prefix = f"{ENCODERS}{there}."
+            kept |= {f"{ENCODERS}{here}.{k[len(prefix):]}": v for k, v in state.items() if k.startswith(prefix)}
+        state = {k: v for k, v in state.items() if not k.startswith(self.users_own)} | kept
         own = model.state_dict()
         emb = state.get(self.class_embedding)
         if emb is None or emb.shape[1:] != own[self.class_embedding].shape[1:]:
@@ -122,10 +131,10 @@ class Stage2Kind(ABC):
                              "ldm.init=scratch")
         model.load_state_dict(state, strict=False)  # the condition and identity encoders (the rest is checked above)
 
-    users_own: ClassVar[tuple[str, ...]] = ("unet.class_embedding.encoders.", "unet.class_embedding.person")
+    users_own: ClassVar[tuple[str, ...]] = (ENCODERS, "unet.class_embedding.person")
     """State-dict prefixes of the condition encoders and the identity encoder (mdaug.models.conditioning): the user's
-    conditions and people, never carried from a start (whose may be others; each encoder ends in zeros, so the
-    start's predictions stand)."""
+    conditions and people, carried from a start only where `carry` names a condition the start knows (each new
+    encoder ends in zeros, so the start's predictions stand)."""
 
     def settings_from_dict(self, d: dict[str, Any]) -> SampleSettings:
         return SampleSettings(steps=d["steps"], guidance_scale=d["guidance_scale"], sampler=d.get("sampler", "dpm++"),

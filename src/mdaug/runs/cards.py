@@ -44,6 +44,9 @@ class InitRecord(Card):
     corpus: dict[str, Any] | None = None
     """For a shipped model: the pretraining corpus it saw (spectrograms, people, parts, seeds, radars, displays),
     none of them in the user's data."""
+    conditions: list[dict[str, Any]] | None = None
+    """A stage-2 start's recording conditions (ConditionSpec.to_json() each): those this run takes too keep the
+    start's encoders and scaling (mdaug.models.conditioning.carried)."""
 
 
 class AutoencoderCard(Card):

@@ -62,6 +62,13 @@ def _corpus(folder: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()).get("corpus") if path.is_file() else None
 
 
+def _conditions(folder: Path) -> list[dict[str, Any]] | None:
+    """The recording conditions a stage-2 model in `folder` takes (its config), None when it takes none."""
+    path = folder / "config.json"
+    conditions = json.loads(path.read_text()).get("conditions") if path.is_file() else None
+    return list(conditions) if conditions else None
+
+
 def initial_weights(cfg: Config, model: Autoencoder, input_shape: list[int]
                     ) -> tuple[dict[str, torch.Tensor] | None, InitRecord]:
     """The weights a new stage-1 run of `cfg` starts from (None: the random ones `model` has) and their record."""
@@ -100,9 +107,18 @@ def fitting_shipped_stage2(kind: str, model: torch.nn.Module, start: InitRecord 
                            identity: str) -> Path | None:
     """The shipped stage-2 model of `kind` for the stage-1 model it will model: one trained on a shipped stage-1
     model that this stage-1 model is (`identity`) or started from (`start`), with `model`'s architecture (the number
-    of classes aside: those are the user's)."""
+    of classes aside: those are the user's). Of several: the one that knows most of the conditions `model` takes,
+    and of those the one taking fewest others (a model without conditions starts from the one without them)."""
+    fits = _fitting_stage2(kind, model, start, identity)
+    mine = {s.name for s in getattr(model, "specs", [])}
+    names = {f: {c["name"] for c in _conditions(f) or []} for f in fits}
+    return max(fits, key=lambda f: (len(names[f] & mine), -len(names[f] - mine)), default=None)
+
+
+def _fitting_stage2(kind: str, model: torch.nn.Module, start: InitRecord | None, identity: str) -> list[Path]:
     origins = {identity} | ({start.weights_sha256} if start is not None and start.source == "pretrained" else set())
     want = {k: v for k, v in _model_config(model).items() if k not in USERS_OWN}
+    fits = []
     for folder in shipped_models():
         card = json.loads((folder / CARD).read_text())
         saved = json.loads((folder / "config.json").read_text())
@@ -110,8 +126,8 @@ def fitting_shipped_stage2(kind: str, model: torch.nn.Module, start: InitRecord 
                 if not k.startswith("_") and k not in USERS_OWN}
         if (card.get("kind") == kind and saved.get("_class_name") == type(model).__name__ and same == want
                 and card.get("autoencoder", {}).get("identity") in origins):
-            return folder
-    return None
+            fits.append(folder)
+    return fits
 
 
 def initial_stage2_weights(init: str, kind: str, model: torch.nn.Module, start: InitRecord | None,
@@ -127,15 +143,25 @@ def initial_stage2_weights(init: str, kind: str, model: torch.nn.Module, start: 
                 return None, InitRecord(source="scratch")
             raise MdaugError(f"no shipped pretrained {kind} fits this stage-1 model (it must start from a shipped "
                              "stage-1 model, with the shipped architecture); set ldm.init=scratch")
+    elif (SHIPPED / init).is_dir() and "/" not in init:  # a shipped model by its name
+        folder = SHIPPED / init
+        if folder not in _fitting_stage2(kind, model, start, identity):
+            raise MdaugError(f"ldm.init={init} is not a shipped {kind} for this stage-1 model and architecture; "
+                             "set ldm.init=auto")
+    else:
+        folder = None
+    if folder is not None:
         weights, sha = _weights(folder)
-        return weights, InitRecord(source="pretrained", path=folder.name, weights_sha256=sha, corpus=_corpus(folder))
+        return weights, InitRecord(source="pretrained", path=folder.name, weights_sha256=sha, corpus=_corpus(folder),
+                                   conditions=_conditions(folder))
     from mdaug.runs.loading import load_stage2
 
     s2 = load_stage2(init)
     if s2.kind.name != kind:
         raise MdaugError(f"ldm.init={init} is a {s2.kind.name}, not a {kind}")
     weights, sha = _weights(s2.folder)
-    return weights, InitRecord(source="run", path=str(s2.folder.resolve()), weights_sha256=sha)
+    return weights, InitRecord(source="run", path=str(s2.folder.resolve()), weights_sha256=sha,
+                               conditions=_conditions(s2.folder))
 
 
 def fitting_shipped_recognizer(model: torch.nn.Module, input_shape: list[int]) -> Path | None:

@@ -27,9 +27,9 @@ from mdaug.data.coverage import person_traits
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import sample_grid
 from mdaug.files import atomic_write_text, ensure_empty_dir
-from mdaug.models.conditioning import ConditionSpec, choose_specs, encode_table
+from mdaug.models.conditioning import ConditionSpec, carried, choose_specs, encode_table
 from mdaug.models.latents import LatentSet, latent_stats
-from mdaug.models.stage2 import CODE_FAMILIES, Stage2Kind, stage2_kind
+from mdaug.models.stage2 import CODE_FAMILIES, ENCODERS, Stage2Kind, stage2_kind
 from mdaug.runs.cards import AutoencoderRef, InitRecord, Stage2Card, write_final
 from mdaug.runs.latent_cache import cached_latents
 from mdaug.runs.layout import AUTOENCODER_RECORD, CONFIG_FILE, IMAGES, INIT_RECORD
@@ -126,9 +126,23 @@ class Stage2Recipe(Recipe):
         acc, t = self.accelerator, self.train_cfg
         torch.manual_seed(t.seed)  # the same initial weights on every process
         identity = self._identity()
+        extra = {} if identity is None else {"person_features": identity.shape[1]}
         self.model = self.kind.build(self.cfg, self.pre.latent_shape, self.pre.model, len(self.class_names),
-                                     self.specs, **({} if identity is None else {"person_features": identity.shape[1]}))
-        self.init = self._start()
+                                     self.specs, **extra)
+        weights, self.init = self._start()
+        # the conditions the start knows keep its encoders, which read values as the start scales them
+        start_specs = [ConditionSpec.from_json(d) for d in self.init.conditions or []]
+        specs, self.carried = carried(self.specs, start_specs)
+        if specs != self.specs:
+            self.specs = specs
+            torch.manual_seed(t.seed)
+            self.model = self.kind.build(self.cfg, self.pre.latent_shape, self.pre.model, len(self.class_names),
+                                         self.specs, **extra)
+        if weights is not None:
+            self.kind.load_start(self.model, weights, self.carried)
+        if self.console and acc.is_main_process and self.carried:
+            self.console.print("stage 2 conditions from the start: " + ", ".join(self.specs[k].name
+                                                                                 for k in self.carried))
         if identity is not None:
             self.model.set_person_features(identity)
         self.optimizer = make_optimizer(self._param_groups(), t)
@@ -161,23 +175,25 @@ class Stage2Recipe(Recipe):
         if self.init.source == "scratch":
             return [{"params": list(self.model.parameters()), "lr": t.lr}]
         table = self.kind.class_embedding.removesuffix(".weight")
-        own = [p for n, p in self.model.named_parameters() if n.startswith(table)]
-        rest = [p for n, p in self.model.named_parameters() if not n.startswith(table)]
+        known = tuple(f"{ENCODERS}{k}." for k in self.carried)  # condition encoders the start trained
+        mine = lambda n: n.startswith(table) and not n.startswith(known)  # noqa: E731
+        own = [p for n, p in self.model.named_parameters() if mine(n)]
+        rest = [p for n, p in self.model.named_parameters() if not mine(n)]
         return [{"params": rest, "lr": t.finetune_lr or t.lr},
                 {"params": own, "lr": t.class_lr or t.finetune_lr or t.lr}]
 
-    def _start(self) -> InitRecord:
-        """Load the weights ldm.init names into the fresh model (a resumed run: read where it started)."""
+    def _start(self) -> tuple[dict[str, torch.Tensor] | None, InitRecord]:
+        """The weights ldm.init names for the fresh model, and their record (a resumed run: no weights, and the
+        record of where it started)."""
         path = self.run / INIT_RECORD
         if self.resumed:
-            return InitRecord.model_validate_json(path.read_text()) if path.exists() else InitRecord(source="scratch")
+            record = InitRecord.model_validate_json(path.read_text()) if path.exists() else InitRecord(source="scratch")
+            return None, record
         init = self.cfg.ldm.init if self.kind.name == "ldm" else "scratch"
         weights, record = initial_stage2_weights(init, self.kind.name, self.model, self.pre.card.init, self.identity)
-        if weights is not None:
-            self.kind.load_start(self.model, weights)
         if self.console and self.accelerator.is_main_process and record.source != "scratch":
             self.console.print(f"stage 2 starts from {record.path}, the classes from its 'no class' embedding")
-        return record
+        return weights, record
 
     @property
     def autoencoder_ref(self) -> AutoencoderRef:
