@@ -93,7 +93,7 @@ def test_stage_2_starts_from_the_shipped_diffusion_of_the_shipped_stage_1_and_ke
     shipped = load_file(str(with_shipped / "shipped" / "kl-32x32-ldm" / WEIGHTS))
     # the user's stage 1 starts from the shipped one; their stage 2 (4 classes) from the shipped diffusion
     user_ae = train_autoencoder(tiny("ae.init=pretrained"), tmp_path / "ae")
-    for init in ("auto", "pretrained"):
+    for init in ("auto", "pretrained", "kl-32x32-ldm"):  # or by its name
         r = Stage2Recipe(tiny(f"ldm.init={init}"), tmp_path / f"ldm-{init}", "ldm", autoencoder=user_ae)
         state = r.unwrapped.state_dict()
         emb = state["unet.class_embedding.weight"]
@@ -105,6 +105,8 @@ def test_stage_2_starts_from_the_shipped_diffusion_of_the_shipped_stage_1_and_ke
         assert (rest["initial_lr"], table["initial_lr"]) == (r.train_cfg.finetune_lr, r.train_cfg.class_lr)
         assert table["params"] == [r.unwrapped.unet.class_embedding.weight]
         assert len(rest["params"]) == len(list(r.unwrapped.parameters())) - 1
+    with pytest.raises(MdaugError, match="ldm.init=kl-32x32 is not a shipped ldm"):  # the stage 1, by its name
+        Stage2Recipe(tiny("ldm.init=kl-32x32"), tmp_path / "ldm-named-ae", "ldm", autoencoder=user_ae)
     # a stage 1 from scratch has no shipped diffusion: auto starts from scratch, pretrained refuses
     own_ae = train_autoencoder(tiny("ae.init=scratch"), tmp_path / "own")
     scratch = Stage2Recipe(tiny(), tmp_path / "ldm-own", "ldm", autoencoder=own_ae)
@@ -112,11 +114,14 @@ def test_stage_2_starts_from_the_shipped_diffusion_of_the_shipped_stage_1_and_ke
     assert [g["initial_lr"] for g in scratch.optimizer.param_groups] == [scratch.train_cfg.lr]
     with pytest.raises(MdaugError, match="no shipped pretrained ldm"):
         Stage2Recipe(tiny("ldm.init=pretrained"), tmp_path / "ldm-refused", "ldm", autoencoder=own_ae)
+    with pytest.raises(MdaugError, match="ldm.init=kl-32x32-ldm is not a shipped ldm for this stage-1 model"):
+        Stage2Recipe(tiny("ldm.init=kl-32x32-ldm"), tmp_path / "ldm-named-refused", "ldm", autoencoder=own_ae)
 
 
 def test_the_shipped_latent_diffusion_fits_the_quick_presets_stage_2_with_or_without_conditions_and_identity():
     """The shipped kl-64x64-ldm was saved before stage 2 took conditions; a model with the quick preset's
-    architecture must still find it (the new settings are the user's, not the architecture's)."""
+    architecture must still find it (the new settings are the user's, not the architecture's), and a model taking
+    conditions the shipped kl-64x64-ldm-conditions knows starts from that one."""
     import numpy as np
 
     from mdaug.models.conditioning import spec_of
@@ -127,7 +132,9 @@ def test_the_shipped_latent_diffusion_fits_the_quick_presets_stage_2_with_or_wit
     pre = load_pretrained_autoencoder(SHIPPED / "kl-64x64")
     identity = autoencoder_identity(pre.folder)
     cfg = load_config("quick")
-    spec = spec_of("snr_db", np.array([3.0, 20.0]))
-    for conditions, person in (([], 0), ([spec], 0), ([spec], 96)):
+    snr = spec_of("snr_db", np.array([3.0, 20.0]))
+    cycle = spec_of("cycle_s", np.array([1.0, 1.2]))  # not a condition of the shipped conditional model
+    for conditions, person, shipped in (([], 0, "kl-64x64-ldm"), ([snr], 0, "kl-64x64-ldm-conditions"),
+                                        ([snr, cycle], 96, "kl-64x64-ldm-conditions"), ([cycle], 0, "kl-64x64-ldm")):
         model = stage2_kind("ldm").build(cfg, pre.latent_shape, pre.model, 31, conditions, person)
-        assert fitting_shipped_stage2("ldm", model, None, identity) == SHIPPED / "kl-64x64-ldm"
+        assert fitting_shipped_stage2("ldm", model, None, identity) == SHIPPED / shipped

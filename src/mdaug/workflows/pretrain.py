@@ -27,7 +27,12 @@ from mdaug.evaluation.reconstruction import identity_ceiling, reconstruct
 from mdaug.files import atomic_write_text, copy_tree_atomic, sha256_file
 from mdaug.runs.builtin import corpus_dataset
 from mdaug.runs.layout import CARD, LOSSES, final_dir
-from mdaug.runs.loading import autoencoder_identity, load_pretrained_autoencoder, load_recognizer
+from mdaug.runs.loading import (
+    autoencoder_identity,
+    load_pretrained_autoencoder,
+    load_recognizer,
+    load_stage2,
+)
 from mdaug.runs.pretrained import PRETRAINING_RECORD
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.autoencoder import train_autoencoder
@@ -218,6 +223,9 @@ class Stage2PretrainingRecord(BaseModel):
     """Mean training loss of the last 100 steps (the denoising error, normalised latents: 1 = learned nothing)."""
     weights_sha256: str
     weights_dtype: str
+    conditions: list[str] = []
+    """The recording conditions it takes besides the walker (ConditionSpec.describe() each): the simulator's true
+    values of every corpus recording."""
 
 
 def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name: str, ship: Path | None = None,
@@ -246,7 +254,7 @@ def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name
         autoencoder={"name": shipped_name(pre.folder), "weights_sha256": autoencoder_identity(pre.folder)},
         corpus=corpus_summary(cfg), steps=t.steps, batch_size=t.batch_size * t.grad_accum,
         training_wall_s=round(spent, 1), final_loss=float(np.mean(losses)), weights_sha256=sha,
-        weights_dtype="float16")
+        weights_dtype="float16", conditions=[c.describe() for c in load_stage2(run).conditions])
     _ship(record, stage2_model_card(record), shipped, ship)
     return record
 
@@ -260,6 +268,13 @@ def shipped_name(folder: Path) -> str:
 def stage2_model_card(r: Stage2PretrainingRecord) -> str:
     """MODEL_CARD.md of a shipped stage-2 model, generated from its record."""
     c = r.corpus
+    conditions = "" if not r.conditions else f"""
+
+It also takes each recording's conditions, the simulator's true values: {'; '.join(r.conditions)} (numbers: the
+range of the corpus). Each was dropped on its own in training, and now and then all at once, so that any subset can
+be asked and a missing one is 'unknown'. A stage 2 of yours that takes conditions of the same names starts from this
+model (rather than from the one without conditions) and keeps their encoders, fine-tuning them at the rate of the
+rest (ldm_train.finetune_lr); a condition it does not know starts new."""
     return f"""# {r.name}: pretrained latent diffusion for the stage-1 model {r.autoencoder['name']}
 
 Made by `{r.command}` on {r.date} ({r.machine}); {r.steps} steps of {r.batch_size}, {r.training_wall_s / 60:.0f}
@@ -270,7 +285,8 @@ minutes of training, mean loss of the last 100 steps {r.final_loss:.3f} (1 = lea
 Trained on the same corpus as its stage-1 model: {c['spectrograms']} simulated spectrograms of {c['people']} walkers
 (seeds {c['seeds'][0]}-{c['seeds'][1]}, none in a built-in dataset), class-conditional on those walkers. `mdaug
 train-ldm` and `mdaug run` start from it (`ldm.init`) when their stage 1 started from {r.autoencoder['name']}: the
-denoiser is kept and every class of yours starts from its 'no class' embedding, then fine-tunes on your data.
+denoiser is kept and every class of yours starts from its 'no class' embedding, then fine-tunes on your
+data.{conditions}
 """
 
 
