@@ -433,8 +433,8 @@ def render_condition_identity(r: dict[str, Any]) -> str:
                        "left to the model). Read back: 8 samples per value asked, 5 values, median absolute error, "
                        "beside the same persons and noise asked for nothing. Gait cycle: asked for the 10% and 90% "
                        "quantile speeds at aspect 0, the ratio of the cycles read back against the walking model's.",
-                       "", f"{_source(r)} It took {r['wall_s'] / 60:.0f} minutes (stage 2 of each variant trained "
-                       "before and measured here)."])
+                       "", f"{_source(r)} It took {r['wall_s'] / 60:.0f} minutes (training the stage 2 of each variant "
+                       "not already trained in --out, and measuring them all)."])
 
 
 def render_pretrained_recognizer(r: dict[str, Any]) -> str:
@@ -532,6 +532,7 @@ for _name, _render in (("utility-standard", render_utility), ("utility-quick", r
                        ("sessions-curve", render_conditions_study), ("sessions-all", render_conditions_study),
                        ("conditions-estimators", render_estimators),
                        ("condition-identity-quick", render_condition_identity),
+                       ("condition-identity-corpus", render_condition_identity),
                        ("conditions-gait-sessions-2s", render_conditions_control), ("fill-2s", render_conditions_study),
                        ("sessions-calibration", render_calibration),
                        ("pretrained-recognizer-64x64", render_pretrained_recognizer)):
