@@ -138,3 +138,43 @@ def test_the_shipped_latent_diffusion_fits_the_quick_presets_stage_2_with_or_wit
                                         ([snr, cycle], 96, "kl-64x64-ldm-conditions"), ([cycle], 0, "kl-64x64-ldm")):
         model = stage2_kind("ldm").build(cfg, pre.latent_shape, pre.model, 31, conditions, person)
         assert fitting_shipped_stage2("ldm", model, None, identity) == SHIPPED / shipped
+
+
+def _card_command_config(folder):
+    """The config a shipped stage-2 model's card command gives, read as the CLI reads it (its preset, default
+    `pretrain`, and its dotted overrides)."""
+    import json
+    import shlex
+
+    args = shlex.split(json.loads((folder / "pretraining.json").read_text())["command"])
+    assert args[:2] == ["mdaug", "pretrain-ldm"], args
+    preset = "pretrain"
+    for flag in ("-c", "--config"):
+        if flag in args:
+            preset = args[args.index(flag) + 1]
+    overrides = [a for a in args[2:] if "=" in a and not a.startswith("-")]
+    steps = [args[i + 1] for i, a in enumerate(args) if a == "--steps"]
+    return load_config(preset, overrides + [f"ldm_train.steps={s}" for s in steps])
+
+
+def test_each_shipped_stage2_card_command_gives_the_settings_its_weights_were_trained_with():
+    """A model card's reproduce command must re-create the model it describes: the preset it names, read today,
+    with its overrides, gives the stage-2 architecture, conditions and schedule stored beside the weights. (The
+    quick preset took recording conditions; the pretrain preset built on it must not, or kl-64x64-ldm's command
+    would make a conditional model.)"""
+    import json
+
+    from mdaug.runs.pretrained import SHIPPED, shipped_models
+
+    stage2 = [f for f in shipped_models() if json.loads((f / "mdaug.json").read_text()).get("kind") == "ldm"]
+    assert {f.name for f in stage2} >= {"kl-64x64-ldm", "kl-64x64-ldm-conditions"}
+    for folder in stage2:
+        stored = json.loads((folder / "mdaug.json").read_text())["config"]
+        cfg = _card_command_config(SHIPPED / folder.name).model_dump(mode="json")
+        cfg["ldm"]["init"] = "scratch"  # as pretrain-ldm sets it: pretraining starts from random weights
+        for section in ("ldm", "ldm_train"):
+            differ = {k: (v, cfg[section].get(k)) for k, v in stored[section].items() if cfg[section].get(k) != v}
+            assert not differ, f"{folder.name} {section}: stored vs its card command {differ}"
+        names = [c["name"] for c in json.loads((folder / "mdaug.json").read_text()).get("conditions") or []]
+        taken = cfg["ldm"]["conditions"]
+        assert isinstance(taken, list) and sorted(taken) == sorted(names), (folder.name, taken, names)

@@ -206,9 +206,10 @@ class LatentDiffusionConfig(Section):
     conditions: Literal["auto"] | list[str] = []
     """The recording conditions stage 2 is conditioned on besides the person (mdaug.data.conditions: given in the
     data's conditions file, or estimated from the spectrograms), so that `mdaug sample --condition speed=1.6` and the
-    fill strategy can ask for them. [] (the default): none, the person alone: on the demo's data and schedule any
-    conditions cost samples about half their identity (55% -> 27-34% recognised as their person; benchmarks/README.md,
-    condition_identity.py). 'auto': every condition the data's recordings differ in (those coverage compares, known
+    fill strategy can ask for them. [] (the default): none, the person alone. Started from a shipped stage 2 that
+    learned them on the simulated corpus (ldm.init), conditions keep the person's identity; from a start that does
+    not know them (scratch, another stage 1) they cost samples much of it (benchmarks/README.md, conditions in stage
+    2). The quick preset (the demo) takes 'auto'. 'auto': every condition the data's recordings differ in (those coverage compares, known
     for at least half of the training recordings) but the person's own traits: the gait cycle, and whatever varies
     within a person by less than a fifth of its variance overall (mdaug.data.coverage.person_traits; the speed on
     gait31). Given as a condition, a trait is no longer learned as the person's, and samples lose the person. Or a
