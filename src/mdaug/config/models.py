@@ -209,11 +209,11 @@ class LatentDiffusionConfig(Section):
     fill strategy can ask for them. [] (the default): none, the person alone. Started from a shipped stage 2 that
     learned them on the simulated corpus (ldm.init), conditions keep the person's identity; from a start that does
     not know them (scratch, another stage 1) they cost samples much of it (benchmarks/README.md, conditions in stage
-    2). The quick preset (the demo) takes 'auto'. 'auto': every condition the data's recordings differ in (those coverage compares, known
-    for at least half of the training recordings) but the person's own traits: the gait cycle, and whatever varies
-    within a person by less than a fifth of its variance overall (mdaug.data.coverage.person_traits; the speed on
-    gait31). Given as a condition, a trait is no longer learned as the person's, and samples lose the person. Or a
-    list of names."""
+    2). The quick preset (the demo) takes 'auto'. 'auto': every condition the data's recordings differ in (those
+    coverage compares, known for at least half of the training recordings) but the person's own traits: the gait
+    cycle, and whatever varies within a person by less than a fifth of its variance overall
+    (mdaug.data.coverage.person_traits; the speed on gait31). Given as a condition, a trait is no longer learned as
+    the person's, and samples lose the person. Or a list of names."""
     condition_drop_prob: float = Field(0.2, ge=0, lt=1)
     """Chance that a training sample's condition is made unknown, each on its own, so that any subset can be asked."""
     person: Literal["embedding", "recordings"] = "embedding"
