@@ -535,6 +535,7 @@ for _name, _render in (("utility-standard", render_utility), ("utility-quick", r
                        ("condition-identity-corpus", render_condition_identity),
                        ("conditions-gait-sessions-2s", render_conditions_control), ("fill-2s", render_conditions_study),
                        ("fill-2s-quick", render_conditions_study),
+                       ("fill-2s-quick-readback", render_conditions_study),
                        ("sessions-calibration", render_calibration),
                        ("pretrained-recognizer-64x64", render_pretrained_recognizer)):
     RENDERERS[_name] = _render
