@@ -79,3 +79,34 @@ def test_this_runs_own_folder_and_hand_launched_stages_pass_the_check(tmp_path):
     pipe.check_pipeline_folder(PipelineFolders(launched), plan, "refused", config_to_yaml(cfg))
     with pytest.raises(RuntimeError, match="data was loaded"):  # the check passed; then comes the data
         pipe.Pipeline(cfg, launched, console=None)._start()
+
+
+def test_a_plan_whose_every_strategy_would_be_left_out_is_refused_before_anything(cli, tmp_path):
+    """Labels not known to be direction-free (a user's folder) and the quick preset's only strategy mirrors the
+    Doppler axis: the utility step, minutes in, could not run. Refused before the data is read, the fix in the line,
+    and no folder left behind that the fix would then be refused for; with the fix the run goes on to the data."""
+    out = tmp_path / "run"
+    code, _, err = cli("run", "--out", out, "-c", "quick", "data.direction_free=false")
+    assert_one_line_error(code, err, "mirrors the Doppler axis", "data.direction_free=true")
+    assert not out.exists()
+    code, _, err = cli("utility", "--out", out, "-c", "quick", "data.direction_free=false")
+    assert_one_line_error(code, err, "mirrors the Doppler axis", "data.direction_free=true")
+    assert not out.exists()
+    with pytest.raises(RuntimeError, match="the data was loaded"):
+        pipe.run_pipeline(out, preset="quick", overrides=["data.direction_free=true"])
+
+
+def test_a_plan_of_fill_strategies_without_conditions_is_refused_before_anything(cli, tmp_path):
+    cfg = tmp_path / "fill.yaml"
+    cfg.write_text("base: tiny\nutility:\n  strategies:\n"
+                   "    - {name: fill, strength: 1.0, per_real: 1.0, conditions: fill}\n"
+                   "    - {name: mirrored, strength: 0.5, per_real: 1.0, mirror: 1.0}\n")
+    out = tmp_path / "run"
+    code, _, err = cli("run", "--out", out, "-c", cfg, "--family", "vq", "data.direction_free=false")
+    assert_one_line_error(code, err, "fills recording conditions", "ldm.conditions=auto")
+    assert not out.exists()
+    with pytest.raises(RuntimeError, match="the data was loaded"):  # either fix lets it through
+        pipe.run_pipeline(out, preset=str(cfg), family="vq", overrides=["data.direction_free=false",
+                                                                         "ldm.conditions=auto"])
+    with pytest.raises(RuntimeError, match="the data was loaded"):
+        pipe.run_pipeline(out, preset=str(cfg), family="vq", overrides=["data.direction_free=true"])

@@ -42,6 +42,7 @@ from mdaug.workflows.steps import (
     train_or_resume,
 )
 from mdaug.workflows.utility import UTILITY_JSON, run_utility
+from mdaug.workflows.utility.budget import check_strategies
 from mdaug.workflows.utility.recognisers import user_recipe
 from mdaug.workflows.utility.summary import budget_order
 
@@ -122,6 +123,7 @@ class Pipeline:
         if not cfg.utility.generative:
             raise MdaugError("mdaug run makes and exports synthetic data, so it needs utility.generative=true; the "
                              "learning curve alone is `mdaug utility ... utility.generative=false`")
+        check_strategies(cfg)  # the utility step comes after minutes of training: refuse its plan now
         if prior and cfg.ae.family not in CODE_FAMILIES:
             raise MdaugError(f"a code prior needs discrete codes; family {cfg.ae.family} has none "
                              f"(use one of {', '.join(CODE_FAMILIES)})")

@@ -28,7 +28,7 @@ from mdaug.config import Config
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import UtilityReport
 from mdaug.workflows.steps import Plan, claim_folder
-from mdaug.workflows.utility.budget import budget_config, budget_name, fit_batches, run_budget
+from mdaug.workflows.utility.budget import budget_config, budget_name, check_strategies, fit_batches, run_budget
 from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable, user_recipe
 from mdaug.workflows.utility.summary import interval, summarise, utility_figure, verdict
 from mdaug.workflows.utility.synthetic import with_synthetic
@@ -55,6 +55,7 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
     u = cfg.utility
     if not u.budgets:
         raise MdaugError("utility.budgets is empty; give at least one budget (e.g. [10, all])")
+    check_strategies(cfg)  # before the first step, not at the first budget's strategies
     out.mkdir(parents=True, exist_ok=True)
     plan = UtilityPlan(budgets=[budget_name(b) for b in u.budgets], seeds=u.seeds, family=cfg.ae.family,
                        generator=u.generator, strategies=[s.name for s in u.strategies])

@@ -106,9 +106,25 @@ def mirror_not_allowed(c: Config, strategies: tuple[StrategyConfig, ...]) -> set
         return set()
     skip = {s.name for s in strategies if s.mirror > 0}
     if skip and len(skip) == len(strategies):
-        raise MdaugError("every utility strategy mirrors the Doppler axis, but the labels are not direction-free "
-                         "(data.direction_free); set it for identity labels, or add a strategy without mirror")
+        raise MdaugError("every utility strategy mirrors the Doppler axis, but the labels are not known to be "
+                         "direction-free (data.direction_free): if the classes are people, add "
+                         "data.direction_free=true to the command; otherwise give utility.strategies one without "
+                         "mirror")
     return skip
+
+
+def check_strategies(c: Config) -> None:
+    """Refuse, before the first step, a plan whose every strategy will be left out: all mirror the Doppler axis
+    and the labels are not direction-free, or all that remain fill conditions and stage 2 takes none."""
+    if not c.utility.generative:
+        return
+    strategies = tuple(c.utility.strategies)
+    skip = mirror_not_allowed(c, strategies)
+    fill = {s.name for s in strategies if s.conditions == "fill"}
+    if c.ldm.conditions == [] and fill and len(fill | skip) == len(strategies):
+        raise MdaugError("every utility strategy that can run fills recording conditions, and stage 2 takes none "
+                         "(ldm.conditions=[]): add ldm.conditions=auto to the command, or give utility.strategies "
+                         "one without conditions: fill")
 
 
 def _recogniser(rc: Config, rec_dir: Path, data: RunData, console: Console | None, what: str) -> tuple[float, float]:
@@ -344,5 +360,6 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
     return b.record
 
 
-__all__ = ["budget_config", "budget_name", "classical_folder", "fit_batches", "mirror_not_allowed", "run_budget",
+__all__ = ["budget_config", "budget_name", "check_strategies", "classical_folder", "fit_batches",
+           "mirror_not_allowed", "run_budget",
            "test_correct"]
