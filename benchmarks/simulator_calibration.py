@@ -5,7 +5,7 @@
 Simulates the default people with one extra session each (6 x 30 recordings per person), trains a
 small CNN on the first five sessions (150, 20 or 10 recordings per person, spread over the sessions)
 and tests it on the held-out sixth session. Published identification accuracies on real radar data
-are 80-97% (DOMAIN.md); the simulator should land in that range at 150 per person and clearly lower
+are 80-97%; the simulator should land in that range at 150 per person and clearly lower
 with 10-20. The CNN is a stand-in until mdaug's own recogniser exists.
 """
 

@@ -5,7 +5,7 @@ perceptual + KL/commitment, adversarial for vqgan) -> save_checkpoint / load_che
 
 The discriminator learns from `gan.disc_start` but its loss reaches the generator only from `gan.gen_start`
 (or, with 'auto', once the reconstruction has plateaued): a discriminator switched on at the same moment as
-its loss is random and damages reconstructions (DOMAIN.md, section 5)."""
+its loss is random and damages reconstructions (a known pitfall of VQ-GAN reference implementations)."""
 
 from __future__ import annotations
 
