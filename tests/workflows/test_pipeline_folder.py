@@ -110,3 +110,20 @@ def test_a_plan_of_fill_strategies_without_conditions_is_refused_before_anything
                                                                          "ldm.conditions=auto"])
     with pytest.raises(RuntimeError, match="the data was loaded"):
         pipe.run_pipeline(out, preset=str(cfg), family="vq", overrides=["data.direction_free=true"])
+
+
+@pytest.mark.parametrize("command", ["run", "utility"])
+@pytest.mark.parametrize("args, needle", [(["--data", "/no/such/folder"], "data path /no/such/folder does not exist"),
+                                          (["ldm.init=kl-64x64-nothing"], "ldm.init=kl-64x64-nothing is neither"),
+                                          (["ldm.init=runs/no-such-run"], "ldm.init=runs/no-such-run is neither")])
+def test_a_missing_data_path_or_stage2_start_is_refused_before_anything(cli, tmp_path, command, args, needle):
+    """Both are otherwise found only after stage 1 (and, in a study, the first budget's recognisers) trained."""
+    out = tmp_path / "run"
+    code, _, err = cli(command, "--out", out, "-c", "quick", *args)
+    assert_one_line_error(code, err, needle)
+    assert not out.exists()
+
+
+def test_a_shipped_stage2_named_as_the_start_passes_the_check(tmp_path):
+    with pytest.raises(RuntimeError, match="the data was loaded"):
+        pipe.run_pipeline(tmp_path / "run", preset="quick", overrides=["ldm.init=kl-64x64-ldm-conditions"])

@@ -130,6 +130,17 @@ def _fitting_stage2(kind: str, model: torch.nn.Module, start: InitRecord | None,
     return fits
 
 
+def check_stage2_init(init: str) -> None:
+    """ldm.init that names nothing (not auto, pretrained, scratch, a shipped model or a folder): refused before any
+    training, not when stage 2 starts."""
+    if init in ("auto", "pretrained", "scratch") or ("/" not in init and (SHIPPED / init).is_dir()) \
+            or Path(init).is_dir():
+        return
+    names = ", ".join(f.name for f in shipped_models() if json.loads((f / CARD).read_text()).get("kind") == "ldm")
+    raise MdaugError(f"ldm.init={init} is neither auto, pretrained, scratch, a shipped stage 2 ({names}) nor a "
+                     "folder")
+
+
 def initial_stage2_weights(init: str, kind: str, model: torch.nn.Module, start: InitRecord | None,
                            identity: str) -> tuple[dict[str, torch.Tensor] | None, InitRecord]:
     """The weights a new stage-2 run starts from (None: `model`'s random ones) and their record: `init` as

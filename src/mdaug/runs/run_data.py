@@ -55,6 +55,12 @@ class RunData:
         return int(self.dataset.x.shape[1])
 
 
+def check_data_path(cfg: Config) -> None:
+    """A data path given that does not exist: refused before anything else is done."""
+    if cfg.data.path and not Path(cfg.data.path).exists():
+        raise MdaugError(f"data path {cfg.data.path} does not exist")
+
+
 def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
     """The dataset of cfg.data.path (a prepared dataset, or any folder/file the readers take), or the
     simulated one when no path is set; resized to cfg.data.size when that is set; with its split (the

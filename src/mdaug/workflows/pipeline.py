@@ -25,7 +25,8 @@ from mdaug.files import atomic_write_text
 from mdaug.models.stage2 import CODE_FAMILIES, STAGE2_KINDS
 from mdaug.runs.layout import EVAL, PipelineFolders, final_dir, newest, run_finished
 from mdaug.runs.loading import load_stage2
-from mdaug.runs.run_data import RunData, load_run_data
+from mdaug.runs.pretrained import check_stage2_init
+from mdaug.runs.run_data import RunData, check_data_path, load_run_data
 from mdaug.sampling.export import MANIFEST
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.recognizer import train_recognizer
@@ -123,7 +124,9 @@ class Pipeline:
         if not cfg.utility.generative:
             raise MdaugError("mdaug run makes and exports synthetic data, so it needs utility.generative=true; the "
                              "learning curve alone is `mdaug utility ... utility.generative=false`")
-        check_strategies(cfg)  # the utility step comes after minutes of training: refuse its plan now
+        check_data_path(cfg)  # what is checked only after minutes of training is refused now
+        check_stage2_init(cfg.ldm.init)
+        check_strategies(cfg)
         if prior and cfg.ae.family not in CODE_FAMILIES:
             raise MdaugError(f"a code prior needs discrete codes; family {cfg.ae.family} has none "
                              f"(use one of {', '.join(CODE_FAMILIES)})")

@@ -27,6 +27,8 @@ from rich.console import Console
 from mdaug.config import Config
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import UtilityReport
+from mdaug.runs.pretrained import check_stage2_init
+from mdaug.runs.run_data import check_data_path
 from mdaug.workflows.steps import Plan, claim_folder
 from mdaug.workflows.utility.budget import budget_config, budget_name, check_strategies, fit_batches, run_budget
 from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable, user_recipe
@@ -55,7 +57,9 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
     u = cfg.utility
     if not u.budgets:
         raise MdaugError("utility.budgets is empty; give at least one budget (e.g. [10, all])")
-    check_strategies(cfg)  # before the first step, not at the first budget's strategies
+    check_data_path(cfg)  # before the first step, not when a budget comes to it
+    check_stage2_init(cfg.ldm.init)
+    check_strategies(cfg)
     out.mkdir(parents=True, exist_ok=True)
     plan = UtilityPlan(budgets=[budget_name(b) for b in u.budgets], seeds=u.seeds, family=cfg.ae.family,
                        generator=u.generator, strategies=[s.name for s in u.strategies])
