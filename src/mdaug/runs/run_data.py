@@ -65,9 +65,8 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
     """The dataset of cfg.data.path (a prepared dataset, or any folder/file the readers take), or the
     simulated one when no path is set; resized to cfg.data.size when that is set; with its split (the
     dataset's own split.json when it has one, else made from cfg.split)."""
+    check_data_path(cfg)
     path = Path(cfg.data.path) if cfg.data.path else builtin_dataset(cfg, console)
-    if not path.exists():
-        raise MdaugError(f"data path {path} does not exist")
     if is_prepared(path):
         ds = load_prepared(path)
     else:

@@ -25,8 +25,7 @@ from mdaug.files import atomic_write_text
 from mdaug.models.stage2 import CODE_FAMILIES, STAGE2_KINDS
 from mdaug.runs.layout import EVAL, PipelineFolders, final_dir, newest, run_finished
 from mdaug.runs.loading import load_stage2
-from mdaug.runs.pretrained import check_stage2_init
-from mdaug.runs.run_data import RunData, check_data_path, load_run_data
+from mdaug.runs.run_data import RunData, load_run_data
 from mdaug.sampling.export import MANIFEST
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.recognizer import train_recognizer
@@ -42,8 +41,7 @@ from mdaug.workflows.steps import (
     refuse_foreign_files,
     train_or_resume,
 )
-from mdaug.workflows.utility import UTILITY_JSON, run_utility
-from mdaug.workflows.utility.budget import check_strategies
+from mdaug.workflows.utility import UTILITY_JSON, check_plan, run_utility
 from mdaug.workflows.utility.recognisers import user_recipe
 from mdaug.workflows.utility.summary import budget_order
 
@@ -124,9 +122,7 @@ class Pipeline:
         if not cfg.utility.generative:
             raise MdaugError("mdaug run makes and exports synthetic data, so it needs utility.generative=true; the "
                              "learning curve alone is `mdaug utility ... utility.generative=false`")
-        check_data_path(cfg)  # what is checked only after minutes of training is refused now
-        check_stage2_init(cfg.ldm.init)
-        check_strategies(cfg)
+        check_plan(cfg)
         if prior and cfg.ae.family not in CODE_FAMILIES:
             raise MdaugError(f"a code prior needs discrete codes; family {cfg.ae.family} has none "
                              f"(use one of {', '.join(CODE_FAMILIES)})")

@@ -46,6 +46,15 @@ class UtilityPlan(Plan):
     strategies: list[str]
 
 
+def check_plan(cfg: Config) -> None:
+    """What a study (or mdaug run's utility step) would otherwise find only after minutes of training, refused
+    before the first step: a data path that does not exist, an ldm.init that names nothing, strategies that would
+    all be left out."""
+    check_data_path(cfg)
+    check_stage2_init(cfg.ldm.init)
+    check_strategies(cfg)
+
+
 def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
                 reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> UtilityReport:
     """Every budget and repeat of cfg.utility into `out` (continuing what is there); writes utility.json
@@ -57,9 +66,7 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
     u = cfg.utility
     if not u.budgets:
         raise MdaugError("utility.budgets is empty; give at least one budget (e.g. [10, all])")
-    check_data_path(cfg)  # before the first step, not when a budget comes to it
-    check_stage2_init(cfg.ldm.init)
-    check_strategies(cfg)
+    check_plan(cfg)
     out.mkdir(parents=True, exist_ok=True)
     plan = UtilityPlan(budgets=[budget_name(b) for b in u.budgets], seeds=u.seeds, family=cfg.ae.family,
                        generator=u.generator, strategies=[s.name for s in u.strategies])
@@ -91,5 +98,6 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
     return report
 
 
-__all__ = ["UTILITY_JSON", "budget_config", "evaluation_recogniser_reusable", "fit_batches", "interval", "run_budget",
-           "run_utility", "summarise", "user_recipe", "utility_figure", "verdict", "with_synthetic"]
+__all__ = ["UTILITY_JSON", "budget_config", "check_plan", "evaluation_recogniser_reusable", "fit_batches",
+           "interval", "run_budget", "run_utility", "summarise", "user_recipe", "utility_figure", "verdict",
+           "with_synthetic"]
