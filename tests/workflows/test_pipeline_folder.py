@@ -81,19 +81,31 @@ def test_this_runs_own_folder_and_hand_launched_stages_pass_the_check(tmp_path):
         pipe.Pipeline(cfg, launched, console=None)._start()
 
 
-def test_a_plan_whose_every_strategy_would_be_left_out_is_refused_before_anything(cli, tmp_path):
-    """Labels not known to be direction-free (a user's folder) and the quick preset's only strategy mirrors the
-    Doppler axis: the utility step, minutes in, could not run. Refused before the data is read, the fix in the line,
-    and no folder left behind that the fix would then be refused for; with the fix the run goes on to the data."""
-    out = tmp_path / "run"
-    code, _, err = cli("run", "--out", out, "-c", "quick", "data.direction_free=false")
-    assert_one_line_error(code, err, "mirrors the Doppler axis", "data.direction_free=true")
-    assert not out.exists()
-    code, _, err = cli("utility", "--out", out, "-c", "quick", "data.direction_free=false")
-    assert_one_line_error(code, err, "mirrors the Doppler axis", "data.direction_free=true")
-    assert not out.exists()
-    with pytest.raises(RuntimeError, match="the data was loaded"):
-        pipe.run_pipeline(out, preset="quick", overrides=["data.direction_free=true"])
+def test_labels_of_unknown_direction_run_every_strategy_without_its_mirror_when_all_mirror(tmp_path):
+    """A user's folder (labels not known to be direction-free) with the quick preset, whose only strategy mirrors
+    the Doppler axis: the plan is not refused; the strategy runs without the mirror under its own name, said in a
+    note with the option that brings the mirror back. Direction-free labels keep the strategies as given."""
+    from mdaug.workflows.utility.budget import strategies_to_run
+    cfg = pipe.pipeline_config("quick", None, tmp_path, [])
+    assert cfg.utility.strategies[0].mirror > 0
+    run, note = strategies_to_run(cfg)
+    assert [(s.name, s.mirror) for s in run] == [(cfg.utility.strategies[0].name + "-unmirrored", 0.0)]
+    assert run[0].model_copy(update={"name": "x", "mirror": 1.0}) == \
+        cfg.utility.strategies[0].model_copy(update={"name": "x"})  # nothing else changed
+    assert "data.direction_free=true" in note
+    assert strategies_to_run(pipe.pipeline_config("quick", None, None, [])) == (tuple(cfg.utility.strategies), None)
+    with pytest.raises(RuntimeError, match="the data was loaded"):  # planned through to the data
+        pipe.run_pipeline(tmp_path / "run", preset="quick", overrides=["data.direction_free=false"])
+
+
+def test_labels_of_unknown_direction_leave_out_the_mirroring_strategies_when_others_remain(tmp_path):
+    from mdaug.workflows.utility.budget import strategies_to_run
+    text = ("utility.strategies=[{name: a, strength: 0.5, mirror: 1.0}, {name: b, strength: 0.5}, "
+            "{name: c, strength: 1.0}]")
+    run, note = strategies_to_run(pipe.pipeline_config("tiny", None, tmp_path, [text]))
+    assert [s.name for s in run] == ["b", "c"] and note.endswith(": a")
+    run, note = strategies_to_run(pipe.pipeline_config("tiny", None, tmp_path, [text, "data.direction_free=true"]))
+    assert [s.name for s in run] == ["a", "b", "c"] and note is None
 
 
 def test_a_plan_of_fill_strategies_without_conditions_is_refused_before_anything(cli, tmp_path):

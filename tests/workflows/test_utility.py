@@ -242,20 +242,6 @@ def test_the_real_only_recogniser_at_budget_all_is_taken_from_an_identical_evalu
     assert "copied" not in con.export_text()  # another seed: trained, not taken
 
 
-def test_mirrored_strategies_run_only_where_the_labels_are_direction_free():
-    from mdaug.config import StrategyConfig
-    from mdaug.workflows.utility.budget import mirror_not_allowed
-
-    both = (StrategyConfig(name="plain"), StrategyConfig(name="mirrored", strength=0.5, mirror=1.0))
-    assert mirror_not_allowed(load_config("tiny"), both) == set()  # the built-in walkers are people
-    yours = load_config("tiny", ["data.path=/data/activities"])
-    assert mirror_not_allowed(yours, both) == {"mirrored"}
-    assert mirror_not_allowed(load_config("tiny", ["data.path=/data/people", "data.direction_free=true"]),
-                              both) == set()
-    with pytest.raises(MdaugError, match="direction-free"):
-        mirror_not_allowed(yours, both[1:])
-
-
 def test_a_study_on_data_without_conditions_says_so_instead_of_failing(tmp_path):
     from mdaug.data.examples import example_set
     from mdaug.data.write import write_dataset

@@ -42,6 +42,7 @@ from mdaug.workflows.steps import (
     train_or_resume,
 )
 from mdaug.workflows.utility import UTILITY_JSON, check_plan, run_utility
+from mdaug.workflows.utility.budget import strategies_to_run
 from mdaug.workflows.utility.recognisers import user_recipe
 from mdaug.workflows.utility.summary import budget_order
 
@@ -171,8 +172,9 @@ class Pipeline:
         report = UtilityReport.read(f.utility / UTILITY_JSON)
         budget = max(report.summary, key=budget_order)
         chosen = report.summary[budget].strategies
-        name = max(chosen, key=lambda n: (chosen[n], -[s.name for s in cfg.utility.strategies].index(n)))
-        strategy = next(s for s in cfg.utility.strategies if s.name == name)
+        strategies, _ = strategies_to_run(cfg)
+        name = max(chosen, key=lambda n: (chosen[n], -[s.name for s in strategies].index(n)))
+        strategy = next(s for s in strategies if s.name == name)
         recognizer = None
         if strategy.filter_confidence > 0 or strategy.filter_named:
             reused = f.utility / "budget-all" / "repeat-0" / "recognizer-real"

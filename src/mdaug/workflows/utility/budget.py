@@ -99,29 +99,37 @@ def generative_models(c: Config, folder: Path, budget_data: RunData, k: int | st
     return ae, s2_dir, stage1_data(load_pretrained_autoencoder(ae))
 
 
-def mirror_not_allowed(c: Config, strategies: tuple[StrategyConfig, ...]) -> set[str]:
-    """The strategies to leave out because they mirror the Doppler axis and the labels are not direction-free (the
-    mirror swaps approaching and receding); an error when that leaves none."""
+UNMIRRORED = "-unmirrored"
+
+
+def strategies_to_run(c: Config) -> tuple[tuple[StrategyConfig, ...], str | None]:
+    """The utility strategies the labels allow, and a note when it is not utility.strategies as given. The Doppler
+    mirror swaps approaching and receding, which keeps the label only when the labels are direction-free (people,
+    not activities). When they are not known to be, the mirroring strategies are left out; when that would leave
+    none (the quick preset's only strategy mirrors), each runs without its mirror, as NAME-unmirrored, so a user's
+    folder goes through every preset with no option beyond --data."""
+    strategies = tuple(c.utility.strategies)
     if c.data.labels_direction_free():
-        return set()
-    skip = {s.name for s in strategies if s.mirror > 0}
-    if skip and len(skip) == len(strategies):
-        raise MdaugError("every utility strategy mirrors the Doppler axis, but the labels are not known to be "
-                         "direction-free (data.direction_free): if the classes are people, add "
-                         "data.direction_free=true to the command; otherwise give utility.strategies one without "
-                         "mirror")
-    return skip
+        return strategies, None
+    skip = [s.name for s in strategies if s.mirror > 0]
+    if not skip:
+        return strategies, None
+    kept = tuple(s for s in strategies if s.mirror == 0)
+    why = "the labels are not known to be direction-free (data.direction_free; true when the classes are people)"
+    if kept:
+        return kept, f"left out, their Doppler mirror could change what the labels mean, as {why}: {', '.join(skip)}"
+    kept = tuple(s.model_copy(update={"mirror": 0.0, "name": s.name + UNMIRRORED}) for s in strategies)
+    return kept, (f"{', '.join(s.name for s in kept)}: without the Doppler mirror, as {why}; add "
+                  "data.direction_free=true to the command to mirror")
 
 
 def check_strategies(c: Config) -> None:
-    """Refuse, before the first step, a plan whose every strategy will be left out: all mirror the Doppler axis
-    and the labels are not direction-free, or all that remain fill conditions and stage 2 takes none."""
+    """Refuse, before the first step, a plan whose every strategy will be left out: all that remain fill conditions
+    and stage 2 takes none."""
     if not c.utility.generative:
         return
-    strategies = tuple(c.utility.strategies)
-    skip = mirror_not_allowed(c, strategies)
-    fill = {s.name for s in strategies if s.conditions == "fill"}
-    if c.ldm.conditions == [] and fill and len(fill | skip) == len(strategies):
+    strategies, _ = strategies_to_run(c)
+    if c.ldm.conditions == [] and all(s.conditions == "fill" for s in strategies):
         raise MdaugError("every utility strategy that can run fills recording conditions, and stage 2 takes none "
                          "(ldm.conditions=[]): add ldm.conditions=auto to the command, or give utility.strategies "
                          "one without conditions: fill")
@@ -213,7 +221,7 @@ class Budget:
         seen = [i for i in card.train_ids + card.selection_ids if not i.startswith("synthetic/")]
         self.record.real_files_seen[f"recognizer {arm}"] = ids_digest(seen) if seen else None
 
-    def candidates(self, strategies: tuple[StrategyConfig, ...], cap: int) -> None:
+    def candidates(self, cap: int) -> None:
         """Every strategy's pool and recogniser; the best on validation becomes the generative arm. Then the
         synthetic-only arm."""
         s2 = load_stage2(self.s2_dir)
@@ -222,21 +230,20 @@ class Budget:
         x_train, y_train = self.real.dataset.x[train], self.real.dataset.labels[train]
         zero_row = zero_row_of(self.real.dataset)
         pools = {}
-        skip = mirror_not_allowed(self.c, strategies)
-        if skip and self.con:
-            self.con.print(f"  skipped, their Doppler mirror would change what the labels mean (data.direction_free "
-                           f"is off): {', '.join(sorted(skip))}")
+        strategies, note = strategies_to_run(self.c)
+        if note:
+            self._note(note)
         unfilled = {s.name for s in strategies if s.conditions == "fill"} if not s2.conditions else set()
         if unfilled:
             self._note(f"left out, stage 2 takes no recording conditions: {', '.join(sorted(unfilled))}")
-            if len(unfilled | skip) == len(strategies):
+            if len(unfilled) == len(strategies):
                 raise MdaugError("every utility strategy fills conditions, and stage 2 was trained without them "
                                  "(ldm.conditions); add a strategy without conditions=fill")
         fill = any(s.conditions == "fill" for s in strategies) and bool(s2.conditions)
         cond = self.real.conditions.subset(train) if fill else None  # the training recordings' only
         reader = Reader.of(self.real, train) if fill else None
         for i, s in enumerate(strategies):
-            if s.name in skip or s.name in unfilled:
+            if s.name in unfilled:
                 continue
             seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + i
             pool = cached_pool(self.folder / f"pool-{s.name}.npz", lambda s=s, seed=seed: draw_pool(
@@ -348,7 +355,7 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
         b.record.real_files_seen |= {"stage1": seen, "stage2": seen}
     b.real_arms(real_recogniser)
     if generative:
-        b.candidates(cfg.utility.strategies, cfg.utility.max_synthetic_per_class)
+        b.candidates(cfg.utility.max_synthetic_per_class)
     b.by_condition()
     if console:
         acc, arms = b.record.accuracy, b.record.by_condition or {}
@@ -361,5 +368,5 @@ def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console:
 
 
 __all__ = ["budget_config", "budget_name", "check_strategies", "classical_folder", "fit_batches",
-           "mirror_not_allowed", "run_budget",
+           "run_budget", "strategies_to_run",
            "test_correct"]
