@@ -127,3 +127,67 @@ def test_a_strategy_without_texture_draws_the_decoder_output_and_with_it_that_pl
     inside = (off.x > -0.9) & (off.x < 0.9) & (on.x > -1) & (on.x < 1)
     # the same latents: the samples differ by the texture alone
     assert float((on.x - off.x)[inside].std()) == pytest.approx(sigma, rel=0.15)
+
+
+class ByMean(torch.nn.Module):
+    """A stand-in recogniser: class 0 named surely always, class 1 surely when the sample's mean is above zero
+    (about half of noise), class 2 never; 4 classes."""
+
+    def forward(self, x):
+        logits = torch.full((len(x), 4), -10.0)
+        logits[:, 0] = 10.0
+        above = x.mean(dim=(1, 2, 3)) > 0
+        logits[above, 0], logits[above, 1] = -10.0, 10.0
+        return logits
+
+
+def noise_generator(drawn_labels):
+    def generate(s2, labels, settings, plain=None, seed=0, **kw):
+        drawn_labels.extend(labels.tolist())
+        x = np.random.default_rng(seed).normal(0, 0.3, (len(labels), 1, 8, 8)).astype(np.float32)
+        x[labels == 0] = x[labels == 0] + 0.5  # class 0's samples are never mistaken for class 1
+        x[labels == 0] = -np.abs(x[labels == 0])
+        if plain is not None:
+            plain.append(x.copy())
+        return x
+    return generate
+
+
+def test_an_export_draws_again_until_each_class_has_the_number_asked_or_its_draws_run_out(model, monkeypatch):
+    """Class 0 passes the filter every time, class 1 about half the time, class 2 never: 0 and 1 get the 5 asked
+    (1 after drawing again), 2 gets none after exactly 8 draws per sample asked, and class 3 (asked none) none."""
+    import mdaug.workflows.pools as pools
+
+    s2, x, y = model
+    drawn: list[int] = []
+    monkeypatch.setattr(pools, "generate", noise_generator(drawn))
+    s = StrategyConfig(name="f", per_real=1.0, filter_confidence=0.5, remove_copies=False)
+    pool, rounds = pools.draw_until(s2, s, x[:, :, :8, :8], y, np.array([5, 5, 5, 0]), seed=0, recognizer=ByMean())
+    assert np.bincount(pool.labels, minlength=4).tolist() == [5, 5, 0, 0]
+    assert np.bincount(drawn, minlength=4)[[0, 2, 3]].tolist() == [10, 40, 0]  # class 0 once; 2 to the limit
+    assert 10 < np.bincount(drawn, minlength=4)[1] <= 40 and rounds >= 2
+    assert pool.counts["drawn"] == len(drawn) and pool.counts["kept"] == 10
+    assert 40 <= pool.counts["filtered_out"] <= len(drawn) - 15  # class 2's all; none of class 0's, 5 of 1's pass
+
+
+def test_augment_json_names_the_classes_that_fell_short_and_why_and_the_manifest_every_sample(model, monkeypatch,
+                                                                                              tmp_path):
+    import mdaug.workflows.pools as pools
+    from mdaug.sampling.export import MANIFEST, AugmentRecord
+    from mdaug.workflows.pools import StrategyChoice, export_with_strategy
+
+    s2, _, _ = model
+    monkeypatch.setattr(pools, "load_recognizer", lambda path: (ByMean(), None))
+    s = StrategyConfig(name="f", per_real=1.0, filter_confidence=0.5, remove_copies=False)
+    choice = StrategyChoice(strategy=s, selected="by hand", recognizer="stand-in")
+    r = export_with_strategy(s2, tmp_path / "syn", 3, choice, seed=0)
+    names = s2.class_names
+    assert AugmentRecord.read(tmp_path / "syn") == r
+    got = {n: 3 for n in names} | r.short
+    assert r.samples == sum(got.values()) and r.short and all(v < 3 for v in r.short.values())
+    assert names[2] in r.short and names[0] not in r.short  # class 2 is never named by the stand-in
+    assert "filter recogniser with confidence 0.5" in r.shortfall() and f"{len(r.short)} of 4 classes" in r.shortfall()
+    rows = (tmp_path / "syn" / MANIFEST).read_text().splitlines()[1:]
+    assert len(rows) == r.samples
+    ids = (tmp_path / "syn" / "manifest.csv").read_text().splitlines()[1:]
+    assert len(ids) == r.samples and not any(".png" in line.split(",")[0] for line in ids)  # no file it lacks

@@ -15,6 +15,7 @@ from mdaug.data import is_prepared, load_prepared, load_split
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import SpectrogramAxes, spectrogram_axes
 from mdaug.runs.layout import CARD, DATA_RECORD, SPLIT, PipelineFolders, final_dir
+from mdaug.sampling.export import AugmentRecord
 
 
 @dataclass
@@ -81,8 +82,11 @@ def browser_samples(folder: str | Path) -> Samples | None:
     except MdaugError:
         return None
     real, real_labels, note = _real_test(p, list(syn.class_names))
+    record = AugmentRecord.read(p.synthetic)
+    counted = ("" if record is None else f"{record.samples} samples, {record.per_class} asked per class"
+               + (f"; {record.shortfall()}" if record.shortfall() else ", every class in full") + "; ")
     return Samples(list(syn.class_names), syn.x, syn.labels, real, real_labels,
-                   f"samples of the augmented dataset ({p.synthetic}); {note}")
+                   f"the augmented dataset ({p.synthetic}): {counted}{note}")
 
 
 __all__ = ["DataAxes", "Samples", "browser_samples", "data_axes"]

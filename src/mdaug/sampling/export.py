@@ -116,6 +116,24 @@ class AugmentRecord(BaseModel):
     floor_noise_db: float | None = None
     """The noise-floor texture the samples got back (dB std, the stage-1 card's texture; 0 when off or when the
     stage-1 model has none)."""
+    short: dict[str, int] = {}
+    """The classes given fewer than per_class, with how many each got (empty: every class got per_class)."""
+    short_why: str | None = None
+    """Why those classes got fewer (a strategy's checks passed too few of what was drawn)."""
+    drawn: dict[str, int] | None = None
+    """A strategy's draw, summed over its rounds: drawn, and how many each check removed (near_copies,
+    filtered_out, off_condition), kept."""
+    rounds: int | None = None
+    """How many times a strategy drew (again for the classes still short)."""
+
+    def shortfall(self) -> str | None:
+        """One line naming the classes that got fewer than asked and why; None when none did."""
+        if not self.short:
+            return None
+        listed = ", ".join(f"{k} {v}" for k, v in list(self.short.items())[:8]) + (", ..." if len(self.short) > 8
+                                                                                    else "")
+        return (f"{len(self.short)} of {len(self.classes)} classes got fewer than the {self.per_class} asked "
+                f"({self.samples} of {self.per_class * len(self.classes)} in all; {listed}): {self.short_why}")
 
     @classmethod
     def read(cls, folder: Path) -> "AugmentRecord | None":
@@ -135,7 +153,7 @@ def _dataset(x: np.ndarray, labels: np.ndarray, names: list[str], suffix: str, i
         name = names[int(y)]
         counter[name] += 1
         stem = f"synthetic_{counter[name]:05d}"
-        rel = f"{name}/{stem}{suffix}"
+        rel = f"{name}/{stem}{suffix}" if images else f"{name}/{stem}"  # a file's name only where there is one
         records.append(Record(id=rel, file=rel if images else stem, index=-1, class_name=name, session=None,
                               orig_shape=tuple(xi.shape), file_sha256="", sample_hash=sample_hash(xi)))
     return SpectrogramSet(x=x.astype(np.float32), labels=labels, class_names=list(names), records=records,
@@ -157,11 +175,13 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
                      settings: SampleSettings | None = None, seed: int = 0, fmt: str = "auto", batch_size: int = 64,
                      device: str | None = None, progress: bool = False,
                      pool: tuple[np.ndarray, np.ndarray] | None = None, strategy: dict[str, Any] | None = None,
-                     selected: str | None = None) -> AugmentRecord:
+                     selected: str | None = None, drawn: dict[str, int] | None = None, rounds: int | None = None,
+                     short_why: str | None = None) -> AugmentRecord:
     """Write `per_class` spectrograms for each chosen class to the new folder `out` in the input dataset's format
     (or `fmt`): generated here with `settings` (default: the model's, without the noise floor's texture, as for a
     strategy), or the (x, labels) of `pool`, drawn with `strategy` (as
-    mdaug.workflows.pools.export_with_strategy does). Returns the record written to out/augment.json."""
+    mdaug.workflows.pools.export_with_strategy does, with its `drawn` counts, `rounds` and why a class can fall
+    `short_why` of the number asked). Returns the record written to out/augment.json."""
     if per_class < 1:
         raise MdaugError(f"--per-class must be at least 1, not {per_class}")
     if fmt not in FORMATS:
@@ -177,7 +197,8 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
     else:
         x, labels = pool
         if not len(x):
-            raise MdaugError("the strategy's filter kept no sample; lower its filter_confidence")
+            raise MdaugError(f"the strategy kept no sample ({short_why or 'its checks passed none'}); lower its "
+                             "filter_confidence, or draw plain samples with --plain")
     names = s2.class_names
     ds = _dataset(x, labels, names, of.suffix, of.fmt == "images", s2.folder)
     files = _write(ds, out, of)
@@ -188,12 +209,15 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
     w.writeheader()
     w.writerows(rows)
     atomic_write_text(out / MANIFEST, buf.getvalue())
+    got = np.bincount(labels, minlength=len(names))
+    short = {names[c]: int(got[c]) for c in wanted if got[c] < per_class}
     record = AugmentRecord(format=of.fmt, colormap=of.colormap if of.fmt == "images" else None, per_class=per_class,
                            classes=[names[c] for c in wanted], samples=len(ds), seed=seed,
                            sampling=s2.kind.settings_dict(settings), model=str(s2.folder.resolve()), kind=s2.kind.name,
                            autoencoder=s2.card.autoencoder, strategy=strategy, selected=selected,
                            floor_noise_db=s2.autoencoder.texture_db(settings.texture),
-                           data_file="." if of.fmt in ("images", "prepared") else files[0].split("#")[0])
+                           data_file="." if of.fmt in ("images", "prepared") else files[0].split("#")[0],
+                           short=short, short_why=short_why if short else None, drawn=drawn, rounds=rounds)
     atomic_write_text(out / AUGMENT_JSON, json.dumps(record.model_dump(), indent=1))
     return record
 

@@ -29,6 +29,10 @@ STRATEGY_FILE = "strategy.json"
 """Beside a stage-2 run's final/: the strategy chosen for it (StrategyChoice)."""
 OVERSAMPLE = 2
 """With a filter, this many samples are drawn per sample wanted, so that enough pass."""
+MAX_DRAWN_PER_SAMPLE = 8
+"""An export (mdaug augment, the pipeline's synthetic/) draws again for the classes short of the number asked, until
+each has it or has had this many draws per sample asked; a class the strategy's checks pass too rarely then gets
+fewer, named in augment.json and the log."""
 
 
 @dataclass
@@ -213,11 +217,60 @@ def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: Str
     recognizer = load_recognizer(choice.recognizer)[0] if s.filter_confidence > 0 or s.filter_named else None
     ensure_empty_dir(out, what="output folder", create=False)  # before the draw, which takes a while
     fill = s.conditions == "fill"
-    pool = draw_pool(s2, s, x_train, y_train, cap=per_class, seed=seed, recognizer=recognizer, sizes=sizes,
-                     zero_row=zero_row_of(data.dataset), conditions=data.conditions.subset(train) if fill else None,
-                     reader=Reader.of(data, train) if fill else None)
+    pool, rounds = draw_until(s2, s, x_train, y_train, sizes, seed=seed, recognizer=recognizer,
+                              zero_row=zero_row_of(data.dataset),
+                              conditions=data.conditions.subset(train) if fill else None,
+                              reader=Reader.of(data, train) if fill else None)
     return export_augmented(s2, out, per_class, classes=classes, settings=strategy_settings(s2, s), seed=seed,
-                            fmt=fmt, pool=(pool.x, pool.labels), strategy=s.model_dump(), selected=choice.selected)
+                            fmt=fmt, pool=(pool.x, pool.labels), strategy=s.model_dump(), selected=choice.selected,
+                            drawn=pool.counts, rounds=rounds, short_why=_short_why(s, pool.counts))
+
+
+def draw_until(s2: Stage2Model, s: StrategyConfig, x_train: np.ndarray, y_train: np.ndarray, sizes: np.ndarray, *,
+               seed: int, max_drawn: int = MAX_DRAWN_PER_SAMPLE, **pool_args) -> tuple[Pool, int]:
+    """Draw the pool of `s` until each class has `sizes` samples or has had `max_drawn` draws per sample asked;
+    each round after the first draws, for the classes still short, what their rate of passing so far says they
+    need (a class nothing passed for gets the rest of its draws). Returns the pool (counts summed over the rounds)
+    and the number of rounds."""
+    sizes = np.asarray(sizes, dtype=int)
+    n = len(sizes)
+    have, drawn = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+    xs, ys, counts = [], [], {}
+    ask, rounds = sizes.copy(), 0
+    factor = OVERSAMPLE if s.filter_confidence > 0 or s.filter_named or s.conditions == "fill" else 1
+    while ask.any():
+        pool = draw_pool(s2, s, x_train, y_train, cap=int(ask.max()), seed=seed + 7919 * rounds, sizes=ask,
+                         **pool_args)
+        rounds += 1
+        for k, v in pool.counts.items():
+            counts[k] = counts.get(k, 0) + v
+        drawn += ask * factor
+        for c in range(n):  # a round asked for more than a class lacks keeps only what it lacks
+            rows = np.flatnonzero(pool.labels == c)[:max(sizes[c] - have[c], 0)]
+            xs.append(pool.x[rows])
+            ys.append(pool.labels[rows])
+            have[c] += len(rows)
+        short, left = sizes - have, sizes * max_drawn - drawn
+        rate = have / np.maximum(drawn, 1)
+        need = np.where(rate > 0, np.ceil(1.25 * short / np.maximum(rate, 1e-9)), left)
+        ask = np.where((short > 0) & (left >= factor), np.ceil(np.minimum(need, left) / factor), 0).astype(int)
+        ask = np.where(ask > 0, np.maximum(ask, np.minimum(short, left // factor)), 0)
+    x = np.concatenate(xs) if xs else np.zeros((0, *x_train.shape[1:]), np.float32)
+    labels = np.concatenate(ys) if ys else np.zeros(0, dtype=np.int64)
+    order = np.argsort(labels, kind="stable")
+    counts["kept"] = int(len(x))
+    return Pool(x=x[order], labels=labels[order], counts=counts), rounds
+
+
+def _short_why(s: StrategyConfig, counts: dict[str, int]) -> str:
+    """Why a strategy's export can give a class fewer than asked: its checks, with how many each removed."""
+    parts = [f"{counts[k]} of {counts['drawn']} drawn {what}" for k, what in (
+        ("off_condition", "did not read back the conditions asked"),
+        ("near_copies", "were near-copies of a training recording"),
+        ("filtered_out", f"were not named by the filter recogniser with confidence {s.filter_confidence:g}"))
+        if counts.get(k)]
+    return (f"the strategy {s.name} keeps only samples that pass its checks, and after {MAX_DRAWN_PER_SAMPLE} draws "
+            f"per sample asked too few had: " + ("; ".join(parts) or "none removed"))
 
 
 class StrategyChoice(BaseModel):
@@ -245,6 +298,6 @@ class StrategyChoice(BaseModel):
         return atomic_write_text(Path(run) / STRATEGY_FILE, self.model_dump_json(indent=1))
 
 
-__all__ = ["OVERSAMPLE", "STRATEGY_FILE", "FillPlan", "Pool", "StrategyChoice", "class_probabilities",
-           "class_probability", "draw_pool", "export_with_strategy", "fill_plan", "pool_sizes", "read_back_ok",
-           "strategy_settings"]
+__all__ = ["MAX_DRAWN_PER_SAMPLE", "OVERSAMPLE", "STRATEGY_FILE", "FillPlan", "Pool", "StrategyChoice",
+           "class_probabilities", "class_probability", "draw_pool", "draw_until", "export_with_strategy", "fill_plan",
+           "pool_sizes", "read_back_ok", "strategy_settings"]
