@@ -11,7 +11,7 @@ SRC = Path(__file__).parents[1] / "src" / "mdaug"
 # Lowest first. A package may import its own modules and those of lower layers only; two packages in one layer
 # may not import each other.
 LAYERS = [
-    {"mdaug.errors", "mdaug.seeds"},
+    {"mdaug.errors", "mdaug.seeds", "mdaug.progress", "mdaug.glossary"},
     {"mdaug", "mdaug.files"},
     {"mdaug.config"},
     {"mdaug.data", "mdaug.losses"},

@@ -20,7 +20,6 @@ from typing import Literal
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from mdaug.config import DataConfig
 from mdaug.data import colormaps
@@ -32,6 +31,7 @@ from mdaug.data.limits import MIN_SIDE, check_memory, check_size, one_class_mess
 from mdaug.data.prepared import DATASET_FILE, is_prepared, load_prepared
 from mdaug.data.scaling import guess_scale, normalise
 from mdaug.errors import MdaugError
+from mdaug.progress import progress_bar
 
 FORMAT_SUFFIXES = {
     "images": IMAGE_SUFFIXES, "npy": (".npy",), "npz": (".npz",), "mat": (".mat",),
@@ -183,13 +183,12 @@ class _Reader:
                               skippable=False)
         all_files = [(f, name) for name, files in per_class.items() for f in files]
         self._detect_colormap([f for f, _ in all_files])
-        for f, name in tqdm(all_files, desc="reading", unit="file", disable=None if self.progress else True,
-                            leave=False):
+        for f, name in progress_bar(all_files, desc="reading", unit="file", enabled=self.progress, leave=False):
             self._read_one(f, label=name)
 
     def _read_files(self, files: list[Path], label: str | None) -> None:
-        for f in tqdm(files, desc="reading", unit="file", disable=None if self.progress and len(files) > 1 else True,
-                      leave=False):
+        for f in progress_bar(files, desc="reading", unit="file", enabled=self.progress and len(files) > 1,
+                              leave=False):
             self._read_one(f, label=label)
 
     # ------------------------------------------------------------ one file

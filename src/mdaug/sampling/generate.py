@@ -81,9 +81,9 @@ def generate(s2: Stage2Model, labels: list[int] | np.ndarray, settings: SampleSe
     out = []
     batches = range(0, len(labels), batch_size)
     if progress:
-        from tqdm.auto import tqdm
+        from mdaug.progress import progress_bar
 
-        batches = tqdm(batches, desc="sample", unit="batch")
+        batches = progress_bar(batches, desc="sample", unit="batch")
     for b, i in enumerate(batches):
         g = torch.Generator(device=device).manual_seed(seed + b)
         y = torch.from_numpy(labels[i:i + batch_size]).to(device)

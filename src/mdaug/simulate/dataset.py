@@ -7,13 +7,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from mdaug.config import Config, SimulateConfig
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
 from mdaug.data.read import resize
 from mdaug.data.scaling import normalise
 from mdaug.errors import MdaugError
+from mdaug.progress import progress_bar
 from mdaug.simulate.people import Person, make_person, make_recording, make_session
 from mdaug.simulate.radar import Radar
 from mdaug.simulate.scene import Stft, slow_time_return, spectrogram, spectrogram_axes, torso_radial_speed
@@ -124,7 +124,7 @@ def simulate_dataset(cfg: SimulateConfig, size: tuple[int, int] | None = (64, 64
     chunks = [jobs[i:i + 25] for i in range(0, len(jobs), 25)]
     args = [(cfg, people, c, size) for c in chunks]
     results: list[tuple[np.ndarray, dict]] = []
-    bar = tqdm(total=len(jobs), desc="simulating", unit="spec", disable=None if progress else True)
+    bar = progress_bar(total=len(jobs), desc="simulating", unit="spec", enabled=progress)
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for part in pool.map(_worker, args):

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from mdaug.config import TrainConfig
 from mdaug.errors import MdaugError
+from mdaug.progress import progress_bar
 from mdaug.runs.layout import CHECKPOINTS, LOGS, LOSSES, final_dir
 from mdaug.training import checkpoint as ckpt
 from mdaug.training.common import LossLog, ema_load, ema_tensors, load_state_strict
@@ -191,8 +192,8 @@ class Recipe(ABC):
             from torch.utils.tensorboard import SummaryWriter
 
             writer = SummaryWriter(str(self.run / LOGS), purge_step=start if start else None)
-        bar = tqdm(total=t.steps, initial=start, desc=desc, unit="step",
-                   disable=not (main and self.console is not None), dynamic_ncols=True)
+        bar = progress_bar(total=t.steps, initial=start, desc=desc, unit="step",
+                           enabled=main and self.console is not None)
         try:
             for step in range(start, t.steps):
                 logs = self.train_step(step)
