@@ -196,8 +196,13 @@ class Pipeline:
         choice.write(run)
         tmp = syn.with_name(syn.name + ".partial")
         shutil.rmtree(tmp, ignore_errors=True)
-        export_with_strategy(load_stage2(run), tmp, self.cfg.utility.synthetic_per_class, choice, seed=self.cfg.seed)
+        r = export_with_strategy(load_stage2(run), tmp, self.cfg.utility.synthetic_per_class, choice,
+                                 seed=self.cfg.seed)
         tmp.rename(syn)
+        if self.console:
+            self.console.print(f"  {r.samples} synthetic spectrograms, {len(r.classes)} classes x {r.per_class}"
+                               + (f"; fewer than asked: {r.shortfall()}" if r.shortfall() else
+                                  " (every class in full)"), markup=False)
 
     def steps(self, data: RunData) -> list[Step]:
         cfg, f, con = self.cfg, self.folders, self.console
