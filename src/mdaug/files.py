@@ -63,6 +63,18 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_savez(path: str | os.PathLike, **arrays) -> Path:
+    """np.savez to `path` atomically (built in memory, then atomic_write_bytes): a full disk or a kill never leaves
+    an unreadable .npz at the final name."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
 def csv_text(rows: list[dict]) -> str:
     """Rows of equal keys as CSV text (a header of the first row's keys)."""
     import csv

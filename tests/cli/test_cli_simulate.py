@@ -12,7 +12,7 @@ from tests.conftest import assert_one_line_error
 
 def test_simulate_writes_a_readable_dataset(cli, tmp_path):
     out = tmp_path / "sim"
-    code, text, err = cli("simulate", "--people", 3, "--per-person", 6, "--sessions", 3, "--size", 32, "--out", out,
+    code, text, err = cli("simulate", "--people", 3, "--per-class", 6, "--sessions", 3, "--size", 32, "--out", out,
                           "--images", "--workers", 1, "simulate.duration_s=1.5")
     assert code == 0, err
     ds = load_prepared(out)
@@ -45,7 +45,7 @@ def test_plan_spreads_recordings_over_sessions():
 def test_simulate_errors(cli, tmp_path):
     code, _, err = cli("simulate", "--out", tmp_path / "o", "--people", 2, "simulate.radar.prf_hz=500")
     assert_one_line_error(code, err, "aliases", "PRF")
-    code, _, err = cli("simulate", "--out", tmp_path / "o", "--per-person", 2, "--sessions", 5)
+    code, _, err = cli("simulate", "--out", tmp_path / "o", "--per-class", 2, "--sessions", 5)
     assert_one_line_error(code, err, "cannot exceed per_person")
     code, _, err = cli("simulate", "--out", tmp_path / "o", "simulate.rv=[1.0,3.5]")
     assert_one_line_error(code, err, "0 < RV <= 3")
@@ -55,7 +55,7 @@ def test_simulate_errors(cli, tmp_path):
 
 def test_simulate_gait_sessions_and_inspect_its_coverage(cli, tmp_path):
     out = tmp_path / "sessions"
-    code, text, err = cli("simulate", "--dataset", "gait-sessions", "--people", 3, "--per-person", 6, "--sessions", 6,
+    code, text, err = cli("simulate", "--dataset", "gait-sessions", "--people", 3, "--per-class", 6, "--sessions", 6,
                           "--size", 32, "--out", out, "--workers", 1, "gait_sessions.duration_s=1.5")
     assert code == 0, err
     assert "3 people x 6 recordings in 6 sessions" in text

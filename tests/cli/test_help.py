@@ -46,11 +46,63 @@ def test_family_help_states_each_main_presets_family():
         assert re.search(rf"{family} in [a-z ,]*\b{preset}\b", FAMILY_HELP), (preset, family)
 
 
-def test_run_takes_config_like_every_other_command_and_keeps_preset_as_an_alias(cli):
+def test_run_takes_config_like_every_other_command_and_the_old_spellings_still_work_unshown(cli):
     code, out, _ = cli("run", "--help")
-    assert code == 0 and "--config" in out and "--preset" in out
-    code, _, err = cli("run", "--config", "no-such-preset", "--out", "/nonexistent/x")
-    assert code != 0 and "no-such-preset" in err and "Traceback" not in err
+    assert code == 0 and "--config" in out and "--preset" not in out
+    for command in ("run", "benchmark"):
+        code, _, err = cli(command, "--preset", "no-such-preset", "--out", "/nonexistent/x")
+        assert code != 0 and "no-such-preset" in err and "Traceback" not in err
+
+
+def _commands():
+    from mdaug.cli import app as full_app  # with every command registered and its example attached
+    from mdaug.cli.reference import _commands as walk
+
+    return dict(walk(typer.main.get_command(full_app)))
+
+
+def test_every_command_has_an_example_that_parses_with_its_own_options():
+    """The example at the end of each --help (and in docs/cli.md) names only options the command has."""
+    import shlex
+
+    from mdaug.cli.examples import EXAMPLES
+
+    commands = _commands()
+    assert sorted(commands) == sorted(EXAMPLES)
+    for name, cmd in commands.items():
+        assert cmd.epilog == f"Example: {EXAMPLES[name]}", name
+        words = shlex.split(EXAMPLES[name])
+        assert words[:1 + name.count(" ") + 1] == ["mdaug", *name.split()], name
+        ctx = cmd.make_context(name, words[2 + name.count(" "):])  # raises on an option the command lacks
+        assert ctx.params is not None
+
+
+def test_every_shown_option_says_what_it_is_and_one_word_means_one_thing():
+    commands = _commands()
+    for name, cmd in commands.items():
+        for p in cmd.params:
+            if p.param_type_name == "option" and not p.hidden and p.name != "help":
+                assert p.help, f"{name} {p.opts[0]} has no help"
+    per_class = {name for name, cmd in commands.items()
+                 for p in cmd.params if p.param_type_name == "option" and "--per-class" in p.opts}
+    assert {"sample", "augment", "simulate", "evaluate", "eval-conditions"} <= per_class
+    shown = {o for cmd in commands.values() for p in cmd.params if not getattr(p, "hidden", False)
+             for o in getattr(p, "opts", [])}
+    assert not shown & {"--n", "--per-person", "--seeds", "--preset"}  # the old dialects: hidden aliases only
+    for name, cmd in commands.items():  # with a preset, it is --config (-c) everywhere
+        if any("Preset or YAML" in (getattr(p, "help", "") or "") for p in cmd.params):
+            assert any(p.opts[:2] == ["--config", "-c"] for p in cmd.params if p.param_type_name == "option"), name
+
+
+def test_docs_cli_md_is_generated_from_the_cli_and_current():
+    from pathlib import Path
+
+    from mdaug.cli.reference import cli_markdown
+
+    text = (Path(__file__).parents[2] / "docs" / "cli.md").read_text()
+    assert text == cli_markdown(), "docs/cli.md is stale: run .venv/bin/python scripts/update_docs.py"
+    for name in _commands():
+        assert f"## mdaug {name}\n" in text
 
 
 def test_config_presets_lists_names_with_their_summaries(cli):

@@ -42,5 +42,5 @@ def test_a_rerun_redoes_nothing_and_another_plan_is_refused(bench, cli, capsys):
     run_benchmark(out, preset="tiny", families=("vq", "kl"), overrides=["utility.budgets=[all]"])
     assert (out / "kl" / "ldm" / "final" / "mdaug.json").stat().st_mtime_ns == stamp
     assert "done before: skipped" in capsys.readouterr().out
-    code, _, err = cli("benchmark", "--out", out, "--preset", "tiny", "--families", "vq", "utility.budgets=[all]")
+    code, _, err = cli("benchmark", "--out", out, "--config", "tiny", "--families", "vq", "utility.budgets=[all]")
     assert_one_line_error(code, err, "another plan")

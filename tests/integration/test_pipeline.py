@@ -56,18 +56,18 @@ def test_a_folder_of_another_run_is_refused(pipeline, cli):
     out, _ = pipeline
     with pytest.raises(MdaugError, match="another family"):
         run_pipeline(out, preset="tiny", family="kl")
-    code, _, err = cli("run", "--out", out, "--preset", "tiny", "--family", "kl")
+    code, _, err = cli("run", "--out", out, "--config", "tiny", "--family", "kl")
     assert_one_line_error(code, err, "another family")
 
 
 def test_missing_data_fails_before_anything_is_written(cli, tmp_path):
-    code, _, err = cli("run", "--out", tmp_path / "run", "--data", tmp_path / "nope", "--preset", "tiny")
+    code, _, err = cli("run", "--out", tmp_path / "run", "--data", tmp_path / "nope", "--config", "tiny")
     assert_one_line_error(code, err, "does not exist")
     assert not (tmp_path / "run").exists()
 
 
 def test_a_multi_process_launch_is_refused_with_what_to_do(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
-    code, _, err = cli("run", "--out", tmp_path / "run", "--preset", "tiny")
+    code, _, err = cli("run", "--out", tmp_path / "run", "--config", "tiny")
     assert_one_line_error(code, err, "one process")
     assert not (tmp_path / "run").exists()

@@ -194,7 +194,7 @@ def test_cli_sampling_errors_are_one_line(trained, cli, tmp_path):
     assert (tmp_path / "full" / "x.txt").read_text() == "keep"
     code, _, e = cli("sample", tmp_path / "nothing")
     assert_one_line_error(code, e, "not a finished stage-2 model")
-    code, o, e = cli("sample", run, "--n", "2", "--classes", "0,2", "--out", tmp_path / "ok")
+    code, o, e = cli("sample", run, "--per-class", "2", "--classes", "0,2", "--out", tmp_path / "ok")
     assert code == 0, e
     with np.load(tmp_path / "ok" / "samples.npz") as z:
         assert z["x"].shape[0] == 4 and list(z["labels"]) == [0, 0, 2, 2]
@@ -239,7 +239,8 @@ def test_samples_get_back_the_stage1_floor_texture_and_can_go_without(trained, t
     assert np.array_equal(again, textured) and np.array_equal(kept[0], plain)
 
 
-def test_cli_augment_draws_plain_samples_without_texture_unless_asked_and_sample_with_it(trained, cli, tmp_path):
+def test_cli_augment_and_sample_draw_without_texture_unless_asked(trained, cli, tmp_path):
+    """A preview (`sample`) looks like the export (`augment`): both plain by default, both textured on --texture."""
     run = trained["ldm"]
     ae = with_texture(load_stage2(run).autoencoder.folder, tmp_path / "ae", 1.5)
     sigma = 1.5
@@ -248,11 +249,12 @@ def test_cli_augment_draws_plain_samples_without_texture_unless_asked_and_sample
         code, _, e = cli("augment", run, "--per-class", "1", "--plain", "--ae", ae, "--out", out, *args)
         assert code == 0, e
         assert json.loads((out / "augment.json").read_text())["floor_noise_db"] == want
-    code, _, e = cli("sample", run, "--n", "1", "--classes", "0", "--seed", "2", "--ae", ae, "--out", tmp_path / "on")
-    assert code == 0, e
-    code, _, e = cli("sample", run, "--n", "1", "--classes", "0", "--seed", "2", "--ae", ae, "--no-texture", "--out",
-                     tmp_path / "off")
-    assert code == 0, e
-    with np.load(tmp_path / "on" / "samples.npz") as a, np.load(tmp_path / "off" / "samples.npz") as b:
-        assert not np.array_equal(a["x"], b["x"])
+    one = ("--per-class", "1", "--classes", "0", "--seed", "2", "--ae", ae)
+    for name, args in (("default", ()), ("on", ("--texture",)), ("off", ("--no-texture",))):
+        code, _, e = cli("sample", run, *one, *args, "--out", tmp_path / name)
+        assert code == 0, e
+    with np.load(tmp_path / "default" / "samples.npz") as d, np.load(tmp_path / "on" / "samples.npz") as a, \
+            np.load(tmp_path / "off" / "samples.npz") as b:
+        assert not np.array_equal(a["x"], b["x"]) and np.array_equal(d["x"], b["x"])
         assert json.loads(str(b["settings"]))["texture"] is False
+        assert json.loads(str(a["settings"])).get("texture", True) is True

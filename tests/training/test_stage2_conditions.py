@@ -98,7 +98,7 @@ def test_cli_sample_at_conditions_and_its_one_line_errors(runs, cli, tmp_path):
     s2 = load_stage2(run)
     speed = next(c for c in s2.conditions if c.name == "speed_mps")
     mid = round((speed.low + speed.high) / 2, 3)
-    code, o, e = cli("sample", run, "--n", "1", "--classes", "0", "--out", tmp_path / "ok", "--condition",
+    code, o, e = cli("sample", run, "--per-class", "1", "--classes", "0", "--out", tmp_path / "ok", "--condition",
                      f"speed={mid}", "direction=away")
     assert code == 0, e
     with np.load(tmp_path / "ok" / "samples.npz") as z:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from mdaug.cli.app import app, err
+from mdaug.cli.app import app, config_app, data_app, err
+from mdaug.cli.examples import attach_examples
 from mdaug.errors import MdaugError
 from mdaug.files import WRITE_HINTS
 
@@ -21,6 +22,8 @@ from mdaug.files import WRITE_HINTS
 # isort: off
 from mdaug.cli import jobs, data, train, generate, evaluate  # noqa: F401, E402
 # isort: on
+
+attach_examples(app, data_app, config_app)
 
 
 RESUMED = ("train-recognizer", "train-ae", "train-ldm", "train-prior")

@@ -29,7 +29,7 @@ PRESETS_HELP = ("tiny (tests, seconds), quick (64x64, the CPU demo, ~15 min), st
                 "describes each")
 FAMILY_HELP = "Stage-1 family: kl, vq, vqgan, rq or fsq (default: the config's ae.family: kl in quick and standard, " \
               "vqgan in tiny and full)."
-CONFIG = typer.Option(None, "--config", "-c", help=f"Preset or YAML: {PRESETS_HELP}.")
+CONFIG = typer.Option(None, "--config", "-c", help=f"Preset or YAML (default: quick): {PRESETS_HELP}.")
 FAMILY = typer.Option(None, "--family", help=FAMILY_HELP)
 FORMAT = typer.Option(None, "--format", help="auto, images, npy, npz, mat, hdf5 (data.format).")
 COLORMAP = typer.Option(None, "--colormap",
@@ -40,21 +40,24 @@ RESUME = typer.Option(False, "--resume", help="Continue the stopped run in --out
 FROM_CHECKPOINT = typer.Option(None, "--checkpoint",
                                help="Continue from this checkpoint folder (RUN/checkpoints/step-N).")
 AE_OPT = typer.Option(None, "--ae",
-                      help="The stage-1 model: a train-ae run folder or its final/ (resuming: the one recorded).")
-STEPS_OPT = typer.Option(None, "--steps", help="Sampling steps (default: the model's).")
-GUIDANCE_OPT = typer.Option(None, "--guidance", help="Classifier-free guidance scale, 0-20 (1 = conditional only).")
-SAMPLER_OPT = typer.Option(None, "--sampler", help="ldm: ddpm, ddim or dpm++.")
-TEMPERATURE_OPT = typer.Option(None, "--temperature", help="prior: sampling temperature.")
-TEXTURE_OPT = typer.Option(True, "--texture/--no-texture",
-                           help="Give samples back the noise-floor speckle the stage-1 decoder smooths away (fitted on "
-                                "its training data; see its card's texture).")
-AUGMENT_TEXTURE_OPT = typer.Option(None, "--texture/--no-texture",
-                                   help="The noise-floor speckle of the stage-1 model on the samples (default: the "
-                                        "chosen strategy's; off for plain samples, since mixed with recordings "
-                                        "textured samples have cost accuracy so far: benchmarks/README.md).")
+                      help="The stage-1 model: a train-ae run folder or its final/. Required, except with --resume "
+                           "or --checkpoint (then the one recorded).")
+STEPS_OPT = typer.Option(None, "--steps", help="Sampling steps (default: the model's, from its config).")
+GUIDANCE_OPT = typer.Option(None, "--guidance", help="Classifier-free guidance scale, 0-20 (1 = conditional only; "
+                            "default: the model's, ldm.guidance_scale).")
+SAMPLER_OPT = typer.Option(None, "--sampler", help="ldm: ddpm, ddim or dpm++ (default: the model's, ldm.sampler).")
+TEMPERATURE_OPT = typer.Option(None, "--temperature", help="prior: sampling temperature (default: the model's).")
+TEXTURE_OPT = typer.Option(None, "--texture/--no-texture",
+                           help="The noise-floor speckle the stage-1 decoder smooths away, put back (fitted on its "
+                                "training data). Default: as `mdaug augment` draws them: the chosen strategy's "
+                                "(RUN/strategy.json), else off, since mixed with recordings textured samples have "
+                                "cost accuracy so far (benchmarks/README.md).")
 CLASSES_OPT = typer.Option(None, "--classes",
                            help="Comma-separated class names or indices (default: all, balanced).")
 SEED_OPT = typer.Option(0, "--seed", help="Seed of the noise; the same seed gives the same samples.")
+PER_CLASS_HELP = "Synthetic spectrograms per class."
+BATCH_OPT = typer.Option(64, "--batch-size", min=1, help="Samples generated at once (memory, not results: a "
+                         "sample's noise comes from --seed and its place).")
 
 
 @app.callback(invoke_without_command=True)

@@ -65,7 +65,8 @@ def data_inspect(
     skip_bad: bool = SKIP_BAD,
     preview: Optional[Path] = typer.Option(None, "--preview",
                                            help="Preview PNG path (default: ./<name>_preview.png, never overwritten)."),
-    per_class: int = typer.Option(4, "--per-class", min=1, max=16, help="Samples per class in the preview."),
+    per_class: int = typer.Option(4, "--preview-per-class", min=1, max=16, help="Spectrograms per class shown in the "
+                                  "preview."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the summary as JSON here."),
 ) -> None:
     """Summarise a dataset (classes, counts, shapes, value ranges, problems) and write a preview grid.
@@ -136,8 +137,8 @@ def data_examples(
     out_dir: Path = typer.Option(..., "--out", "-o", help="New folder to write into."),
     format: str = typer.Option("images", "--format", help="images, npz, mat, mat73 or hdf5."),
     colormap: str = typer.Option("jet", "--colormap", help="Colormap of the images."),
-    classes: int = typer.Option(4, "--classes", min=2, max=64),
-    seed: int = typer.Option(0, "--seed"),
+    classes: int = typer.Option(4, "--classes", min=2, max=64, help="How many classes (each a gait of its own)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the signals; the same seed writes the same dataset."),
 ) -> None:
     """Write a small labelled example dataset (point-scatterer gait signals) in a chosen format."""
     from mdaug.data.examples import write_examples
@@ -154,12 +155,15 @@ def data_examples(
 def simulate(
     out_dir: Path = typer.Option(..., "--out", "-o", help="New folder for the dataset."),
     people: Optional[int] = typer.Option(None, "--people", min=1, help="Number of people (default: 31)."),
-    per_person: Optional[int] = typer.Option(None, "--per-person", min=1,
-                                             help="Recordings per person (default: 150; gait-sessions 120)."),
+    per_person: Optional[int] = typer.Option(None, "--per-class", "-n", min=1,
+                                             help="Recordings per person, each person a class (default: 150; "
+                                             "gait-sessions 120)."),
+    old_per_person: Optional[int] = typer.Option(None, "--per-person", min=1, hidden=True),
     sessions: Optional[int] = typer.Option(None, "--sessions", min=1,
                                            help="Sessions per person (default: 5; gait-sessions 12)."),
     size: Optional[str] = SIZE,
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of people and recordings (simulate.seed)."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0,
+                                       help="Seed of people and recordings (default: 0, simulate.seed)."),
     dataset: str = typer.Option("gait", "--dataset",
                                 help="gait (gait31, simulate.*) or gait-sessions (sessions that differ in speed, "
                                 "aspect, arms and SNR, gait_sessions.*)."),
@@ -183,6 +187,7 @@ def simulate(
     if stray:  # the other dataset's settings would be silently ignored
         raise MdaugError(f"{stray[0].split('=')[0]} sets the other built-in dataset; --dataset {dataset} reads "
                          f"{section}.*")
+    per_person = old_per_person or per_person
     extra = [f"{section}.{k}={v}" for k, v in (("people", people), ("per_person", per_person),
                                                 ("sessions", sessions), ("seed", seed)) if v is not None]
     cfg = load_config(config, list(overrides or []) + extra + ([f"data.size={size}"] if size else []))

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from mdaug.cli.app import CONFIG, OVERRIDES, app, command_config, out
+from mdaug.cli.app import CONFIG, OVERRIDES, SEED_OPT, app, command_config, out
 from mdaug.errors import MdaugError
 
 
@@ -16,7 +16,7 @@ from mdaug.errors import MdaugError
 def eval_ae(
     run: Path = typer.Argument(..., help="A train-ae run folder (with final/)."),
     split: str = typer.Option("test", "--split", help="test, val or train."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Spectrograms encoded at once (memory only)."),
     recognizer: Optional[Path] = typer.Option(None, "--recognizer", help="An evaluation recogniser of the same data "
                                               "(train-recognizer --role eval): adds the identity ceiling."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -89,10 +89,10 @@ def evaluate_cmd(
     run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
     recognizer: Path = typer.Option(..., "--recognizer",
                                     help="The evaluation recogniser (train-recognizer --role eval)."),
-    per_class: int = typer.Option(30, "--per-class", min=2, help="Generated samples per class."),
+    per_class: int = typer.Option(30, "--per-class", min=2, help="Synthetic spectrograms per class."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Sampling steps (default: the model's)."),
     guidance: Optional[float] = typer.Option(None, "--guidance", help="Guidance scale (default: the model's)."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = SEED_OPT,
     ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
@@ -131,7 +131,7 @@ def eval_conditions_cmd(
                                               "condition."),
     per_value: int = typer.Option(16, "--per-value", min=1, help="Samples per value asked for."),
     per_class: int = typer.Option(8, "--per-class", min=1, help="Samples per person for identity."),
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = SEED_OPT,
     ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="New folder for conditions.json and person.png "
                                            "(default: RUN/conditions-seedS, never overwritten)."),

@@ -9,9 +9,10 @@ from typing import Optional
 import typer
 
 from mdaug.cli.app import (
-    AUGMENT_TEXTURE_OPT,
+    BATCH_OPT,
     CLASSES_OPT,
     GUIDANCE_OPT,
+    PER_CLASS_HELP,
     SAMPLER_OPT,
     SEED_OPT,
     STEPS_OPT,
@@ -40,18 +41,19 @@ def _settings(s2, steps: int | None, guidance: float | None, sampler: str | None
 def sample_cmd(
     ctx: typer.Context,
     run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
-    n: int = typer.Option(8, "--n", min=1, help="Samples per class."),
+    n: int = typer.Option(8, "--per-class", "-n", min=1, help=PER_CLASS_HELP),
+    old_n: Optional[int] = typer.Option(None, "--n", min=1, hidden=True),
     classes: Optional[str] = CLASSES_OPT,
     steps: Optional[int] = STEPS_OPT,
     guidance: Optional[float] = GUIDANCE_OPT,
     sampler: Optional[str] = SAMPLER_OPT,
     temperature: Optional[float] = TEMPERATURE_OPT,
-    texture: bool = TEXTURE_OPT,
+    texture: Optional[bool] = TEXTURE_OPT,
     seed: int = SEED_OPT,
     out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="New folder for samples.npz and grid.png "
                                            "(default: RUN/samples-seedS, never overwritten)."),
     ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    batch_size: int = BATCH_OPT,
     condition: list[str] = typer.Option([], "--condition", "-C", help="Recording conditions to render, NAME=VALUE "
                                         "(e.g. --condition speed=1.6 aspect=40; the name without its unit is taken); "
                                         "an unknown name or a value outside what the model knows lists what it "
@@ -62,7 +64,7 @@ def sample_cmd(
 
     from mdaug.errors import MdaugError
     from mdaug.evaluation.figures import sample_grid
-    from mdaug.files import ensure_empty_dir, free_path
+    from mdaug.files import atomic_savez, ensure_empty_dir, free_path
     from mdaug.models.conditioning import parse_request
     from mdaug.runs.loading import load_stage2
     from mdaug.sampling.generate import class_indices, generate, requested_conditions
@@ -72,7 +74,13 @@ def sample_cmd(
         raise MdaugError(f"unexpected argument '{next(a for a in ctx.args if a not in extra or not condition)}' "
                          "(conditions follow --condition: --condition speed=1.6 aspect=40)")
     request = [c for item in [*condition, *extra] for c in item.replace(",", " ").split()]
+    from mdaug.workflows.pools import StrategyChoice
+
+    n = old_n or n
     s2 = load_stage2(run, ae)
+    if texture is None:  # as `mdaug augment` would draw them
+        choice = StrategyChoice.read(s2.folder.parent)
+        texture = bool(choice and choice.strategy.texture)
     settings = _settings(s2, steps, guidance, sampler, temperature, texture)
     wanted = class_indices(classes.split(",") if classes else None, s2.class_names)
     labels = np.repeat(np.asarray(wanted, dtype=np.int64), n)
@@ -81,7 +89,7 @@ def sample_cmd(
     folder = out_dir or free_path(s2.folder.parent / f"samples-seed{seed}")
     ensure_empty_dir(folder, what="output folder")
     x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, progress=True, conditions=conds)
-    np.savez(folder / "samples.npz", x=x, labels=labels, class_names=np.array(s2.class_names),
+    atomic_savez(folder / "samples.npz", x=x, labels=labels, class_names=np.array(s2.class_names),
              settings=json.dumps(s2.kind.settings_dict(settings) | {"seed": seed, "model": str(s2.folder.resolve())}
                                  | ({"conditions": asked} if asked else {})))
     shown = s2.kind.settings_dict(settings) | asked
@@ -94,7 +102,7 @@ def sample_cmd(
 @app.command("augment", rich_help_panel="Generate")
 def augment_cmd(
     run: Path = typer.Argument(..., help="A train-ldm / train-prior run folder (or its final/)."),
-    per_class: int = typer.Option(..., "--per-class", min=1, help="Synthetic spectrograms per class."),
+    per_class: int = typer.Option(..., "--per-class", "-n", min=1, help=PER_CLASS_HELP),
     out_dir: Path = typer.Option(..., "--out", "-o",
                                  help="New folder for the synthetic dataset (kept apart from the real one)."),
     fmt: str = typer.Option("auto", "--format",
@@ -104,10 +112,10 @@ def augment_cmd(
     guidance: Optional[float] = GUIDANCE_OPT,
     sampler: Optional[str] = SAMPLER_OPT,
     temperature: Optional[float] = TEMPERATURE_OPT,
-    texture: Optional[bool] = AUGMENT_TEXTURE_OPT,
+    texture: Optional[bool] = TEXTURE_OPT,
     seed: int = SEED_OPT,
     ae: Optional[Path] = typer.Option(None, "--ae", help="The stage-1 model, if it moved since training."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1),
+    batch_size: int = BATCH_OPT,
     plain: bool = typer.Option(False, "--plain", help="Ignore the strategy chosen for this model (RUN/strategy.json, "
                                "written by `mdaug run`): samples from noise with the model's settings."),
 ) -> None:
@@ -132,4 +140,6 @@ def augment_cmd(
                              batch_size=batch_size, progress=True)
     out.print(f"{r.samples} synthetic spectrograms ({len(r.classes)} classes x {per_class}, {r.format}"
               f"{', ' + r.colormap if r.colormap else ''}) -> {out_dir}")
+    if r.shortfall():
+        out.print(f"fewer than asked: {r.shortfall()}", markup=False)
     out.print(f"manifest: {out_dir / MANIFEST}   read back: mdaug data inspect {out_dir / r.data_file}")

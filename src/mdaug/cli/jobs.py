@@ -15,8 +15,8 @@ from mdaug.errors import MdaugError
 def run_cmd(
     out_dir: Path = typer.Option(Path("runs/mdaug"), "--out", "-o", help="Pipeline folder (continued when it exists)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset (default: the simulated 31-person set)."),
-    preset: str = typer.Option("quick", "--config", "--preset", "-c",
-                               help=f"Preset or YAML: {PRESETS_HELP}."),
+    preset: str = typer.Option("quick", "--config", "-c", help=f"Preset or YAML: {PRESETS_HELP}."),
+    old_preset: Optional[str] = typer.Option(None, "--preset", hidden=True),
     family: Optional[str] = FAMILY,
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
@@ -24,7 +24,8 @@ def run_cmd(
     generation metrics, utility -> HTML report. Finished steps are skipped; interrupted ones resume."""
     from mdaug.workflows.pipeline import run_pipeline
 
-    run_pipeline(out_dir, preset=preset, family=family, data=data, overrides=list(overrides or []), console=out)
+    run_pipeline(out_dir, preset=old_preset or preset, family=family, data=data, overrides=list(overrides or []),
+                 console=out)
 
 
 @app.command("benchmark", rich_help_panel="Run")
@@ -32,8 +33,8 @@ def benchmark_cmd(
     out_dir: Path = typer.Option(Path("runs/benchmark"), "--out", "-o",
                                  help="Benchmark folder (continued when it exists)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset (default: the simulated 31-person set)."),
-    preset: str = typer.Option("quick", "--config", "--preset", "-c",
-                               help=f"Preset or YAML: {PRESETS_HELP}."),
+    preset: str = typer.Option("quick", "--config", "-c", help=f"Preset or YAML: {PRESETS_HELP}."),
+    old_preset: Optional[str] = typer.Option(None, "--preset", hidden=True),
     families: str = typer.Option("kl,vq,vqgan,rq", "--families",
                                  help="Stage-1 families, comma-separated."),
     prior: bool = typer.Option(True, "--prior/--no-prior",
@@ -48,8 +49,8 @@ def benchmark_cmd(
     from mdaug.workflows.benchmark import run_benchmark
 
     names = tuple(f.strip() for f in families.split(",") if f.strip())
-    run_benchmark(out_dir, preset=preset, families=names, data=data, overrides=list(overrides or []), prior=prior,
-                  console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    run_benchmark(out_dir, preset=old_preset or preset, families=names, data=data, overrides=list(overrides or []),
+                  prior=prior, console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
 
 
 @app.command("tour", rich_help_panel="Run")
@@ -78,8 +79,12 @@ def utility_cmd(
     data: Optional[Path] = typer.Option(None, "--data", help="Dataset path (default: the simulator)."),
     budgets: Optional[str] = typer.Option(None, "--budgets",
                                           help="Real data per class: samples, 'Ns' for the samples of N sessions, "
-                                          "or all, e.g. 5,10,2s,all (utility.budgets)."),
-    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Repeats per budget (utility.seeds)."),
+                                          "or all, e.g. 5,10,2s,all (default: the config's utility.budgets; "
+                                          "quick: 10)."),
+    repeats: Optional[int] = typer.Option(None, "--repeats", min=1, help="Repeats per budget, each its own split "
+                                          "and models, for the intervals (default: utility.seeds; quick 1, "
+                                          "standard 3)."),
+    old_seeds: Optional[int] = typer.Option(None, "--seeds", min=1, hidden=True),
     generative: Optional[bool] = typer.Option(None, "--generative/--no-generative",
                                               help="With --no-generative only the arms without synthetic data (real, "
                                               "real + classical, the pretrained recogniser's): the learning curve, "
@@ -97,8 +102,8 @@ def utility_cmd(
     extra = list(overrides or [])
     if budgets:
         extra.append(f"utility.budgets=[{budgets}]")
-    if seeds:
-        extra.append(f"utility.seeds={seeds}")
+    if old_seeds or repeats:
+        extra.append(f"utility.seeds={old_seeds or repeats}")
     if generative is not None:
         extra.append(f"utility.generative={str(generative).lower()}")
     if family:
