@@ -282,3 +282,21 @@ def test_class_selector_browses_the_augmented_dataset(tmp_path, small_set):
     assert "function mdaugShowClass" in text and "<script src" not in text  # inline, nothing external
     assert "a real test spectrogram of the class; Doppler in Hz against time in s" in text
 
+
+
+def test_the_utility_answer_comes_before_the_evidence_and_every_term_is_defined_at_the_end(tmp_path):
+    """The utility section and its figure right after the verdict box; the page ends with the glossary (the same
+    list as docs/glossary.md), which the header links to."""
+    from pathlib import Path
+
+    from mdaug.glossary import GLOSSARY, anchor, glossary_markdown
+
+    text = _page(_pipeline_with_config(tmp_path / "p"))
+    heads = re.findall(r"<h2[^>]*>(.*?)</h2>", text)
+    assert heads[0] == "Downstream utility" and heads[-1] == "Terms"
+    assert text.index("id='downstream-utility'") < text.index("id='generated-samples-ldm'")
+    assert "href='#terms'" in re.search(r"<p class='header'>(.*?)</p>", text).group(1)
+    for term, _ in GLOSSARY:
+        assert f"<dt id='{anchor(term)}'>{html.escape(term)}</dt>" in text
+    docs = (Path(__file__).parents[2] / "docs" / "glossary.md").read_text()
+    assert docs == glossary_markdown(), "docs/glossary.md is stale: run .venv/bin/python scripts/update_docs.py"

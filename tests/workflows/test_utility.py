@@ -10,7 +10,7 @@ from scipy import stats
 
 from mdaug.config import load_config
 from mdaug.errors import MdaugError
-from mdaug.evaluation.records import ARMS, UtilityRecord
+from mdaug.evaluation.records import ARM_TITLES, ARMS, UtilityRecord
 from mdaug.runs.loading import load_recognizer
 from mdaug.runs.run_data import ids_digest, load_run_data
 from mdaug.workflows.utility import budget_config, interval, run_utility, summarise, verdict, with_synthetic
@@ -265,3 +265,38 @@ def test_a_study_without_test_recordings_is_one_clear_error(tmp_path):
                                "utility.generative=false", "utility.snr_drop_db=[0]", "utility.pretrained=false"])
     with pytest.raises(MdaugError, match="the test split is empty"):
         run_utility(cfg, tmp_path / "u")
+
+
+def test_the_utility_figure_draws_one_bar_per_arm_for_one_budget_and_intervals_only_over_repeats():
+    """One budget: a bar per arm (not four points spread sideways around one x), its value beside it; the title
+    says 95% intervals only when there are repeats, and error bars are drawn exactly then."""
+    import matplotlib.pyplot as plt
+
+    from mdaug.evaluation.records import UtilityReport
+    from mdaug.workflows.utility.summary import utility_plot
+
+    arms = ("real", "real+classical", "real+classical+synthetic", "synthetic")
+
+    def report(accs, budgets=("10",)):
+        recs = [UtilityRecord(budget=b, repeat=r, real_train=10, real_val=10, synthetic=20, strategy="a",
+                              accuracy=dict(zip(arms, a)), val_accuracy=dict(zip(arms, a)), candidates=[],
+                              real_files_seen={}) for b in budgets for r, a in enumerate(accs)]
+        return UtilityReport(budgets=list(budgets), seeds=len(accs), family="kl", generator="ldm", strategies=["a"],
+                             records=recs, summary=summarise(recs), verdict="", note="", files={})
+
+    one = utility_plot(report([(0.5, 0.6, 0.62, 0.3)]))
+    ax = one.axes[0]
+    bars = [p for p in ax.patches]
+    assert [round(b.get_width(), 3) for b in bars] == [0.5, 0.6, 0.62, 0.3]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [ARM_TITLES[a] for a in arms]
+    from matplotlib.container import ErrorbarContainer
+
+    def has_errorbars(axes):
+        return any(isinstance(c, ErrorbarContainer) for c in axes.containers)
+
+    assert "one repeat: no interval" in ax.get_title() and not has_errorbars(ax)
+    three = utility_plot(report([(0.5, 0.6, 0.62, 0.3), (0.6, 0.7, 0.7, 0.3), (0.4, 0.5, 0.6, 0.2)])).axes[0]
+    assert "95% intervals over 3 repeats" in three.get_title() and has_errorbars(three)
+    curve = utility_plot(report([(0.5, 0.6, 0.62, 0.3)], budgets=("5", "10"))).axes[0]
+    assert not curve.patches and len(curve.get_lines()) >= 4 and "one repeat" in curve.get_title()
+    plt.close("all")

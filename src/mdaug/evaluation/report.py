@@ -34,6 +34,7 @@ from mdaug.evaluation.report_figures import class_pngs, confusion_png, loss_png
 from mdaug.evaluation.report_verdicts import Units, generation_verdicts, physical_rows
 from mdaug.evaluation.results import DataSeen, Results, collect, fmt
 from mdaug.files import atomic_write_text
+from mdaug.glossary import glossary_html
 from mdaug.runs.layout import CONFIG_FILE, LOSSES, PipelineFolders
 
 STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;"
@@ -338,7 +339,7 @@ def header_line(m: Results, h: RunHeader) -> str:
     run_time = f"run time {h.minutes:.0f} min" if h.minutes is not None else "run time unknown"
     return (f"<p class='header'>{preset} · stage-1 family <b>{html.escape(str(m.family))}</b> · mdaug "
             f"{html.escape(h.version)} · finished {html.escape(h.finished or 'unknown')} · {run_time} · folder "
-            f"{html.escape(m.folder)}</p>")
+            f"{html.escape(m.folder)} · <a href='#terms'>terms used</a></p>")
 
 
 def verdict_box(m: Results, gen: dict[str, list[Verdict]]) -> str:
@@ -386,15 +387,18 @@ def render(m: Results, config_text: str | None = None, *, header: RunHeader | No
     u = Units(da.axes, da.rows, da.cols)
     gen = {k: generation_verdicts(g, u) for k, g in m.generation.items() if g}
     browser = _browser(samples, da)
+    # the answer first: the verdicts, then the utility study and its figure, then what explains it
     parts = [f"<h1>mdaug report: {html.escape(folder.name)}</h1>", header_line(m, h), verdict_box(m, gen)]
+    parts += _utility(m.utility, folder)
     for i, (kind, g) in enumerate(m.generation.items()):
         parts += _generation(kind, g, da, browser if i == 0 else "")
     parts += _conditions(m.conditions)
-    parts += _reconstruction(m.reconstruction) + _diagnose(m.diagnose) + _utility(m.utility, folder)
+    parts += _reconstruction(m.reconstruction) + _diagnose(m.diagnose)
     parts += _training(folder, h) + _data_seen(m.data_seen)
     if config_text:
         parts.append(f"<details><summary>Config (the resolved config.yaml, every key)</summary>"
                      f"<pre>{html.escape(config_text)}</pre></details>")
+    parts.append(glossary_html())
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>mdaug report: {html.escape(folder.name)}"
             f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
 
