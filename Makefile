@@ -2,6 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_OUT ?= runs/demo
+DEMO_ARGS ?=
 
 .PHONY: setup setup-dev demo lint test clean
 setup:
@@ -10,7 +11,7 @@ setup-dev:
 	@scripts/setup.sh --dev
 
 demo: setup
-	$(PY) -m mdaug run --config quick --out $(DEMO_OUT)
+	$(PY) -m mdaug run --config quick --out $(DEMO_OUT) $(DEMO_ARGS)
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .

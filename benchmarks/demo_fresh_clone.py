@@ -5,6 +5,7 @@ from which `scripts/results_tables.py` renders the README's demo table.
 
     .venv/bin/python benchmarks/demo_fresh_clone.py                       # clone HEAD of this checkout
     .venv/bin/python benchmarks/demo_fresh_clone.py --empty-cache         # also simulate the data anew
+    .venv/bin/python benchmarks/demo_fresh_clone.py --seed 1 --results benchmarks/results/demo-quick-seed1.json
 
 The clone is of the committed HEAD, so uncommitted changes are not measured. The data cache ($MDAUG_CACHE, else
 ~/.cache/mdaug) is shared with other runs unless --empty-cache gives the clone a cache of its own; the results file
@@ -26,6 +27,8 @@ from pathlib import Path
 from mdaug.workflows.provenance import provenance
 
 ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ("seed", "recognizer_train.seed", "ae_train.seed", "ldm_train.seed", "prior_train.seed")
+"""The config keys --seed sets: everything random in a run but the data and its split."""
 
 
 def _timed(cmd: list[str], cwd: Path, env: dict[str, str], log: Path) -> float:
@@ -42,6 +45,10 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, help="where to clone (a new folder; default: a new temporary one)")
     ap.add_argument("--empty-cache", action="store_true", help="give the clone a data cache of its own")
     ap.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results" / "demo-quick.json")
+    ap.add_argument("--seed", type=int, default=0, help="the run's seeds (config seed and every training seed: "
+                    "initialisation, batch order, noise; the data and its split stay the same): runs of several "
+                    "seeds give the spread between runs, which the same seed on one machine does not (it repeats "
+                    "to the digit)")
     ap.add_argument("--note", help="a sentence kept in the results file (e.g. what else ran at the time)")
     a = ap.parse_args()
     work = a.workdir or Path(tempfile.mkdtemp(prefix="mdaug-demo-"))
@@ -56,11 +63,13 @@ def main() -> None:
         env["MDAUG_CACHE"] = str(work / ".cache")
     log = work / "demo.log"
     setup = _timed(["make", "setup"], work, env, log)
-    pipeline = _timed(["make", "demo"], work, env, log)
+    seeds = " ".join(f"{k}={a.seed}" for k in SEEDS) if a.seed else ""
+    pipeline = _timed(["make", "demo"] + ([f"DEMO_ARGS={seeds}"] if seeds else []), work, env, log)
     # ru_maxrss of RUSAGE_CHILDREN: the largest resident set of any waited-for descendant (kB on Linux)
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 ** 2
     metrics = json.loads((work / "runs" / "demo" / "metrics.json").read_text())
-    result = provenance(f"make demo  # on a fresh clone of {head}: mdaug run --config quick --out runs/demo")
+    result = provenance(f"make demo{chr(32) + repr('DEMO_ARGS=' + seeds) if seeds else ''}  # on a fresh clone of "
+                        f"{head}: mdaug run --config quick --out runs/demo{chr(32) + seeds if seeds else ''}")
     result |= {"wall_s": {"fresh_clone_with_setup": round(setup + pipeline), "pipeline": round(pipeline)},
                "peak_rss_gb": round(peak_gb, 2), "data_cache": "empty: the data simulated anew" if a.empty_cache else
                "shared: the simulated data reused from an earlier run"}
