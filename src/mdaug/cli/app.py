@@ -77,7 +77,17 @@ def command_config(config: str | None, overrides: list[str] | None, path: Path |
     return load_config(config, list(overrides or []) + extra)
 
 
-def resume_arg(resume: bool, checkpoint: Path | None) -> str | None:
+def resume_arg(resume: bool, checkpoint: Path | None, out_dir: Path | None = None) -> str | None:
+    """--resume / --checkpoint as the recipes take it. A checkpoint continues its own run, in its own folder: one of
+    another run than --out is refused rather than written into."""
+    if checkpoint is not None and out_dir is not None:
+        own = Path(checkpoint).resolve().parent.parent
+        if Path(out_dir).resolve() != own:
+            from mdaug.errors import MdaugError
+
+            raise MdaugError(f"--checkpoint {checkpoint} is of the run in {own}, not of --out {out_dir}; a run "
+                             f"continues in its own folder: give --out {own}, or leave --out out (nothing was "
+                             "written)")
     return str(checkpoint) if checkpoint is not None else ("latest" if resume else None)
 
 

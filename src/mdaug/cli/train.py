@@ -36,7 +36,7 @@ def train_recognizer_cmd(
     """Train the compact CNN spectrogram recogniser on the training split (for the perceptual loss or evaluation)."""
     from mdaug.training.recognizer import train_recognizer
 
-    resume = resume_arg(resume, checkpoint)
+    resume = resume_arg(resume, checkpoint, out_dir)
     if role not in ("loss", "eval"):
         raise MdaugError(f"--role must be 'loss' or 'eval', not '{role}'")
     extra = list(overrides or []) + ([f"recognizer_train.steps={steps}"] if steps else [])
@@ -64,7 +64,7 @@ def train_ae(
     """Train a stage-1 autoencoder (kl, vq, vqgan, rq, fsq); writes checkpoints, logs, images and final/."""
     from mdaug.training.autoencoder import train_autoencoder
 
-    resume = resume_arg(resume, checkpoint)
+    resume = resume_arg(resume, checkpoint, out_dir)
     extra = (list(overrides or []) + ([f"ae.family={family}"] if family else [])
              + ([f"ae_train.steps={steps}"] if steps else []))
     run = out_dir or Path(f"runs/ae-{family or 'vqgan'}")
@@ -96,7 +96,7 @@ def _train_stage2(kind: str, ae: Path | None, out_dir: Path | None, config: str 
                   resume: bool, checkpoint: Path | None, overrides: list[str] | None) -> None:
     from mdaug.training.stage2 import train_stage2
 
-    resume_from = resume_arg(resume, checkpoint)
+    resume_from = resume_arg(resume, checkpoint, out_dir)
     if out_dir is None:
         if ae is None:
             raise MdaugError("give --ae RUN (the stage-1 model), and --out to resume a run")
@@ -106,7 +106,8 @@ def _train_stage2(kind: str, ae: Path | None, out_dir: Path | None, config: str 
     cfg = _stage2_config(config, extra, out_dir, resume_from, ae)
     final = train_stage2(cfg, out_dir, kind, autoencoder=ae, resume=resume_from, console=out)
     out.print(f"trained the {kind} -> {final}")
-    out.print(f"next: mdaug sample {final.parent} --n 8   or   mdaug augment {final.parent} --per-class 100 --out DIR")
+    out.print(f"next: mdaug sample {final.parent} --per-class 8   or   mdaug augment {final.parent} --per-class 100 "
+              "--out DIR")
 
 
 @app.command("train-ldm", rich_help_panel="Train")

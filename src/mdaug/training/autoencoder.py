@@ -19,12 +19,13 @@ import torch
 from rich.console import Console
 
 from mdaug.config import Config, save_config, saved_config
+from mdaug.data.prepare import check_output_outside
 from mdaug.data.texture import FloorTexture, fit_model_texture
 from mdaug.data.transforms import TimeAugment, diff_augment
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import reconstruction_grid
 from mdaug.evaluation.health import HealthAccumulator
-from mdaug.files import atomic_write_text, ensure_empty_dir
+from mdaug.files import atomic_write_text
 from mdaug.losses import (
     adaptive_weight,
     d_hinge,
@@ -88,8 +89,10 @@ class AutoencoderRecipe(Recipe):
             check_resumable(self.run, cfg, self.section)
         self.accelerator = make_accelerator(cfg.ae_train.mixed_precision)
         acc = self.accelerator
-        if resume_from is None and acc.is_main_process:
-            ensure_empty_dir(self.run, what="run folder")
+        if cfg.data.path is not None:
+            check_output_outside(cfg.data.path, self.run)
+        if resume_from is None and acc.is_main_process and ckpt.start_fresh(self.run) and console:
+            console.print(f"started {self.run} over: the stopped run there left no checkpoint")
         acc.wait_for_everyone()
         t = cfg.ae_train
         torch.manual_seed(t.seed)  # the same initial weights on every process

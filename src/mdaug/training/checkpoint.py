@@ -23,9 +23,30 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from mdaug.config.loading import CONFIG_FILE
 from mdaug.errors import MdaugError
-from mdaug.files import as_os_error, atomic_write_bytes, atomic_write_text, free_path, sha256_file, write_failure
-from mdaug.runs.layout import CHECKPOINTS
+from mdaug.files import (
+    as_os_error,
+    atomic_write_bytes,
+    atomic_write_text,
+    ensure_empty_dir,
+    free_path,
+    sha256_file,
+    write_failure,
+)
+from mdaug.runs.layout import (
+    AUTOENCODER_RECORD,
+    CHECKPOINTS,
+    DATA_RECORD,
+    FINAL,
+    HEALTH,
+    IMAGES,
+    INIT_RECORD,
+    LATENTS,
+    LOGS,
+    LOSSES,
+    SPLIT,
+)
 
 STEP_DIR = re.compile(r"^step-(\d+)$")
 
@@ -170,6 +191,35 @@ def load_checkpoint(path: Path) -> Checkpoint:
     return Checkpoint(path=path, step=step, state=state, tensors=tensors, objects=objects)
 
 
+RUN_FILES = frozenset({CONFIG_FILE, DATA_RECORD, SPLIT, CHECKPOINTS, LOSSES, LOGS, IMAGES, HEALTH, LATENTS,
+                       INIT_RECORD, AUTOENCODER_RECORD})
+"""What a training run writes before its first complete checkpoint (final/ comes last)."""
+
+
+def start_fresh(run: Path, *, create: bool = True) -> bool:
+    """The folder of a run started without --resume: new or empty; or one that a stopped run of the same command
+    left before its first complete checkpoint (nothing in it worth keeping: it is cleared, and True returned, so
+    that the same command starts over as its interruption message says). A folder with a complete checkpoint is
+    refused with the --resume that continues it; a finished run, or files a run does not write, with a new --out."""
+    run = Path(run)
+    if run.is_dir() and any(run.iterdir()):
+        if (run / FINAL).exists():
+            raise MdaugError(f"run folder {run} holds a finished run ({run / FINAL}); choose a new --out (nothing "
+                             "was overwritten)")
+        last = latest_checkpoint(run / CHECKPOINTS)
+        if last is not None:
+            raise MdaugError(f"run folder {run} holds a stopped run (its last checkpoint: {last.name}): add --resume "
+                             "to the same command to continue it, or choose a new --out (nothing was overwritten)")
+        if {p.name for p in run.iterdir()} <= RUN_FILES:
+            for p in run.iterdir():
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+            if create:
+                run.mkdir(parents=True, exist_ok=True)
+            return True
+    ensure_empty_dir(run, what="run folder", create=create)
+    return False
+
+
 def resolve_resume(run: Path, resume: str | None) -> Path | None:
     """--resume: None (fresh run), 'latest' (the newest complete checkpoint of `run`) or a checkpoint folder."""
     if resume is None:
@@ -177,7 +227,8 @@ def resolve_resume(run: Path, resume: str | None) -> Path | None:
     if resume == "latest":
         found = latest_checkpoint(run / CHECKPOINTS)
         if found is None:
-            raise MdaugError(f"no checkpoint to resume in {run / 'checkpoints'}; start without --resume")
+            raise MdaugError(f"no checkpoint to resume in {run / 'checkpoints'}; the same command without --resume "
+                             "starts the run over")
         return found
     path = Path(resume)
     if not (path / "state.json").is_file():

@@ -26,10 +26,10 @@ from rich.console import Console
 from mdaug import seeds
 from mdaug.config import ClassicalAugmentConfig, Config, save_config
 from mdaug.data.classical import ClassicalAugment
+from mdaug.data.prepare import check_output_outside
 from mdaug.data.snr import NoiseBank
 from mdaug.data.transforms import TimeAugment, random_blur, zero_row_of
 from mdaug.errors import MdaugError
-from mdaug.files import ensure_empty_dir
 from mdaug.models import Recognizer
 from mdaug.runs.cards import RecognizerCard, write_final
 from mdaug.runs.layout import CONFIG_FILE
@@ -151,8 +151,10 @@ class RecognizerRecipe(Recipe):
         self.seed = role_seed(cfg, role)
         self.accelerator = make_accelerator(self.train_cfg.mixed_precision)
         resume_from = ckpt.resolve_resume(self.run, resume)
-        if resume_from is None:
-            ensure_empty_dir(self.run, create=False)  # before the data, which may take minutes to simulate
+        if cfg.data.path is not None:
+            check_output_outside(cfg.data.path, self.run)
+        if resume_from is None and ckpt.start_fresh(self.run, create=False) and console:  # before the data
+            console.print(f"started {self.run} over: the stopped run there left no checkpoint")
         self.data = data or load_run_data(cfg, console)
         if resume_from is None:
             self.accelerator.wait_for_everyone()  # every process checked before the main one writes anything

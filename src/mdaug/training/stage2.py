@@ -26,7 +26,7 @@ from mdaug.data.conditions import PERSON_TRAITS
 from mdaug.data.coverage import person_traits
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import sample_grid
-from mdaug.files import atomic_write_text, ensure_empty_dir
+from mdaug.files import atomic_write_text
 from mdaug.models.conditioning import ConditionSpec, carried, choose_specs, encode_table
 from mdaug.models.latents import LatentSet, latent_stats
 from mdaug.models.stage2 import CODE_FAMILIES, ENCODERS, Stage2Kind, stage2_kind
@@ -72,8 +72,8 @@ class Stage2Recipe(Recipe):
             raise MdaugError(f"{self.pre.folder} is not the stage-1 model {self.run} was trained on; resume with "
                              "that one")
         acc = self.accelerator = make_accelerator(self.train_cfg.mixed_precision)
-        if resume_from is None and acc.is_main_process:
-            ensure_empty_dir(self.run, what="run folder")
+        if resume_from is None and acc.is_main_process and ckpt.start_fresh(self.run) and self.console:
+            self.console.print(f"started {self.run} over: the stopped run there left no checkpoint")
         acc.wait_for_everyone()
         self._setup_latents()
         self._setup_model()
