@@ -80,3 +80,10 @@ def with_texture(autoencoder_final, folder, sigma_db: float):
     raw["texture"]["sigma_db"] = sigma_db
     card.write_text(json.dumps(raw))
     return folder
+
+
+def varied(shape, level: float = 1.0):
+    """An array around `level` that is not constant (a constant spectrogram is refused as blank)."""
+    import numpy as np
+
+    return level + 0.1 * np.random.default_rng(0).random(shape)

@@ -9,7 +9,7 @@ import pytest
 from mdaug.data import write_dataset
 from mdaug.data.arrays import save_mat
 from mdaug.errors import MdaugError
-from tests.conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error, varied
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def test_inspect_lists_every_problem_and_exits_non_zero(cli, images, tmp_path):
 
 
 def test_mat_without_the_named_variable(cli, tmp_path):
-    save_mat(tmp_path / "d.mat", {"spec": np.ones((8, 8, 2)), "labels": np.array([[1], [2]])})
+    save_mat(tmp_path / "d.mat", {"spec": varied((8, 8, 2)), "labels": np.array([[1], [2]])})
     code, _, err = cli("data", "inspect", tmp_path / "d.mat", "data.array_key=micro_doppler")
     assert_one_line_error(code, err, "d.mat", "no variable 'micro_doppler'", "spec")
 
@@ -84,7 +84,7 @@ def test_nan_values(cli, tmp_path):
 def test_mixed_shapes_without_resize(cli, tmp_path):
     for c, t in (("a", 20), ("b", 24)):
         (tmp_path / "m" / c).mkdir(parents=True)
-        np.save(tmp_path / "m" / c / "0.npy", np.ones((16, t)))
+        np.save(tmp_path / "m" / c / "0.npy", varied((16, t)))
     code, _, err = cli("data", "prepare", tmp_path / "m", "--out", tmp_path / "o")
     assert_one_line_error(code, err, "different shapes", "16x20", "16x24", "data.size")
     code, out, err = cli("data", "prepare", tmp_path / "m", "--out", tmp_path / "o2", "--size", "16")
@@ -163,7 +163,7 @@ def test_an_image_too_small_for_a_spectrogram_is_refused_by_name(cli, images, tm
 
 
 def test_an_array_too_small_for_a_spectrogram_is_refused_by_name(cli, tmp_path):
-    np.savez(tmp_path / "tiny.npz", x=np.ones((4, 5, 5)), labels=np.array([0, 1, 0, 1]))
+    np.savez(tmp_path / "tiny.npz", x=varied((4, 5, 5)), labels=np.array([0, 1, 0, 1]))
     code, _, err = cli("data", "inspect", tmp_path / "tiny.npz", "--preview", tmp_path / "p.png")
     assert_one_line_error(code, err)
     code, _, err = cli("data", "prepare", tmp_path / "tiny.npz", "--out", tmp_path / "prep")
@@ -187,3 +187,48 @@ def test_a_dataset_too_large_for_this_machine_is_refused_with_an_estimate(small_
     with pytest.raises(MdaugError, match=r"24 samples at 256x256 need about 0.0 GiB.*half of this machine"):
         limits.check_size((256, 256), len(small_set), 1)
     limits.check_size((4, 4), 1, 1)  # small enough
+
+
+def test_a_blank_spectrogram_is_a_problem_by_name_and_skippable(cli, tmp_path):
+    """A constant spectrogram (a blank export) carries no signal: named, exit 1; --skip-bad reads the rest."""
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "ds" / c).mkdir(parents=True)
+        for i in range(3):
+            np.save(tmp_path / "ds" / c / f"{i}.npy", rng.random((32, 32)) + 0.1)
+    np.save(tmp_path / "ds" / "a" / "blank.npy", np.full((32, 32), 0.5))
+    code, out, err = cli("data", "inspect", tmp_path / "ds", "--preview", tmp_path / "p.png")
+    assert code == 1 and "a/blank.npy: every value is the same" in out and "no signal" in out
+    code, out, _ = cli("data", "inspect", tmp_path / "ds", "--skip-bad", "--preview", tmp_path / "q.png")
+    assert code == 0 and "samples: 6 in 2 classes" in out
+
+
+@pytest.mark.parametrize("variables, needle", [
+    ({"labels": np.arange(10)}, "has no spectrogram variable"),  # MATLAB keeps a vector as a 1 x 10 matrix
+    ({"y": np.arange(10), "sessions": np.arange(10)}, "(it has: y 1x10, sessions 1x10)"),
+])
+def test_a_mat_with_labels_but_no_spectrograms_says_so(cli, tmp_path, variables, needle):
+    import scipy.io
+
+    scipy.io.savemat(tmp_path / "x.mat", variables)
+    code, _, err = cli("data", "inspect", tmp_path / "x.mat", "--preview", tmp_path / "p.png")
+    assert_one_line_error(code, err, needle)
+
+
+def test_a_mat_with_its_own_variable_names_reads_once_the_labels_are_named(cli, tmp_path):
+    """The labels variable is a 1 x n matrix in a v5 .mat: with data.label_key it is the labels, not a second
+    candidate for the spectrograms."""
+    import scipy.io
+
+    scipy.io.savemat(tmp_path / "x.mat", {"radar_maps": np.random.default_rng(0).random((32, 32, 10)) + 0.1,
+                                          "who": np.arange(10) % 2})
+    code, _, err = cli("data", "inspect", tmp_path / "x.mat", "--preview", tmp_path / "p.png")
+    assert_one_line_error(code, err, "has no labels variable", "data.label_key")
+    code, out, err = cli("data", "inspect", tmp_path / "x.mat", "data.label_key=who", "--preview", tmp_path / "q.png")
+    assert code == 0 and "samples: 10 in 2 classes" in out, err
+
+
+def test_a_garbage_npz_is_named_as_not_an_npz(cli, tmp_path):
+    (tmp_path / "x.npz").write_bytes(b"PK\x03\x04" + b"\x00garbage" * 50)
+    code, _, err = cli("data", "inspect", tmp_path / "x.npz", "--preview", tmp_path / "p.png")
+    assert_one_line_error(code, err, "is not a NumPy .npz", "corrupt")

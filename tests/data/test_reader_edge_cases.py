@@ -12,7 +12,7 @@ from mdaug.config import DataConfig, load_config
 from mdaug.data import load_prepared, make_split, read_dataset, save_prepared, write_dataset
 from mdaug.data.arrays import save_mat
 from mdaug.errors import MdaugError
-from tests.conftest import assert_one_line_error
+from tests.conftest import assert_one_line_error, varied
 
 
 def read(path, **kw):
@@ -43,8 +43,12 @@ def test_hdf5_string_datasets(tmp_path):
 def test_float_tiffs(tmp_path):
     for c in ("a", "b"):
         (tmp_path / "ok" / c).mkdir(parents=True)
-        Image.fromarray(np.full((8, 8), 0.75, dtype=np.float32), "F").save(tmp_path / "ok" / c / "0.tif")
-    np.testing.assert_allclose(read(tmp_path / "ok").dataset.x, 0.5)  # 0.75 in [0, 1] -> 0.5 in [-1, 1]
+        pixels = np.full((8, 8), 0.75, dtype=np.float32)
+        pixels[0] = 0.25
+        Image.fromarray(pixels, "F").save(tmp_path / "ok" / c / "0.tif")
+    x = read(tmp_path / "ok").dataset.x  # 0.75 in [0, 1] -> 0.5 in [-1, 1]; 0.25 -> -0.5
+    np.testing.assert_allclose(np.unique(x), [-0.5, 0.5])
+    assert (x == 0.5).mean() == pytest.approx(7 / 8)
     bad = np.full((8, 8), 0.5, dtype=np.float32)
     bad[2, 2] = np.nan
     Image.fromarray(bad, "F").save(tmp_path / "ok" / "a" / "1.tif")
@@ -53,13 +57,13 @@ def test_float_tiffs(tmp_path):
 
 
 @pytest.mark.parametrize("content, needle", [
-    ({"x": np.ones((4, 8, 8)), "labels": np.array(["walk", "run", "walk", "x"]),
+    ({"x": varied((4, 8, 8)), "labels": np.array(["walk", "run", "walk", "x"]),
       "class_names": np.array(["walk", "run"])},
      "not among the class names"),
-    ({"x": np.ones((3, 8, 8)), "labels": np.array([1, 2])}, "has 2 labels for 3 spectrograms"),
-    ({"x": np.ones((100,)), "labels": np.array([1])}, "not 2-D"),
-    ({"x": np.ones((0, 8, 8)), "labels": np.array([], dtype=int)}, "empty"),
-    ({"x": np.ones((3, 8, 2)), "labels": np.array([0, 1, 1])}, "too small"),
+    ({"x": varied((3, 8, 8)), "labels": np.array([1, 2])}, "has 2 labels for 3 spectrograms"),
+    ({"x": varied((100,)), "labels": np.array([1])}, "not 2-D"),
+    ({"x": varied((0, 8, 8)), "labels": np.array([], dtype=int)}, "empty"),
+    ({"x": varied((3, 8, 2)), "labels": np.array([0, 1, 1])}, "too small"),
 ])
 def test_bad_arrays_give_one_line(cli, tmp_path, content, needle):
     np.savez(tmp_path / "d.npz", **content)
@@ -72,7 +76,7 @@ def test_matlab_cells_of_numeric_labels_and_bytes_labels(tmp_path):
     labels[0, :] = [np.array([[1.0]]), np.array([[2.0]]), np.array([[1.0]])]
     save_mat(tmp_path / "c.mat", {"x": np.random.default_rng(0).random((8, 8, 3)) + 0.1, "labels": labels})
     assert read(tmp_path / "c.mat").dataset.labels.tolist() == [0, 1, 0]
-    np.savez(tmp_path / "b.npz", x=np.ones((2, 8, 8)), labels=np.array([b"walk", b"run"]))
+    np.savez(tmp_path / "b.npz", x=varied((2, 8, 8)), labels=np.array([b"walk", b"run"]))
     assert read(tmp_path / "b.npz").dataset.class_names == ["run", "walk"]
 
 
@@ -146,7 +150,7 @@ def test_single_file_without_sessions_splits_by_sample(small_set, tmp_path):
 
 
 def test_labelled_files_must_agree_on_class_names(tmp_path):
-    np.savez(tmp_path / "a.npz", x=np.ones((2, 8, 8)), labels=np.array([0, 1]), class_names=np.array(["walk", "run"]))
-    np.savez(tmp_path / "b.npz", x=np.ones((2, 8, 8)), labels=np.array([0, 1]), class_names=np.array(["run", "walk"]))
+    np.savez(tmp_path / "a.npz", x=varied((2, 8, 8)), labels=np.array([0, 1]), class_names=np.array(["walk", "run"]))
+    np.savez(tmp_path / "b.npz", x=varied((2, 8, 8)), labels=np.array([0, 1]), class_names=np.array(["run", "walk"]))
     with pytest.raises(MdaugError, match="b.npz: lists other class names"):
         read(tmp_path)

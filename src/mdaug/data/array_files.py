@@ -36,7 +36,9 @@ def read_array_stack(arrays: dict[str, np.ndarray], cfg: DataConfig, *, rel: str
                      needs_labels: bool) -> ArrayStack:
     """The samples and variables of one loaded array file (`arrays`: name -> array). `needs_labels`: the file
     is not in a class folder, so it must carry a labels variable. Raises BadFile naming what is wrong."""
-    raw = arrays[pick(arrays, cfg.array_key, ARRAY_NAMES, "spectrogram", numeric_2d=True)]
+    others = {k for k in (cfg.label_key, cfg.session_key, cfg.class_names_key) if k} | set(LABEL_NAMES) \
+        | set(SESSION_NAMES) | set(CLASS_NAME_NAMES)
+    raw = arrays[pick(arrays, cfg.array_key, ARRAY_NAMES, "spectrogram", numeric_2d=True, exclude=others)]
     stack = as_samples(raw, cfg.sample_axis, is_mat)
     n = len(stack)
     scale = cfg.scale
@@ -55,9 +57,12 @@ def read_array_stack(arrays: dict[str, np.ndarray], cfg: DataConfig, *, rel: str
     return ArrayStack(samples=stack, scale=scale, labels=labels, class_names=names, sessions=sessions)
 
 
-def pick(arrays: dict, key: str | None, names: tuple[str, ...], what: str, *, numeric_2d: bool = False) -> str | None:
+def pick(arrays: dict, key: str | None, names: tuple[str, ...], what: str, *, numeric_2d: bool = False,
+         exclude: set[str] = frozenset()) -> str | None:
     """The variable holding `what`: `key` when given (it must exist), else the first of `names`, else (for the
-    spectrograms, numeric_2d) the one 2-D numeric variable; None when an optional variable is absent."""
+    spectrograms, numeric_2d) the one 2-D numeric variable that is not a vector (MATLAB stores a vector as a 1 x n
+    matrix) and not named in `exclude` (the labels, sessions and class names); None when an optional variable is
+    absent."""
     if key is not None:
         if key not in arrays:
             raise BadFile(f"has no variable '{key}' (it has: {', '.join(arrays) or 'nothing'})")
@@ -68,13 +73,14 @@ def pick(arrays: dict, key: str | None, names: tuple[str, ...], what: str, *, nu
         if name in arrays:
             return name
     if numeric_2d:
-        cands = [k for k, a in arrays.items()
-                 if (a.dtype.kind in "fciu" and a.ndim >= 2) or _is_cell_of_matrices(a)]
+        cands = [k for k, a in arrays.items() if k not in exclude
+                 and ((a.dtype.kind in "fciu" and np.squeeze(a).ndim >= 2) or _is_cell_of_matrices(a))]
         if len(cands) == 1:
             return cands[0]
         if not cands:
-            raise BadFile(f"has no 2-D numeric variable to read as a {what} (it has: "
-                          f"{', '.join(arrays) or 'nothing'})")
+            have = ", ".join(f"{k} {'x'.join(map(str, np.shape(a))) or 'scalar'}" for k, a in arrays.items())
+            raise BadFile(f"has no {what} variable: no 2-D numeric array that is not a vector or the labels (it "
+                          f"has: {have or 'nothing'}); set data.array_key if one of them is")
         raise BadFile(f"has several arrays ({', '.join(cands)}); set data.array_key to the {what} one")
     return None
 

@@ -41,7 +41,10 @@ def load_arrays(path: Path, data: bytes) -> dict[str, np.ndarray]:
             raise BadFile("holds Python objects; mdaug never unpickles files, save plain arrays") from None
         raise BadFile(f"cannot be read ({str(e)[:100]})") from None
     except Exception as e:  # noqa: BLE001 - any decoder failure means a corrupt file, reported by name
-        raise BadFile(f"cannot be read ({type(e).__name__}: {str(e)[:100]})") from None
+        kind = {".npz": "a NumPy .npz (a zip archive of .npy files)", ".npy": "a NumPy .npy file",
+                ".mat": "a MATLAB .mat file (v5 or v7.3)"}.get(suffix, "an HDF5 file")
+        raise BadFile(f"is not {kind}: truncated, corrupt or another format ({type(e).__name__}: "
+                      f"{str(e)[:80]})") from None
 
 
 def _load_mat_v7(data: bytes) -> dict[str, np.ndarray]:

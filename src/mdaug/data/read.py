@@ -224,6 +224,8 @@ class _Reader:
         if is_colour(pixels) and self.colormap is None:
             self._detect_colormap([self.root / rel])
         x, off = image_to_canonical(pixels, self.colormap or "gray", crop=self.cfg.crop_to_colormap)
+        if self._blank(x, rel):
+            return
         jpeg = rel.lower().endswith((".jpg", ".jpeg"))
         if off > (OFF_MAP_WARN_JPEG if jpeg else OFF_MAP_WARN):
             self.off_map.append((rel, off))
@@ -268,10 +270,20 @@ class _Reader:
         if self.cfg.flip_doppler:
             s = s[..., ::-1, :]
         try:
-            return normalise(s, scale, self.cfg.dynamic_range_db)
+            x = normalise(s, scale, self.cfg.dynamic_range_db)
         except MdaugError as e:
             self._problem("error", f"{sid}: {e}")
             return None
+        return None if self._blank(x, sid) else x
+
+    def _blank(self, x: np.ndarray, sid: str) -> bool:
+        """A spectrogram whose every value is the same carries no signal (a blank export, a zeroed array): a
+        problem, skippable, not a sample."""
+        if float(np.ptp(x)) > 0:
+            return False
+        self._problem("error", f"{sid}: every value is the same ({float(x.flat[0]):.3g} after scaling): a blank "
+                               "spectrogram, no signal")
+        return True
 
     # ------------------------------------------------------------ helpers
 
