@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
 import re
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from mdaug.errors import MdaugError
 
@@ -109,6 +113,55 @@ def ensure_empty_dir(path: str | os.PathLike, *, what: str = "output folder", cr
     if create:
         path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextlib.contextmanager
+def building(out: str | os.PathLike, *, what: str = "output folder") -> Iterator[Path]:
+    """A new folder `out` written whole or not at all: the block writes into a hidden sibling, renamed to `out` when
+    it completes and removed when it fails. A full disk or a kill never leaves at `out` a folder that reads as a
+    complete dataset (a kill -9 leaves only the hidden .NAME.partial, cleared by the next attempt)."""
+    out = Path(out)
+    ensure_empty_dir(out, what=what, create=False)
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.is_dir():
+        out.rmdir()  # empty: checked above
+    tmp.rename(out)
+
+
+LOCK = ".mdaug.lock"
+"""The file a job holds locked in its --out while it runs (the lock goes with the process, even on kill -9)."""
+
+
+def hold_lock(folder: str | os.PathLike, what: str) -> IO[str] | None:
+    """Lock `folder` for this process (LOCK inside it) and return the open lock file, which must be kept; a folder
+    another process holds is refused naming it. None where the system has no file locks (fcntl: not on Windows)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    import time
+
+    f = open(Path(folder) / LOCK, "a+")  # noqa: SIM115 - held open for as long as the job runs
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0)
+        holder = f.read().strip() or "another process"
+        f.close()
+        raise MdaugError(f"{folder} is in use by another {what} ({holder}); wait for it to finish, or use another "
+                         "--out (nothing was written)") from None
+    f.seek(0)
+    f.truncate()
+    f.write(f"pid {os.getpid()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    f.flush()
+    return f
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

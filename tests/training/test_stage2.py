@@ -258,3 +258,12 @@ def test_cli_augment_and_sample_draw_without_texture_unless_asked(trained, cli, 
         assert not np.array_equal(a["x"], b["x"]) and np.array_equal(d["x"], b["x"])
         assert json.loads(str(b["settings"]))["texture"] is False
         assert json.loads(str(a["settings"])).get("texture", True) is True
+
+
+def test_a_number_of_samples_too_large_for_memory_is_refused_before_drawing(trained, cli, tmp_path):
+    run = trained["ldm"]
+    code, _, e = cli("sample", run, "--per-class", "100000000", "--out", tmp_path / "s")
+    assert_one_line_error(code, e, "GiB to generate", "a smaller --per-class")
+    code, _, e = cli("augment", run, "--per-class", "100000000", "--plain", "--out", tmp_path / "a")
+    assert_one_line_error(code, e, "GiB to generate")
+    assert not (tmp_path / "s").exists() and not (tmp_path / "a").exists()

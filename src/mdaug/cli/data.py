@@ -142,13 +142,13 @@ def data_examples(
 ) -> None:
     """Write a small labelled example dataset (point-scatterer gait signals) in a chosen format."""
     from mdaug.data.examples import write_examples
-    from mdaug.files import ensure_empty_dir
+    from mdaug.files import building
 
     if format not in ("images", "npz", "mat", "mat73", "hdf5"):
         raise MdaugError(f"unknown example format '{format}'; use images, npz, mat, mat73 or hdf5")
-    ensure_empty_dir(out_dir)
-    path = write_examples(out_dir, format, colormap=colormap, n_classes=classes, seed=seed)
-    out.print(f"wrote {path}")
+    with building(out_dir) as tmp:
+        path = write_examples(tmp, format, colormap=colormap, n_classes=classes, seed=seed)
+    out.print(f"wrote {out_dir / path.relative_to(tmp)}")
 
 
 @app.command("simulate", rich_help_panel="Data")
@@ -175,7 +175,7 @@ def simulate(
 ) -> None:
     """Simulate radar micro-Doppler spectrograms of walking people: a built-in dataset (gait31, or gait-sessions)."""
     from mdaug.config import load_config
-    from mdaug.files import ensure_empty_dir
+    from mdaug.files import building, ensure_empty_dir
     from mdaug.simulate.dataset import simulate_dataset, with_output_size
     from mdaug.simulate.export import write_simulated
 
@@ -195,9 +195,10 @@ def simulate(
         cfg = cfg.model_copy(update={"simulate": cfg.gait_sessions, "data": cfg.data.model_copy(
             update={"builtin": "gait-sessions"})})
     cfg = with_output_size(cfg)
-    ensure_empty_dir(out_dir)
+    ensure_empty_dir(out_dir, create=False)  # before minutes of simulation
     sim = simulate_dataset(cfg.simulate, cfg.data.size, workers=workers)
-    write_simulated(sim, out_dir, cfg, images=images)
+    with building(out_dir) as tmp:
+        write_simulated(sim, tmp, cfg, images=images)
     s = cfg.simulate
     out.print(f"simulated {len(sim.dataset)} spectrograms {tuple(sim.dataset.x.shape[1:])}: {s.people} people x "
               f"{s.per_person} recordings in {s.sessions} sessions -> {out_dir}")

@@ -67,6 +67,7 @@ def sample_cmd(
     from mdaug.files import atomic_savez, ensure_empty_dir, free_path
     from mdaug.models.conditioning import parse_request
     from mdaug.runs.loading import load_stage2
+    from mdaug.sampling.export import check_export_size
     from mdaug.sampling.generate import class_indices, generate, requested_conditions
 
     extra = [a for a in ctx.args if "=" in a and not a.startswith("-")]
@@ -83,6 +84,7 @@ def sample_cmd(
         texture = bool(choice and choice.strategy.texture)
     settings = _settings(s2, steps, guidance, sampler, temperature, texture)
     wanted = class_indices(classes.split(",") if classes else None, s2.class_names)
+    check_export_size(s2, len(wanted) * n)
     labels = np.repeat(np.asarray(wanted, dtype=np.int64), n)
     asked = parse_request(s2.conditions, request) if request else {}
     conds = requested_conditions(s2, asked, len(labels))

@@ -31,12 +31,24 @@ class StftConfig(Section):
     """Short-time Fourier transform of the slow-time return."""
 
     window: str = "hamming"
+    """A window scipy.signal.get_window knows (hamming, hann, blackman, ...)."""
     window_s: float = Field(0.085, gt=0)
     """Window length in seconds of slow time."""
     hop_s: float = Field(0.02, gt=0)
     nfft: int = Field(512, ge=16)
     doppler_span_hz: float | None = Field(1400.0, gt=0)
     """Keep Doppler within +-this many Hz (None: the whole PRF)."""
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        from scipy.signal import get_window
+
+        try:
+            get_window(v, 16)
+        except ValueError:
+            raise ValueError(f"{v!r} is not a window scipy knows; use e.g. hamming, hann or blackman") from None
+        return v
 
 
 class SimulateConfig(Section):
@@ -47,9 +59,9 @@ class SimulateConfig(Section):
     per_person: int = Field(150, ge=1)
     sessions: int = Field(5, ge=1)
     """Recording sessions per person; samples are spread evenly over them."""
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     """Seeds the people (traits) and every recording: the same seed gives the same dataset."""
-    duration_s: float = Field(3.0, gt=0.2)
+    duration_s: float = Field(3.0, gt=0.2, le=60)
     """Length of each spectrogram in seconds (about three gait cycles)."""
     path: Literal["ground", "treadmill"] = "ground"
     dynamic_range_db: float = Field(40.0, gt=0, le=200)
@@ -134,7 +146,7 @@ class GaitSessionsConfig(SimulateConfig):
     people: int = Field(31, ge=1)
     per_person: int = Field(120, ge=1)
     sessions: int = Field(12, ge=1)
-    seed: int = 1
+    seed: int = Field(1, ge=0)
     radar: RadarConfig = RadarConfig(prf_hz=4000.0)
     stft: StftConfig = StftConfig(doppler_span_hz=1600.0)
     session_speed_jitter: float = Field(0.25, ge=0, le=0.5)

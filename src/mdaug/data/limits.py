@@ -22,17 +22,18 @@ def check_size(size: tuple[int, int] | list[int] | None, n: int = 0, channels: i
         check_memory(tuple(size), n, channels)
 
 
-def check_memory(shape: tuple[int, int], n: int, channels: int) -> None:
+def check_memory(shape: tuple[int, int], n: int, channels: int, *, what: str = "to read",
+                 fix: str = "choose a smaller --size") -> None:
     """Refuse `n` samples of `shape` whose canonical array (read, then stacked: about twice its size at the peak)
-    would not fit in half this machine's memory."""
+    would not fit in half this machine's memory, before any of them is made; `fix` says what to change."""
     need = 2 * n * channels * shape[0] * shape[1] * 4
     try:
         have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return
     if need > have / 2:
-        raise MdaugError(f"{n} samples at {shape[0]}x{shape[1]} need about {need / 2**30:.1f} GiB to read, more "
-                         f"than half of this machine's {have / 2**30:.0f} GiB; choose a smaller --size")
+        raise MdaugError(f"{n} samples at {shape[0]}x{shape[1]} need about {need / 2**30:.1f} GiB {what}, more "
+                         f"than half of this machine's {have / 2**30:.0f} GiB; {fix}")
 
 
 def one_class_message(name: str, n: int) -> str:

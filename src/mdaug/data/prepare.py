@@ -32,7 +32,7 @@ def check_output_outside(source: Path, out: Path) -> None:
     src, dst = Path(source).expanduser().resolve(), Path(out).expanduser().resolve()
     if src.is_dir() and (dst == src or src in dst.parents):
         raise MdaugError(f"--out {out} is inside the dataset folder {source}: the next read of {source} would take "
-                         "the prepared files as samples; choose a folder outside it")
+                         "the files written there as samples; choose a folder outside it")
 
 
 def prepare_dataset(cfg: Config, source: Path, out: Path) -> Prepared:

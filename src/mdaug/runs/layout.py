@@ -21,6 +21,8 @@ from mdaug.data import SPLIT_FILE
 
 FINAL = "final"
 CARD = "mdaug.json"
+FILTER_RECOGNIZER = "filter-recognizer"
+"""In a pipeline folder: the recogniser that sifts the export (OUT/synthetic) when its strategy filters."""
 DATA_RECORD = "data.json"
 SPLIT = SPLIT_FILE
 CHECKPOINTS = "checkpoints"

@@ -18,8 +18,9 @@ from pydantic import BaseModel, ConfigDict
 
 from mdaug.data import is_prepared, save_prepared, write_dataset
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
+from mdaug.data.limits import check_memory
 from mdaug.errors import MdaugError
-from mdaug.files import atomic_write_text, ensure_empty_dir
+from mdaug.files import atomic_write_text, building, ensure_empty_dir
 from mdaug.models.stage2 import SampleSettings
 from mdaug.runs.cards import AutoencoderRef
 from mdaug.runs.loading import Stage2Model
@@ -171,6 +172,12 @@ def _write(ds: SpectrogramSet, out: Path, of: OutputFormat) -> list[str]:
     return [f"{written[0].name}#{i}" for i in range(len(ds))]
 
 
+def check_export_size(s2: Stage2Model, n: int) -> None:
+    """Refuse, before drawing any, `n` samples that would not fit in this machine's memory."""
+    channels, *side = s2.autoencoder.input_shape
+    check_memory(tuple(side), n, channels, what="to generate", fix="a smaller --per-class (or --classes)")
+
+
 def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: list[str] | None = None,
                      settings: SampleSettings | None = None, seed: int = 0, fmt: str = "auto", batch_size: int = 64,
                      device: str | None = None, progress: bool = False,
@@ -190,7 +197,8 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
           else OutputFormat(fmt, "jet" if fmt == "images" else "gray"))
     settings = settings or replace(s2.default_settings(), texture=False)  # mixed with recordings: see pools.py
     wanted = class_indices(classes, s2.class_names)
-    ensure_empty_dir(out, what="output folder")
+    check_export_size(s2, len(wanted) * per_class)
+    ensure_empty_dir(out, what="output folder", create=False)
     if pool is None:
         labels = np.repeat(np.asarray(wanted, dtype=np.int64), per_class)
         x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device=device, progress=progress)
@@ -199,27 +207,29 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
         if not len(x):
             raise MdaugError(f"the strategy kept no sample ({short_why or 'its checks passed none'}); lower its "
                              "filter_confidence, or draw plain samples with --plain")
-    names = s2.class_names
-    ds = _dataset(x, labels, names, of.suffix, of.fmt == "images", s2.folder)
-    files = _write(ds, out, of)
-    rows = manifest_rows(files, labels, names, s2, settings, seed, batch_size,
-                         None if strategy is None else strategy.get("name"))
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    atomic_write_text(out / MANIFEST, buf.getvalue())
-    got = np.bincount(labels, minlength=len(names))
-    short = {names[c]: int(got[c]) for c in wanted if got[c] < per_class}
-    record = AugmentRecord(format=of.fmt, colormap=of.colormap if of.fmt == "images" else None, per_class=per_class,
-                           classes=[names[c] for c in wanted], samples=len(ds), seed=seed,
-                           sampling=s2.kind.settings_dict(settings), model=str(s2.folder.resolve()), kind=s2.kind.name,
-                           autoencoder=s2.card.autoencoder, strategy=strategy, selected=selected,
-                           floor_noise_db=s2.autoencoder.texture_db(settings.texture),
-                           data_file="." if of.fmt in ("images", "prepared") else files[0].split("#")[0],
-                           short=short, short_why=short_why if short else None, drawn=drawn, rounds=rounds)
-    atomic_write_text(out / AUGMENT_JSON, json.dumps(record.model_dump(), indent=1))
+    with building(out) as tmp:  # a full disk or a kill leaves no folder that reads as complete
+        names = s2.class_names
+        ds = _dataset(x, labels, names, of.suffix, of.fmt == "images", s2.folder)
+        files = _write(ds, tmp, of)
+        rows = manifest_rows(files, labels, names, s2, settings, seed, batch_size,
+                             None if strategy is None else strategy.get("name"))
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+        atomic_write_text(tmp / MANIFEST, buf.getvalue())
+        got = np.bincount(labels, minlength=len(names))
+        short = {names[c]: int(got[c]) for c in wanted if got[c] < per_class}
+        record = AugmentRecord(
+            format=of.fmt, colormap=of.colormap if of.fmt == "images" else None, per_class=per_class,
+            classes=[names[c] for c in wanted], samples=len(ds), seed=seed, sampling=s2.kind.settings_dict(settings),
+            model=str(s2.folder.resolve()), kind=s2.kind.name, autoencoder=s2.card.autoencoder, strategy=strategy,
+            selected=selected, floor_noise_db=s2.autoencoder.texture_db(settings.texture),
+            data_file="." if of.fmt in ("images", "prepared") else files[0].split("#")[0],
+            short=short, short_why=short_why if short else None, drawn=drawn, rounds=rounds)
+        atomic_write_text(tmp / AUGMENT_JSON, json.dumps(record.model_dump(), indent=1))
     return record
 
 
-__all__ = ["AUGMENT_JSON", "FORMATS", "MANIFEST", "AugmentRecord", "OutputFormat", "export_augmented", "input_format"]
+__all__ = ["AUGMENT_JSON", "FORMATS", "MANIFEST", "AugmentRecord", "OutputFormat", "check_export_size",
+           "export_augmented", "input_format"]

@@ -10,6 +10,7 @@ import numpy as np
 
 from mdaug.config import Config, SimulateConfig
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
+from mdaug.data.limits import check_memory
 from mdaug.data.read import resize
 from mdaug.data.scaling import normalise
 from mdaug.errors import MdaugError
@@ -117,6 +118,10 @@ def simulate_dataset(cfg: SimulateConfig, size: tuple[int, int] | None = (64, 64
     """The whole dataset. Parallel over `workers` processes (default: all cores); the result does not
     depend on the number of workers."""
     check_no_aliasing(cfg)
+    n = cfg.people * cfg.per_person
+    pulses = int(round(cfg.duration_s * cfg.radar.prf_hz))
+    check_memory(tuple(size) if size is not None else (256, max(pulses // 20, 8)), n, 1, what="to simulate",
+                 fix="fewer people or recordings per person (--people, --per-class), or a smaller --size")
     people = [make_person(cfg, p) for p in range(cfg.people)]
     jobs = plan(cfg)
     freqs, times = spectrogram_axes(int(round(cfg.duration_s * cfg.radar.prf_hz)), cfg.radar.prf_hz, stft_of(cfg))

@@ -14,6 +14,7 @@ import yaml
 from rich.console import Console
 
 from mdaug.config import Config, config_to_yaml, load_config
+from mdaug.data.prepare import check_output_outside
 from mdaug.errors import MdaugError
 from mdaug.evaluation.conditions_control import evaluate_conditions
 from mdaug.evaluation.diagnose import diagnose
@@ -21,9 +22,9 @@ from mdaug.evaluation.generation_quality import evaluate_generation
 from mdaug.evaluation.reconstruction import evaluate_reconstruction
 from mdaug.evaluation.records import UtilityReport
 from mdaug.evaluation.report import write_report
-from mdaug.files import atomic_write_text
+from mdaug.files import LOCK, atomic_write_text, hold_lock
 from mdaug.models.stage2 import CODE_FAMILIES, STAGE2_KINDS
-from mdaug.runs.layout import EVAL, PipelineFolders, final_dir, newest, run_finished
+from mdaug.runs.layout import EVAL, FILTER_RECOGNIZER, PipelineFolders, final_dir, newest, run_finished
 from mdaug.runs.loading import load_stage2
 from mdaug.runs.run_data import RunData, load_run_data
 from mdaug.sampling.export import MANIFEST
@@ -68,7 +69,7 @@ def pipeline_config(preset: str, family: str | None, data: Path | None, override
 def _pipeline_names() -> set[str]:
     f = PipelineFolders(Path())
     return {p.name for p in (f.recognizer, f.ae, f.synthetic, f.utility, f.report, f.metrics, f.plan, f.config)} \
-        | set(STAGE2_KINDS) | {"filter-recognizer", f.synthetic.name + ".partial"}
+        | set(STAGE2_KINDS) | {FILTER_RECOGNIZER, f.synthetic.name + ".partial", LOCK}
 
 
 def check_pipeline_folder(folders: PipelineFolders, plan: PipelinePlan, refusal: str, config_yaml: str) -> None:
@@ -140,9 +141,18 @@ class Pipeline:
                             ae_steps=cfg.ae_train.steps, ldm_steps=cfg.ldm_train.steps)
         refusal = (f"{out} holds a run with another family, data or preset ({self.folders.plan}); use the same "
                    "ones, or a new --out")
+        if cfg.data.path is not None:
+            check_output_outside(cfg.data.path, out)
         check_pipeline_folder(self.folders, plan, refusal, config_to_yaml(cfg))
-        data = load_run_data(cfg, self.console)
+        created = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
+        self.lock = hold_lock(out, "mdaug run")  # before the data: a second run into this folder stops here
+        try:
+            data = load_run_data(cfg, self.console)
+        except BaseException:
+            if created:  # bad data leaves no folder behind
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         claim_folder(self.folders.plan, plan, refusal, under="plan")
         if not self.folders.config.exists():  # one that exists was checked equal (or older, with fewer keys)
             atomic_write_text(self.folders.config, config_to_yaml(cfg))
@@ -178,8 +188,11 @@ class Pipeline:
         recognizer = None
         if strategy.filter_confidence > 0 or strategy.filter_named:
             reused = f.utility / "budget-all" / "repeat-0" / "recognizer-real"
-            recognizer = reused if budget == "all" and run_finished(reused) else f.root / "filter-recognizer"
+            recognizer = reused if budget == "all" and run_finished(reused) else f.root / FILTER_RECOGNIZER
             if recognizer != reused:
+                if self.console and not run_finished(recognizer):
+                    self.console.print("  the export's filter recogniser (the strategy keeps the samples a recogniser "
+                                       "of the real training split names): trained on the whole training split")
                 rc = user_recipe(cfg, len(data.split.ids["train"]))
                 train_or_resume(recognizer, lambda r: train_recognizer(rc, recognizer, role="eval", resume=r,
                                                                        console=self.console, data=data))
@@ -230,6 +243,13 @@ class Pipeline:
         ]
 
     def run(self) -> Path:
+        try:
+            return self._run()
+        finally:  # the folder is free again for the next run (in this process too)
+            if getattr(self, "lock", None) is not None:
+                self.lock.close()
+
+    def _run(self) -> Path:
         con = self.console
         data = self._start()
         steps = self.steps(data)

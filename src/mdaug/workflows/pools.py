@@ -22,7 +22,7 @@ from mdaug.evaluation.metrics import MEMORISATION_THRESHOLD, memorisation
 from mdaug.files import atomic_write_text, ensure_empty_dir
 from mdaug.models.stage2 import SampleSettings
 from mdaug.runs.loading import Stage2Model, load_recognizer, stage1_data
-from mdaug.sampling.export import AugmentRecord, export_augmented
+from mdaug.sampling.export import AugmentRecord, check_export_size, export_augmented
 from mdaug.sampling.generate import class_indices, generate, with_texture
 
 STRATEGY_FILE = "strategy.json"
@@ -216,6 +216,7 @@ def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: Str
     sizes[wanted] = per_class
     recognizer = load_recognizer(choice.recognizer)[0] if s.filter_confidence > 0 or s.filter_named else None
     ensure_empty_dir(out, what="output folder", create=False)  # before the draw, which takes a while
+    check_export_size(s2, int(sizes.sum()) * OVERSAMPLE)
     fill = s.conditions == "fill"
     pool, rounds = draw_until(s2, s, x_train, y_train, sizes, seed=seed, recognizer=recognizer,
                               zero_row=zero_row_of(data.dataset),

@@ -27,6 +27,7 @@ from rich.console import Console
 from mdaug.config import Config
 from mdaug.errors import MdaugError
 from mdaug.evaluation.records import UtilityReport
+from mdaug.files import hold_lock
 from mdaug.runs.pretrained import check_stage2_init
 from mdaug.runs.run_data import check_data_path
 from mdaug.workflows.steps import Plan, claim_folder
@@ -68,6 +69,17 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
         raise MdaugError("utility.budgets is empty; give at least one budget (e.g. [10, all])")
     check_plan(cfg)
     out.mkdir(parents=True, exist_ok=True)
+    lock = hold_lock(out, "utility study")  # held for as long as the study runs
+    try:
+        return _run_utility(cfg, out, console=console, reuse=reuse, real_recogniser=real_recogniser)
+    finally:
+        if lock is not None:
+            lock.close()
+
+
+def _run_utility(cfg: Config, out: Path, *, console: Console | None, reuse: tuple[Path, Path] | None,
+                 real_recogniser: Path | None) -> UtilityReport:
+    u = cfg.utility
     plan = UtilityPlan(budgets=[budget_name(b) for b in u.budgets], seeds=u.seeds, family=cfg.ae.family,
                        generator=u.generator, strategies=[s.name for s in u.strategies])
     claim_folder(out / "plan.json", plan, f"{out} holds a utility study with another plan ({out / 'plan.json'}); "
