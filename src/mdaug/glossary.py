@@ -51,7 +51,8 @@ GLOSSARY: list[tuple[str, str]] = [
     ("anchored", "Samples drawn as variations of a real training spectrogram (noised part-way, then denoised; "
      "`strength` below 1)."),
     ("mirrored", "Anchored samples whose anchor was mirrored about zero Doppler first: the class walking the other "
-     "way. Direction-free labels only."),
+     "way. Direction-free labels only; with labels not known to be, a mirroring strategy runs without its mirror, "
+     "named NAME-unmirrored."),
     ("fill", "Samples asked for the session conditions a person's own training recordings lack."),
     ("sifted", "Kept only if a recogniser trained on the same real training data names their class (with a "
      "confidence threshold), and not near-copies of a training spectrogram."),

@@ -191,7 +191,12 @@ def test_report_states_which_real_data_each_model_saw(tmp_path):
     write_card(root / "recognizer-eval" / "final", leaky)
     (root / "ldm" / "final").mkdir()
     (root / "ldm" / "final" / "mdaug.json").write_text("{}")
+    assert not any(r.model.startswith("filter recogniser") for r in collect(root).data_seen)
+    (root / "filter-recognizer" / "final").mkdir(parents=True)
+    write_card(root / "filter-recognizer" / "final", leaky.model_copy(update={"selection_ids": [train[4], train[5]]}))
     rows = {r.model.split(" (")[0]: r for r in collect(root).data_seen}
+    assert rows["filter recogniser of the export"].real_samples == 6
+    assert rows["filter recogniser of the export"].in_test_split == 0
     assert rows["stage 1"].model_dump() == {"model": "stage 1 (autoencoder)", "real_samples": 6,
                                             "ids_sha256": ids_digest(train), "in_test_split": 0}
     assert rows["stage 2"].ids_sha256 == ids_digest(train)

@@ -135,7 +135,7 @@ def test_generation_verdicts_appear_in_the_page(tmp_path):
     g.precision = 0.0
     g.write(root / "ldm" / "eval" / "generation.json")
     text = _page(root)
-    assert "<td class='problem'>PROBLEM</td><td>samples off the real data</td><td>0.000</td><td>0.450</td>" in text
+    assert "<td class='problem'>PROBLEM</td><td>samples off the real data</td><td>0.000</td><td>at least 0.450</td>" in text
     assert "<span class='problem'>samples off the real data</span>" in text  # and in the verdict box
 
 
@@ -144,12 +144,14 @@ def test_physical_table_uses_plain_names_and_units():
                                   "wasserstein": 16.0},
                 "torso_mean": {"real_mean": 31.5, "real_std": 1.0, "fake_mean": 47.5, "fake_std": 1.0,
                                "wasserstein": 16.0},
-                "period": {"real_mean": 16.0, "real_std": 2.0, "fake_mean": 20.0, "fake_std": 2.0, "wasserstein": 4.0}}
+                "period": {"real_mean": 16.0, "real_std": 2.0, "fake_mean": 20.0, "fake_std": 2.0, "wasserstein": 4.0,
+                           "real_median": 12.0, "fake_median": 12.0}}
     rows = {r[0]: r[1:] for r in physical_rows(physical, _units())}
     # 2000 Hz over 64 rows: 31.25 Hz a row; 3.2 s over 64 columns: 0.05 s a column
-    assert rows["max bandwidth (Hz)"] == ["1000 ± 125", "500 ± 62.5", "-500", "500"]
+    assert rows["max bandwidth (Hz)"] == ["1000 ± 125", "500 ± 62.5", "-500", "500", "-", "-", "-"]
     assert rows["torso Doppler (body speed) (Hz)"][:2] == ["0 ± 31.2", "500 ± 31.2"]  # row 31.5 is the centre
-    assert rows["gait period (s)"] == ["0.8 ± 0.1", "1 ± 0.1", "+0.2", "0.2"]
+    # the period's verdict is on medians: they stand beside the means (here the means differ, the medians agree)
+    assert rows["gait period (s)"] == ["0.8 ± 0.1", "1 ± 0.1", "+0.2", "0.2", "0.6", "0.6", "+0"]
     bare = {r[0]: r[1:] for r in physical_rows(physical, _units(physical=False))}
     assert bare["gait period (frames)"][0] == "16 ± 2" and "max bandwidth (Doppler bins)" in bare
 
@@ -157,7 +159,7 @@ def test_physical_table_uses_plain_names_and_units():
 def test_report_tables_name_units(tmp_path):
     text = _page(make_pipeline(tmp_path / "p"))
     for needle in ("PSNR (dB, higher is better)", "torso Doppler (body speed) (Doppler bins)",
-                   "recognised as their class (0-1)", "<th>value</th><th>threshold</th>"):
+                   "recognised as their class (0-1)", "<th>value</th><th>threshold</th>", "difference of medians"):
         assert needle in text, needle
 
 
@@ -300,3 +302,52 @@ def test_the_utility_answer_comes_before_the_evidence_and_every_term_is_defined_
         assert f"<dt id='{anchor(term)}'>{html.escape(term)}</dt>" in text
     docs = (Path(__file__).parents[2] / "docs" / "glossary.md").read_text()
     assert docs == glossary_markdown(), "docs/glossary.md is stale: run .venv/bin/python scripts/update_docs.py"
+
+
+def test_a_one_repeat_answer_says_what_to_run_for_an_interval_and_a_three_repeat_one_does_not(tmp_path):
+    from mdaug.evaluation.records import UtilityReport
+    from mdaug.workflows.utility import summarise, verdict
+
+    root = _pipeline_with_config(tmp_path / "p")
+    assert "How sure?" not in _page(root)
+    path = root / "utility" / "utility.json"
+    u = UtilityReport.model_validate_json(path.read_text())
+    one = [r for r in u.records if r.repeat == 0]
+    summary = summarise(one)
+    u.model_copy(update={"records": one, "summary": summary, "verdict": verdict(summary), "seeds": 1}).write(path)
+    box = re.search(r"<div class='verdict-box'>(.*?)</div>", _page(root)).group(1)
+    line = re.search(r"<b>How sure\?</b>(.*?)</p>", box).group(1)
+    assert "mdaug run --config standard" in line and "3 repeats" in line and "hours" in line and "--repeats 5" in line
+
+
+def test_a_threshold_reads_as_the_side_it_allows():
+    from mdaug.evaluation.records import Verdict
+    from mdaug.evaluation.report_html import bound
+
+    def v(value, threshold, ok):
+        return Verdict(problem="p", ok=ok, value=value, threshold=threshold, message="")
+
+    assert bound(v(0.001, 0.01, True)) == "at most 0.010"  # variance collapse: a small share is fine
+    assert bound(v(0.2, 0.5, False)) == "at least 0.500"  # precision below its threshold: a problem
+    assert bound(v(0.7, 0.5, True)) == "at least 0.500" and bound(v(0.09, 0.05, False)) == "at most 0.050"
+
+
+def test_the_per_class_utility_table_lists_who_gained_first_against_the_arm_the_study_compared_with(tmp_path):
+    from mdaug.evaluation.records import UtilityReport
+
+    root = _pipeline_with_config(tmp_path / "p")
+    path = root / "utility" / "utility.json"
+    u = UtilityReport.model_validate_json(path.read_text())
+    per = {"real": [0.5, 0.5, 0.5], "real+classical": [0.6, 0.6, 0.6], "pretrained+classical": [0.7, 0.2, 0.7],
+           "real+classical+synthetic": [0.6, 0.9, 0.4], "synthetic": [0.1, 0.1, 0.1]}
+    recs = [r.model_copy(update={"by_class": {a: [v + 0.01 * (r.repeat - 1) for v in vals]
+                                              for a, vals in per.items()}}) for r in u.records]
+    u.model_copy(update={"records": recs}).write(path)
+    text = _page(root)
+    table = re.search(r"which classes gained, which lost</summary>(.*?)</details>", text, re.S).group(1)
+    assert u.summary["10"].best_non_generative == "pretrained+classical"
+    assert "+ synthetic over real + classical, pretrained recogniser (points)" in table
+    rows = re.findall(r"<tr><td>([^<]*)</td>(.*?)</tr>", table)
+    gains = [re.findall(r"<td>([^<]*)</td>", cells)[-1] for _, cells in rows]
+    assert gains == ["+70", "-10", "-30"]  # class 1: 0.9 - 0.2; class 0: 0.6 - 0.7; class 2: 0.4 - 0.7
+    assert "<td>90%</td>" in rows[0][1]

@@ -312,10 +312,14 @@ def diagnose_figure(report: DiagnoseReport, path: Path, class_names: list[str]) 
     else:
         std, kl = lat.get("posterior_std_per_channel", []), lat.get("kl_per_channel", [])
         xs = np.arange(len(std))
-        axes[0].bar(xs - 0.2, std, 0.4, label="posterior std")
-        axes[0].bar(xs + 0.2, kl, 0.4, label="KL")
-        axes[0].set(xlabel="latent channel", title="posterior per channel")
-        axes[0].legend()
+        # two scales: the std is a few hundredths where the KL is a few nats, so one axis would hide the std
+        axes[0].bar(xs - 0.2, std, 0.4, color="#2a6fb0", label="posterior std")
+        axes[0].set(xlabel="latent channel", ylabel="posterior std", title="posterior per channel")
+        right = axes[0].twinx()
+        right.bar(xs + 0.2, kl, 0.4, color="#d08020", label="KL")
+        right.set_ylabel("KL per channel (nats)")
+        handles = axes[0].get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+        axes[0].legend(handles, [h.get_label() for h in handles], loc="upper right")
     axes[1].axis("off")
     lines = [("OK   " if v.ok else "BAD  ") + v.problem for v in report.verdicts]
     axes[1].text(0, 1, "\n".join(lines), va="top", family="monospace", fontsize=10)

@@ -78,7 +78,7 @@ def _save(fig, path: Path, suptitle: str) -> Path:
     """Title, lay out, write and close a grid figure."""
     plt = _plt()
     if suptitle:
-        fig.suptitle(suptitle, fontsize=8)
+        fig.suptitle(suptitle, fontsize=10)
     # keep a third of an inch on top for the title: in a tall grid tight_layout would put the first row under it
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1] if suptitle else 1))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -119,18 +119,18 @@ def draw_spectrogram(ax, img: np.ndarray, axes: SpectrogramAxes, *, cmap: str = 
     """One spectrogram (doppler, time) in dB on its axes; tick labels on the left column and bottom row only."""
     im = ax.imshow(axes.db(img), origin="lower", aspect="auto", interpolation="nearest", cmap=cmap,
                    vmin=-axes.dynamic_range_db, vmax=0, extent=axes.extent(*img.shape))
-    ax.tick_params(labelsize=6, labelleft=left, labelbottom=bottom)
+    ax.tick_params(labelsize=9, labelleft=left, labelbottom=bottom)
     if left:
-        ax.set_ylabel(axes.labels[1], fontsize=7)
+        ax.set_ylabel(axes.labels[1], fontsize=9)
     if bottom:
-        ax.set_xlabel(axes.labels[0], fontsize=7)
+        ax.set_xlabel(axes.labels[0], fontsize=9)
     return im
 
 
 def db_colorbar(fig, im, ax, label: str = "dB below peak"):
     bar = fig.colorbar(im, ax=ax, fraction=0.05, pad=0.02)
-    bar.set_label(label, fontsize=7)
-    bar.ax.tick_params(labelsize=6)
+    bar.set_label(label, fontsize=9)
+    bar.ax.tick_params(labelsize=9)
     return bar
 
 
@@ -148,11 +148,11 @@ def reconstruction_figure(x: np.ndarray, x_hat: np.ndarray, titles: list[str], a
             im = draw_spectrogram(grid[i, j], img, axes, cmap=cmap, left=j == 0, bottom=False)
         ime = grid[2, j].imshow(err, origin="lower", aspect="auto", interpolation="nearest", cmap="gray_r", vmin=0,
                                 vmax=axes.dynamic_range_db / 2, extent=axes.extent(*err.shape))
-        grid[2, j].tick_params(labelsize=6, labelleft=j == 0)
-        grid[2, j].set_xlabel(axes.labels[0], fontsize=7)
-        grid[0, j].set_title(titles[j], fontsize=7)
+        grid[2, j].tick_params(labelsize=9, labelleft=j == 0)
+        grid[2, j].set_xlabel(axes.labels[0], fontsize=9)
+        grid[0, j].set_title(titles[j], fontsize=9)
     for i, name in enumerate(names):
-        grid[i, 0].set_ylabel(f"{name}\n{axes.labels[1]}", fontsize=7)
+        grid[i, 0].set_ylabel(f"{name}\n{axes.labels[1]}", fontsize=9)
     db_colorbar(fig, im, grid[:2, :].ravel().tolist())
     db_colorbar(fig, ime, grid[2, :].ravel().tolist(), "|error| (dB)")
     if suptitle:
@@ -179,9 +179,9 @@ def reconstruction_grid(x: np.ndarray, x_hat: np.ndarray, path: Path, titles: li
             ax.imshow(img, origin="lower", aspect="auto", interpolation="nearest", **kw)
             ax.set_xticks([])
             ax.set_yticks([])
-        axs[0, j].set_title(titles[j], fontsize=6)
+        axs[0, j].set_title(titles[j], fontsize=9)
     for i, name in enumerate(["input", "reconstruction", "|error|"]):
-        axs[i, 0].set_ylabel(name, fontsize=7)
+        axs[i, 0].set_ylabel(name, fontsize=9)
     return _save(fig, path, suptitle)
 
 
@@ -197,13 +197,13 @@ def sample_row_figure(real: np.ndarray | None, fake: np.ndarray, axes: Spectrogr
     im = None
     for j, (kind, img) in enumerate(items):
         im = draw_spectrogram(grid[0, j], img[0], axes, cmap=cmap, left=j == 0)
-        grid[0, j].set_title(kind, fontsize=7, color="#000" if kind == "real" else "#036")
+        grid[0, j].set_title(kind, fontsize=9, color="#000" if kind == "real" else "#036")
     if im is None:
         grid[0, 0].axis("off")
     else:
         db_colorbar(fig, im, grid[0, :].ravel().tolist())
     if title:
-        fig.suptitle(title, fontsize=8)
+        fig.suptitle(title, fontsize=10)
     return fig
 
 
@@ -231,21 +231,21 @@ def sample_grid(x: np.ndarray, labels: np.ndarray, class_names: list[str], path:
                 ax.axis("off")
             elif axes is not None:
                 im = draw_spectrogram(ax, row[j][0], axes, cmap=cmap, left=j == 0, bottom=i == len(classes) - 1)
-                ax.set_ylabel(class_names[c] if j == 0 else "", fontsize=6, rotation=0, ha="right", va="center")
+                ax.set_ylabel(class_names[c] if j == 0 else "", fontsize=9, rotation=0, ha="right", va="center")
             else:
                 ax.imshow(row[j][0], origin="lower", aspect="auto", interpolation="nearest", cmap=cmap, vmin=-1, vmax=1)
             if axes is None:
                 ax.set_xticks([])
                 ax.set_yticks([])
         if axes is None:
-            grid[i, 0].set_ylabel(class_names[c], fontsize=6, rotation=0, ha="right", va="center")
+            grid[i, 0].set_ylabel(class_names[c], fontsize=9, rotation=0, ha="right", va="center")
     if real is not None:
-        grid[0, 0].set_title("real", fontsize=7)
+        grid[0, 0].set_title("real", fontsize=9)
         if cols > 1:
-            grid[0, 1].set_title("generated", fontsize=7, loc="left")
+            grid[0, 1].set_title("generated", fontsize=9, loc="left")
     if axes is None:
         return _save(fig, path, suptitle)
     if im is not None:
         db_colorbar(fig, im, grid.ravel().tolist())
-    fig.suptitle(f"{suptitle}\n{axes.labels[1]} against {axes.labels[0]}" if suptitle else "", fontsize=8)
+    fig.suptitle(f"{suptitle}\n{axes.labels[1]} against {axes.labels[0]}" if suptitle else "", fontsize=10)
     return save_figure(fig, path, dpi=80, axes=axes)

@@ -201,7 +201,8 @@ class UtilityRecord(EvalRecord):
     """One (budget, repeat) of the utility study."""
 
     omit_when_none = ("tstr_samples", "tstr_guidance", "tstr_candidates", "tstr_floor_noise_db", "snr_drop_db",
-                      "classical_candidates", "subsets", "by_condition", "classical_by_condition", "notes")
+                      "classical_candidates", "subsets", "by_condition", "classical_by_condition", "by_class",
+                      "notes")
     budget: str
     repeat: int
     real_train: int
@@ -232,6 +233,8 @@ class UtilityRecord(EvalRecord):
     classical_by_condition: dict[str, dict[str, float]] | None = None
     """Per lower-SNR dose tried: the real + classical recogniser's test accuracy on each subset (what the dose does to
     the recordings of the condition it targets, and to the others)."""
+    by_class: dict[str, list[float]] | None = None
+    """Per arm: test accuracy of each class (in the order of the data's class names), which people gained and lost."""
     notes: list[str] | None = None
     """What was left out and why (an arm without a fitting shipped model, a transform the data does not allow, a
     conditions file that does not fit)."""

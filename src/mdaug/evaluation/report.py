@@ -8,13 +8,13 @@ that explain it); the evidence follows, section by section, and the config comes
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 from pathlib import Path
 from typing import Any
 
-from mdaug.evaluation.figures import figure_axes_note
+import numpy as np
+
 from mdaug.evaluation.records import (
     ARM_TITLES,
     ARMS,
@@ -31,87 +31,21 @@ from mdaug.evaluation.records import (
 from mdaug.evaluation.report_context import RunHeader, run_header
 from mdaug.evaluation.report_data import DataAxes, Samples, browser_samples, data_axes
 from mdaug.evaluation.report_figures import class_pngs, confusion_png, loss_png
+from mdaug.evaluation.report_html import (
+    STYLE,
+    _anchor,
+    _img,
+    _png,
+    _section,
+    _table,
+    _verdict_table,
+    class_selector,
+)
 from mdaug.evaluation.report_verdicts import Units, generation_verdicts, physical_rows
 from mdaug.evaluation.results import DataSeen, Results, collect, fmt
 from mdaug.files import atomic_write_text
 from mdaug.glossary import glossary_html
 from mdaug.runs.layout import CONFIG_FILE, LOSSES, PipelineFolders
-
-STYLE = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}table{border-collapse:collapse;"
-         "margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}img{max-width:100%}"
-         ".missing{color:#a00}figure{margin:1em 0}figcaption{font-size:90%;color:#555}"
-         ".header{color:#444;font-size:95%}.verdict-box{border:2px solid #345;background:#f3f6fa;padding:.6em 1.2em;"
-         "margin:1em 0;border-radius:6px}.verdict-box p{margin:.4em 0}.ok{color:#070}.problem{color:#a00}"
-         "details{margin:1em 0}summary{cursor:pointer;font-weight:bold}pre{background:#f7f7f7;padding:.5em}"
-         "code{background:#f2f2f2;padding:0 3px}")
-
-
-def _b64(data: bytes) -> str:
-    return f"data:image/png;base64,{base64.b64encode(data).decode()}"
-
-
-def _figure(src: str, alt: str, caption: str | None = None) -> str:
-    return (f"<figure><img alt='{html.escape(alt)}' src='{src}'><figcaption>{html.escape(caption or alt)}"
-            "</figcaption></figure>")
-
-
-def _img(path: str | Path | None, alt: str, caption: str | None = None, *, spectrograms: bool = False) -> str:
-    """A figure an evaluation wrote; for a figure of spectrograms, its caption says which axes it carries
-    (figure_axes_note) or that it has none (drawn by an evaluation from before they were drawn)."""
-    if not path or not Path(path).exists():
-        return f"<p class='missing'>({html.escape(alt)}: no figure)</p>"
-    caption = caption or alt
-    if spectrograms:
-        note = figure_axes_note(path)
-        caption += ". " + (f"{note}." if note else "Drawn without axes by an older evaluation (evaluate again for "
-                           "Doppler in Hz, time in s and a dB colour bar).")
-    return _figure(_b64(Path(path).read_bytes()), alt, caption)
-
-
-def _png(data: bytes | None, alt: str, caption: str) -> str:
-    return _figure(_b64(data), alt, caption) if data else f"<p class='missing'>({html.escape(alt)}: no figure)</p>"
-
-
-def _table(rows: list[list[Any]], head: list[str]) -> str:
-    h = "".join(f"<th>{html.escape(x)}</th>" for x in head)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(fmt(c))}</td>" for c in r) + "</tr>" for r in rows)
-    return f"<table><tr>{h}</tr>{body}</table>"
-
-
-def _anchor(title: str) -> str:
-    return "".join(ch for ch in title.lower().replace(" ", "-") if ch.isalnum() or ch == "-")
-
-
-def _section(title: str, missing: str, body: list[str] | None) -> list[str]:
-    """A heading and its content, or a note of what is missing."""
-    head = f"<h2 id='{_anchor(title)}'>{html.escape(title)}</h2>"
-    return [head] + (body or [f"<p class='missing'>{missing}</p>"])
-
-
-def _verdict_table(verdicts: list[Verdict]) -> str:
-    rows = "".join(f"<tr><td class='{'ok' if v.ok else 'problem'}'>{'OK' if v.ok else 'PROBLEM'}</td>"
-                   f"<td>{html.escape(v.problem)}</td><td>{html.escape(fmt(v.value))}</td>"
-                   f"<td>{html.escape(fmt(v.threshold))}</td><td>{html.escape(v.message)}</td></tr>" for v in verdicts)
-    return ("<table><tr><th>verdict</th><th>problem</th><th>value</th><th>threshold</th><th>measured</th></tr>"
-            f"{rows}</table>")
-
-
-SELECT_JS = ("<script>function mdaugShowClass(s){for(const d of document.querySelectorAll('.mdaug-class'))"
-             "{d.hidden=d.dataset.class!==s.value;}}</script>")
-"""The class selector's few lines: show the chosen class's row of samples, hide the others."""
-
-
-def class_selector(pngs: dict[str, bytes], note: str) -> str:
-    """A <select> of the classes and one hidden row of samples per class (the first shown; without JavaScript
-    only the first can be seen)."""
-    if not pngs:
-        return "<p class='missing'>(no samples to browse by class)</p>"
-    options = "".join(f"<option value='{html.escape(c)}'>{html.escape(c)}</option>" for c in pngs)
-    rows = "".join(f"<div class='mdaug-class' data-class='{html.escape(c)}'{' hidden' if i else ''}>"
-                   f"<img alt='samples of {html.escape(c)}' src='{_b64(png)}'></div>"
-                   for i, (c, png) in enumerate(pngs.items()))
-    return (f"<h3>Samples by class</h3><p><label>class: <select id='mdaug-class-select' "
-            f"onchange='mdaugShowClass(this)'>{options}</select></label> {html.escape(note)}</p>{rows}{SELECT_JS}")
 
 
 def _browser(samples: Samples | None, da: DataAxes) -> str:
@@ -137,14 +71,16 @@ def _generation(kind: str, g: GenerationReport | None, da: DataAxes, browser: st
                 ["KID (lower is closer)", g.kid, ce.kid, fl.kid],
                 ["precision: share of samples among the real data (0-1)", g.precision, ce.precision, fl.precision],
                 ["recall: share of the real data covered (0-1)", g.recall, ce.recall, fl.recall],
-                ["recognised as their class (0-1); ceiling and floor: the real test split, reconstructed and as "
-                 "recorded", g.identity.accuracy, ce.identity_accuracy,
-                 g.recognizer_test_accuracy],
+                ["recognised as their class (0-1), beside the real test split reconstructed and as recorded",
+                 g.identity.accuracy, ce.identity_accuracy, g.recognizer_test_accuracy],
                 ["near-copies of training samples, pixels (0-1)", g.memorisation_pixels["all"]["share_below"], None,
                  None]],
-               ["metric", "generated", "stage-1 reconstructions (ceiling)", "real spectrograms (floor)"]),
+               ["metric", "generated", "stage-1 reconstructions of the test split (what stage 1 keeps)",
+                "real spectrograms (FID/KID/precision/recall: training against test, the closest real data gets; "
+                "recognised: the test split)"]),
         "<h3>Physical plausibility</h3>" + _table(physical_rows(g.physical, u), [
-            "statistic (unit)", "real (mean ± std)", "generated (mean ± std)", "difference", "Wasserstein distance"]),
+            "statistic (unit)", "real (mean ± std)", "generated (mean ± std)", "difference of means",
+            "Wasserstein distance", "real (median)", "generated (median)", "difference of medians"]),
         _png(confusion_png(g.identity.confusion, g.identity.per_class_accuracy, class_names),
              f"identity confusion ({kind})", "Left: the share of each class's generated samples (rows) that the "
              "evaluation recogniser names as each class (columns); right: per-class accuracy, the diagonal, against "
@@ -245,7 +181,32 @@ def _budget_title(b: str) -> str:
     return "all" if b == "all" else f"{b[:-1]} sessions" if b.endswith("s") else f"{b} per class"
 
 
-def _utility(u: UtilityReport | None, folder: Path) -> list[str]:
+def _by_class(u: UtilityReport, class_names: list[str]) -> list[str]:
+    """Per budget, every arm's test accuracy per class (mean over the repeats that recorded it), the classes that
+    gained most from the synthetic data first: which people gained and which lost."""
+    out = []
+    for b in u.summary:
+        recs = [r for r in u.records if r.budget == b and r.by_class]
+        if not recs:
+            continue
+        arms = [a for a in ARMS if all(a in r.by_class for r in recs)]
+        mean = {a: np.nanmean([r.by_class[a] for r in recs], axis=0) for a in arms}
+        n = len(next(iter(mean.values())))
+        names = class_names if len(class_names) == n else [f"class {i}" for i in range(n)]
+        base, syn = u.summary[b].best_non_generative or "real+classical", "real+classical+synthetic"
+        gain = mean[syn] - mean[base] if syn in mean and base in mean else None  # the arm the study compared with
+        order = np.argsort(-gain, kind="stable") if gain is not None else np.arange(n)
+        rows = [[names[i], *[f"{100 * mean[a][i]:.0f}%" for a in arms],
+                 *([f"{100 * gain[i]:+.0f}"] if gain is not None else [])] for i in order]
+        out.append(f"<details><summary>Per class at {html.escape(_budget_title(b))} ({len(recs)} repeat"
+                   f"{'s' if len(recs) > 1 else ''}): which classes gained, which lost</summary>"
+                   + _table(rows, ["class", *[ARM_TITLES[a] for a in arms],
+                                   *([f"+ synthetic over {ARM_TITLES[base]} (points)"] if gain is not None
+                                     else [])]) + "</details>")
+    return out
+
+
+def _utility(u: UtilityReport | None, folder: Path, class_names: list[str] | None = None) -> list[str]:
     if not u:
         return _section("Downstream utility", "not measured yet", None)
     arms = [a for a in ARMS if any(a in s.arms for s in u.summary.values())]
@@ -266,7 +227,7 @@ def _utility(u: UtilityReport | None, folder: Path) -> list[str]:
         f"<p>{html.escape(u.note)}; strategies tried: {html.escape(', '.join(u.strategies))}.</p>",
         *[f"<p class='missing'>{html.escape(n)}</p>"
           for n in dict.fromkeys(n for r in u.records for n in r.notes or [])],
-        _img(u.files.get("figure"), "utility curve")] + _by_condition(u, folder))
+        _img(u.files.get("figure"), "utility curve"), *_by_class(u, class_names or [])] + _by_condition(u, folder))
 
 
 def _doses(s: BudgetSummary) -> str:
@@ -342,6 +303,13 @@ def header_line(m: Results, h: RunHeader) -> str:
             f"{html.escape(m.folder)} · <a href='#terms'>terms used</a></p>")
 
 
+HOW_SURE = ("One repeat gives no interval: the figures move between runs by a few points (docs/results.md). For a 95% "
+            "interval, run the study with repeats: `mdaug run --config standard --out runs/standard` (3 repeats, "
+            "1500-step recognisers; about 1.5 to 2 hours on 2 CPU cores), or the study alone with more: `mdaug "
+            "utility --config standard --repeats 5 --out runs/study`.")
+"""The report's line under a one-repeat answer: what to run for an interval, and what it costs."""
+
+
 def verdict_box(m: Results, gen: dict[str, list[Verdict]]) -> str:
     """The answer first: the utility verdict with its numbers, interval and repeats; then the verdicts that
     explain it."""
@@ -363,6 +331,8 @@ def verdict_box(m: Results, gen: dict[str, list[Verdict]]) -> str:
                          f"{gain}test accuracy " + " · ".join(f"{ARM_TITLES[a]} {_cell(s.arms[a], count=False)}"
                                                              for a in ARMS if a in s.arms)
                          + _tstr_note(s) + cond + "</p>")
+        if any(s.repeats < 2 for s in u.summary.values()):
+            lines.append(f"<p><b>How sure?</b> {html.escape(HOW_SURE)}</p>")
     else:
         lines.append("<p class='missing'><b>Does the synthetic data help?</b> not measured yet (no utility study)</p>")
     for kind, vs in gen.items():
@@ -389,7 +359,7 @@ def render(m: Results, config_text: str | None = None, *, header: RunHeader | No
     browser = _browser(samples, da)
     # the answer first: the verdicts, then the utility study and its figure, then what explains it
     parts = [f"<h1>mdaug report: {html.escape(folder.name)}</h1>", header_line(m, h), verdict_box(m, gen)]
-    parts += _utility(m.utility, folder)
+    parts += _utility(m.utility, folder, list(da.class_names))
     for i, (kind, g) in enumerate(m.generation.items()):
         parts += _generation(kind, g, da, browser if i == 0 else "")
     parts += _conditions(m.conditions)

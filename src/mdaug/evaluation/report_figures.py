@@ -28,19 +28,19 @@ def confusion_figure(confusion: list[list[int]], per_class_accuracy: list[float]
     im = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     step = max(1, n // 32)
     ticks = list(range(0, n, step))
-    ax.set_xticks(ticks, [class_names[i] for i in ticks], rotation=90, fontsize=6)
-    ax.set_yticks(ticks, [class_names[i] for i in ticks], fontsize=6)
+    ax.set_xticks(ticks, [class_names[i] for i in ticks], rotation=90, fontsize=9)
+    ax.set_yticks(ticks, [class_names[i] for i in ticks], fontsize=9)
     ax.set(xlabel="recognised as", ylabel="generated for", title="identity of generated samples")
     bar = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
-    bar.set_label("share of the class's generated samples", fontsize=7)
+    bar.set_label("share of the class's generated samples", fontsize=9)
     acc = 100 * np.asarray(per_class_accuracy, dtype=float)
     bx.barh(range(n), acc, color="#2a6fb0")
     bx.axvline(100 / max(n, 1), color="#a00", ls="--", lw=1, label=f"chance {100 / max(n, 1):.1f}%")
-    bx.set_yticks(ticks, [class_names[i] for i in ticks], fontsize=6)
+    bx.set_yticks(ticks, [class_names[i] for i in ticks], fontsize=9)
     bx.set_ylim(n - 0.5, -0.5)
     bx.set_xlim(0, 100)
     bx.set(xlabel="recognised as their class (%)", title="per-class accuracy")
-    bx.legend(fontsize=7, loc="lower right")
+    bx.legend(fontsize=9, loc="upper left", bbox_to_anchor=(0, -0.08), frameon=False)  # below: over no bar
     return fig
 
 
@@ -95,8 +95,8 @@ def loss_figure(runs: dict[str, Path]):
         if positive:
             ax.set_yscale("log")
         ax.set(xlabel="step", ylabel="loss" + (" (log scale)" if positive else ""), title=name)
-        ax.legend(fontsize=7)
-        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=9)
+        ax.tick_params(labelsize=9)
     return fig
 
 

@@ -75,7 +75,9 @@ def _num(x: float, sign: str = "") -> str:
 
 
 def physical_rows(physical: dict[str, dict[str, float]], u: Units) -> list[list[object]]:
-    """[plain name (unit), real mean ± std, generated mean ± std, difference, Wasserstein distance] per statistic."""
+    """[plain name (unit), real mean ± std, generated mean ± std, difference, Wasserstein distance, real median,
+    generated median, their difference ('-' where not recorded)] per statistic: the gait period's verdict is on
+    medians, shown beside the means it would otherwise contradict."""
     rows = []
     for key, v in physical.items():
         name, kind = PHYSICAL.get(key, (key.replace("_", " "), "width"))
@@ -86,9 +88,11 @@ def physical_rows(physical: dict[str, dict[str, float]], u: Units) -> list[list[
 
         nan = float("nan")
         rm, fm = v.get("real_mean", nan), v.get("fake_mean", nan)
+        rmed, fmed = v.get("real_median", nan), v.get("fake_median", nan)
         rows.append([f"{name} ({unit})", f"{_num(scale(rm, True))} ± {_num(scale(v.get('real_std', nan)))}",
                      f"{_num(scale(fm, True))} ± {_num(scale(v.get('fake_std', nan)))}",
-                     _num(scale(fm - rm), "+"), _num(scale(v.get("wasserstein", nan)))])
+                     _num(scale(fm - rm), "+"), _num(scale(v.get("wasserstein", nan))),
+                     _num(scale(rmed, True)), _num(scale(fmed, True)), _num(scale(fmed - rmed), "+")])
     return rows
 
 

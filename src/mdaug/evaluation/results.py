@@ -19,7 +19,7 @@ from mdaug.errors import MdaugError
 from mdaug.evaluation.records import DiagnoseReport, EvalRecord, GenerationReport, ReconstructionReport, UtilityReport
 from mdaug.models.stage2 import STAGE2_KINDS
 from mdaug.runs.cards import AutoencoderCard, RecognizerCard, read_card
-from mdaug.runs.layout import CARD, EVAL, SPLIT, PipelineFolders, final_dir, newest
+from mdaug.runs.layout import CARD, EVAL, FILTER_RECOGNIZER, SPLIT, PipelineFolders, final_dir, newest
 from mdaug.runs.run_data import ids_digest
 
 
@@ -83,7 +83,7 @@ def collect(folder: str | Path) -> Results:
                 utility=_read(UtilityReport, utility_json if utility_json.exists() else None),
                 recognizer=rec_card.model_dump(exclude={"train_ids", "selection_ids"}) if rec_card else None,
                 data_seen=[])
-    m.data_seen = data_seen(folder, m.utility, rec_card, ae_card)
+    m.data_seen = data_seen(folder, m.utility, rec_card, ae_card, _recognizer_card(p.root / FILTER_RECOGNIZER))
     cond_json = newest(p.stage2("ldm") / EVAL, "conditions") if p.stage2("ldm").is_dir() else None
     if cond_json is not None:
         try:
@@ -97,7 +97,8 @@ def collect(folder: str | Path) -> Results:
 
 
 def data_seen(folder: Path, utility: UtilityReport | None, recognizer: RecognizerCard | None,
-              autoencoder: AutoencoderCard | None = None) -> list[DataSeen]:
+              autoencoder: AutoencoderCard | None = None, filter_recognizer: RecognizerCard | None = None
+              ) -> list[DataSeen]:
     """Which real spectrograms each model of a pipeline folder saw: how many, a digest of their ids and how many
     of them are in the test split (must be 0); and, when stage 1 started from a shipped model, its corpus."""
     p = PipelineFolders(Path(folder))
@@ -125,6 +126,9 @@ def data_seen(folder: Path, utility: UtilityReport | None, recognizer: Recognize
                              f"{c.get('people')} walkers of seeds {c.get('seeds')}, in no built-in dataset)",
                              real_samples=0, ids_sha256=None, in_test_split=0))
     add("stage 1 (autoencoder)", list(split.ids["train"]))
+    if filter_recognizer is not None:
+        add(f"filter recogniser of the export (sifts synthetic/; trained + selected on {filter_recognizer.selection})",
+            list(filter_recognizer.train_ids) + list(filter_recognizer.selection_ids))
     for kind in STAGE2_KINDS:
         if (final_dir(p.stage2(kind)) / CARD).exists():  # stage 2 learns the latents of stage 1's training split
             add(f"stage 2 ({kind}, latents of stage 1's training split)", list(split.ids["train"]))

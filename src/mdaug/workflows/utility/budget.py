@@ -296,6 +296,10 @@ class Budget:
         """Every arm's accuracy on the subsets of the test split by condition (mdaug.data.coverage): the test
         recordings whose conditions their class's real training recordings of this budget lack, and the others."""
         data, test, train = self.real, self.real.indices("test"), self.real.indices("train")
+        labels, n = data.dataset.labels[test], len(data.dataset.class_names)
+        right = {name: test_correct(rec_dir, data) for name, rec_dir in self.arm_dirs.items()}
+        self.record.by_class = {name: [float(r[labels == c].mean()) if (labels == c).any() else float("nan")
+                                       for c in range(n)] for name, r in right.items()}
         if not data.conditions.compared():
             self._note("no conditions known or estimated for this data: no utility by condition")
             return
@@ -313,8 +317,8 @@ class Budget:
         for table, dirs in ((self.record.by_condition, self.arm_dirs),
                             (self.record.classical_by_condition, self.dose_dirs)):
             for name, rec_dir in dirs.items():
-                right = test_correct(rec_dir, data)
-                table[name] = {k: float(right[m].mean()) for k, m in subsets.items()}
+                correct = right[name] if table is self.record.by_condition else test_correct(rec_dir, data)
+                table[name] = {k: float(correct[m].mean()) for k, m in subsets.items()}
 
 
 @torch.no_grad()
