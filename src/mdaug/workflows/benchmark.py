@@ -87,7 +87,7 @@ def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...]
         Pipeline(cfgs[family], out / family, con, prior=prior and family in CODE_FAMILIES).run()
 
     rows, table = compare_table([out / f for f in families])
-    how = command or f"mdaug benchmark --preset {preset} --families {','.join(families)}"
+    how = command or f"mdaug benchmark --config {preset} --families {','.join(families)}"
     atomic_write_text(out / "benchmark.json", json.dumps(rows, indent=1, default=float))
     md = atomic_write_text(out / TABLE, f"Made by `{how}`.\n\n{table}\n")
     con.print(table, markup=False)

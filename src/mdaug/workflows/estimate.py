@@ -1,7 +1,7 @@
 """Estimated durations of the pipeline's steps, for its progress display.
 
 Each step's cost is its amount of work (training steps x batch x pixels, samples x sampler steps, ...) times a
-rate measured on the reference machine: 2 CPU cores, `mdaug run --preset quick` (benchmarks/README.md). On
+rate measured on the reference machine: 2 CPU cores, `mdaug run --config quick` (benchmarks/README.md). On
 another machine the rates are wrong by some factor, so the display corrects itself as the run goes: once a
 step has run, the rest is scaled by (time taken / time estimated) of the steps run so far. Hand-written
 because no library estimates a heterogeneous pipeline; tqdm's own ETA covers the inside of each step.
