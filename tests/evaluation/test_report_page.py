@@ -135,7 +135,8 @@ def test_generation_verdicts_appear_in_the_page(tmp_path):
     g.precision = 0.0
     g.write(root / "ldm" / "eval" / "generation.json")
     text = _page(root)
-    assert "<td class='problem'>PROBLEM</td><td>samples off the real data</td><td>0.000</td><td>at least 0.450</td>" in text
+    assert ("<td class='problem'>PROBLEM</td><td>samples off the real data</td><td>0.000</td><td>at least 0.450</td>"
+            in text)
     assert "<span class='problem'>samples off the real data</span>" in text  # and in the verdict box
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from mdaug.data import is_prepared, save_prepared, write_dataset
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
 from mdaug.data.limits import check_memory
+from mdaug.data.summary import preview_grid
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text, building, ensure_empty_dir
 from mdaug.models.stage2 import SampleSettings
@@ -28,6 +29,8 @@ from mdaug.sampling.generate import class_indices, generate
 
 FORMATS = ("auto", "images", "npz", "mat", "mat73", "hdf5", "prepared")
 AUGMENT_JSON = "augment.json"
+PREVIEW = "synthetic_preview.png"
+"""Beside the samples: four of each class (the first 32 classes), as `mdaug data inspect` previews a dataset."""
 MANIFEST = "synthetic_manifest.csv"
 
 
@@ -228,8 +231,9 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
             data_file="." if of.fmt in ("images", "prepared") else files[0].split("#")[0],
             short=short, short_why=short_why if short else None, drawn=drawn, rounds=rounds)
         atomic_write_text(tmp / AUGMENT_JSON, json.dumps(record.model_dump(), indent=1))
+        preview_grid(ds, tmp / PREVIEW, seed=seed)  # what the folder holds, at a glance
     return record
 
 
-__all__ = ["AUGMENT_JSON", "FORMATS", "MANIFEST", "AugmentRecord", "OutputFormat", "check_export_size",
+__all__ = ["AUGMENT_JSON", "FORMATS", "MANIFEST", "PREVIEW", "AugmentRecord", "OutputFormat", "check_export_size",
            "export_augmented", "input_format"]
