@@ -296,6 +296,51 @@ def render_demo(r: dict[str, Any]) -> str:
                       f"{r['peak_rss_gb']:.1f} GB. {_source(r)}"])
 
 
+def render_demo_spread(runs: dict[str, dict[str, Any]]) -> str:
+    """The demo's figures over several fresh-clone runs (other seeds), each run's value and the range."""
+    def rows(r: dict[str, Any]) -> dict[str, float]:
+        m = r["metrics"]
+        s, rec = m["summary"], m["reconstruction"]
+        b, u = next(iter(m["utility"]["summary"].items()))
+        out = {"evaluation recogniser on real held-out sessions (%)": 100 * s["real_identity"],
+               "stage-1 test PSNR (dB)": rec["psnr_db"],
+               "stage-1 reconstructions identified (%)": 100 * rec["identity"]["reconstructions"],
+               "generated samples identified as their person (%)": 100 * s["ldm_identity"],
+               "the same, ratio to real": s["ldm_identity"] / s["real_identity"],
+               "FID in the recogniser's feature space": s["ldm_fid"]}
+        for arm, title in (("real", "real only"), ("real+classical", "real + classical"),
+                           ("pretrained+classical", "pretrained recogniser"),
+                           ("real+classical+synthetic", "+ synthetic (chosen)"), ("synthetic", "synthetic only")):
+            if arm in u["arms"]:
+                out[f"utility at {b} per person: {title} (%)"] = 100 * u["arms"][arm]["mean"]
+        if "synthetic over best non-generative" in u["gains"]:
+            out["+ synthetic over the better non-generative arm (points)"] = \
+                100 * u["gains"]["synthetic over best non-generative"]["mean"]
+        out["pipeline time (minutes)"] = r["wall_s"]["pipeline"] / 60
+        return out
+
+    table = {name: rows(r) for name, r in runs.items()}
+    names = list(runs)
+    seeds = [(runs[n]["command"].split("seed=")[1].split()[0].strip("'") if "seed=" in runs[n]["command"] else "0")
+             for n in names]
+    head = "| | " + " | ".join(f"seed {s}" for s in seeds) + " | range |\n|---|" + "---|" * (len(names) + 1)
+    body = []
+    for key in table[names[0]]:
+        vals = [table[n].get(key) for n in names]
+        got = [v for v in vals if v is not None]
+        fmt = "{:.2f}" if "ratio" in key else "{:+.1f}" if "points" in key else "{:.1f}"
+        spread = f"{fmt.format(min(got))} to {fmt.format(max(got))}" if got else "-"
+        body.append(f"| {key} | " + " | ".join("-" if v is None else fmt.format(v) for v in vals) + f" | {spread} |")
+    r0 = runs[names[0]]
+    notes = [f"Seed {s}: {runs[n]['note']}." for s, n in zip(seeds, names) if runs[n].get("note")]
+    return "\n".join([head, *body, "", f"{len(names)} fresh-clone runs of `make demo` with every training seed set "
+                      f"(`benchmarks/demo_fresh_clone.py --empty-cache --seed S`), on {r0['date']} ({r0['machine']}); "
+                      "one repeat of the utility study each, so the range is the spread between runs, not an "
+                      "interval (the study's own recognisers are seeded per repeat, so its real arms move least). "
+                      "Commands: " + "; ".join(f"`{runs[n]['command']}`" for n in names) + "."
+                      + (" " + " ".join(notes) if notes else "")])
+
+
 ARM_TITLES = {"real": "real", "real+classical": "real + classical",
               "pretrained+classical": "real + classical, pretrained recogniser",
               "real+classical+synthetic": "+ synthetic (chosen)", "synthetic": "synthetic only"}
@@ -520,7 +565,8 @@ def render_calibration(r: dict[str, Any]) -> str:
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_compression,
                                                          "pretrained-kl-64x64": render_pretrained,
-                                                         "demo-quick": render_demo}
+                                                         "demo-quick": render_demo, "demo-quick-seed1": render_demo,
+                                                         "demo-quick-seed2": render_demo}
 for _name, _render in (("utility-standard", render_utility), ("utility-quick", render_utility),
                        ("utility-k10", render_utility), ("utility-k10-mirror", render_utility),
                        ("utility-k5-mirror", render_utility), ("utility-quick-all", render_utility),
@@ -540,7 +586,8 @@ for _name, _render in (("utility-standard", render_utility), ("utility-quick", r
                        ("pretrained-recognizer-64x64", render_pretrained_recognizer)):
     RENDERERS[_name] = _render
 COMBINED: dict[str, tuple[str, ...]] = {"utility-budgets": ("utility-k5-mirror", "utility-k10-mirror",
-                                                             "utility-all-mirror")}
+                                                             "utility-all-mirror"),
+                                         "demo-spread": ("demo-quick", "demo-quick-seed1", "demo-quick-seed2")}
 """Tables rendered from several results files (render_budgets)."""
 SOURCES: dict[str, Path] = {"pretrained-kl-64x64": ROOT / "src" / "mdaug" / "pretrained" / "kl-64x64" /
                             "pretraining.json",
@@ -550,7 +597,8 @@ SOURCES: dict[str, Path] = {"pretrained-kl-64x64": ROOT / "src" / "mdaug" / "pre
 
 def rendered(name: str) -> str:
     if name in COMBINED:
-        return render_budgets({n: json.loads(_path(n).read_text()) for n in COMBINED[name]}).rstrip("\n") + "\n"
+        render = render_demo_spread if name == "demo-spread" else render_budgets
+        return render({n: json.loads(_path(n).read_text()) for n in COMBINED[name]}).rstrip("\n") + "\n"
     path = _path(name)
     try:
         return RENDERERS[name](json.loads(path.read_text())).rstrip("\n") + "\n"

@@ -69,3 +69,33 @@ def test_the_readme_is_a_tour_and_links_every_document():
     assert "<!-- config-reference:start" not in readme  # the reference lives in docs/config.md
     for doc in sorted((ROOT / "docs").glob("*.md")):
         assert f"](docs/{doc.name})" in readme, doc.name
+
+
+def _prose(text: str) -> list[str]:
+    """The paragraphs (and list items) of a Markdown text, without code, tables, pictures, headings and the
+    generated result blocks."""
+    import re
+
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"<!-- results:[\w-]+ -->.*?<!-- results:end -->", "", text, flags=re.S)
+    out = []
+    for block in re.split(r"\n\s*\n", text):
+        if block.lstrip().startswith(("|", "<!--", "#", "![")):
+            continue
+        out += [item for item in re.split(r"\n(?=- |\d+\. )", block) if item.strip()]
+    return out
+
+
+def test_the_readme_opens_with_the_commands_and_keeps_its_paragraphs_short_and_its_figures_generated():
+    """A newcomer's first screen: the two commands within 20 lines; no paragraph over 60 words; no measured figure
+    typed in the prose (percentages, points, minutes live in the tables generated from results files)."""
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    lines = readme.splitlines()
+    assert any(line.startswith("make demo") for line in lines[:20]) and any(
+        line.startswith("make test") for line in lines[:20])
+    long = [(len(p.split()), p[:60]) for p in _prose(readme) if len(p.split()) > 60]
+    assert long == []
+    typed = [p[:60] for p in _prose(readme) if re.search(r"\d+(\.\d+)?\s*(%|points?\b|min\b|minutes\b|hours?\b)", p)]
+    assert typed == []
