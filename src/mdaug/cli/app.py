@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from mdaug import __version__
+from mdaug.errors import MdaugError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Augment radar micro-Doppler spectrogram datasets with generative models.")
@@ -84,8 +85,6 @@ def resume_arg(resume: bool, checkpoint: Path | None, out_dir: Path | None = Non
     if checkpoint is not None and out_dir is not None:
         own = Path(checkpoint).resolve().parent.parent
         if Path(out_dir).resolve() != own:
-            from mdaug.errors import MdaugError
-
             raise MdaugError(f"--checkpoint {checkpoint} is of the run in {own}, not of --out {out_dir}; a run "
                              f"continues in its own folder: give --out {own}, or leave --out out (nothing was "
                              "written)")

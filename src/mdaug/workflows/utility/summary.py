@@ -155,7 +155,7 @@ def utility_plot(report: UtilityReport):
             ax.text(i.mean + 0.01, y, f"{100 * i.mean:.1f}%", va="center", fontsize=10)
         ax.set_yticks(ys, [ARM_TITLES[a] for a in arms], fontsize=10)
         ax.set(xlabel="accuracy on the real test split", xlim=(0, 1),
-               title=f"downstream utility at {budgets[0]} per class ({sure})")
+               title=f"downstream utility at {budgets[0]} per class\n({sure})")  # two lines: it fits
         ax.grid(alpha=0.3, axis="x")
     else:
         xs = np.arange(len(budgets))
