@@ -149,3 +149,158 @@ def test_a_session_budget_on_data_without_sessions_is_refused():
     split = make_split(ds, SplitConfig())
     with pytest.raises(MdaugError, match="needs session ids"):
         limit_sessions(split, ds, 2, seed=0)
+
+
+def test_a_sample_budget_keeps_that_many_of_each_class_at_random_in_the_named_split_only():
+    from mdaug.data.splits import limit_train
+
+    ds = make_set(sessions=5, per_session=6)
+    split = make_split(ds, SplitConfig(seed=1, val_fraction=0.2, test_fraction=0.2))
+    split.warnings.append("kept")
+    limited = limit_train(split, ds, 5, seed=7)
+    train = limited.indices(ds, "train")
+    assert np.bincount(ds.labels[train]).tolist() == [5] * 4  # 18 per class before
+    assert set(limited.ids["train"]) < set(split.ids["train"])
+    assert limited.ids["train"] == [i for i in split.ids["train"] if i in set(limited.ids["train"])]  # in order
+    assert limited.ids["val"] == split.ids["val"] and limited.ids["test"] == split.ids["test"]
+    assert (limited.group_by, limited.seed, limited.fingerprint, limited.warnings) == ("session", 1,
+                                                                                        ds.fingerprint(), ["kept"])
+    assert limit_train(split, ds, 5, seed=7).ids == limited.ids and limit_train(split, ds, 5, seed=8).ids != limited.ids
+    assert limit_train(split, ds, 6, seed=7, name="val").ids["val"] == split.ids["val"]  # 6 per class: all kept
+    val = limit_train(split, ds, 2, seed=7, name="val")
+    assert np.bincount(ds.labels[val.indices(ds, "val")]).tolist() == [2] * 4 and val.ids["train"] == split.ids["train"]
+    assert limit_train(split, ds, None, seed=7) is split
+
+
+def test_a_session_budget_names_the_split_and_keeps_its_metadata():
+    from mdaug.data.splits import limit_sessions
+
+    ds = make_set(sessions=6, per_session=2)
+    split = make_split(ds, SplitConfig(seed=3, val_fraction=0.0, test_fraction=0.34))
+    split.warnings.append("kept")
+    limited = limit_sessions(split, ds, 1, seed=2, name="test")
+    for c in range(4):
+        assert len({ds.records[i].session for i in limited.indices(ds, "test") if ds.labels[i] == c}) == 1
+    assert limited.ids["train"] == split.ids["train"] and len(limited.ids["test"]) == 4 * 2
+    assert (limited.group_by, limited.seed, limited.fingerprint, limited.warnings) == ("session", 3,
+                                                                                        ds.fingerprint(), ["kept"])
+    assert limit_sessions(split, ds, 4, seed=2, name="train").ids == split.ids  # 4 train sessions per class: all
+    split.group_by = "file"
+    with pytest.raises(MdaugError, match=r"^a budget in sessions \('2s'\) needs session ids, but this data is split "
+                                         r"by file; set data.session_key or data.session_regex, or give a budget in "
+                                         r"samples$"):
+        limit_sessions(split, ds, 2, seed=0)
+
+
+def test_the_group_of_a_sample_is_its_session_its_file_or_itself():
+    from mdaug.data.splits import groups_of
+
+    ds = make_set(n_classes=1, sessions=2, per_session=2)
+    assert groups_of(ds, "auto") == (["session:p0/s0"] * 2 + ["session:p0/s1"] * 2, "session")
+    assert groups_of(ds, "file") == (["file:p0/s0.mat"] * 2 + ["file:p0/s1.mat"] * 2, "file")
+    assert groups_of(ds, "sample")[0] == [f"sample:p0/s{s}.mat#{k}" for s in (0, 1) for k in (0, 1)]
+    bare = make_set(n_classes=1, sessions=2, per_session=2, with_sessions=False)
+    assert groups_of(bare, "auto")[1] == "file"
+    one_file = SpectrogramSet(x=bare.x, labels=bare.labels, class_names=bare.class_names,
+                              records=[Record(**{**r.__dict__, "file": "all.mat"}) for r in bare.records])
+    assert groups_of(one_file, "auto")[1] == "sample"
+    bare.records[0] = Record(**{**ds.records[0].__dict__})  # one sample with a session, the others without
+    assert groups_of(bare, "auto")[1] == "file"
+    with pytest.raises(MdaugError, match=r"^split.group_by=session but some samples have no session id; set "
+                                         r"data.session_key or data.session_regex$"):
+        groups_of(bare, "session")
+
+
+def test_one_file_without_sessions_is_split_sample_by_sample_with_a_warning():
+    ds = make_set(n_classes=2, sessions=1, per_session=10, with_sessions=False)
+    ds.records[:] = [Record(**{**r.__dict__, "file": "all.mat"}) for r in ds.records]
+    split = make_split(ds, SplitConfig(seed=0, val_fraction=0.2, test_fraction=0.2))
+    assert split.group_by == "sample" and [len(split.ids[n]) for n in ("train", "val", "test")] == [12, 4, 4]
+    assert split.warnings == ["no session ids and a single source file: split sample by sample; if the samples are "
+                              "overlapping windows of longer recordings the test score will be optimistic "
+                              "(set data.session_key)"]
+    assert make_split(ds, SplitConfig(seed=0, group_by="sample")).warnings == []  # asked for: no warning
+
+
+@pytest.mark.parametrize(("val", "test", "per"), [(0.2, 0.2, [6, 2, 2]), (0.0, 0.3, [7, 0, 3]),
+                                                  (0.1, 0.0, [9, 1, 0]), (0.5, 0.3, [2, 5, 3])])
+def test_each_class_gets_the_target_share_of_its_sessions(val, test, per):
+    ds = make_set(n_classes=3, sessions=10, per_session=1)
+    split = make_split(ds, SplitConfig(seed=0, val_fraction=val, test_fraction=test))
+    for c in range(3):
+        assert [int((ds.labels[split.indices(ds, n)] == c).sum()) for n in ("train", "val", "test")] == per
+    assert split.warnings == []
+
+
+def test_bigger_sessions_are_placed_first_so_the_shares_hold_in_samples():
+    ds = make_set(n_classes=1, sessions=1, per_session=1)
+    sizes = [8, 1, 1, 4, 2, 2, 2]  # 20 samples: the 8 must not land in test after the small ones filled train
+    records = [Record(**{**ds.records[0].__dict__, "id": f"s{s}#{k}", "session": f"s{s}", "sample_hash": f"{s}-{k}"})
+               for s, n in enumerate(sizes) for k in range(n)]
+    big = SpectrogramSet(x=np.zeros((20, 1, 4, 4), np.float32), labels=np.zeros(20, int), class_names=["p0"],
+                         records=records)
+    for seed in range(4):
+        split = make_split(big, SplitConfig(seed=seed, val_fraction=0.2, test_fraction=0.2))
+        assert [len(split.ids[n]) for n in ("train", "val", "test")] == [12, 4, 4]
+
+
+def test_fractions_that_leave_no_training_data_are_refused():
+    with pytest.raises(MdaugError, match=r"^split.val_fraction \+ split.test_fraction must be below 1, got 1.05$"):
+        make_split(make_set(), SplitConfig.model_construct(val_fraction=0.5, test_fraction=0.55))  # past its own check
+
+
+def test_the_warning_names_at_most_three_classes_and_the_fewest_groups():
+    ds = make_set(n_classes=3, sessions=1, per_session=2)
+    split = make_split(ds, SplitConfig(seed=0))
+    assert split.warnings[0] == "3 class(es) have no val samples (p0, p1, p2): as few as 1 session group(s) per class"
+    two = make_set(n_classes=2, sessions=2, per_session=2)
+    assert make_split(two, SplitConfig(seed=0, val_fraction=0.2, test_fraction=0.2)).warnings == [
+        "2 class(es) have no test samples (p0, p1): as few as 2 session group(s) per class"]  # train 1, val 1
+
+
+def test_duplicates_chain_their_groups_together():
+    from mdaug.data.splits import _merge_duplicates
+
+    # c shares a sample with b, b with a: all three one group, named by the smallest; d alone
+    assert _merge_duplicates(["c", "c", "b", "b", "a", "d"], ["1", "2", "2", "3", "3", "4"]) == ["a"] * 5 + ["d"]
+    assert _merge_duplicates(["b", "a", "c"], ["1", "1", "1"]) == ["a", "a", "a"]
+
+
+def test_a_leak_is_named_by_its_group_or_its_identical_sample(tmp_path):
+    ds = make_set()
+    split = make_split(ds, SplitConfig(seed=0))
+    moved = split.ids["train"].pop(0)
+    split.ids["test"].append(moved)
+    session = ds.records[ds.ids.index(moved)].session
+    with pytest.raises(MdaugError, match=rf"^split leaks: session:{session} is in both train and test$"):
+        check_leak_free(split, ds)
+    copy = make_set(with_sessions=False)
+    split = make_split(copy, SplitConfig(seed=0, group_by="sample"))
+    first, last = split.ids["train"][0], split.ids["test"][-1]
+    i, j = copy.ids.index(first), copy.ids.index(last)
+    copy.records[j] = Record(**{**copy.records[j].__dict__, "sample_hash": copy.records[i].sample_hash})
+    split.fingerprint = copy.fingerprint()
+    with pytest.raises(MdaugError, match=rf"^split leaks: {copy.records[i].sample_hash} is in both train and test$"):
+        check_leak_free(split, copy)
+
+
+def test_the_split_file_holds_everything_and_a_broken_one_is_named(tmp_path):
+    import json
+
+    ds = make_set(sessions=1)
+    split = make_split(ds, SplitConfig(seed=5))
+    path = save_split(split, tmp_path / "split.json")
+    saved = json.loads(path.read_text())
+    assert saved["counts"] == {"train": 24, "val": 0, "test": 0} and saved["warnings"] == split.warnings
+    back = load_split(path)
+    assert (back.ids, back.group_by, back.seed, back.fingerprint, back.warnings) == (
+        split.ids, "session", 5, ds.fingerprint(), split.warnings)
+    del saved["warnings"]
+    path.write_text(json.dumps(saved))
+    assert load_split(path).warnings == []
+    path.write_text("{}")
+    with pytest.raises(MdaugError, match=rf"^{path} is not a readable mdaug split file$"):
+        load_split(path)
+    with pytest.raises(MdaugError, match=r"^the saved split was made for a different dataset \(fingerprint differs\); "
+                                         r"make a new split$"):
+        back.indices(make_set(sessions=2), "train")
