@@ -11,7 +11,7 @@ SRC = Path(__file__).parents[1] / "src" / "mdaug"
 # Lowest first. A package may import its own modules and those of lower layers only; two packages in one layer
 # may not import each other.
 LAYERS = [
-    {"mdaug.errors", "mdaug.seeds", "mdaug.progress", "mdaug.glossary"},
+    {"mdaug.errors", "mdaug.seeds", "mdaug.progress", "mdaug.glossary", "mdaug.plotting", "mdaug.inference"},
     {"mdaug", "mdaug.files"},
     {"mdaug.config"},
     {"mdaug.data", "mdaug.losses"},
@@ -125,3 +125,16 @@ def test_modules_and_functions_stay_small():
                 if n > MAX_FUNCTION_LINES:
                     long_functions.append(f"{path.relative_to(SRC)}:{node.lineno} {node.name}: {n} lines")
     assert not long_modules and not long_functions, "\n".join(long_modules + long_functions)
+
+
+def test_only_one_module_chooses_the_plotting_backend():
+    choosers = [p.name for p in SRC.rglob("*.py") if "matplotlib.use(" in p.read_text()]
+    assert choosers == ["plotting.py"]
+
+
+def test_batched_inference_goes_through_one_helper():
+    """A hand-written `for i in range(0, len(x), batch)` loop over a model is what mdaug.inference replaces; the
+    loops left are not inference: condition estimators over numpy chunks, sampling seeded per batch, simulation jobs."""
+    loops = [p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
+             if p.name != "inference.py" and "range(0, len(" in p.read_text()]
+    assert sorted(loops) == ["data/conditions.py", "sampling/generate.py", "simulate/dataset.py"]

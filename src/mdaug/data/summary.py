@@ -12,6 +12,7 @@ from mdaug.data.coverage import Coverage, coverage
 from mdaug.data.direction import walking_direction
 from mdaug.data.read import ReadResult
 from mdaug.data.transforms import zero_row_of
+from mdaug.plotting import pyplot
 
 
 def summarize(result: ReadResult, conditions: Conditions | None = None) -> dict:
@@ -138,10 +139,7 @@ def print_coverage(summary: dict, console) -> None:
 def coverage_figure(cov: Coverage, path: Path, title: str = "recordings per class and condition") -> Path:
     """PNG: one panel per condition of `cov`, classes down and bins across, the count of recordings in each (white:
     none)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names, classes = list(cov.bins), cov.class_names
     fig, axes = plt.subplots(1, len(names), figsize=(1.0 + 1.7 * len(names), 1.2 + 0.18 * len(classes)),
@@ -159,10 +157,7 @@ def coverage_figure(cov: Coverage, path: Path, title: str = "recordings per clas
 def preview_grid(ds: SpectrogramSet, path: Path, per_class: int = 4, max_classes: int = 32, seed: int = 0,
                  cmap: str = "jet") -> Path:
     """PNG grid: one row per class (first `max_classes`), `per_class` random samples each, Doppler up."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rng = np.random.default_rng(seed)
     names = ds.class_names[:max_classes]
@@ -189,7 +184,7 @@ def preview_grid(ds: SpectrogramSet, path: Path, per_class: int = 4, max_classes
 
 def _save(fig, path: Path, dpi: int) -> Path:
     """Lay out, write (making the folder) and close a figure."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

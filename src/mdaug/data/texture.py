@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict
 
+from mdaug.inference import reconstruct
+
 
 def _neighbour_correlation(v: np.ndarray, floor: np.ndarray, axis: int) -> float:
     """Correlation of values of horizontally (axis -1) or vertically (axis -2) adjacent floor bins."""
@@ -126,13 +128,7 @@ def fit_model_texture(model: torch.nn.Module, x: np.ndarray, train: np.ndarray, 
     spectrograms x[train] (drawn with `seed`; never validation or test ones)."""
     rows = np.sort(np.random.default_rng(seed).permutation(np.asarray(train))[:FIT_SAMPLES])
     real = x[rows]
-    decoded = np.empty_like(real)
-    was = model.training
-    model.eval()
-    for i in range(0, len(real), batch_size):
-        xb = torch.from_numpy(real[i:i + batch_size]).to(device)
-        decoded[i:i + batch_size] = model(xb, sample_posterior=False).sample.float().clamp(-1, 1).cpu().numpy()
-    model.train(was)
+    decoded = reconstruct(model, real, batch_size=batch_size, device=device)
     return fit_floor_texture(real, decoded, dynamic_range_db, seed=seed)
 
 

@@ -28,7 +28,9 @@ from mdaug.data.axes import axes_of
 from mdaug.data.conditions import PERSON_TRAITS
 from mdaug.data.coverage import lacking
 from mdaug.errors import MdaugError
+from mdaug.inference import in_batches
 from mdaug.models.conditioning import ConditionSpec, encode_table
+from mdaug.plotting import pyplot
 from mdaug.runs.loading import Stage2Model
 from mdaug.runs.run_data import RunData
 from mdaug.sampling.generate import generate
@@ -134,14 +136,10 @@ def asked_conditions(specs: list[ConditionSpec], values: dict[str, np.ndarray], 
     return table
 
 
-@torch.no_grad()
 def _recognised(recognizer: torch.nn.Module, x: np.ndarray, labels: np.ndarray, device: str | None) -> np.ndarray:
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     recognizer.to(dev).eval()
-    pred = []
-    for i in range(0, len(x), 256):
-        pred.append(recognizer(torch.from_numpy(x[i:i + 256]).to(dev)).argmax(1).cpu().numpy())
-    return np.concatenate(pred) == labels if pred else np.zeros(0, dtype=bool)
+    return in_batches(lambda xb: recognizer(xb).argmax(1), x, device=dev).numpy() == labels
 
 
 def identity_under_change(s2: Stage2Model, data: RunData, recognizer: torch.nn.Module, *, per_class: int = 8,
@@ -251,7 +249,7 @@ def person_figure(s2: Stage2Model, data: RunData, path: Path, *, person: int | N
     """One person: their real training recordings (top row) and samples of them at conditions of other people's
     recordings that theirs lack (bottom row), each titled with its conditions; the person with the most unseen
     conditions to show when `person` is None."""
-    from mdaug.evaluation.figures import _plt, db_colorbar, draw_spectrogram, save_figure, spectrogram_axes
+    from mdaug.evaluation.figures import db_colorbar, draw_spectrogram, save_figure, spectrogram_axes
 
     specs = s2.conditions
     rng = np.random.default_rng(seed)
@@ -271,7 +269,7 @@ def person_figure(s2: Stage2Model, data: RunData, path: Path, *, person: int | N
     x = generate(s2, np.full(len(pick), person), s2.default_settings(), seed=seed, device=device,
                  conditions=table(pick))
     axes = spectrogram_axes(data.dataset.info)
-    plt = _plt()
+    plt = pyplot()
     cols = len(pick)
     fig, grid = plt.subplots(2, cols, figsize=(2.3 * cols + 1.2, 5.4), squeeze=False, sharex=True, sharey=True,
                              layout="constrained")

@@ -23,6 +23,7 @@ from mdaug.evaluation.records import DiagnoseReport, Verdict
 from mdaug.files import free_path
 from mdaug.models import Encoded
 from mdaug.models.latents import LatentSet, latent_stats
+from mdaug.plotting import pyplot
 from mdaug.runs.latent_cache import cached_latents, encode_rows
 from mdaug.runs.layout import EVAL
 from mdaug.runs.loading import PretrainedAutoencoder, load_pretrained_autoencoder, stage1_data
@@ -295,10 +296,7 @@ def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffus
 
 def diagnose_figure(report: DiagnoseReport, path: Path, class_names: list[str]) -> Path:
     """Per-class code histograms (code families) or posterior std and KL per channel (kl), and the verdicts."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.4, 1]})
     lat = report.latent

@@ -8,6 +8,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
+from mdaug.inference import in_batches
 from mdaug.models.recognizer import Recognizer
 
 
@@ -16,16 +17,12 @@ def embed(model: Recognizer, x: np.ndarray | torch.Tensor, *, batch_size: int = 
     """(embeddings (n, d) float64, logits (n, classes) float32) of spectrograms x (n, c, H, W) in [-1, 1]."""
     model.eval()
     dev = next(model.parameters()).device
-    x = torch.as_tensor(x, dtype=torch.float32)
-    feats, logits = [], []
-    for i in range(0, len(x), batch_size):
-        e = model.embed(x[i:i + batch_size].to(dev))
-        feats.append(e.double().cpu())
-        logits.append(model.head(e).float().cpu())
-    if not feats:
-        d = model.head[-1].in_features
-        return np.zeros((0, d)), np.zeros((0, model.head[-1].out_features), np.float32)
-    return torch.cat(feats).numpy(), torch.cat(logits).numpy()
+    def features(xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        e = model.embed(xb)
+        return e.double(), model.head(e).float()
+
+    feats, logits = in_batches(features, torch.as_tensor(x, dtype=torch.float32), batch_size=batch_size, device=dev)
+    return feats.numpy(), logits.numpy()
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:

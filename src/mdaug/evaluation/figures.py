@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from mdaug.plotting import pyplot
+
 
 @dataclass(frozen=True)
 class SpectrogramAxes:
@@ -65,18 +67,9 @@ def spectrogram_axes(info: dict[str, Any] | None, dynamic_range_db: float | None
     return SpectrogramAxes(d, t, dr) if d and t else SpectrogramAxes(None, None, dr)
 
 
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _save(fig, path: Path, suptitle: str) -> Path:
     """Title, lay out, write and close a grid figure."""
-    plt = _plt()
+    plt = pyplot()
     if suptitle:
         fig.suptitle(suptitle, fontsize=10)
     # keep a third of an inch on top for the title: in a tall grid tight_layout would put the first row under it
@@ -105,7 +98,7 @@ def figure_axes_note(path: str | Path) -> str | None:
 def save_figure(fig, target: Path | None = None, dpi: int = 90, axes: SpectrogramAxes | None = None) -> Path | bytes:
     """Write and close a figure drawn with a constrained layout: to `target`, or as PNG bytes when None. With
     `axes`, the PNG records their note (figure_axes_note)."""
-    plt = _plt()
+    plt = pyplot()
     buf: Any = io.BytesIO() if target is None else target
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +130,7 @@ def db_colorbar(fig, im, ax, label: str = "dB below peak"):
 def reconstruction_figure(x: np.ndarray, x_hat: np.ndarray, titles: list[str], axes: SpectrogramAxes, *,
                           cmap: str = "jet", suptitle: str = ""):
     """Rows: input, reconstruction, |error| (in dB), one column per sample, physical axes and colour bars."""
-    plt = _plt()
+    plt = pyplot()
     n = len(x)
     fig, grid = plt.subplots(3, n, figsize=(1.7 * n + 1.6, 5.6), squeeze=False, sharex=True, sharey=True,
                              layout="constrained")
@@ -167,7 +160,7 @@ def reconstruction_grid(x: np.ndarray, x_hat: np.ndarray, path: Path, titles: li
     if axes is not None:
         return save_figure(reconstruction_figure(x, x_hat, titles, axes, cmap=cmap, suptitle=suptitle), path,
                            axes=axes)
-    plt = _plt()
+    plt = pyplot()
     n = len(x)
     fig, axs = plt.subplots(3, n, figsize=(1.3 * n + 0.6, 4.2), squeeze=False)
     for j in range(n):
@@ -189,7 +182,7 @@ def sample_row_figure(real: np.ndarray | None, fake: np.ndarray, axes: Spectrogr
                       cmap: str = "jet"):
     """One class: its real spectrograms (if any) then its generated ones, side by side on physical axes with a
     dB colour bar. real, fake: (n, c, doppler, time)."""
-    plt = _plt()
+    plt = pyplot()
     items = [("real", r) for r in (real if real is not None else [])] + [("generated", f) for f in fake]
     cols = max(len(items), 1)
     fig, grid = plt.subplots(1, cols, figsize=(2.3 * cols + 1.2, 2.9), squeeze=False, sharey=True,
@@ -213,7 +206,7 @@ def sample_grid(x: np.ndarray, labels: np.ndarray, class_names: list[str], path:
     """One row per class present in `labels` (at most `max_rows`), its samples side by side; with `real`, the
     first column of each row is a real spectrogram of that class, for comparison. x: (n, c, doppler, time).
     With `axes`, the left column and bottom row carry the physical axes and a dB colour bar is added."""
-    plt = _plt()
+    plt = pyplot()
     classes = [c for c in dict.fromkeys(int(v) for v in labels)][:max_rows]
     cols = max(int((labels == c).sum()) for c in classes) + (1 if real is not None else 0)
     size = (1.1, 0.9) if axes is not None else (0.9, 0.9)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from mdaug.errors import MdaugError
 from mdaug.evaluation.features import embed, frechet_distance
@@ -29,7 +28,9 @@ from mdaug.evaluation.metrics import (
 )
 from mdaug.evaluation.records import GenerationReport
 from mdaug.files import free_path
+from mdaug.inference import reconstruct
 from mdaug.models.stage2 import SampleSettings
+from mdaug.plotting import pyplot
 from mdaug.runs.cards import RecognizerCard
 from mdaug.runs.layout import EVAL
 from mdaug.runs.loading import Stage2Model, load_recognizer, load_stage2, stage1_data
@@ -89,15 +90,6 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
     return out
 
 
-@torch.no_grad()
-def reconstruct(s2: Stage2Model, x: np.ndarray, batch_size: int = 128) -> np.ndarray:
-    """x passed through the stage-1 model (posterior mode), clipped to [-1, 1]."""
-    model = s2.autoencoder.model.to("cpu").eval()
-    out = [model(torch.from_numpy(x[i:i + batch_size]), sample_posterior=False).sample.float().clamp(-1, 1).numpy()
-           for i in range(0, len(x), batch_size)]
-    return np.concatenate(out)
-
-
 def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: int = 30,
                         settings: SampleSettings | None = None, seed: int = 0, out: Path | None = None,
                         autoencoder: str | Path | None = None, batch_size: int = 128) -> GenerationReport:
@@ -126,10 +118,11 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
                               | {"floor_noise_db": s2.autoencoder.texture_db(settings.texture)},
                               "test_samples": int(len(test)),
                               "recognizer_test_accuracy": rec_card.test_accuracy}
-    recon = reconstruct(s2, ds.x[floor_rows])
+    stage1 = s2.autoencoder.model.to("cpu")
+    recon = reconstruct(stage1, ds.x[floor_rows], batch_size=128)
     report.update(quality_metrics(ds.x[train], ds.labels[train], ds.x[test], fake, labels, rec, n_classes,
                                   floor=ds.x[floor_rows], reconstructed=recon,
-                                  identity_set=(reconstruct(s2, ds.x[test]), ds.labels[test]),
+                                  identity_set=(reconstruct(stage1, ds.x[test], batch_size=128), ds.labels[test]),
                                   seed=seed, fake_plain=plain[0]))
     folder = Path(out) if out else s2.folder.parent / EVAL
     folder.mkdir(parents=True, exist_ok=True)
@@ -148,10 +141,7 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
 
 
 def confusion_figure(confusion: np.ndarray, class_names: list[str], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     n = len(class_names)
     fig, ax = plt.subplots(figsize=(min(2 + 0.25 * n, 10), min(2 + 0.25 * n, 10)))

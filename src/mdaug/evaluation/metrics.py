@@ -19,6 +19,7 @@ import scipy.stats
 import torch
 
 from mdaug.evaluation.features import frechet_distance
+from mdaug.inference import in_batches
 
 
 def _features(a: np.ndarray | torch.Tensor) -> np.ndarray:
@@ -33,15 +34,13 @@ def nearest_neighbours(query: np.ndarray, ref: np.ndarray, k: int, *, exclude_se
     only (batch_size, len(ref)) distances are held at once."""
     r = torch.from_numpy(ref)
     extra = int(exclude_self)
-    dist, idx = [], []
-    for i in range(0, len(query), batch_size):
-        d = torch.cdist(torch.from_numpy(query[i:i + batch_size]), r)
-        v, j = torch.topk(d, k + extra, dim=1, largest=False)
-        dist.append(v[:, extra:])
-        idx.append(j[:, extra:])
-    if not dist:
-        return np.zeros((0, k)), np.zeros((0, k), dtype=np.int64)
-    return torch.cat(dist).numpy(), torch.cat(idx).numpy()
+
+    def nearest(q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        v, j = torch.topk(torch.cdist(q, r), k + extra, dim=1, largest=False)
+        return v[:, extra:], j[:, extra:]
+
+    dist, idx = in_batches(nearest, query, batch_size=batch_size)
+    return dist.numpy(), idx.numpy()
 
 
 # --- distribution distances ------------------------------------------------------------------------------
@@ -87,9 +86,8 @@ def precision_recall(real: np.ndarray, fake: np.ndarray, *, k: int = 3, batch_si
         radii = torch.from_numpy(nearest_neighbours(support, support, k, exclude_self=True,
                                                     batch_size=batch_size)[0][:, -1])
         s = torch.from_numpy(support)
-        hits = [(torch.cdist(torch.from_numpy(points[i:i + batch_size]), s) <= radii).any(1)
-                for i in range(0, len(points), batch_size)]
-        return float(torch.cat(hits).double().mean())
+        hits = in_batches(lambda p: (torch.cdist(p, s) <= radii).any(1), points, batch_size=batch_size)
+        return float(hits.double().mean())
 
     return {"precision": inside(fake, real), "recall": inside(real, fake)}
 

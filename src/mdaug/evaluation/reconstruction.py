@@ -17,6 +17,7 @@ from mdaug.evaluation.figures import reconstruction_grid, spectrogram_axes
 from mdaug.evaluation.health import HealthAccumulator
 from mdaug.evaluation.records import ReconstructionReport
 from mdaug.files import free_path
+from mdaug.inference import in_batches, reconstruct
 from mdaug.losses import spectral_loss
 from mdaug.runs.layout import EVAL, final_dir
 from mdaug.runs.loading import load_pretrained_autoencoder, load_recognizer
@@ -39,21 +40,21 @@ def reconstruction_metrics(x: torch.Tensor, x_hat: torch.Tensor) -> dict[str, to
     return {"psnr_db": psnr, "ssim": ssim, "spectral_error": spec, "l1": l1}
 
 
-@torch.no_grad()
-def reconstruct(model: torch.nn.Module, x: np.ndarray, labels: np.ndarray, health: HealthAccumulator | None = None,
-                batch_size: int = 64) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """x (n, c, doppler, time) through the model (posterior mode), clipped to [-1, 1]; and per-sample metrics.
-    `health` accumulates the latent statistics of the same samples."""
-    out, per = [], {}
-    for i in range(0, len(x), batch_size):
-        xb = torch.from_numpy(x[i:i + batch_size])
-        o = model(xb, sample_posterior=False)
+def reconstruct_with_metrics(model: torch.nn.Module, x: np.ndarray, labels: np.ndarray,
+                             health: HealthAccumulator | None = None,
+                             batch_size: int = 64) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """x (n, c, doppler, time) through the model (posterior mode), clipped to [-1, 1]; and per-sample metrics (of
+    the unclipped output). `health` accumulates the latent statistics of the same samples."""
+    per: dict[str, list[torch.Tensor]] = {}
+
+    def each(out: Any, rows: slice) -> None:
         if health is not None:
-            health.update(o.encoded, torch.from_numpy(labels[i:i + batch_size]))
-        for k, v in reconstruction_metrics(xb, o.sample.float()).items():
+            health.update(out.encoded, torch.from_numpy(labels[rows]))
+        for k, v in reconstruction_metrics(torch.from_numpy(x[rows]), out.sample.float()).items():
             per.setdefault(k, []).append(v)
-        out.append(o.sample.float().clamp(-1, 1).numpy())
-    return np.concatenate(out), {k: torch.cat(v).numpy() for k, v in per.items()}
+
+    x_hat = reconstruct(model, x, batch_size=batch_size, each=each)
+    return x_hat, {k: torch.cat(v).numpy() for k, v in per.items()}
 
 
 def _floor_stats(x: np.ndarray, x_hat: np.ndarray, dr: float, texture: FloorTexture | None) -> dict[str, Any]:
@@ -72,8 +73,7 @@ def identity_ceiling(recognizer: torch.nn.Module, x: np.ndarray, x_hat: np.ndarr
     """How often the evaluation recogniser names the right class for real spectrograms and for their stage-1
     reconstructions: a generated sample cannot carry more of a class than stage 1 reconstructs."""
     def acc(a: np.ndarray) -> float:
-        pred = np.concatenate([recognizer(torch.from_numpy(a[i:i + batch_size])).argmax(1).numpy()
-                               for i in range(0, len(a), batch_size)])
+        pred = in_batches(lambda xb: recognizer(xb).argmax(1), a, batch_size=batch_size).numpy()
         return float((pred == labels).mean())
 
     real, rec = acc(x), acc(x_hat)
@@ -99,7 +99,7 @@ def evaluate_reconstruction(run: Path, *, split: str = "test", batch_size: int =
     f = model.downsampling
     health = HealthAccumulator(model, len(ds.class_names), (data.size[0] // f, data.size[1] // f))
     x, labels = ds.x[idx], ds.labels[idx]
-    x_hat, metrics = reconstruct(model, x, labels, health, batch_size)
+    x_hat, metrics = reconstruct_with_metrics(model, x, labels, health, batch_size)
     dr = float(pre.card.normalisation.dynamic_range_db)
     report = ReconstructionReport(
         run=str(run), family=pre.family, split=split, samples=int(len(idx)),

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mdaug.evaluation.figures import SpectrogramAxes, _plt, sample_row_figure, save_figure
+from mdaug.evaluation.figures import SpectrogramAxes, sample_row_figure, save_figure
+from mdaug.plotting import pyplot
 
 
 def confusion_png(confusion: list[list[int]], per_class_accuracy: list[float], class_names: list[str]) -> bytes:
@@ -19,7 +20,7 @@ def confusion_png(confusion: list[list[int]], per_class_accuracy: list[float], c
 def confusion_figure(confusion: list[list[int]], per_class_accuracy: list[float], class_names: list[str]):
     """Left: the share of each class's samples (rows) the recogniser names as each class (columns), with a colour
     bar; right: per-class accuracy (the diagonal) against chance."""
-    plt = _plt()
+    plt = pyplot()
     c = np.asarray(confusion, dtype=float)
     n = len(class_names)
     share = c / np.maximum(c.sum(1, keepdims=True), 1)
@@ -82,7 +83,7 @@ def loss_figure(runs: dict[str, Path]):
     curves = {name: c for name, c in curves.items() if "step" in c and len(c["step"]) > 1}
     if not curves:
         return None
-    plt = _plt()
+    plt = pyplot()
     fig, axs = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.2), squeeze=False, layout="constrained")
     for ax, (name, c) in zip(axs[0], curves.items()):
         steps = c["step"]

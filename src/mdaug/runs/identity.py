@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from mdaug.errors import MdaugError
+from mdaug.inference import in_batches
 from mdaug.models import Recognizer, load_strict
 from mdaug.runs.pretrained import fitting_shipped_recognizer
 
@@ -29,8 +30,7 @@ def identity_features(recognizer: Recognizer, x: np.ndarray, labels: np.ndarray,
                       batch_size: int = 256) -> torch.Tensor:
     """(num_classes, features): each class's mean recogniser embedding over its spectrograms x, scaled to unit
     length (a class without spectrograms: zeros)."""
-    emb = torch.cat([recognizer.embed(torch.from_numpy(np.asarray(x[i:i + batch_size], np.float32)))
-                     for i in range(0, len(x), batch_size)]) if len(x) else torch.zeros(0, 1)
+    emb = in_batches(recognizer.embed, np.asarray(x, np.float32), batch_size=batch_size)
     out = torch.zeros(num_classes, emb.shape[1])
     for c in range(num_classes):
         rows = torch.from_numpy(np.flatnonzero(labels == c))

@@ -12,6 +12,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from mdaug.files import free_path
+from mdaug.inference import in_batches
 from mdaug.models.latents import LatentSet
 from mdaug.runs.layout import LATENTS
 from mdaug.runs.loading import PretrainedAutoencoder, autoencoder_identity
@@ -23,17 +24,15 @@ def encode_rows(pre: PretrainedAutoencoder, x: np.ndarray, labels: np.ndarray, r
                 device: torch.device | str = "cpu", batch_size: int = 64) -> LatentSet:
     """Encode images (n, c, H, W) in [-1, 1] with the frozen stage-1 model (deterministic: posterior mode)."""
     model = pre.model.to(device).eval()
-    lat, logv, idx = [], [], []
-    for i in range(0, len(x), batch_size):
-        enc = model.encode(torch.from_numpy(x[i:i + batch_size]).to(device), mode=True)
-        lat.append(enc.latents.float().cpu())
-        if enc.logvar is not None:
-            logv.append(enc.logvar.float().cpu())
-        if enc.indices is not None:
-            idx.append(enc.indices.long().cpu())
-    return LatentSet(latents=torch.cat(lat), labels=torch.from_numpy(np.asarray(labels, dtype=np.int64)),
-                     rows=torch.from_numpy(np.asarray(rows, dtype=np.int64)),
-                     logvar=torch.cat(logv) if logv else None, indices=torch.cat(idx) if idx else None)
+
+    def encode(xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        enc = model.encode(xb, mode=True)
+        return (enc.latents.float(), None if enc.logvar is None else enc.logvar.float(),
+                None if enc.indices is None else enc.indices.long())
+
+    lat, logv, idx = in_batches(encode, x, batch_size=batch_size, device=device)
+    return LatentSet(latents=lat, labels=torch.from_numpy(np.asarray(labels, dtype=np.int64)),
+                     rows=torch.from_numpy(np.asarray(rows, dtype=np.int64)), logvar=logv, indices=idx)
 
 
 def cached_latents(pre: PretrainedAutoencoder, data: RunData, split: str = "train", *,

@@ -10,15 +10,13 @@ import numpy as np
 from mdaug.config import CONFIG_FILE, Config, save_config
 from mdaug.data import SPLIT_FILE, make_split, save_prepared, save_split, write_dataset
 from mdaug.files import atomic_write_text, csv_text
+from mdaug.plotting import pyplot
 from mdaug.simulate.dataset import Simulated
 
 
 def person_preview(sim: Simulated, path: Path, cmap: str = "jet") -> Path:
     """One spectrogram per person (first session, first recording) with Doppler in Hz and time in s."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     ds = sim.dataset
     n = len(ds.class_names)
@@ -54,10 +52,7 @@ def person_preview(sim: Simulated, path: Path, cmap: str = "jet") -> Path:
 
 def corpus_preview(sims: list[Simulated], parts: list, path: Path, cmap: str = "jet") -> Path:
     """One spectrogram per corpus part, with its radar, display and Doppler axis in Hz."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     cols = min(8, len(sims))
     rows = -(-len(sims) // cols)

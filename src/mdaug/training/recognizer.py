@@ -30,6 +30,7 @@ from mdaug.data.prepare import check_output_outside
 from mdaug.data.snr import NoiseBank
 from mdaug.data.transforms import TimeAugment, random_blur, zero_row_of
 from mdaug.errors import MdaugError
+from mdaug.inference import in_batches
 from mdaug.models import Recognizer
 from mdaug.runs.cards import RecognizerCard, write_final
 from mdaug.runs.layout import CONFIG_FILE
@@ -107,14 +108,13 @@ def accuracy(model: Recognizer, x: torch.Tensor, labels: torch.Tensor, idx: np.n
         return None
     was_training = model.training
     model.eval()
-    correct = 0
-    for start in range(0, len(idx), batch_size):
-        sel = torch.from_numpy(idx[start:start + batch_size])
+    def named(rows: torch.Tensor) -> torch.Tensor:
         with accelerator.autocast():
-            logits = model(x[sel].to(accelerator.device))
-        correct += int((logits.argmax(1).cpu() == labels[sel]).sum())
+            return model(x[rows].to(accelerator.device)).argmax(1)
+
+    pred = in_batches(named, idx, batch_size=batch_size)
     model.train(was_training)
-    return correct / len(idx)
+    return int((pred == labels[torch.from_numpy(idx)]).sum()) / len(idx)
 
 
 def _hash_ids(ids: list[str]) -> str:

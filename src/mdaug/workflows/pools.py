@@ -20,6 +20,7 @@ from mdaug.errors import MdaugError
 from mdaug.evaluation.conditions_control import READ, Reader, asked_conditions, readable
 from mdaug.evaluation.metrics import MEMORISATION_THRESHOLD, memorisation
 from mdaug.files import atomic_write_text, ensure_empty_dir
+from mdaug.inference import in_batches
 from mdaug.models.stage2 import SampleSettings
 from mdaug.runs.loading import Stage2Model, load_recognizer, stage1_data
 from mdaug.sampling.export import AugmentRecord, check_export_size, export_augmented
@@ -74,12 +75,10 @@ def _anchors(x_train: np.ndarray, y_train: np.ndarray, labels: np.ndarray, rng: 
     return out, mirrored
 
 
-@torch.no_grad()
 def class_probabilities(recognizer: torch.nn.Module, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """(n, classes) the recogniser's probabilities."""
     recognizer.eval()
-    p = [recognizer(torch.from_numpy(x[i:i + batch_size])).softmax(1).numpy() for i in range(0, len(x), batch_size)]
-    return np.concatenate(p) if p else np.zeros((0, 0), np.float32)
+    return in_batches(lambda xb: recognizer(xb).softmax(1), x, batch_size=batch_size).numpy()
 
 
 def class_probability(recognizer: torch.nn.Module, x: np.ndarray, labels: np.ndarray,

@@ -23,7 +23,7 @@ from safetensors.torch import load_file, save_file
 
 from mdaug.config import Config
 from mdaug.data.texture import noise_floor
-from mdaug.evaluation.reconstruction import identity_ceiling, reconstruct
+from mdaug.evaluation.reconstruction import identity_ceiling, reconstruct_with_metrics
 from mdaug.files import atomic_write_text, copy_tree_atomic, sha256_file
 from mdaug.runs.builtin import corpus_dataset
 from mdaug.runs.layout import CARD, LOSSES, final_dir
@@ -98,7 +98,7 @@ def measure(shipped: Path, cfg: Config, target: str, rec_dir: Path, console: Con
     pre = load_pretrained_autoencoder(shipped)
     idx = data.indices("test")
     x, labels = data.dataset.x[idx], data.dataset.labels[idx]
-    x_hat, metrics = reconstruct(pre.model, x, labels)
+    x_hat, metrics = reconstruct_with_metrics(pre.model, x, labels)
     rec, _ = load_recognizer(rec_dir)
     dr = float(data.dataset.info.get("dynamic_range_db", cfg.data.dynamic_range_db))
     return {"dataset": TARGETS[target], "test_samples": int(len(idx)), "psnr_db": float(metrics["psnr_db"].mean()),

@@ -33,6 +33,7 @@ from mdaug.errors import MdaugError
 from mdaug.evaluation.conditions_control import Reader
 from mdaug.evaluation.records import ARM_TITLES, ARMS, Candidate, UtilityRecord
 from mdaug.files import atomic_write_text, copy_tree_atomic
+from mdaug.inference import in_batches
 from mdaug.models import Recognizer
 from mdaug.runs.layout import CHECKPOINTS, final_dir, run_finished
 from mdaug.runs.loading import Stage2Model, load_pretrained_autoencoder, load_recognizer, load_stage2, stage1_data
@@ -326,8 +327,7 @@ def test_correct(rec_dir: Path, data: RunData, batch_size: int = 256) -> np.ndar
     """(test,) whether the recogniser of `rec_dir` names the class of each test spectrogram of `data`."""
     model, _ = load_recognizer(rec_dir)
     test = data.indices("test")
-    x = torch.from_numpy(data.dataset.x[test])
-    pred = torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)]).numpy()
+    pred = in_batches(lambda xb: model(xb).argmax(1), data.dataset.x[test], batch_size=batch_size).numpy()
     return pred == data.dataset.labels[test]
 
 

@@ -21,6 +21,7 @@ from mdaug.evaluation.records import (
     UtilityRecord,
     UtilityReport,
 )
+from mdaug.plotting import pyplot
 
 
 def interval(values: list[float] | np.ndarray) -> Interval:
@@ -120,7 +121,7 @@ def budget_order(b: str) -> tuple[int, int]:
 
 def utility_figure(report: UtilityReport, path: Path) -> Path:
     """utility_plot, saved."""
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig = utility_plot(report)
     fig.savefig(path, dpi=100)
@@ -131,10 +132,7 @@ def utility_figure(report: UtilityReport, path: Path) -> Path:
 def utility_plot(report: UtilityReport):
     """Test accuracy of every arm with its 95% interval over repeats (none drawn for one repeat): against the real
     budget when there are several, one bar per arm when there is one."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     s = report.summary
     budgets = list(s)
