@@ -187,6 +187,8 @@ def test_a_lower_snr_alone_drops_the_drawn_share_by_the_drawn_decibels_on_a_40_d
     drop = torch.where(torch.rand(16, generator=g) < 0.5, drop, torch.zeros_like(drop))
     torch.testing.assert_close(out, lower_snr(x, drop, noise, 40.0, g))
     assert 0 < (out != x).flatten(1).any(1).sum() < 16  # some samples lowered, the others as they were
+    half_db = ClassicalAugment(ClassicalAugmentConfig(**OFF, snr_drop_db=0.5, snr_drop_p=1.0), gen(2), noise=noise)
+    assert (half_db(x, y) != x).flatten(1).any(1).all()  # any drop above 0 dB is applied
     with pytest.raises(ValueError, match=r"^classical.snr_drop_db needs the data's noise bank "
                                          r"\(NoiseBank.from_data\)$"):
         ClassicalAugment(ClassicalAugmentConfig(snr_drop_db=0.5))

@@ -69,3 +69,13 @@ def test_the_refusal_names_the_settings_to_change():
     with pytest.raises(MdaugError, match=r"^recogniser: a synthetic share or pretraining needs both real and "
                                          r"synthetic samples \(recognizer_train.batch_size, synthetic_\*\)$"):
         MixedBatches(np.arange(10), np.ones(10, bool), tc, seed=0, rank=0, world=1)
+
+
+def test_synthetic_rows_are_the_samples_named_synthetic():
+    from types import SimpleNamespace
+
+    from mdaug.training.mixing import synthetic_rows
+
+    ids = ["p0/s0.mat#0", "synthetic/p0/0", "p1/synthetic/x#1", "synthetic/p1/3"]
+    assert synthetic_rows(SimpleNamespace(ids=ids)).tolist() == [False, True, False, True]
+    assert synthetic_rows(SimpleNamespace(ids=[])).dtype == bool
