@@ -44,8 +44,8 @@ from mdaug.workflows.steps import (
 )
 from mdaug.workflows.utility import UTILITY_JSON, check_plan, run_utility
 from mdaug.workflows.utility.budget import strategies_to_run
+from mdaug.workflows.utility.choice import largest_budget, most_chosen
 from mdaug.workflows.utility.recognisers import user_recipe
-from mdaug.workflows.utility.summary import budget_order
 
 
 class PipelinePlan(Plan):
@@ -180,10 +180,10 @@ class Pipeline:
         with a filter recogniser of the full training split when the strategy filters."""
         cfg, f = self.cfg, self.folders
         report = UtilityReport.read(f.utility / UTILITY_JSON)
-        budget = max(report.summary, key=budget_order)
+        budget = largest_budget(report)
         chosen = report.summary[budget].strategies
         strategies, _ = strategies_to_run(cfg)
-        name = max(chosen, key=lambda n: (chosen[n], -[s.name for s in strategies].index(n)))
+        name = most_chosen(chosen, [s.name for s in strategies])
         strategy = next(s for s in strategies if s.name == name)
         recognizer = None
         if strategy.filter_confidence > 0 or strategy.filter_named:

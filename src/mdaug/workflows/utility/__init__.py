@@ -16,6 +16,7 @@ exists, and resumed from its last checkpoint when it was interrupted.
     synthetic.py    the pools' files and the training sets made with them
     recognisers.py  the recipe of the study's recognisers (a user's: no blur) and reusing the evaluation one
     summary.py      intervals, paired gains, the verdict sentence, the figure
+    choice.py       the one rule every choice on validation follows (and its tie rule)
 """
 
 from __future__ import annotations

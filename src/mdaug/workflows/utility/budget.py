@@ -44,6 +44,7 @@ from mdaug.training.recognizer import role_seed, selection_rows, train_recognize
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.pools import draw_pool
 from mdaug.workflows.steps import train_once
+from mdaug.workflows.utility.choice import best_on_validation
 from mdaug.workflows.utility.recognisers import same_recogniser, user_recipe
 from mdaug.workflows.utility.synthetic import cached_pool, with_synthetic
 
@@ -188,7 +189,7 @@ class Budget:
             what = "recogniser on real+classical" + (f" (SNR lowered by up to {dose:g} dB)" if dose > 0 else "")
             val, test = _recogniser(rc, self.folder / classical_folder(dose), self.real, self.con, what)
             tried.append((val, test, dose))
-        val, test, self.dose = max(tried, key=lambda t: t[0])  # ties: the first listed
+        val, test, self.dose = best_on_validation(tried, lambda t: t[0])
         self.record.snr_drop_db = self.dose
         self.record.classical_candidates = {f"{d:g}": {"val_accuracy": v, "test_accuracy": t} for v, t, d in tried}
         self._record_arm("real+classical", val, test, self.folder / classical_folder(self.dose))
@@ -257,7 +258,7 @@ class Budget:
                                     f"recogniser on real+classical+synthetic ({s.name}, {len(pool.x)} samples)")
             self.record.candidates.append(Candidate(name=s.name, val_accuracy=val, test_accuracy=test,
                                                     pool=pool.counts))
-        best = max(self.record.candidates, key=lambda cand: cand.val_accuracy)  # ties: the first listed
+        best = best_on_validation(self.record.candidates, lambda cand: cand.val_accuracy)
         self.record.strategy, pool = best.name, pools[best.name]
         self.record.synthetic = int(len(pool.x))
         self._record_arm("real+classical+synthetic", best.val_accuracy, best.test_accuracy,
@@ -285,7 +286,7 @@ class Budget:
                                     self.con, f"recogniser on synthetic (guidance {_guidance(s2, s):g}, "
                                               f"{len(pool.x)} samples)")
             tried.append((val, test, s, len(pool.x)))
-        val, test, s, n = max(tried, key=lambda t: t[0])  # ties: the first listed
+        val, test, s, n = best_on_validation(tried, lambda t: t[0])
         self.record.tstr_samples, self.record.tstr_guidance = n, _guidance(s2, s)
         self.record.tstr_floor_noise_db = s2.autoencoder.texture_db(s.texture)
         self.record.tstr_candidates = {f"{_guidance(s2, t[2]):g}": {"val_accuracy": t[0], "test_accuracy": t[1]}

@@ -22,6 +22,7 @@ from mdaug.evaluation.records import (
     UtilityReport,
 )
 from mdaug.plotting import pyplot
+from mdaug.workflows.utility.choice import best_on_validation, budget_order
 
 
 def interval(values: list[float] | np.ndarray) -> Interval:
@@ -49,8 +50,9 @@ def summarise(records: list[UtilityRecord]) -> dict[str, BudgetSummary]:
         # (an arm without a validation accuracy in every repeat, as in records written before it was kept, is not
         # a candidate: it cannot have been chosen on validation)
         present = [a for a in NON_GENERATIVE if a in arms and all(a in r.val_accuracy for r in rs)]
-        # the better on validation (mean over repeats; ties: real+classical): chosen like everything else, never on test
-        best = max(present, key=lambda a: np.mean([r.val_accuracy[a] for r in rs])) if present else None
+        # the better on validation (mean over repeats), chosen like everything else, never on test
+        best = (best_on_validation(present, lambda arm, rs=rs: np.mean([r.val_accuracy[arm] for r in rs]))
+                if present else None)
         gains = {g: interval([_accuracy(r, a, best) - _accuracy(r, base, best) for r in rs])
                  for g, (a, base) in GAINS.items()
                  if a in arms and (base in arms or (base == BEST and best is not None))}
@@ -112,13 +114,6 @@ def verdict(summary: dict[str, BudgetSummary]) -> str:
     return " ".join(parts)
 
 
-def budget_order(b: str) -> tuple[int, int]:
-    """Sample budgets by size, then session budgets by size, then all."""
-    if b == "all":
-        return (2, 0)
-    return (1, int(b[:-1])) if b.endswith("s") else (0, int(b))
-
-
 def utility_figure(report: UtilityReport, path: Path) -> Path:
     """utility_plot, saved."""
     plt = pyplot()
@@ -173,4 +168,4 @@ def utility_plot(report: UtilityReport):
     return fig
 
 
-__all__ = ["budget_order", "interval", "summarise", "utility_figure", "utility_plot", "verdict"]
+__all__ = ["interval", "summarise", "utility_figure", "utility_plot", "verdict"]
