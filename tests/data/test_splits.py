@@ -304,3 +304,21 @@ def test_the_split_file_holds_everything_and_a_broken_one_is_named(tmp_path):
     with pytest.raises(MdaugError, match=r"^the saved split was made for a different dataset \(fingerprint differs\); "
                                          r"make a new split$"):
         back.indices(make_set(sessions=2), "train")
+
+
+def test_a_budget_above_what_a_class_has_keeps_it_all_and_a_draw_never_repeats_a_sample():
+    from mdaug.data.splits import limit_sessions, limit_train
+
+    ds = make_set(sessions=5, per_session=6)
+    split = make_split(ds, SplitConfig(seed=1, val_fraction=0.2, test_fraction=0.2))
+    assert limit_train(split, ds, 100, seed=7).ids == split.ids
+    assert np.bincount(ds.labels[limit_train(split, ds, 17, seed=7).indices(ds, "train")]).tolist() == [17] * 4
+    assert limit_sessions(split, ds, 10, seed=7).ids == split.ids
+    three = limit_sessions(split, ds, 2, seed=7)  # 2 of each class's 3 training sessions, 2 distinct
+    for c in range(4):
+        assert len({ds.records[i].session for i in three.indices(ds, "train") if ds.labels[i] == c}) == 2
+
+
+def test_fractions_summing_to_one_are_refused():
+    with pytest.raises(MdaugError, match=r"must be below 1, got 1$"):
+        make_split(make_set(), SplitConfig.model_construct(val_fraction=0.5, test_fraction=0.5))

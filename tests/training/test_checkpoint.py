@@ -168,3 +168,62 @@ def test_resume_is_none_the_latest_or_a_named_checkpoint(tmp_path):
     assert ck.resolve_resume(run, str(named)) == named
     with pytest.raises(MdaugError, match=rf"^--resume {run}: not a checkpoint folder \(expected {run}/state.json\)$"):
         ck.resolve_resume(run, str(run))
+
+
+def test_the_rng_file_holds_this_processs_torch_numpy_and_python_states(tmp_path):
+    final = write(tmp_path, 1)
+    saved = ck.load_checkpoint(final).rng(0)
+    assert sorted(saved) == ["numpy", "python", "torch"]  # and "cuda" on a GPU
+    assert sorted(ck.rng_state()) == ["numpy", "python", "torch"] or torch.cuda.is_available()
+
+
+def test_the_state_file_records_paths_as_text_and_optimizer_tensors_load_on_the_cpu(tmp_path):
+    from pathlib import Path
+
+    tmp = ck.begin(tmp_path, 2)
+    final = ck.finish(tmp, 2, tensors={}, objects={"exp_avg": torch.ones(2)}, state={"out": Path("runs/a")}, keep=1)
+    loaded = ck.load_checkpoint(final)
+    assert loaded.state["out"] == "runs/a" and torch.equal(loaded.objects["exp_avg"], torch.ones(2))
+    assert loaded.objects["exp_avg"].device.type == "cpu"
+
+
+def test_an_optimizer_file_holding_more_than_tensors_and_numbers_is_never_unpickled(tmp_path):
+    from fractions import Fraction
+
+    tmp = ck.begin(tmp_path, 3)
+    final = ck.finish(tmp, 3, tensors={}, objects={"odd": Fraction(1, 3)}, state={}, keep=1)
+    with pytest.raises(MdaugError, match=rf"^checkpoint {final} cannot be read \(UnpicklingError\); resume from an "
+                                         r"earlier one$"):
+        ck.load_checkpoint(final)
+
+
+def test_every_write_of_a_checkpoint_that_fails_removes_its_temporary_folder(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(MdaugError, match=r"^cannot write .*; the incomplete checkpoint was removed"):
+        ck.begin(blocker, 1)  # its parent is a file
+    full = OSError(errno.ENOSPC, "No space left on device")
+
+    def fail(*args, **kwargs):
+        raise full
+
+    root = tmp_path / "checkpoints"
+    tmp = ck.begin(root, 1)
+    monkeypatch.setattr(ck, "atomic_write_text", fail)
+    with pytest.raises(MdaugError, match=r"^cannot write .*No space left on device"):
+        ck.write_rng(tmp, 0)
+    assert not tmp.exists()
+    monkeypatch.undo()
+    tmp = ck.begin(root, 1)
+    monkeypatch.setattr(ck, "save_file", fail)
+    with pytest.raises(MdaugError, match=rf"^cannot write {tmp / 'model.safetensors'}: No space left on device"):
+        ck.finish(tmp, 1, tensors={"model": {"w": torch.ones(1)}}, objects={}, state={}, keep=1)
+    assert not tmp.exists()
+
+
+def test_a_folder_holding_every_file_a_run_writes_before_its_first_checkpoint_starts_over(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ck.RUN_FILES:
+        (run / name).mkdir()
+    assert ck.start_fresh(run) is True and list(run.iterdir()) == []
