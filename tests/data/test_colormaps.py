@@ -121,7 +121,7 @@ def test_parula_images_read_back_close_to_the_truth(tmp_path, small_set):
     write_dataset(small_set, tmp_path / "par", "images", colormap="parula")
     for cfg in (DataConfig(), DataConfig().model_copy(update={"colormap": "parula"})):  # detected, and named
         ds = read_dataset(tmp_path / "par", cfg, progress=False).dataset
-        assert ds.info["colormap"] == "parula"
+        assert ds.info.colormap == "parula"
         where = {r.file: i for i, r in enumerate(ds.records)}
         order = [where[f"{r.session}/{r.file}_{r.index}.png"] for r in small_set.records]
         assert np.abs(ds.x[order] - small_set.x).mean() < 0.01
@@ -218,6 +218,7 @@ def test_detect_accepts_a_residual_up_to_the_limit_or_a_clear_winner(monkeypatch
     ({"hot": 29.9, "jet": 10.0}, None),
     ({"hot": 48.0, "jet": 16.0}, "jet"),
     ({"hot": 48.0, "jet": 16.1}, "off"),  # the runner-up itself too far off: only the off-map refusal
+    ({"hot": 60.0, "jet": 20.0}, "off"),
     ({"hot": 45.0}, None),
     ({"hot": 45.1}, "off"),
 ])
@@ -255,6 +256,8 @@ def test_the_spectrogram_of_a_figure_is_its_largest_on_map_region_with_small_gap
     on[2:12, 12:20] = True  # a gap of 4 columns (2 GAP): the same spectrogram
     on[15:18, 24:28] = True  # a colorbar: smaller
     assert colormaps.largest_region_box(on) == (slice(2, 12), slice(3, 20))
+    assert colormaps.largest_region_box(on.T) == (slice(3, 20), slice(2, 12))  # bridged along either axis
     on[2:12, 12] = False  # a gap of 5: two regions, the larger wins
     assert colormaps.largest_region_box(on) == (slice(2, 12), slice(13, 20))
+    assert colormaps.largest_region_box(on.T) == (slice(13, 20), slice(2, 12))
     assert colormaps.largest_region_box(np.zeros((4, 5), bool)) == (slice(0, 4), slice(0, 5))

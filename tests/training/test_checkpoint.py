@@ -227,3 +227,11 @@ def test_a_folder_holding_every_file_a_run_writes_before_its_first_checkpoint_st
     for name in ck.RUN_FILES:
         (run / name).mkdir()
     assert ck.start_fresh(run) is True and list(run.iterdir()) == []
+
+
+def test_a_gpu_runs_rng_state_resumes_on_a_machine_without_one():
+    state = ck.rng_state()
+    state["cuda"] = [[0] * 16]  # written by a process with one GPU
+    if not torch.cuda.is_available():
+        ck.set_rng_state(state)  # the CPU states are restored, the GPU's left out
+        assert torch.equal(torch.get_rng_state(), torch.tensor(state["torch"], dtype=torch.uint8))
