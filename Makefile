@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 DEMO_OUT ?= runs/demo
 DEMO_ARGS ?=
 
-.PHONY: setup setup-dev demo lint test clean
+.PHONY: setup setup-dev demo lint test mutation clean
 setup:
 	@scripts/setup.sh
 setup-dev:
@@ -18,6 +18,10 @@ lint: setup-dev
 
 test: lint
 	$(PY) -m pytest -q
+
+# Mutation testing of one module (docs/testing.md): make mutation MODULE=src/mdaug/data/classical.py
+mutation: setup-dev
+	$(PY) scripts/mutation.py $(MODULE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

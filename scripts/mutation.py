@@ -180,7 +180,7 @@ def render() -> str:
         r = json.loads(f.read_text())
         mine = judged.get(slug(module), {})
         harmless = sum(n in mine for n in r["survivors"])
-        rows.append(f"| `{module}` | {r['mutants']} | {r['killed']} | {r['survived']} ({harmless} judged harmless) | "
+        rows.append(f"| `{module}` | {r['mutants']} | {r['killed']} | {r['survived']} ({harmless} judged) | "
                     f"{100 * r['kill_rate']:.1f}% | {r['date']} | {r['commit']} |")
         if r["survivors"]:
             lists.append(f"\n`{module}` ({', '.join(r['tests'])}):\n")
