@@ -23,8 +23,8 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 OVERRIDES = typer.Argument(None, help="Config overrides in dotted form, e.g. data.size=128 split.seed=3",
                            show_default=False)
 # the shipped presets in one line (tests/cli/test_help.py holds it to the presets folder and to each preset's family)
-PRESETS_HELP = ("tiny (tests, seconds), quick (64x64, the CPU demo: 15 to 30 min on 2 CPU cores, by host), "
-                "standard (64x64, CPU, 1.5-2 h), "
+PRESETS_HELP = ("tiny (tests), quick (64x64, the CPU demo; docs/results.md has its times), "
+                "standard (64x64, CPU, hours), "
                 "full (256x256, GPU), pretrain (the shipped stage-1 model), pretrain-recognizer (the shipped "
                 "recogniser), gait31 (the built-in data), the family "
                 "files kl, vq, vqgan, rq and fsq (quick with that family), or a YAML file; `mdaug config presets` "

@@ -49,23 +49,23 @@ from mdaug.workflows.utility.recognisers import same_recogniser, user_recipe
 from mdaug.workflows.utility.synthetic import cached_pool, with_synthetic
 
 
-def budget_name(k: int | str) -> str:
-    return str(k)
+def budget_name(budget: int | str) -> str:
+    return str(budget)
 
 
-def budget_config(cfg: Config, k: int | str, repeat: int) -> Config:
+def budget_config(cfg: Config, budget: int | str, repeat: int) -> Config:
     """The config of one (budget, repeat): the budget on the training and validation splits (k samples, or 'Ns': the
     samples of N sessions, per class in each), and other seeds per repeat for the budget draw and every model (seed +
     seeds.UTILITY_REPEAT x repeat)."""
-    d = config_dict(cfg)
-    sessions = int(str(k)[:-1]) if str(k).endswith("s") else None
-    samples = None if k == "all" or sessions is not None else int(k)
-    d["split"]["train_per_class"] = d["split"]["val_per_class"] = samples
-    d["split"]["train_sessions_per_class"] = d["split"]["val_sessions_per_class"] = sessions
-    d["split"]["budget_seed"] = repeat
+    settings = config_dict(cfg)
+    sessions = int(str(budget)[:-1]) if str(budget).endswith("s") else None
+    samples = None if budget == "all" or sessions is not None else int(budget)
+    settings["split"]["train_per_class"] = settings["split"]["val_per_class"] = samples
+    settings["split"]["train_sessions_per_class"] = settings["split"]["val_sessions_per_class"] = sessions
+    settings["split"]["budget_seed"] = repeat
     for section in ("ae_train", "ldm_train", "prior_train", "recognizer_train"):
-        d[section]["seed"] = int(d[section]["seed"]) + seeds.UTILITY_REPEAT * repeat
-    return config_from_dict(d, f"utility budget {budget_name(k)}, repeat {repeat}")
+        settings[section]["seed"] = int(settings[section]["seed"]) + seeds.UTILITY_REPEAT * repeat
+    return config_from_dict(settings, f"utility budget {budget_name(budget)}, repeat {repeat}")
 
 
 def fit_batches(cfg: Config, counts: np.ndarray) -> Config:
@@ -78,16 +78,16 @@ def fit_batches(cfg: Config, counts: np.ndarray) -> Config:
     return config_from_dict(d, "utility batch sizes")
 
 
-def generative_models(c: Config, folder: Path, budget_data: RunData, k: int | str, *, reuse: tuple[Path, Path] | None,
-                      console: Console | None) -> tuple[Path, Path, RunData]:
+def generative_models(cfg: Config, folder: Path, budget_data: RunData, budget: int | str, *,
+                      reuse: tuple[Path, Path] | None, console: Console | None) -> tuple[Path, Path, RunData]:
     """(stage-1 run, stage-2 run, the real data they saw) of a budget: `reuse` when it saw exactly the budget's
     real training samples (checked), else trained here on them."""
-    kind = c.utility.generator
+    kind = cfg.utility.generator
     if reuse is not None:
         ae, s2_dir = Path(reuse[0]), Path(reuse[1])
         real = stage1_data(load_pretrained_autoencoder(ae))
         if real.split.ids["train"] != budget_data.split.ids["train"]:
-            raise MdaugError(f"{ae} was trained on other real samples than budget {budget_name(k)}; it cannot be "
+            raise MdaugError(f"{ae} was trained on other real samples than budget {budget_name(budget)}; it cannot be "
                              "reused")
         if load_stage2(s2_dir).kind.name != kind:
             raise MdaugError(f"{s2_dir} is not a {kind} model (utility.generator)")
@@ -95,8 +95,8 @@ def generative_models(c: Config, folder: Path, budget_data: RunData, k: int | st
             console.print(f"  stage 1 and 2: reusing {ae} and {s2_dir} (trained on exactly these real samples)")
         return ae, s2_dir, real
     ae, s2_dir = folder / "ae", folder / kind
-    train_once(ae, lambda r: train_autoencoder(c, ae, resume=r), console, f"stage 1 ({c.ae.family})")
-    train_once(s2_dir, lambda r: train_stage2(c, s2_dir, kind, autoencoder=final_dir(ae), resume=r), console,
+    train_once(ae, lambda r: train_autoencoder(cfg, ae, resume=r), console, f"stage 1 ({cfg.ae.family})")
+    train_once(s2_dir, lambda r: train_stage2(cfg, s2_dir, kind, autoencoder=final_dir(ae), resume=r), console,
                f"stage 2 ({kind})")
     return ae, s2_dir, stage1_data(load_pretrained_autoencoder(ae))
 
@@ -104,14 +104,14 @@ def generative_models(c: Config, folder: Path, budget_data: RunData, k: int | st
 UNMIRRORED = "-unmirrored"
 
 
-def strategies_to_run(c: Config) -> tuple[tuple[StrategyConfig, ...], str | None]:
+def strategies_to_run(cfg: Config) -> tuple[tuple[StrategyConfig, ...], str | None]:
     """The utility strategies the labels allow, and a note when it is not utility.strategies as given. The Doppler
     mirror swaps approaching and receding, which keeps the label only when the labels are direction-free (people,
     not activities). When they are not known to be, the mirroring strategies are left out; when that would leave
     none (the quick preset's only strategy mirrors), each runs without its mirror, as NAME-unmirrored, so a user's
     folder goes through every preset with no option beyond --data."""
-    strategies = tuple(c.utility.strategies)
-    if c.data.labels_direction_free():
+    strategies = tuple(cfg.utility.strategies)
+    if cfg.data.labels_direction_free():
         return strategies, None
     skip = [s.name for s in strategies if s.mirror > 0]
     if not skip:
@@ -125,13 +125,13 @@ def strategies_to_run(c: Config) -> tuple[tuple[StrategyConfig, ...], str | None
                   "data.direction_free=true to the command to mirror")
 
 
-def check_strategies(c: Config) -> None:
+def check_strategies(cfg: Config) -> None:
     """Refuse, before the first step, a plan whose every strategy will be left out: all that remain fill conditions
     and stage 2 takes none."""
-    if not c.utility.generative:
+    if not cfg.utility.generative:
         return
-    strategies, _ = strategies_to_run(c)
-    if c.ldm.conditions == [] and all(s.conditions == "fill" for s in strategies):
+    strategies, _ = strategies_to_run(cfg)
+    if cfg.ldm.conditions == [] and all(s.conditions == "fill" for s in strategies):
         raise MdaugError("every utility strategy that can run fills recording conditions, and stage 2 takes none "
                          "(ldm.conditions=[]): add ldm.conditions=auto to the command, or give utility.strategies "
                          "one without conditions: fill")
@@ -155,10 +155,11 @@ def classical_folder(dose: float) -> str:
 class Budget:
     """The recognisers of one (budget, repeat), on its real data and its generative models."""
 
-    def __init__(self, c: Config, folder: Path, real: RunData, s2_dir: Path | None, repeat: int,
+    def __init__(self, cfg: Config, folder: Path, real: RunData, s2_dir: Path | None, repeat: int,
                  console: Console | None) -> None:
-        self.c, self.folder, self.real, self.s2_dir, self.repeat, self.con = c, folder, real, s2_dir, repeat, console
-        self.fit, self.val, _ = selection_rows(real, c, role_seed(c, "eval"))
+        self.cfg, self.folder, self.real, self.s2_dir, self.repeat = cfg, folder, real, s2_dir, repeat
+        self.con = console
+        self.fit, self.val, _ = selection_rows(real, cfg, role_seed(cfg, "eval"))
         self.record = UtilityRecord(budget="", repeat=repeat, real_train=len(real.split.ids["train"]),
                                     real_val=len(self.val), synthetic=0, strategy="", accuracy={}, val_accuracy={},
                                     candidates=[], real_files_seen={})
@@ -169,7 +170,7 @@ class Budget:
     def real_arms(self, real_recogniser: Path | None) -> None:
         """The real arm; the real + classical arm, one recogniser per lower-SNR dose, the best on validation; and the
         pretrained recogniser's arm with that dose."""
-        rec_dir, rc = self.folder / "recognizer-real", user_recipe(self.c, len(self.fit))
+        rec_dir, rc = self.folder / "recognizer-real", user_recipe(self.cfg, len(self.fit))
         if real_recogniser is not None and not run_finished(rec_dir):
             ids = self.real.dataset.ids
             if same_recogniser(Path(real_recogniser), rc, [ids[i] for i in self.fit], [ids[i] for i in self.val]):
@@ -177,15 +178,14 @@ class Budget:
                 if self.con:
                     self.con.print(f"  recogniser on real: the same training as {real_recogniser}; copied")
         self._arm("real", rc, self.real, rec_dir)
-        tried, doses = [], self.c.utility.snr_drop_db
-        info = self.real.dataset.info
-        if any(d > 0 for d in doses) and (self.real.channels != 1 or info.get("dynamic_range_db_mixed")):
+        tried, doses = [], self.cfg.utility.snr_drop_db
+        if any(d > 0 for d in doses) and (self.real.channels != 1 or self.real.dataset.info.dynamic_range_db_mixed):
             doses = (0.0,)
             self._note("the lower SNR needs single-channel spectrograms of one dB display range: real + classical "
                        "without it")
         for dose in doses:
             self.dose_dirs[f"{dose:g}"] = self.folder / classical_folder(dose)
-            rc = user_recipe(self.c, len(self.fit), classical=True, snr_drop_db=dose)
+            rc = user_recipe(self.cfg, len(self.fit), classical=True, snr_drop_db=dose)
             what = "recogniser on real+classical" + (f" (SNR lowered by up to {dose:g} dB)" if dose > 0 else "")
             val, test = _recogniser(rc, self.folder / classical_folder(dose), self.real, self.con, what)
             tried.append((val, test, dose))
@@ -193,9 +193,9 @@ class Budget:
         self.record.snr_drop_db = self.dose
         self.record.classical_candidates = {f"{d:g}": {"val_accuracy": v, "test_accuracy": t} for v, t, d in tried}
         self._record_arm("real+classical", val, test, self.folder / classical_folder(self.dose))
-        if not self.c.utility.pretrained:
+        if not self.cfg.utility.pretrained:
             return
-        rc = user_recipe(self.c, len(self.fit), classical=True, snr_drop_db=self.dose, init="pretrained")
+        rc = user_recipe(self.cfg, len(self.fit), classical=True, snr_drop_db=self.dose, init="pretrained")
         model = Recognizer(in_channels=self.real.channels, num_classes=len(self.real.dataset.class_names),
                            channels=tuple(rc.recognizer.channels))
         if fitting_shipped_recognizer(model, list(self.real.dataset.x.shape[1:])) is None:
@@ -226,72 +226,73 @@ class Budget:
     def candidates(self, cap: int) -> None:
         """Every strategy's pool and recogniser; the best on validation becomes the generative arm. Then the
         synthetic-only arm."""
-        s2 = load_stage2(self.s2_dir)
+        stage2 = load_stage2(self.s2_dir)
         filt, _ = load_recognizer(self.folder / "recognizer-real")
         train = self.real.indices("train")
         x_train, y_train = self.real.dataset.x[train], self.real.dataset.labels[train]
         zero_row = zero_row_of(self.real.dataset)
         pools = {}
-        strategies, note = strategies_to_run(self.c)
+        strategies, note = strategies_to_run(self.cfg)
         if note:
             self._note(note)
-        unfilled = {s.name for s in strategies if s.conditions == "fill"} if not s2.conditions else set()
+        unfilled = set() if stage2.conditions else {s.name for s in strategies if s.conditions == "fill"}
         if unfilled:
             self._note(f"left out, stage 2 takes no recording conditions: {', '.join(sorted(unfilled))}")
             if len(unfilled) == len(strategies):
                 raise MdaugError("every utility strategy fills conditions, and stage 2 was trained without them "
                                  "(ldm.conditions); add a strategy without conditions=fill")
-        fill = any(s.conditions == "fill" for s in strategies) and bool(s2.conditions)
+        fill = any(strategy.conditions == "fill" for strategy in strategies) and bool(stage2.conditions)
         cond = self.real.conditions.subset(train) if fill else None  # the training recordings' only
         reader = Reader.of(self.real, train) if fill else None
-        for i, s in enumerate(strategies):
-            if s.name in unfilled:
+        for i, strategy in enumerate(strategies):
+            if strategy.name in unfilled:
                 continue
-            seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + i
-            pool = cached_pool(self.folder / f"pool-{s.name}.npz", lambda s=s, seed=seed: draw_pool(
-                s2, s, x_train, y_train, cap=cap, seed=seed, recognizer=filt, zero_row=zero_row, conditions=cond,
-                reader=reader))
-            pools[s.name] = pool
+            seed = self.cfg.seed + seeds.UTILITY_SYNTHETIC * self.repeat + i
+            pool = cached_pool(self.folder / f"pool-{strategy.name}.npz", lambda strategy=strategy, seed=seed:
+                draw_pool(stage2, strategy, x_train, y_train, cap=cap, seed=seed, recognizer=filt, zero_row=zero_row,
+                conditions=cond, reader=reader))
+            pools[strategy.name] = pool
             data = with_synthetic(self.real, pool.x, pool.labels, "real+synthetic")
-            rc = user_recipe(self.c, len(self.fit), classical=True, strategy=s, snr_drop_db=self.dose)
-            val, test = _recogniser(rc, self.folder / self._dosed(f"recognizer-{s.name}"), data, self.con,
-                                    f"recogniser on real+classical+synthetic ({s.name}, {len(pool.x)} samples)")
-            self.record.candidates.append(Candidate(name=s.name, val_accuracy=val, test_accuracy=test,
+            rc = user_recipe(self.cfg, len(self.fit), classical=True, strategy=strategy, snr_drop_db=self.dose)
+            val, test = _recogniser(rc, self.folder / self._dosed(f"recognizer-{strategy.name}"), data, self.con,
+                                    f"recogniser on real+classical+synthetic ({strategy.name}, {len(pool.x)} samples)")
+            self.record.candidates.append(Candidate(name=strategy.name, val_accuracy=val, test_accuracy=test,
                                                     pool=pool.counts))
         best = best_on_validation(self.record.candidates, lambda cand: cand.val_accuracy)
         self.record.strategy, pool = best.name, pools[best.name]
         self.record.synthetic = int(len(pool.x))
         self._record_arm("real+classical+synthetic", best.val_accuracy, best.test_accuracy,
                          self.folder / self._dosed(f"recognizer-{best.name}"))
-        self.synthetic_only(s2, x_train, y_train, cap)
+        self.synthetic_only(stage2, x_train, y_train, cap)
 
     def _dosed(self, folder: str) -> str:
         """The folder of a recogniser with the classical augmentation at the chosen lower-SNR dose (none: the name it
         always had), so that a study continued with other doses never takes one trained at another."""
         return folder + (f"-snr{self.dose:g}" if self.dose > 0 else "")
 
-    def synthetic_only(self, s2: Stage2Model, x_train: np.ndarray, y_train: np.ndarray, cap: int) -> None:
+    def synthetic_only(self, stage2: Stage2Model, x_train: np.ndarray, y_train: np.ndarray, cap: int) -> None:
         """Train synthetic, test real (TSTR): what the generator alone knows of each class. As many samples per
         class as the class has real training samples (at most `cap`), from noise and unsifted, so that the figure
         measures the generator at the real arm's size, not a strategy's anchors, filter or pool size. One pool and
         recogniser per guidance of utility.tstr_guidance (the same seed, so they differ by the guidance only); the
         best on validation is the arm."""
-        seed = self.c.seed + seeds.UTILITY_SYNTHETIC * self.repeat + seeds.UTILITY_TSTR
+        seed = self.cfg.seed + seeds.UTILITY_SYNTHETIC * self.repeat + seeds.UTILITY_TSTR
         tried = []
-        for s in tstr_strategies(self.c.utility.tstr_guidance, s2.default_settings().guidance_scale):
-            pool = cached_pool(self.folder / f"{s.name}-pool.npz", lambda s=s: draw_pool(
-                s2, s, x_train, y_train, cap=cap, seed=seed))
+        for strategy in tstr_strategies(self.cfg.utility.tstr_guidance, stage2.default_settings().guidance_scale):
+            pool = cached_pool(self.folder / f"{strategy.name}-pool.npz", lambda strategy=strategy: draw_pool(
+                stage2, strategy, x_train, y_train, cap=cap, seed=seed))
             data = with_synthetic(self.real, pool.x, pool.labels, "synthetic")
-            val, test = _recogniser(user_recipe(self.c, len(pool.x)), self.folder / f"recognizer-{s.name}", data,
-                                    self.con, f"recogniser on synthetic (guidance {_guidance(s2, s):g}, "
-                                              f"{len(pool.x)} samples)")
-            tried.append((val, test, s, len(pool.x)))
-        val, test, s, n = best_on_validation(tried, lambda t: t[0])
-        self.record.tstr_samples, self.record.tstr_guidance = n, _guidance(s2, s)
-        self.record.tstr_floor_noise_db = s2.autoencoder.texture_db(s.texture)
-        self.record.tstr_candidates = {f"{_guidance(s2, t[2]):g}": {"val_accuracy": t[0], "test_accuracy": t[1]}
+            guidance = _guidance(stage2, strategy)
+            val, test = _recogniser(user_recipe(self.cfg, len(pool.x)), self.folder / f"recognizer-{strategy.name}",
+                                    data, self.con, f"recogniser on synthetic (guidance {guidance:g}, {len(pool.x)} "
+                                                    "samples)")
+            tried.append((val, test, strategy, len(pool.x)))
+        val, test, strategy, n = best_on_validation(tried, lambda t: t[0])
+        self.record.tstr_samples, self.record.tstr_guidance = n, _guidance(stage2, strategy)
+        self.record.tstr_floor_noise_db = stage2.autoencoder.texture_db(strategy.texture)
+        self.record.tstr_candidates = {f"{_guidance(stage2, t[2]):g}": {"val_accuracy": t[0], "test_accuracy": t[1]}
                                        for t in tried}
-        self._record_arm("synthetic", val, test, self.folder / f"recognizer-{s.name}")
+        self._record_arm("synthetic", val, test, self.folder / f"recognizer-{strategy.name}")
 
 
     def by_condition(self) -> None:
@@ -332,44 +333,45 @@ def test_correct(rec_dir: Path, data: RunData, batch_size: int = 256) -> np.ndar
     return pred == data.dataset.labels[test]
 
 
-def _guidance(s2: Stage2Model, s: StrategyConfig) -> float:
-    return float(s2.default_settings().guidance_scale if s.guidance_scale is None else s.guidance_scale)
+def _guidance(stage2: Stage2Model, strategy: StrategyConfig) -> float:
+    own = strategy.guidance_scale
+    return float(stage2.default_settings().guidance_scale if own is None else own)
 
 
-def run_budget(cfg: Config, folder: Path, k: int | str, repeat: int, *, console: Console | None = None,
+def run_budget(cfg: Config, folder: Path, budget: int | str, repeat: int, *, console: Console | None = None,
                reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> UtilityRecord:
     """One (budget, repeat): stage 1, stage 2, the arms' recognisers. Returns its record. `reuse`: finished
     (stage-1 run, stage-2 run) to use instead of training, when they saw exactly this budget's real training
     samples (checked). `real_recogniser`: a finished recogniser run copied in as the real-only one when it was
     trained exactly as that one would be (checked; e.g. the pipeline's evaluation recogniser), else ignored."""
-    c = budget_config(cfg, k, repeat)
-    budget_data = load_run_data(c)
+    budget_cfg = budget_config(cfg, budget, repeat)
+    budget_data = load_run_data(budget_cfg)
     notes = budget_data.conditions.notes  # read now: a conditions file that does not fit fails before any training
-    c = fit_batches(c, np.bincount(budget_data.dataset.labels[budget_data.indices("train")],
+    budget_cfg = fit_batches(budget_cfg, np.bincount(budget_data.dataset.labels[budget_data.indices("train")],
                                    minlength=len(budget_data.dataset.class_names)))
     generative = cfg.utility.generative
-    ae, s2_dir, real = generative_models(c, folder, budget_data, k, reuse=reuse, console=console) if generative \
-        else (None, None, budget_data)
+    ae, s2_dir, real = (generative_models(budget_cfg, folder, budget_data, budget, reuse=reuse, console=console)
+                        if generative else (None, None, budget_data))
     folder.mkdir(parents=True, exist_ok=True)
-    b = Budget(c, folder, real, s2_dir, repeat, console)
-    b.record.budget = budget_name(k)
+    trial = Budget(budget_cfg, folder, real, s2_dir, repeat, console)
+    trial.record.budget = budget_name(budget)
     for note in notes:
-        b._note(f"conditions: {note}")
+        trial._note(f"conditions: {note}")
     if generative:
         seen = ids_digest(real.split.ids["train"])
-        b.record.real_files_seen |= {"stage1": seen, "stage2": seen}
-    b.real_arms(real_recogniser)
+        trial.record.real_files_seen |= {"stage1": seen, "stage2": seen}
+    trial.real_arms(real_recogniser)
     if generative:
-        b.candidates(cfg.utility.max_synthetic_per_class)
-    b.by_condition()
+        trial.candidates(cfg.utility.max_synthetic_per_class)
+    trial.by_condition()
     if console:
-        acc, arms = b.record.accuracy, b.record.by_condition or {}
-        unseen = (b.record.subsets or {}).get("unseen conditions", 0)
-        console.print(f"  budget {budget_name(k)}, repeat {repeat}: " + ", ".join(
+        acc, arms = trial.record.accuracy, trial.record.by_condition or {}
+        unseen = (trial.record.subsets or {}).get("unseen conditions", 0)
+        console.print(f"  budget {budget_name(budget)}, repeat {repeat}: " + ", ".join(
             f"{ARM_TITLES[a]} {acc[a]:.3f}" + (f" ({arms[a]['unseen conditions']:.3f} on the {unseen} in unseen "
                                                 f"conditions)" if unseen and a in arms else "")
             for a in ARMS if a in acc))
-    return b.record
+    return trial.record
 
 
 __all__ = ["budget_config", "budget_name", "check_strategies", "classical_folder", "fit_batches",

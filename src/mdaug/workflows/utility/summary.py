@@ -27,16 +27,17 @@ from mdaug.workflows.utility.choice import best_on_validation, budget_order
 
 def interval(values: list[float] | np.ndarray) -> Interval:
     """Mean, standard deviation and the 95% confidence interval of the mean (Student's t) of `values`."""
-    v = np.asarray(values, dtype=np.float64)
-    if len(v) < 2:
-        return Interval(mean=float(v.mean()), std=0.0, n=len(v))
-    sd = float(v.std(ddof=1))
-    half = float(stats.t.ppf(0.975, len(v) - 1)) * sd / np.sqrt(len(v))
-    return Interval(mean=float(v.mean()), std=sd, n=len(v), low=float(v.mean() - half), high=float(v.mean() + half))
+    sample = np.asarray(values, dtype=np.float64)
+    mean = float(sample.mean())
+    if len(sample) < 2:
+        return Interval(mean=mean, std=0.0, n=len(sample))
+    sd = float(sample.std(ddof=1))
+    half = float(stats.t.ppf(0.975, len(sample) - 1)) * sd / np.sqrt(len(sample))
+    return Interval(mean=mean, std=sd, n=len(sample), low=mean - half, high=mean + half)
 
 
-def _accuracy(r: UtilityRecord, arm: str, best: str | None) -> float:
-    return r.accuracy[best if arm == BEST else arm]
+def _accuracy(record: UtilityRecord, arm: str, best: str | None) -> float:
+    return record.accuracy[best if arm == BEST else arm]
 
 
 def summarise(records: list[UtilityRecord]) -> dict[str, BudgetSummary]:
@@ -44,48 +45,57 @@ def summarise(records: list[UtilityRecord]) -> dict[str, BudgetSummary]:
     are there; 'best non-generative' is the better of NON_GENERATIVE by mean validation accuracy), how often each
     strategy and dose was chosen, and the arms on the subsets by condition."""
     out: dict[str, BudgetSummary] = {}
-    for b in dict.fromkeys(r.budget for r in records):
-        rs = [r for r in records if r.budget == b]
-        arms = {a: interval([r.accuracy[a] for r in rs]) for a in ARMS if all(a in r.accuracy for r in rs)}
-        # (an arm without a validation accuracy in every repeat, as in records written before it was kept, is not
-        # a candidate: it cannot have been chosen on validation)
-        present = [a for a in NON_GENERATIVE if a in arms and all(a in r.val_accuracy for r in rs)]
+    for budget in dict.fromkeys(r.budget for r in records):
+        repeats = [r for r in records if r.budget == budget]
+        arms = {a: interval([r.accuracy[a] for r in repeats]) for a in ARMS if all(a in r.accuracy for r in repeats)}
+        # an arm is a candidate only with a validation accuracy in every repeat: nothing is chosen without one
+        present = [a for a in NON_GENERATIVE if a in arms and all(a in r.val_accuracy for r in repeats)]
         # the better on validation (mean over repeats), chosen like everything else, never on test
-        best = (best_on_validation(present, lambda arm, rs=rs: np.mean([r.val_accuracy[arm] for r in rs]))
+        best = (best_on_validation(present, lambda arm, rs=repeats: np.mean([r.val_accuracy[arm] for r in rs]))
                 if present else None)
-        gains = {g: interval([_accuracy(r, a, best) - _accuracy(r, base, best) for r in rs])
-                 for g, (a, base) in GAINS.items()
-                 if a in arms and (base in arms or (base == BEST and best is not None))}
-        out[b] = BudgetSummary(repeats=len(rs), real_train=rs[0].real_train,
-                               synthetic=round(float(np.mean([r.synthetic for r in rs]))), arms=arms, gains=gains,
-                               tstr_samples=None if any(r.tstr_samples is None for r in rs)
-                               else round(float(np.mean([r.tstr_samples for r in rs]))),
-                               strategies=dict(Counter(r.strategy for r in rs if r.strategy)),
-                               tstr_guidance=None if any(r.tstr_guidance is None for r in rs)
-                               else dict(Counter(f"{r.tstr_guidance:g}" for r in rs)),
-                               best_non_generative=best,
-                               snr_drop_db=None if any(r.snr_drop_db is None for r in rs)
-                               else dict(Counter(f"{r.snr_drop_db:g}" for r in rs)),
-                               **_by_condition(rs))
+        gains = {name: interval([_accuracy(r, arm, best) - _accuracy(r, base, best) for r in repeats])
+                 for name, (arm, base) in GAINS.items()
+                 if arm in arms and (base in arms or (base == BEST and best is not None))}
+        out[budget] = BudgetSummary(
+            repeats=len(repeats), real_train=repeats[0].real_train,
+            synthetic=round(float(np.mean([r.synthetic for r in repeats]))), arms=arms, gains=gains,
+            tstr_samples=None if any(r.tstr_samples is None for r in repeats)
+            else round(float(np.mean([r.tstr_samples for r in repeats]))),
+            strategies=dict(Counter(r.strategy for r in repeats if r.strategy)),
+            tstr_guidance=None if any(r.tstr_guidance is None for r in repeats)
+            else dict(Counter(f"{r.tstr_guidance:g}" for r in repeats)),
+            best_non_generative=best,
+            snr_drop_db=None if any(r.snr_drop_db is None for r in repeats)
+            else dict(Counter(f"{r.snr_drop_db:g}" for r in repeats)),
+            **_by_condition(repeats))
     return out
 
 
-def _by_condition(rs: list[UtilityRecord]) -> dict:
+def _by_condition(repeats: list[UtilityRecord]) -> dict:
     """subsets (mean sizes) and by_condition (per arm and subset, over the repeats that have the subset)."""
-    if any(r.by_condition is None or r.subsets is None for r in rs):
+    if any(r.by_condition is None or r.subsets is None for r in repeats):
         return {}
-    names = list(dict.fromkeys(k for r in rs for k in r.subsets))
-    sizes = {k: float(np.mean([r.subsets[k] for r in rs if k in r.subsets])) for k in names}
-    arms = [a for a in ARMS if all(a in r.by_condition for r in rs)]
-    table = {a: {k: interval([r.by_condition[a][k] for r in rs if k in r.by_condition[a]]) for k in names}
+    names = list(dict.fromkeys(k for r in repeats for k in r.subsets))
+    sizes = {k: float(np.mean([r.subsets[k] for r in repeats if k in r.subsets])) for k in names}
+    arms = [a for a in ARMS if all(a in r.by_condition for r in repeats)]
+    table = {a: {k: interval([r.by_condition[a][k] for r in repeats if k in r.by_condition[a]]) for k in names}
              for a in arms}
     return {"subsets": sizes, "by_condition": table}
 
 
-def _points(i: Interval) -> str:
-    if i.low is None:
-        return f"{100 * i.mean:+.1f} points, one repeat, so no interval"
-    return f"{100 * i.mean:+.1f} points, 95% interval {100 * i.low:+.1f} to {100 * i.high:+.1f} points, {i.n} repeats"
+def _points(gain: Interval) -> str:
+    if gain.low is None:
+        return f"{100 * gain.mean:+.1f} points, one repeat, so no interval"
+    return (f"{100 * gain.mean:+.1f} points, 95% interval {100 * gain.low:+.1f} to {100 * gain.high:+.1f} points, "
+            f"{gain.n} repeats")
+
+
+def _who(budget: str, real_train: int) -> str:
+    if budget == "all":
+        return f"all {real_train} real training spectrograms"
+    if budget.endswith("s"):
+        return f"{budget[:-1]} recording session(s) per class ({real_train} spectrograms)"
+    return f"{budget} real spectrograms per class"
 
 
 def verdict(summary: dict[str, BudgetSummary]) -> str:
@@ -93,24 +103,23 @@ def verdict(summary: dict[str, BudgetSummary]) -> str:
     non-generative arm (real + classical, or the pretrained recogniser's when it is better)? Without generative
     arms: what the best non-generative arm reached."""
     parts = []
-    for b, s in sorted(summary.items(), key=lambda kv: budget_order(kv[0])):
-        who = (f"all {s.real_train} real training spectrograms" if b == "all" else
-               f"{b[:-1]} recording session(s) per class ({s.real_train} spectrograms)" if b.endswith("s") else
-               f"{b} real spectrograms per class")
-        real = f"real only {100 * s.arms['real'].mean:.1f}%" if "real" in s.arms else ""
-        best = s.best_non_generative or "real+classical"
-        g = s.gains.get(f"synthetic over {BEST}") or s.gains.get("synthetic over classical")
-        if g is None or "real+classical+synthetic" not in s.arms:
-            if best in s.arms:
+    for budget, at in sorted(summary.items(), key=lambda item: budget_order(item[0])):
+        who = _who(budget, at.real_train)
+        real = f"real only {100 * at.arms['real'].mean:.1f}%" if "real" in at.arms else ""
+        best = at.best_non_generative or "real+classical"
+        gain = at.gains.get(f"synthetic over {BEST}") or at.gains.get("synthetic over classical")
+        if gain is None or "real+classical+synthetic" not in at.arms:
+            if best in at.arms:
                 parts.append(f"With {who}, the best arm without synthetic data is {ARM_TITLES[best]}: "
-                             f"{100 * s.arms[best].mean:.1f}%{'; ' + real if real else ''}.")
+                             f"{100 * at.arms[best].mean:.1f}%{'; ' + real if real else ''}.")
             continue
-        base, gen = s.arms[best].mean, s.arms["real+classical+synthetic"].mean
-        strategy = ", ".join(f"{k}" for k in s.strategies)
-        raised = g.mean > 0 and (g.low is None or g.low > 0)
-        how = ("raised" if raised else "did not raise" if g.mean <= 0 else "raised, but not significantly,")
-        parts.append(f"With {who}, adding {s.synthetic} synthetic ones ({strategy}) {how} held-out accuracy over "
-                     f"{ARM_TITLES[best]} alone: {100 * base:.1f}% to {100 * gen:.1f}% ({_points(g)}); {real}.")
+        base, generative = at.arms[best].mean, at.arms["real+classical+synthetic"].mean
+        strategies = ", ".join(at.strategies)
+        raised = gain.mean > 0 and (gain.low is None or gain.low > 0)
+        how = ("raised" if raised else "did not raise" if gain.mean <= 0 else "raised, but not significantly,")
+        parts.append(f"With {who}, adding {at.synthetic} synthetic ones ({strategies}) {how} held-out accuracy over "
+                     f"{ARM_TITLES[best]} alone: {100 * base:.1f}% to {100 * generative:.1f}% ({_points(gain)}); "
+                     f"{real}.")
     return " ".join(parts)
 
 

@@ -29,7 +29,7 @@ def with_synthetic(real: RunData, x: np.ndarray, labels: np.ndarray, mode: str) 
                    orig_shape=tuple(x.shape[1:]), file_sha256="", sample_hash=sample_hash(x[i]))
             for i, y in enumerate(labels)]
     both = SpectrogramSet(x=np.concatenate([ds.x, x.astype(np.float32)]), labels=np.concatenate([ds.labels, labels]),
-                          class_names=names, records=list(ds.records) + recs, info=dict(ds.info, synthetic=len(recs)))
+                          class_names=names, records=list(ds.records) + recs, info=ds.info.updated(synthetic=len(recs)))
     real_train = list(real.split.ids["train"])
     synth_ids = [r.id for r in recs]
     train = {"real": real_train, "real+synthetic": real_train + synth_ids, "synthetic": synth_ids}[mode]
