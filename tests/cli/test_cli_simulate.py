@@ -18,7 +18,7 @@ def test_simulate_writes_a_readable_dataset(cli, tmp_path):
     ds = load_prepared(out)
     assert ds.x.shape == (18, 1, 32, 32) and ds.class_names == ["person01", "person02", "person03"]
     assert ds.x.max() == 1.0 and ds.x.min() == -1.0  # each sample's peak is 0 dB, the floor -40 dB
-    assert len(set(ds.sessions)) == 9 and -1400 <= ds.info["doppler_hz"][0] < 0 < ds.info["doppler_hz"][1] <= 1400
+    assert len(set(ds.sessions)) == 9 and -1400 <= ds.info.doppler_hz[0] < 0 < ds.info.doppler_hz[1] <= 1400
     people = list(csv.DictReader(open(out / "people.csv")))
     assert [p["name"] for p in people] == ds.class_names
     assert 1.5 <= float(people[0]["height"]) <= 1.95

@@ -107,14 +107,14 @@ def walkers():
 
 def test_estimates_on_simulated_walkers_are_within_the_stated_errors(walkers):
     ds = walkers.dataset
-    p = est.power(ds.x, ds.info["dynamic_range_db"])
+    p = est.power(ds.x, ds.info.dynamic_range_db)
     ax = axes_of(ds.x.shape, ds.info)
-    truth = {k: np.array([m[k] for m in walkers.samples]) for k in ("radial_speed_mps", "snr_db", "cycle_s")}
+    truth = {k: np.array([getattr(m, k) for m in walkers.samples]) for k in ("radial_speed_mps", "snr_db", "cycle_s")}
     speed, unit = est.radial_speed(p, ax)
     assert unit == "m/s"
     assert np.median(np.abs(speed / truth["radial_speed_mps"] - 1)) < 0.05
     assert (np.sign(speed) == np.sign(truth["radial_speed_mps"])).mean() > 0.95
-    snr, bounded = est.snr(p, ax, ds.info["dynamic_range_db"])
+    snr, bounded = est.snr(p, ax, ds.info.dynamic_range_db)
     assert np.median(np.abs(snr - truth["snr_db"])[~bounded]) < 2.0
     assert (snr[bounded] <= truth["snr_db"][bounded] + 2.0).all()  # bounds are bounds
     cycle, unit = est.gait_cycle(p, ax)

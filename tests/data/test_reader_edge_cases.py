@@ -117,7 +117,7 @@ def test_near_grey_colour_images_read_as_gray(tmp_path):
         noisy = np.clip(grey.astype(int) + rng.integers(-2, 3, grey.shape), 0, 255).astype(np.uint8)
         Image.fromarray(noisy).save(tmp_path / c / "0.png")
     ds = read(tmp_path).dataset
-    assert ds.info["colormap"] == "gray"
+    assert ds.info.colormap == "gray"
     np.testing.assert_allclose(ds.x[0, 0, 0], np.linspace(-1, 1, 64), atol=0.03)
 
 

@@ -35,7 +35,7 @@ def test_array_formats_round_trip_exactly(tmp_path, small_set, fmt):
 def test_grey_image_folder_round_trips_within_8_bit(tmp_path, small_set):
     write_dataset(small_set, tmp_path, "images", colormap="gray")
     res = read(tmp_path)
-    assert res.dataset.info["kinds"] == {"greyscale image": len(small_set)}
+    assert res.dataset.info.kinds == {"greyscale image": len(small_set)}
     assert_same_set(res.dataset, small_set, atol=1 / 255 + 1e-6)  # [-1, 1] in 255 levels
 
 
@@ -43,7 +43,7 @@ def test_grey_image_folder_round_trips_within_8_bit(tmp_path, small_set):
 def test_colormapped_image_folder_is_inverted(tmp_path, small_set, cmap):
     write_dataset(small_set, tmp_path, "images", colormap=cmap)
     res = read(tmp_path)  # colormap=auto detects it
-    assert res.dataset.info["colormap"] == cmap and res.dataset.info["colormap_detected"]
+    assert res.dataset.info.colormap == cmap and res.dataset.info.colormap_detected
     assert not res.problems
     assert_same_set(res.dataset, small_set, atol=5 / 255)  # 2.5 LUT steps on plateaus, on a [-1, 1] scale
     named = read(tmp_path, colormap=cmap).dataset
@@ -75,7 +75,7 @@ def test_raw_linear_magnitudes_become_db(tmp_path, fmt):
     kw = dict(n_classes=3, per_session=2, sessions=2, shape=(32, 32), seed=4)
     path = write_examples(tmp_path, fmt, **kw)
     res = read(path)
-    assert res.dataset.info["scales"] == {"linear": 12}
+    assert res.dataset.info.scales == {"linear": 12}
     assert_same_set(res.dataset, example_set(**kw), atol=1e-5)
     assert len(set(res.dataset.sessions)) == 6  # person/session ids from the file
 
@@ -213,7 +213,7 @@ def test_spectrograms_saved_as_figures_are_cropped(tmp_path, small_set):
         fig.savefig(folder / f"{i}.png", dpi=64)
         plt.close(fig)
     raw = read_dataset(tmp_path, DataConfig(crop_to_colormap=False), progress=False, collect=True)
-    assert raw.dataset.info["colormap"] == "jet"  # detected despite the white figure around it
+    assert raw.dataset.info.colormap == "jet"  # detected despite the white figure around it
     assert any("off the jet colormap" in p.message for p in raw.problems)
     for crop in (True, "auto"):  # 'auto' (the default) crops them too: most of each image is off the map
         res = read(tmp_path, crop_to_colormap=crop, size=(32, 32))
@@ -244,7 +244,7 @@ def test_jpeg_figures_are_detected_and_cropped_whole(tmp_path):
         fig.savefig(folder / f"{i}.jpg", pil_kwargs={"quality": 90})
         plt.close(fig)
     res = read(tmp_path)
-    assert res.dataset.info["colormap"] == "jet"
+    assert res.dataset.info.colormap == "jet"
     heights = {r.orig_shape[-2] for r in res.dataset.records}
     assert max(heights) - min(heights) <= 2  # every plot cropped whole, not just the part above its trace
     assert min(heights) > 0.5 * 3 * 80 * 0.77  # most of the axes' height (the default axes take 77%)

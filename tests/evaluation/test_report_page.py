@@ -14,6 +14,7 @@ import pytest
 from mdaug import __version__
 from mdaug.config import config_to_yaml, load_config
 from mdaug.data import save_prepared, save_split
+from mdaug.data.info import DataInfo
 from mdaug.data.splits import Split
 from mdaug.evaluation.figures import (
     SpectrogramAxes,
@@ -167,11 +168,11 @@ def test_report_tables_name_units(tmp_path):
 # --- figures: physical axes, colour bars, captions ----------------------------------------------------------------
 
 def test_spectrogram_axes_come_from_the_data_metadata():
-    a = spectrogram_axes({"doppler_hz": [-1394.5, 1394.5], "time_s": [0.04, 2.94], "dynamic_range_db": 50})
+    a = spectrogram_axes(DataInfo(doppler_hz=[-1394.5, 1394.5], time_s=[0.04, 2.94], dynamic_range_db=50))
     assert a.physical and a.labels == ("time (s)", "Doppler (Hz)") and a.dynamic_range_db == 50
     assert a.extent(64, 64) == [0.04, 2.94, -1394.5, 1394.5]
     assert a.db(np.array([-1.0, 0.0, 1.0])).tolist() == [-50.0, -25.0, 0.0]
-    bare = spectrogram_axes({"source": "my images"})  # a folder of user images: no physical axes, and it says so
+    bare = spectrogram_axes(DataInfo(source="my images"))  # a folder of user images: no physical axes, and it says so
     assert not bare.physical and bare.labels == ("time frame", "Doppler bin") and "no physical axes" in bare.note
 
 

@@ -155,7 +155,7 @@ def test_same_seed_same_data_and_people_differ():
     c = simulate_dataset(cfg.model_copy(update={"seed": 1}), (32, 32), workers=1, progress=False)
     assert not np.allclose(a.dataset.x, c.dataset.x)
     # cadence differs between people far more than within a person (one-way ANOVA)
-    cycles = [[m["cycle_s"] for m in a.samples if m["person"] == p.name] for p in a.people]
+    cycles = [[m.cycle_s for m in a.samples if m.person == p.name] for p in a.people]
     assert stats.f_oneway(*cycles).pvalue < 1e-3
     heights = [p.height for p in a.people]
     assert len(set(np.round(heights, 3))) == 6

@@ -72,4 +72,15 @@ def test_adding_arm_modes_leaves_every_other_draw_of_gait31_as_it_was():
     x, meta, _, _ = simulate_one(gait31, person, 0, 0, (32, 32))
     only = gait31.model_copy(update={"arms": {"swing": 1.0, "carry": 0.0}})
     y, _, _, _ = simulate_one(only, person, 0, 0, (32, 32))
-    assert np.array_equal(x, y) and meta["arms"] == "swing" and meta["direction"] in ("towards", "away")
+    assert np.array_equal(x, y) and meta.arms == "swing" and meta.direction in ("towards", "away")
+
+
+def test_a_recordings_metadata_is_a_record_whose_row_keeps_the_csv_columns():
+    cfg = load_config("tiny").simulate
+    x, meta, freqs, times = simulate_one(cfg, make_person(cfg, 1), 0, 2, (16, 16))
+    row = meta.row()
+    assert list(row) == ["person", "session", "recording", "speed_mps", "cycle_s", "aspect_deg", "range_m", "snr_db",
+                         "phase0", "radial_speed_mps", "direction", "arms"]
+    assert row["person"] == meta.person == "person02" and row["session"] == "person02/s1" and row["recording"] == 2
+    assert row["direction"] == ("towards" if meta.radial_speed_mps >= 0 else "away")
+    assert x.shape == (1, 16, 16) and len(freqs) > 16 and len(times) > 16

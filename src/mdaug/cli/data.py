@@ -73,7 +73,6 @@ def data_inspect(
 
     Exits with status 1 when problems that would stop training were found."""
     from mdaug.data.conditions import dataset_conditions
-    from mdaug.data.coverage import coverage
     from mdaug.data.read import read_dataset
     from mdaug.data.summary import coverage_figure, preview_grid, print_summary, summarize
     from mdaug.files import atomic_write_text, free_path
@@ -92,13 +91,12 @@ def data_inspect(
     target = free_path(target)
     preview_grid(result.dataset, target, per_class=per_class, seed=cfg.seed)
     out.print(f"preview: {target}")
-    if conditions is not None and summary["conditions"]["bins"]:
-        cov = coverage(conditions, result.dataset.labels, result.dataset.class_names)
-        figure = coverage_figure(cov, free_path(target.with_name(target.stem.removesuffix("_preview")
+    if summary.coverage is not None and summary.coverage.bins:
+        figure = coverage_figure(summary.coverage, free_path(target.with_name(target.stem.removesuffix("_preview")
                                                                  + "_coverage.png")))
         out.print(f"coverage: {figure}")
     if json_out:
-        atomic_write_text(free_path(json_out), json.dumps(summary, indent=2))
+        atomic_write_text(free_path(json_out), json.dumps(summary.to_json(), indent=2))
     if result.errors:
         raise MdaugError(f"{len(result.errors)} problem(s) must be fixed before this dataset can be used"
                          + ("; --skip-bad skips bad files" if all(p.skippable for p in result.errors) else ""))

@@ -5,11 +5,12 @@ of mdaug.data.estimators then answer in rows and columns instead of Hz, m/s and 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from mdaug.data.info import DataInfo
 
 SPEED_OF_LIGHT = 299_792_458.0
 
@@ -86,37 +87,30 @@ def _pair(v: Any) -> tuple[float, float] | None:
     return (lo, hi)
 
 
-def _native(info: Mapping[str, Any], axis: int) -> int | None:
-    """The native bins along axis 0 (Doppler) or 1 (time), when every sample had the same native shape."""
-    shapes = info.get("native_shapes") or {}
-    if len(shapes) != 1:
-        return None
-    return int(str(next(iter(shapes))).split("x")[axis])
-
-
-def axes_of(shape: tuple[int, ...], info: Mapping[str, Any], given: Any = None) -> Axes:
+def axes_of(shape: tuple[int, ...], info: DataInfo, given: Any = None) -> Axes:
     """The axes of spectrograms of `shape` (..., doppler, time): what the dataset's read-time `info` records (the
     simulator's axes), else what `given` (a DataConfig) says."""
     def pick(key: str) -> Any:
-        v = info.get(key)
-        return v if v is not None else (getattr(given, key, None) if given is not None else None)
+        value = getattr(info, key)
+        return value if value is not None else getattr(given, key, None)
 
     carrier, prf = pick("carrier_hz"), pick("prf_hz")
+    native_rows, native_cols = info.native_shape() or (None, None)
     return Axes(rows=int(shape[-2]), cols=int(shape[-1]), doppler_hz=_pair(pick("doppler_hz")),
-                native_rows=_native(info, 0), time_s=_pair(pick("time_s")), native_cols=_native(info, 1),
+                native_rows=native_rows, time_s=_pair(pick("time_s")), native_cols=native_cols,
                 carrier_hz=None if carrier is None else float(carrier), prf_hz=None if prf is None else float(prf))
 
 
 AXIS_KEYS = ("doppler_hz", "time_s", "carrier_hz", "prf_hz")
-"""What a dataset's info (or data.*) may say about its axes and radar."""
+"""What a dataset's info (DataInfo) or data.* (DataConfig) may say about its axes and radar: fields of both."""
 
 
-def with_axes(info: Mapping[str, Any], given: Any) -> dict[str, Any]:
+def with_axes(info: DataInfo, given: Any) -> DataInfo:
     """`info` with the axes `given` (a DataConfig) states where the data itself does not, so that every later stage
     reads them from the dataset alone."""
-    extra = {k: list(v) if isinstance(v, tuple) else v for k in AXIS_KEYS
-             if info.get(k) is None and (v := getattr(given, k, None)) is not None}
-    return {**dict(info), **extra}
+    stated = {k: list(v) if isinstance(v, tuple) else v for k in AXIS_KEYS
+              if getattr(info, k) is None and (v := getattr(given, k, None)) is not None}
+    return info.updated(**stated) if stated else info
 
 
 __all__ = ["AXIS_KEYS", "Axes", "SPEED_OF_LIGHT", "axes_of", "with_axes"]

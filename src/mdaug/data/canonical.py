@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from mdaug.data.info import DataInfo
+
 SYNTHETIC_ID_PREFIX = "synthetic/"
 """Ids of generated samples added to a dataset start with this: they are never real, never tested on."""
 
@@ -42,7 +44,7 @@ class SpectrogramSet:
     labels: np.ndarray  # (n,) int64 indices into class_names
     class_names: list[str]
     records: list[Record]
-    info: dict = field(default_factory=dict)
+    info: DataInfo = field(default_factory=DataInfo)
     """Read-time facts: format, colormap, scale, source path, axes when known."""
 
     def __post_init__(self) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,7 +208,7 @@ def estimate_conditions(ds: SpectrogramSet, axes: Axes, dynamic_range_db: float)
     read)."""
     from mdaug.data import estimators as est
 
-    if ds.x.shape[1] != 1 or ds.info.get("dynamic_range_db_mixed") or not len(ds):
+    if ds.x.shape[1] != 1 or ds.info.dynamic_range_db_mixed or not len(ds):
         why = ("no spectrograms" if not len(ds) else f"{ds.x.shape[1]} channels" if ds.x.shape[1] != 1
                else "several display ranges")
         return Conditions(values={}, source={}, notes=[f"no condition estimated from the spectrograms ({why})"])
@@ -267,9 +266,8 @@ def dataset_conditions(ds: SpectrogramSet, folder: Path | None, data_cfg: object
             if configured:  # asked for: it must fit
                 raise
             given = Conditions(values={}, source={}, notes=[f"{path} was found beside the data and left out: {e}"])
-    info: Mapping = ds.info or {}
-    dr = float(info.get("dynamic_range_db") or getattr(data_cfg, "dynamic_range_db", 40.0))
-    return merge(given, estimate_conditions(ds, axes_of(ds.x.shape, info, data_cfg), dr))
+    dr = ds.info.dynamic_range_or(getattr(data_cfg, "dynamic_range_db", 40.0))
+    return merge(given, estimate_conditions(ds, axes_of(ds.x.shape, ds.info, data_cfg), dr))
 
 
 __all__ = ["CONDITION_FILES", "Conditions", "DESCRIPTIONS", "PERSON_TRAITS", "IDENTIFIERS", "LABELS", "TOLERANCE",

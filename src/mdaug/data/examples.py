@@ -17,6 +17,7 @@ from scipy.signal.windows import hamming
 from mdaug.data import arrays
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
 from mdaug.data.images import write_image
+from mdaug.data.info import DataInfo
 from mdaug.data.scaling import normalise
 
 PRF_HZ = 2000.0
@@ -64,7 +65,7 @@ def example_set(**kwargs) -> SpectrogramSet:
     records = [Record(id=f"example#{i}", file="example", index=i, class_name=names[lab], session=f"{names[lab]}/{s}",
                       orig_shape=x.shape[1:], file_sha256="", sample_hash=sample_hash(x[i]))
                for i, (lab, s) in enumerate(zip(labels, sessions))]
-    return SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info={"source": "examples"})
+    return SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=DataInfo(source="examples"))
 
 
 def write_examples(out: Path, fmt: str, colormap: str = "jet", **kwargs) -> Path:

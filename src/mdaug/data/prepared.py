@@ -15,8 +15,10 @@ import json
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel
 
 from mdaug.data.canonical import Record, SpectrogramSet
+from mdaug.data.info import DataInfo, DataInfoJson
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_bytes, atomic_write_text, sha256_file
 
@@ -74,6 +76,18 @@ def load_class_map(path: Path) -> list[str]:
     return names
 
 
+class PreparedMeta(BaseModel):
+    """DIR/mdaug_dataset.json."""
+
+    format_version: int
+    n: int
+    shape: list[int]
+    class_names: list[str]
+    fingerprint: str
+    spectrograms_sha256: str
+    info: DataInfoJson = DataInfo()
+
+
 def save_prepared(ds: SpectrogramSet, out: Path) -> Path:
     """Write `ds` into the folder `out` (which must be new or empty; the caller checks)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -82,41 +96,42 @@ def save_prepared(ds: SpectrogramSet, out: Path) -> Path:
     atomic_write_bytes(out / "spectrograms.npy", buf.getvalue())
     atomic_write_text(out / "manifest.csv", manifest_csv(ds))
     atomic_write_text(out / "classes.json", class_map_json(ds.class_names))
-    meta = {"format_version": FORMAT_VERSION, "n": len(ds), "shape": list(ds.x.shape[1:]),
-            "class_names": ds.class_names, "fingerprint": ds.fingerprint(),
-            "spectrograms_sha256": hashlib.sha256(buf.getvalue()).hexdigest(), "info": ds.info}
+    meta = PreparedMeta(format_version=FORMAT_VERSION, n=len(ds), shape=list(ds.x.shape[1:]),
+                        class_names=ds.class_names, fingerprint=ds.fingerprint(),
+                        spectrograms_sha256=hashlib.sha256(buf.getvalue()).hexdigest(), info=ds.info)
     # written last: marks it complete
-    atomic_write_text(out / DATASET_FILE, json.dumps(meta, indent=2, default=str))
+    atomic_write_text(out / DATASET_FILE, json.dumps(meta.model_dump(), indent=2, default=str))
     return out
 
 
 def load_prepared(folder: Path) -> SpectrogramSet:
     """Load a prepared dataset, checking that its files agree with each other and were not edited."""
     try:
-        meta = json.loads((folder / DATASET_FILE).read_text())
-        if not isinstance(meta, dict):
+        written = json.loads((folder / DATASET_FILE).read_text())
+        if not isinstance(written, dict):
             raise ValueError("mdaug_dataset.json is not an object")
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise MdaugError(f"{folder} was written by another mdaug version (format {meta.get('format_version')}); "
-                             "prepare it again")
+        if written.get("format_version") != FORMAT_VERSION:
+            raise MdaugError(f"{folder} was written by another mdaug version (format "
+                             f"{written.get('format_version')}); prepare it again")
+        meta = PreparedMeta.model_validate(written)
         content_sha = sha256_file(folder / "spectrograms.npy")
         x = np.load(folder / "spectrograms.npy", allow_pickle=False)
         records, labels = read_manifest(folder / "manifest.csv")
         names = load_class_map(folder / "classes.json")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise MdaugError(f"{folder} is not a complete mdaug dataset ({type(e).__name__}: {str(e)[:80]})") from None
-    if content_sha != meta.get("spectrograms_sha256"):
+    if content_sha != meta.spectrograms_sha256:
         raise MdaugError(f"{folder}: spectrograms.npy does not match mdaug_dataset.json (changed after it was "
                          "prepared); prepare it again")
     if x.dtype != np.float32 or x.ndim != 4 or len(x) != len(records):
         raise MdaugError(f"{folder}: spectrograms.npy {x.shape} {x.dtype} does not match manifest.csv "
                          f"({len(records)} rows)")
-    if names != meta.get("class_names") or len(labels) and (labels.min() < 0 or labels.max() >= len(names)) \
+    if names != meta.class_names or len(labels) and (labels.min() < 0 or labels.max() >= len(names)) \
             or any(r.class_name != names[lab] for r, lab in zip(records, labels)):
         raise MdaugError(f"{folder}: labels in manifest.csv and classes.json disagree (edited by hand?); "
                          "prepare it again")
-    ds = SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=meta.get("info") or {})
-    if ds.fingerprint() != meta.get("fingerprint"):
+    ds = SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=meta.info)
+    if ds.fingerprint() != meta.fingerprint:
         raise MdaugError(f"{folder}: manifest.csv does not match mdaug_dataset.json (edited by hand?); "
                          "prepare it again")
     return ds

@@ -27,6 +27,7 @@ from mdaug.data.array_files import read_array_stack
 from mdaug.data.arrays import ARRAY_SUFFIXES, load_arrays
 from mdaug.data.canonical import Record, SpectrogramSet, natural_key, sample_hash
 from mdaug.data.images import IMAGE_SUFFIXES, BadFile, decode_image, image_to_canonical, is_colour
+from mdaug.data.info import ARRAY_SAMPLE, COLOUR_IMAGE, GREYSCALE_IMAGE, ORIENTATION, DataInfo
 from mdaug.data.limits import MIN_SIDE, check_memory, check_size, one_class_message
 from mdaug.data.prepared import DATASET_FILE, is_prepared, load_prepared
 from mdaug.data.scaling import guess_scale, normalise
@@ -206,7 +207,7 @@ class _Reader:
             if not m:
                 self._problem("error", f"{rel}: does not match data.label_regex {self.cfg.label_regex!r}")
                 return
-            label = m.groupdict().get("label") or m.group(0)
+            label = _group(m, LABEL_GROUP)
         try:
             if path.suffix.lower() in IMAGE_SUFFIXES:
                 self._read_image(data, rel, label, sha)
@@ -220,7 +221,7 @@ class _Reader:
         if min(pixels.shape[:2]) < MIN_SIDE:
             raise BadFile(f"is only {pixels.shape[1]}x{pixels.shape[0]} pixels, too small for a spectrogram (at least "
                           f"{MIN_SIDE} on a side)")
-        self.kinds["colour image" if is_colour(pixels) else "greyscale image"] += 1
+        self.kinds[COLOUR_IMAGE if is_colour(pixels) else GREYSCALE_IMAGE] += 1
         if is_colour(pixels) and self.colormap is None:
             self._detect_colormap([self.root / rel])
         x, off = image_to_canonical(pixels, self.colormap or "gray", crop=self.cfg.crop_to_colormap)
@@ -246,7 +247,7 @@ class _Reader:
                 raise BadFile(f"lists other class names than the first file ({a.class_names[:3]}... vs "
                               f"{self.file_class_names[:3]}...)")
         labels = a.labels if a.labels is not None else [label] * n
-        self.kinds["array sample"] += n
+        self.kinds[ARRAY_SAMPLE] += n
         scale = a.scale
         if scale == "auto":
             scale = guess_scale(np.concatenate([s.ravel() for s in a.samples]))
@@ -293,7 +294,7 @@ class _Reader:
         if self.cfg.session_regex:
             m = re.search(self.cfg.session_regex, rel)
             if m:
-                return m.groupdict().get("session") or m.group(0)
+                return _group(m, SESSION_GROUP)
         parent = str(Path(rel).parent)
         if parent.count("/") >= 1:  # class/session/file: the nested folder is the recording
             return parent
@@ -353,9 +354,9 @@ class _Reader:
             hint = "" if self.cfg.crop_to_colormap is True else "; figures with axes: set data.crop_to_colormap=true"
             self._problem("warning", f"{len(self.off_map)} images have many pixels off the {self.colormap} colormap "
                           f"(worst: {worst[0]}, {worst[1]:.0%}): axes, labels or borders{hint}", skippable=False)
-        if len(self.kinds.keys() & {"colour image", "greyscale image"}) == 2:
-            self._problem("warning", f"mixed greyscale ({self.kinds['greyscale image']}) and colour "
-                          f"({self.kinds['colour image']}) images", skippable=False)
+        if len(self.kinds.keys() & {COLOUR_IMAGE, GREYSCALE_IMAGE}) == 2:
+            self._problem("warning", f"mixed greyscale ({self.kinds[GREYSCALE_IMAGE]}) and colour "
+                          f"({self.kinds[COLOUR_IMAGE]}) images", skippable=False)
         channels = Counter(s.x.shape[0] for s in samples)
         if len(channels) > 1:
             self._problem("error", f"samples have different channel counts {dict(channels)}; use data.colormap to map "
@@ -389,15 +390,13 @@ class _Reader:
             ex = [r.id for r in records if dup[r.sample_hash] > 1][:2]
             self._problem("warning", f"{n_dup} duplicate samples (e.g. {' = '.join(ex)}); duplicates can leak across "
                           "splits", skippable=False)
-        info = {
-            "source": str(self.root), "layout": layout, "format": self.cfg.format,
-            "kinds": dict(self.kinds), "colormap": self.colormap, "colormap_detected": self.colormap_detected,
-            "off_map_fraction": self.off_map_sum / max(1, self.kinds["colour image"]), "scales": dict(self.scales),
-            "raw_range": self.raw_range if np.isfinite(self.raw_range[0]) else None,
-            "dynamic_range_db": self.cfg.dynamic_range_db,
-            "native_shapes": {f"{k[0]}x{k[1]}": v for k, v in shapes.items()},
-            "orientation": "doppler ascending (row 0 = lowest Doppler), time ascending",
-        }
+        info = DataInfo(
+            source=str(self.root), layout=layout, format=self.cfg.format, kinds=dict(self.kinds),
+            colormap=self.colormap, colormap_detected=self.colormap_detected,
+            off_map_fraction=self.off_map_sum / max(1, self.kinds[COLOUR_IMAGE]), scales=dict(self.scales),
+            raw_range=self.raw_range if np.isfinite(self.raw_range[0]) else None,
+            dynamic_range_db=self.cfg.dynamic_range_db,
+            native_shapes={f"{k[0]}x{k[1]}": v for k, v in shapes.items()}, orientation=ORIENTATION)
         return SpectrogramSet(x=x, labels=labels, class_names=names, records=records, info=info)
 
     def _class_names(self) -> list[str]:
@@ -420,6 +419,14 @@ class _Reader:
         for smp in self.samples:
             smp.label = given[int(smp.label) - base]
         return list(given)
+
+
+LABEL_GROUP, SESSION_GROUP = "label", "session"
+"""The named groups of data.label_regex and data.session_regex (without one: the whole match)."""
+
+
+def _group(match: re.Match, name: str) -> str:
+    return match.groupdict().get(name) or match.group(0)
 
 
 def _data_files(folder: Path, suffixes: tuple[str, ...], *, recursive: bool) -> list[Path]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -10,16 +12,57 @@ from mdaug.data.canonical import SpectrogramSet
 from mdaug.data.conditions import Conditions, label
 from mdaug.data.coverage import Coverage, coverage
 from mdaug.data.direction import walking_direction
-from mdaug.data.read import ReadResult
+from mdaug.data.info import DataInfo
+from mdaug.data.read import Problem, ReadResult
 from mdaug.data.transforms import zero_row_of
 from mdaug.plotting import pyplot
 
 
-def summarize(result: ReadResult, conditions: Conditions | None = None) -> dict:
-    """Plain-data summary: classes, counts and sessions per class, shapes, value ranges, problems; with
+@dataclass(frozen=True)
+class DataSummary:
+    """What `mdaug data inspect` says about a dataset: the reader's facts, classes, counts and sessions per class,
+    walking directions, value ranges, problems and, when asked, the conditions and each class's coverage of them."""
+
+    info: DataInfo
+    n: int
+    classes: list[str]
+    counts: dict[str, int]
+    sessions_per_class: dict[str, int]
+    towards_away_per_class: dict[str, list[int]]
+    """Class -> [samples walking towards the radar, away from it]."""
+    one_way_classes: list[str]
+    shape: list[int]
+    value_range: list[float]
+    value_mean: float
+    value_std: float
+    problems: list[Problem]
+    conditions: Conditions | None = None
+    coverage: Coverage | None = None
+    """Of `conditions`, per class."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as `mdaug data inspect --json` writes it."""
+        info, cond, cov = self.info, self.conditions, self.coverage
+        return {
+            "source": info.source, "layout": info.layout, "n": self.n, "classes": self.classes, "counts": self.counts,
+            "sessions_per_class": self.sessions_per_class, "towards_away_per_class": self.towards_away_per_class,
+            "one_way_classes": self.one_way_classes, "shape": self.shape, "native_shapes": info.native_shapes,
+            "kinds": info.kinds, "colormap": info.colormap, "colormap_detected": info.colormap_detected,
+            "off_map_fraction": info.off_map_fraction, "scales": info.scales, "raw_range": info.raw_range,
+            "value_range": self.value_range, "value_mean": self.value_mean, "value_std": self.value_std,
+            "problems": [{"level": p.level, "message": p.message} for p in self.problems],
+            "conditions": None if cond is None or cov is None else {
+                "source": cond.source, "compared": cond.compared(),
+                "tolerance": {n: cond.tolerance(n) for n in cond.compared()}, "bins": cov.bins,
+                "coverage": cov.summary(), "counts": {n: c.tolist() for n, c in cov.counts.items()},
+                "notes": list(cond.notes)},
+        }
+
+
+def summarize(result: ReadResult, conditions: Conditions | None = None) -> DataSummary:
+    """The summary of a dataset as read: classes, counts and sessions per class, shapes, value ranges, problems; with
     `conditions`, where they come from and each class's coverage of them (which bins it has and lacks)."""
     ds = result.dataset
-    counts = ds.counts()
     per_class_sessions = {n: len({r.session for r in ds.records if r.class_name == n and r.session is not None})
                           for n in ds.class_names}
     x = ds.x
@@ -27,82 +70,64 @@ def summarize(result: ReadResult, conditions: Conditions | None = None) -> dict:
     labels = np.asarray(ds.labels)
     direction = {n: [int(((labels == c) & (ways > 0)).sum()), int(((labels == c) & (ways < 0)).sum())]
                  for c, n in enumerate(ds.class_names)}
-    return {
-        "source": ds.info.get("source"),
-        "layout": ds.info.get("layout"),
-        "n": len(ds),
-        "classes": ds.class_names,
-        "counts": counts,
-        "sessions_per_class": per_class_sessions,
-        "towards_away_per_class": direction,
-        "one_way_classes": [n for n, (towards, away) in direction.items() if (towards == 0) != (away == 0)],
-        "shape": list(x.shape[1:]),
-        "native_shapes": ds.info.get("native_shapes"),
-        "kinds": ds.info.get("kinds"),
-        "colormap": ds.info.get("colormap"),
-        "colormap_detected": ds.info.get("colormap_detected"),
-        "off_map_fraction": ds.info.get("off_map_fraction"),
-        "scales": ds.info.get("scales"),
-        "raw_range": ds.info.get("raw_range"),
-        "value_range": [float(x.min()), float(x.max())],
-        "value_mean": float(x.mean()),
-        "value_std": float(x.std()),
-        "problems": [{"level": p.level, "message": p.message} for p in result.problems],
-        "conditions": None if conditions is None else {
-            "source": conditions.source, "compared": conditions.compared(),
-            "tolerance": {n: conditions.tolerance(n) for n in conditions.compared()},
-            "bins": (cov := coverage(conditions, ds.labels, ds.class_names)).bins, "coverage": cov.summary(),
-            "counts": {n: c.tolist() for n, c in cov.counts.items()}, "notes": list(conditions.notes)},
-    }
+    return DataSummary(
+        info=ds.info, n=len(ds), classes=ds.class_names, counts=ds.counts(), sessions_per_class=per_class_sessions,
+        towards_away_per_class=direction,
+        one_way_classes=[n for n, (towards, away) in direction.items() if (towards == 0) != (away == 0)],
+        shape=list(x.shape[1:]), value_range=[float(x.min()), float(x.max())], value_mean=float(x.mean()),
+        value_std=float(x.std()), problems=list(result.problems), conditions=conditions,
+        coverage=None if conditions is None else coverage(conditions, ds.labels, ds.class_names))
 
 
-def print_summary(summary: dict, console) -> None:
+def print_summary(summary: DataSummary, console) -> None:
     from rich.table import Table
 
-    s = summary
-    console.print(f"[bold]{s['source']}[/bold]  ({s['layout']})")
-    kinds = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in (s["kinds"] or {}).items())
-    console.print(f"  samples: {s['n']} in {len(s['classes'])} classes   read: {kinds}")
-    cmap = s["colormap"]
+    info = summary.info
+    console.print(f"[bold]{info.source}[/bold]  ({info.layout})")
+    kinds = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in (info.kinds or {}).items())
+    console.print(f"  samples: {summary.n} in {len(summary.classes)} classes   read: {kinds}")
+    cmap = info.colormap
     if cmap:
-        off = s.get("off_map_fraction") or 0.0
-        console.print(f"  colormap: {cmap}" + (" (detected)" if s["colormap_detected"] else "")
+        off = info.off_map_fraction or 0.0
+        console.print(f"  colormap: {cmap}" + (" (detected)" if info.colormap_detected else "")
                       + (f", {off:.1%} of pixels off the map on average" if cmap not in ("rgb", "gray") else ""))
-    scales = ", ".join(f"{k} ({v})" for k, v in (s["scales"] or {}).items())
+    scales = ", ".join(f"{k} ({v})" for k, v in (info.scales or {}).items())
     console.print(f"  values read as: {scales}")
-    if s["raw_range"]:
-        console.print(f"  raw value range: {s['raw_range'][0]:.4g} .. {s['raw_range'][1]:.4g}")
-    shapes = ", ".join(f"{k} ({v})" for k, v in (s["native_shapes"] or {}).items())
-    console.print(f"  native shapes (doppler x time): {shapes}   ->   canonical {tuple(s['shape'])}")
-    lo, hi = s["value_range"]
-    console.print(f"  canonical values: [{lo:.3f}, {hi:.3f}], mean {s['value_mean']:.3f}, std {s['value_std']:.3f}")
+    if info.raw_range:
+        console.print(f"  raw value range: {info.raw_range[0]:.4g} .. {info.raw_range[1]:.4g}")
+    shapes = ", ".join(f"{k} ({v})" for k, v in (info.native_shapes or {}).items())
+    console.print(f"  native shapes (doppler x time): {shapes}   ->   canonical {tuple(summary.shape)}")
+    lo, hi = summary.value_range
+    console.print(f"  canonical values: [{lo:.3f}, {hi:.3f}], mean {summary.value_mean:.3f}, "
+                  f"std {summary.value_std:.3f}")
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("class")
     table.add_column("samples", justify="right")
     table.add_column("sessions", justify="right")
     table.add_column("towards / away", justify="right")
-    for name in s["classes"]:
-        towards, away = s["towards_away_per_class"][name]
-        table.add_row(name, str(s["counts"][name]), str(s["sessions_per_class"][name] or "-"), f"{towards} / {away}")
+    for name in summary.classes:
+        towards, away = summary.towards_away_per_class[name]
+        table.add_row(name, str(summary.counts[name]), str(summary.sessions_per_class[name] or "-"),
+                      f"{towards} / {away}")
     console.print(table)
-    one_way = s["one_way_classes"]
+    one_way = summary.one_way_classes
     if one_way:
         shown = ", ".join(one_way[:6]) + (f" and {len(one_way) - 6} more" if len(one_way) > 6 else "")
         console.print(f"  walking direction (the side of zero Doppler the torso line is on): {len(one_way)} of "
-                      f"{len(s['classes'])} classes go one way only ({shown}). A recogniser does not recognise "
+                      f"{len(summary.classes)} classes go one way only ({shown}). A recogniser does not recognise "
                       "them going the other way; if the labels are people, data.direction_free=true lets the "
                       "recognisers mirror the Doppler "
                       "axis (it is on for the built-in walkers).", highlight=False)
-    if s.get("conditions"):
-        for note in s["conditions"].get("notes") or []:
+    if summary.conditions is not None:
+        for note in summary.conditions.notes:
             console.print(f"  conditions: {note}", highlight=False)
-        if s["conditions"]["bins"]:
-            print_coverage(s, console)
-    if s["problems"]:
-        console.print(f"[bold]problems found ({len(s['problems'])}):[/bold]")
-        for p in s["problems"]:
-            colour = "red" if p["level"] == "error" else "yellow"
-            console.print(f"  [{colour}]{p['level']}[/{colour}]: {p['message']}", markup=True, highlight=False)
+    if summary.coverage is not None and summary.coverage.bins:
+        print_coverage(summary, console)
+    if summary.problems:
+        console.print(f"[bold]problems found ({len(summary.problems)}):[/bold]")
+        for p in summary.problems:
+            colour = "red" if p.level == "error" else "yellow"
+            console.print(f"  [{colour}]{p.level}[/{colour}]: {p.message}", markup=True, highlight=False)
     else:
         console.print("problems found: none")
 
@@ -112,27 +137,28 @@ def _marks(counts: list[int]) -> str:
     return "".join("#" if c > 0 else "." for c in counts)
 
 
-def print_coverage(summary: dict, console) -> None:
+def print_coverage(summary: DataSummary, console) -> None:
     """Per class, per condition: one mark per bin of the condition ('#' has recordings there, '.' has none while
     the dataset has some), and how many bins it lacks."""
     from rich.table import Table
 
-    c = summary["conditions"]
-    names = [n for n in c["compared"] if n in c["bins"]]
+    cond, cov = summary.conditions, summary.coverage
+    assert cond is not None and cov is not None, "print_coverage needs a summary with conditions"
+    names = [n for n in cond.compared() if n in cov.bins]
     console.print("[bold]conditions per recording[/bold] (# = the class has recordings in that bin, . = it lacks "
                   "them and other classes have some; lacked: bins of all conditions):")
     for n in names:
-        tol = c["tolerance"].get(n)
+        tol = cond.tolerance(n)
         same = f"; the same condition within {tol:g}" if tol else ""
-        console.print(f"  {n}: {c['source'][n]}; bins {', '.join(c['bins'][n])}{same}", highlight=False)
+        console.print(f"  {n}: {cond.source[n]}; bins {', '.join(cov.bins[n])}{same}", highlight=False)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("class")
     for n in names:
         table.add_column(label(n).split(" (")[0], no_wrap=True)
     table.add_column("lacked", justify="right")
-    for i, cls in enumerate(summary["classes"]):
-        lacked = sum(len(c["coverage"][cls][n]["lacks"]) for n in names)
-        table.add_row(cls, *[_marks(c["counts"][n][i]) for n in names], str(lacked))
+    for i, cls in enumerate(summary.classes):
+        lacked = sum(int(cov.lacks(n)[i].sum()) for n in names)
+        table.add_row(cls, *[_marks(cov.counts[n][i].tolist()) for n in names], str(lacked))
     console.print(table)
 
 

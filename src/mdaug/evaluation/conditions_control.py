@@ -27,6 +27,7 @@ from mdaug.data import estimators as est
 from mdaug.data.axes import axes_of
 from mdaug.data.conditions import PERSON_TRAITS
 from mdaug.data.coverage import lacking
+from mdaug.data.info import DataInfo
 from mdaug.errors import MdaugError
 from mdaug.inference import in_batches
 from mdaug.models.conditioning import ConditionSpec, encode_table
@@ -48,11 +49,11 @@ class Reader:
     """The estimators of mdaug.data.estimators with one dataset's axes, display range and noise-floor shape (read
     from its training recordings, as estimate_conditions reads it from the data)."""
 
-    def __init__(self, x: np.ndarray, info: dict[str, Any], data_cfg: Any = None) -> None:
+    def __init__(self, x: np.ndarray, info: DataInfo, data_cfg: Any = None) -> None:
         """`x`: real spectrograms of the data (a sample of its training split), `info` its SpectrogramSet.info."""
-        if x.shape[1] != 1 or info.get("dynamic_range_db_mixed"):
+        if x.shape[1] != 1 or info.dynamic_range_db_mixed:
             raise MdaugError("conditions are read back only from one-channel spectrograms of one display range")
-        self.dr = float(info.get("dynamic_range_db") or getattr(data_cfg, "dynamic_range_db", 40.0))
+        self.dr = info.dynamic_range_or(getattr(data_cfg, "dynamic_range_db", 40.0))
         self.axes = axes_of(x.shape, info, data_cfg)
         pick = np.sort(np.random.default_rng(0).permutation(len(x))[:512])
         self.shape = est.noise_shape(est.power(x[pick], self.dr), 10.0 ** (-self.dr / 10.0))

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from mdaug.data.info import DataInfo
 from mdaug.plotting import pyplot
 
 
@@ -53,18 +54,16 @@ class SpectrogramAxes:
                 f"columns time frames; colour: dB below each spectrogram's peak ({self.dynamic_range_db:g} dB range)")
 
 
-def spectrogram_axes(info: dict[str, Any] | None, dynamic_range_db: float | None = None) -> SpectrogramAxes:
+def spectrogram_axes(info: DataInfo, dynamic_range_db: float | None = None) -> SpectrogramAxes:
     """The axes of a dataset from its metadata (SpectrogramSet.info, as data.json stores it)."""
-    info = info or {}
-    dr = float(dynamic_range_db or info.get("dynamic_range_db") or 40.0)
+    dr = float(dynamic_range_db or info.dynamic_range_db or 40.0)
 
-    def pair(key: str) -> tuple[float, float] | None:
-        v = info.get(key)
-        ok = isinstance(v, (list, tuple)) and len(v) >= 2 and all(isinstance(a, (int, float)) for a in v)
-        return (float(v[0]), float(v[-1])) if ok and v[0] != v[-1] else None
+    def pair(first_last: list[float] | None) -> tuple[float, float] | None:
+        ok = first_last is not None and len(first_last) >= 2 and first_last[0] != first_last[-1]
+        return (float(first_last[0]), float(first_last[-1])) if ok else None
 
-    d, t = pair("doppler_hz"), pair("time_s")
-    return SpectrogramAxes(d, t, dr) if d and t else SpectrogramAxes(None, None, dr)
+    doppler, time = pair(info.doppler_hz), pair(info.time_s)
+    return SpectrogramAxes(doppler, time, dr) if doppler and time else SpectrogramAxes(None, None, dr)
 
 
 def _save(fig, path: Path, suptitle: str) -> Path:

@@ -14,7 +14,8 @@ import numpy as np
 from mdaug.data import is_prepared, load_prepared, load_split
 from mdaug.errors import MdaugError
 from mdaug.evaluation.figures import SpectrogramAxes, spectrogram_axes
-from mdaug.runs.layout import CARD, DATA_RECORD, SPLIT, PipelineFolders, final_dir
+from mdaug.runs.layout import CARD, SPLIT, PipelineFolders, final_dir
+from mdaug.runs.run_data import DataRecord
 from mdaug.sampling.export import AugmentRecord
 
 
@@ -31,18 +32,16 @@ def data_axes(folder: str | Path) -> DataAxes:
     class names."""
     p = PipelineFolders(Path(folder))
     try:
-        record = json.loads((p.ae / DATA_RECORD).read_text())
-    except (OSError, ValueError):
-        record = {}
+        record = DataRecord.load(p.ae)
+    except MdaugError:
+        record = DataRecord()
     dr = None
     try:
         dr = json.loads((final_dir(p.ae) / CARD).read_text())["normalisation"]["dynamic_range_db"]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    shape = record.get("shape") if isinstance(record.get("shape"), list) else [1, 0, 0]
-    info = record.get("info") if isinstance(record.get("info"), dict) else {}
-    names = record.get("class_names") if isinstance(record.get("class_names"), list) else []
-    return DataAxes(spectrogram_axes(info, dr), int(shape[-2]), int(shape[-1]), [str(n) for n in names])
+    shape = record.shape or [1, 0, 0]
+    return DataAxes(spectrogram_axes(record.info, dr), int(shape[-2]), int(shape[-1]), list(record.class_names))
 
 
 @dataclass
@@ -58,7 +57,7 @@ class Samples:
 
 def _real_test(p: PipelineFolders, class_names: list[str]) -> tuple[np.ndarray | None, np.ndarray | None, str]:
     try:
-        source = Path(json.loads((p.ae / DATA_RECORD).read_text())["source"])
+        source = Path(DataRecord.load(p.ae).source)
         if not is_prepared(source):
             return None, None, f"the real data ({source}) is not a prepared dataset, so no real spectrogram is shown"
         ds = load_prepared(source)

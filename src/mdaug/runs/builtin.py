@@ -88,7 +88,7 @@ def corpus_dataset(cfg: Config, console: Console | None = None) -> Path:
         # every recording's true conditions (the simulator's), with its part's radar: what a conditional stage 2
         # learns the conditions from (no estimate reads a corpus whose parts differ in their display's dB range)
         atomic_write_text(folder / "recordings.csv", csv_text([
-            {"id": r.id} | m | {"radar": part.radar}
+            {"id": r.id} | m.row() | {"radar": part.radar}
             for part, sim in zip(parts, sims) for r, m in zip(sim.dataset.records, sim.samples)]))
         atomic_write_text(folder / "people.csv", csv_text([{"part": part.index} | person.row() for part, sim
                                                            in zip(parts, sims) for person in sim.people]))

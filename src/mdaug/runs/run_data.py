@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from pydantic import BaseModel
 from rich.console import Console
 
 from mdaug.config import Config, DataConfig
 from mdaug.data import SpectrogramSet, is_prepared, load_prepared, load_split, make_split, read_dataset, save_split
 from mdaug.data.axes import with_axes
 from mdaug.data.conditions import Conditions, dataset_conditions
+from mdaug.data.info import DataInfo, DataInfoJson
 from mdaug.data.limits import check_size, one_class_message
 from mdaug.data.read import resize
 from mdaug.data.splits import Split, check_leak_free, limit_sessions, limit_train
@@ -77,8 +79,7 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
         raise MdaugError(one_class_message(ds.class_names[0] if ds.class_names else "-", len(ds)))
     if cfg.data.size is not None and tuple(ds.x.shape[2:]) != tuple(cfg.data.size):
         check_size(cfg.data.size, len(ds), ds.x.shape[1])
-        ds = SpectrogramSet(x=resize(ds.x, cfg.data.size), labels=ds.labels, class_names=ds.class_names,
-                            records=ds.records, info=ds.info)
+        ds = replace(ds, x=resize(ds.x, cfg.data.size))
     saved = path / SPLIT if path.is_dir() else None
     split = None
     if saved is not None and saved.exists():
@@ -98,29 +99,49 @@ def load_run_data(cfg: Config, console: Console | None = None) -> RunData:
     return RunData(dataset=ds, split=split, source=str(path), data_cfg=cfg.data)
 
 
-def data_record(data: RunData) -> dict:
+class DataRecord(BaseModel):
+    """RUN/data.json: what data a run saw, checked again on resume and read by later stages."""
+
+    source: str = ""
+    fingerprint: str = ""
+    n: int = 0
+    shape: list[int] = []
+    """(channels, doppler, time) of one sample."""
+    class_names: list[str] = []
+    split: dict[str, int] = {}
+    """How many samples each split holds."""
+    split_group_by: str = ""
+    info: DataInfoJson = DataInfo()
+
+    @classmethod
+    def load(cls, run: Path) -> DataRecord:
+        """The record of the run folder `run`; MdaugError when it has none that reads."""
+        try:
+            return cls.model_validate_json((Path(run) / DATA_RECORD).read_text())
+        except (OSError, ValueError):
+            raise MdaugError(f"{run}/{DATA_RECORD} is missing or unreadable; this is not a complete mdaug run") \
+                from None
+
+
+def data_record(data: RunData) -> DataRecord:
     """What a run stores about its data (data.json), checked again on resume and by later stages."""
-    return {"source": data.source, "fingerprint": data.dataset.fingerprint(), "n": len(data.dataset),
-            "shape": list(data.dataset.x.shape[1:]), "class_names": data.dataset.class_names,
-            "split": {k: len(v) for k, v in data.split.ids.items()}, "split_group_by": data.split.group_by,
-            "info": data.dataset.info}
+    return DataRecord(source=data.source, fingerprint=data.dataset.fingerprint(), n=len(data.dataset),
+                      shape=list(data.dataset.x.shape[1:]), class_names=data.dataset.class_names,
+                      split={k: len(v) for k, v in data.split.ids.items()}, split_group_by=data.split.group_by,
+                      info=data.dataset.info)
 
 
 def write_run_data(data: RunData, run: Path) -> None:
     save_split(data.split, run / SPLIT)
-    atomic_write_text(run / DATA_RECORD, json.dumps(data_record(data), indent=2, default=str))
+    atomic_write_text(run / DATA_RECORD, json.dumps(data_record(data).model_dump(), indent=2, default=str))
 
 
 def check_run_data(data: RunData, run: Path) -> None:
     """Refuse to resume on other data than the run started with."""
-    try:
-        before = json.loads((run / DATA_RECORD).read_text())
-    except (OSError, ValueError):
-        raise MdaugError(f"{run}/{DATA_RECORD} is missing or unreadable; this is not a complete mdaug run") from None
-    now = data_record(data)
-    if before.get("fingerprint") != now["fingerprint"] or before.get("shape") != now["shape"]:
-        raise MdaugError(f"the data differs from the data {run} was trained on ({before.get('source')}, "
-                         f"{before.get('n')} samples {before.get('shape')}); resume with the same data")
+    before, now = DataRecord.load(run), data_record(data)
+    if before.fingerprint != now.fingerprint or before.shape != now.shape:
+        raise MdaugError(f"the data differs from the data {run} was trained on ({before.source}, "
+                         f"{before.n} samples {before.shape}); resume with the same data")
     split = load_split(run / SPLIT)
     if split.ids != data.split.ids:
         raise MdaugError(f"the split differs from the one {run} was trained on; resume with the same split config")

@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from mdaug.config import StrategyConfig
 from mdaug.data import is_prepared, save_prepared, write_dataset
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
+from mdaug.data.info import ARRAY_SAMPLE, COLOUR_IMAGE, GREYSCALE_IMAGE, DataInfo
 from mdaug.data.limits import check_memory
 from mdaug.data.summary import preview_grid
 from mdaug.errors import MdaugError
@@ -41,7 +43,7 @@ class OutputFormat:
     suffix: str = ".png"
 
 
-def input_format(source: str, info: dict) -> OutputFormat:
+def input_format(source: str, info: DataInfo) -> OutputFormat:
     """The format of the dataset a model was trained on, from its path and the reader's facts."""
     path = Path(source)
     if is_prepared(path):
@@ -56,14 +58,13 @@ def input_format(source: str, info: dict) -> OutputFormat:
             return OutputFormat("mat73" if path.exists() and h5py.is_hdf5(path) else "mat")
         if suffix in (".h5", ".hdf5"):
             return OutputFormat("hdf5")
-    kinds = info.get("kinds") or {}
-    if kinds.get("colour image") or kinds.get("greyscale image"):
-        colour = kinds.get("colour image", 0) >= kinds.get("greyscale image", 0)
-        cmap = (info.get("colormap") or "jet") if colour else "gray"
+    colour_images, greyscale_images = info.count(COLOUR_IMAGE), info.count(GREYSCALE_IMAGE)
+    if colour_images or greyscale_images:
+        cmap = (info.colormap or "jet") if colour_images >= greyscale_images else "gray"
         suffixes = Counter(Path(f).suffix.lower() for f in _image_files(path))
         suffix = suffixes.most_common(1)[0][0] if suffixes else ".png"
         return OutputFormat("images", cmap, ".png" if suffix in (".jpg", ".jpeg") else suffix)
-    if kinds.get("array sample"):
+    if info.count(ARRAY_SAMPLE):
         return OutputFormat("npz")
     return OutputFormat("prepared")
 
@@ -113,8 +114,8 @@ class AugmentRecord(BaseModel):
     autoencoder: AutoencoderRef
     data_file: str
     """What `mdaug data inspect` reads, relative to the folder (which may be renamed after writing)."""
-    strategy: dict[str, Any] | None = None
-    """The strategy the samples were drawn with (config StrategyConfig), None for plain samples."""
+    strategy: StrategyConfig | None = None
+    """The strategy the samples were drawn with, None for plain samples."""
     selected: str | None = None
     """How that strategy was chosen."""
     floor_noise_db: float | None = None
@@ -161,7 +162,7 @@ def _dataset(x: np.ndarray, labels: np.ndarray, names: list[str], suffix: str, i
         records.append(Record(id=rel, file=rel if images else stem, index=-1, class_name=name, session=None,
                               orig_shape=tuple(xi.shape), file_sha256="", sample_hash=sample_hash(xi)))
     return SpectrogramSet(x=x.astype(np.float32), labels=labels, class_names=list(names), records=records,
-                          info={"synthetic": True, "source": str(source)})
+                          info=DataInfo(synthetic=True, source=str(source)))
 
 
 def _write(ds: SpectrogramSet, out: Path, of: OutputFormat) -> list[str]:
@@ -184,7 +185,7 @@ def check_export_size(s2: Stage2Model, n: int) -> None:
 def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: list[str] | None = None,
                      settings: SampleSettings | None = None, seed: int = 0, fmt: str = "auto", batch_size: int = 64,
                      device: str | None = None, progress: bool = False,
-                     pool: tuple[np.ndarray, np.ndarray] | None = None, strategy: dict[str, Any] | None = None,
+                     pool: tuple[np.ndarray, np.ndarray] | None = None, strategy: StrategyConfig | None = None,
                      selected: str | None = None, drawn: dict[str, int] | None = None, rounds: int | None = None,
                      short_why: str | None = None) -> AugmentRecord:
     """Write `per_class` spectrograms for each chosen class to the new folder `out` in the input dataset's format
@@ -196,7 +197,7 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
         raise MdaugError(f"--per-class must be at least 1, not {per_class}")
     if fmt not in FORMATS:
         raise MdaugError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
-    of = (input_format(s2.card.data_source, s2.card.data_info or {}) if fmt == "auto"
+    of = (input_format(s2.card.data_source, DataInfo.from_json(s2.card.data_info)) if fmt == "auto"
           else OutputFormat(fmt, "jet" if fmt == "images" else "gray"))
     settings = settings or replace(s2.default_settings(), texture=False)  # mixed with recordings: see pools.py
     wanted = class_indices(classes, s2.class_names)
@@ -215,7 +216,7 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
         ds = _dataset(x, labels, names, of.suffix, of.fmt == "images", s2.folder)
         files = _write(ds, tmp, of)
         rows = manifest_rows(files, labels, names, s2, settings, seed, batch_size,
-                             None if strategy is None else strategy.get("name"))
+                             None if strategy is None else strategy.name)
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()

@@ -14,6 +14,7 @@ import numpy as np
 from mdaug.config import PretrainConfig, RadarPreset, SimulateConfig
 from mdaug.data.canonical import Record, SpectrogramSet, sample_hash
 from mdaug.data.images import canonical_to_image, decode_image, image_to_canonical
+from mdaug.data.info import ORIENTATION, SIMULATED, DataInfo
 from mdaug.simulate.dataset import Simulated, simulate_dataset
 
 SPEED_OF_LIGHT = 299_792_458.0
@@ -104,7 +105,7 @@ def simulate_part(part: Part, size: tuple[int, int], *, progress: bool = False) 
                       sample_hash=sample_hash(xi)) for r, xi in zip(ds.records, x)]
     sim.dataset = SpectrogramSet(x=x.astype(np.float32), labels=ds.labels, records=records,
                                  class_names=[prefix + n for n in ds.class_names],
-                                 info=dict(ds.info, display=part.display, radar=part.radar))
+                                 info=ds.info.updated(display=part.display, radar=part.radar))
     return sim
 
 
@@ -117,12 +118,11 @@ def concatenate(sims: list[Simulated]) -> SpectrogramSet:
         labels.append(ds.labels + len(names))
         records += ds.records
         names += ds.class_names
-    ranges = {float(s.dataset.info["dynamic_range_db"]) for s in sims}
-    info = {"source": "mdaug pretraining corpus", "layout": "simulated", "parts": len(sims),
-            # one dB range when the parts share it; else the display's range differs from part to part
-            **({"dynamic_range_db": ranges.pop()} if len(ranges) == 1 else {"dynamic_range_db_mixed": True}),
-            "kinds": {"simulated spectrogram": int(sum(len(s.dataset) for s in sims))},
-            "orientation": "doppler ascending (row 0 = lowest Doppler), time ascending"}
+    ranges = {float(s.dataset.info.dynamic_range_db) for s in sims}
+    # one dB range when the parts share it; else the display's range differs from part to part
+    dynamic_range = {"dynamic_range_db": ranges.pop()} if len(ranges) == 1 else {"dynamic_range_db_mixed": True}
+    info = DataInfo(source="mdaug pretraining corpus", layout="simulated", parts=len(sims), **dynamic_range,
+                    kinds={SIMULATED: int(sum(len(s.dataset) for s in sims))}, orientation=ORIENTATION)
     return SpectrogramSet(x=np.concatenate(x), labels=np.concatenate(labels), class_names=names, records=records,
                           info=info)
 

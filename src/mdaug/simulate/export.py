@@ -34,15 +34,15 @@ def person_preview(sim: Simulated, path: Path, cmap: str = "jet") -> Path:
         ax.imshow(ds.x[i, 0], origin="lower", aspect="auto", cmap=cmap, vmin=-1, vmax=1, extent=extent,
                   interpolation="nearest")
         m = sim.samples[i]
-        ax.set_title(f"{ds.class_names[c]}  {m['speed_mps']:.2f} m/s, {m['aspect_deg']:.0f} deg", fontsize=6)
+        ax.set_title(f"{ds.class_names[c]}  {m.speed_mps:.2f} m/s, {m.aspect_deg:.0f} deg", fontsize=6)
         ax.tick_params(labelsize=6)
         if c % cols == 0:
             ax.set_ylabel("Doppler (Hz)", fontsize=6)
         if c // cols == rows - 1:
             ax.set_xlabel("time (s)", fontsize=6)
     info = ds.info
-    fig.suptitle(f"simulated walkers: {info['carrier_hz'] / 1e9:g} GHz, PRF {info['prf_hz']:g} Hz, "
-                 f"{info['dynamic_range_db']:g} dB range (one recording per person)", fontsize=8)
+    fig.suptitle(f"simulated walkers: {info.carrier_hz / 1e9:g} GHz, PRF {info.prf_hz:g} Hz, "
+                 f"{info.dynamic_range_db:g} dB range (one recording per person)", fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
@@ -81,7 +81,8 @@ def write_simulated(sim: Simulated, out: Path, cfg: Config, *, images: bool = Fa
     save_prepared(ds, out)
     save_split(make_split(ds, cfg.split), out / SPLIT_FILE)
     atomic_write_text(out / "people.csv", csv_text([p.row() for p in sim.people]))
-    atomic_write_text(out / "recordings.csv", csv_text([{"id": r.id} | m for r, m in zip(ds.records, sim.samples)]))
+    atomic_write_text(out / "recordings.csv",
+                      csv_text([{"id": r.id} | m.row() for r, m in zip(ds.records, sim.samples)]))
     save_config(cfg, out / CONFIG_FILE)
     person_preview(sim, out / "preview.png")
     if images:

@@ -35,6 +35,20 @@ SEGMENT_RATIOS = {
 }
 
 
+def leg_ratio(ratios: dict[str, float]) -> float:
+    """Ht / H: thigh plus shank, as fractions of the body height."""
+    return ratios["thigh"] + ratios["shank"]
+
+
+BASE, NECK = "base", "neck"
+"""The joints at the torso's ends (the pelvis's base and the neck), as joint_positions names them."""
+
+
+def torso_midpoint(joints: dict[str, np.ndarray]) -> np.ndarray:
+    """The middle of the torso of joint_positions' joints."""
+    return (joints[BASE] + joints[NECK]) / 2
+
+
 @dataclass(frozen=True)
 class Gait:
     """How one person walks: body size, speed and the personal offsets on the Boulic trajectories."""
@@ -220,7 +234,7 @@ def joint_positions(t: np.ndarray, gait: Gait, phase0: float = 0.0, progress: bo
     r_thorax = _rot("z", pel["thorax"]) @ _flex(pel["lean"])  # lean <= 0: a forward lean of up to 2 * a1 degrees
     base = np.stack([pel["forward"] + (gait.speed * t if progress else 0.0), pel["lateral"],
                      gait.leg_height + pel["vertical"]], -1)
-    out = {"base": base, "neck": base + _apply(r_thorax, [0, 0, L("torso")]),
+    out = {BASE: base, NECK: base + _apply(r_thorax, [0, 0, L("torso")]),
            "head_top": base + _apply(r_thorax, [0, 0, L("torso") + L("head")])}
     for side, sign, offset, gain in (("r", -1.0, 0.0, 1.0), ("l", 1.0, 0.5 + gait.asymmetry / 4, 1.0 + gait.asymmetry)):
         ang = joint_angles(phase + offset, gait, side_gain=gain)

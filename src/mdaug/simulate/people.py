@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from mdaug.config import SimulateConfig
-from mdaug.simulate.kinematics import SEGMENT_RATIOS, Gait
+from mdaug.simulate.kinematics import SEGMENT_RATIOS, Gait, leg_ratio
 from mdaug.simulate.scene import Recording
 
 
@@ -49,16 +49,16 @@ def _rng(*key: int) -> np.random.Generator:
 
 def make_person(cfg: SimulateConfig, index: int) -> Person:
     rng = _rng(cfg.seed, 1, index)
-    u = lambda lo_hi: float(rng.uniform(*lo_hi))  # noqa: E731
-    j = cfg.segment_jitter
-    ratios = {k: v * (1 + float(rng.uniform(-j, j))) for k, v in SEGMENT_RATIOS.items()}
-    height = u(cfg.height_m)
-    speed = u(cfg.rv) * (ratios["thigh"] + ratios["shank"]) * height  # V = RV * Ht
+    draw = lambda lo_hi: float(rng.uniform(*lo_hi))  # noqa: E731
+    jitter = cfg.segment_jitter
+    ratios = {k: v * (1 + float(rng.uniform(-jitter, jitter))) for k, v in SEGMENT_RATIOS.items()}
+    height = draw(cfg.height_m)
+    speed = draw(cfg.rv) * leg_ratio(ratios) * height  # V = RV * Ht
     return Person(index=index, name=f"person{index + 1:02d}", height=height, speed=speed, ratios=ratios,
-                  build=u(cfg.build), arm_swing=u(cfg.arm_swing),
+                  build=draw(cfg.build), arm_swing=draw(cfg.arm_swing),
                   knee_peak_offset=float(rng.uniform(-1, 1)) * cfg.knee_peak_offset_deg,
                   hip_amplitude_offset=float(rng.uniform(-1, 1)) * cfg.hip_amplitude_offset_deg,
-                  cadence=u(cfg.cadence), asymmetry=float(rng.uniform(-1, 1)) * cfg.asymmetry)
+                  cadence=draw(cfg.cadence), asymmetry=float(rng.uniform(-1, 1)) * cfg.asymmetry)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from scipy.fft import fft, fftfreq, fftshift
 from scipy.interpolate import CubicSpline
 from scipy.signal.windows import get_window
 
-from mdaug.simulate.kinematics import Gait, joint_positions
+from mdaug.simulate.kinematics import Gait, joint_positions, torso_midpoint
 from mdaug.simulate.radar import (
     Radar,
     add_noise_and_clutter,
@@ -111,8 +111,7 @@ def torso_radial_speed(gait: Gait, rec: Recording, radar: Radar, duration_s: flo
     torso's midpoint at the start less that at the end, over the duration. What the torso line of a spectrogram
     shows (a walker's speed times the cosine of the aspect, as the range and aspect change during the walk)."""
     t = np.array([0.0, duration_s])
-    j = world_joints(t, gait, rec)
-    mid = (j["base"] + j["neck"]) / 2 - np.array([0.0, 0.0, radar.height_m])
+    mid = torso_midpoint(world_joints(t, gait, rec)) - np.array([0.0, 0.0, radar.height_m])
     r = np.linalg.norm(mid, axis=-1)
     return float((r[0] - r[1]) / duration_s)
 

@@ -358,7 +358,7 @@ class AutoencoderRecipe(Recipe):
         """The noise-floor texture the decoder smooths away, fitted on the saved (EMA) model's reconstructions of
         training spectrograms."""
         ds = self.data.dataset
-        dr = float(ds.info.get("dynamic_range_db", self.cfg.data.dynamic_range_db))
+        dr = ds.info.dynamic_range_or(self.cfg.data.dynamic_range_db)
         with self.ema_weights() as model:
             return fit_model_texture(model, ds.x, self.data.indices("train"), dr, seed=self.cfg.ae_train.seed,
                                      device=self.accelerator.device)
@@ -371,7 +371,7 @@ class AutoencoderRecipe(Recipe):
             family=self.cfg.ae.family, class_names=ds.class_names, input_shape=list(ds.x.shape[1:]),
             latent_shape=list(self.unwrapped.latent_shape(self.data.size)),
             normalisation=Normalisation(
-                range=[-1, 1], dynamic_range_db=ds.info.get("dynamic_range_db", self.cfg.data.dynamic_range_db),
+                range=[-1, 1], dynamic_range_db=ds.info.dynamic_range_or(self.cfg.data.dynamic_range_db),
                 meaning="-1 = dynamic_range_db below each spectrogram's peak, +1 = the peak (dB, linear in between)",
                 doppler_axis="row 0 = lowest Doppler"),
             data_fingerprint=ds.fingerprint(), data_source=self.data.source,

@@ -68,7 +68,7 @@ def classical_augmentation(cfg: Config) -> ClassicalAugmentConfig:
 def check_snr_drop(ds) -> None:
     """Refuse classical.snr_drop_db on data it cannot lower the SNR of exactly: spectrograms of several display ranges
     (the simulated corpus) or of three channels (data.colormap=rgb), whose values are no dB display."""
-    if ds.info.get("dynamic_range_db_mixed"):
+    if ds.info.dynamic_range_db_mixed:
         raise MdaugError("classical.snr_drop_db needs one display range, but this dataset mixes several (the simulated "
                          "corpus): set classical.snr_drop_db=0")
     if ds.x.shape[1] != 1:
@@ -182,7 +182,7 @@ class RecognizerRecipe(Recipe):
         self.labels = torch.from_numpy(ds.labels)
         self.zero_row = zero_row_of(ds)  # for classical.doppler_mirror
         self.classical = classical_augmentation(cfg)
-        self.dynamic_range_db = float(ds.info.get("dynamic_range_db", cfg.data.dynamic_range_db))
+        self.dynamic_range_db = ds.info.dynamic_range_or(cfg.data.dynamic_range_db)
         self.noise = None
         if cfg.recognizer.classical and self.classical.snr_drop_db > 0:
             check_snr_drop(ds)

@@ -222,7 +222,7 @@ def export_with_strategy(s2: Stage2Model, out: Path, per_class: int, choice: Str
                               conditions=data.conditions.subset(train) if fill else None,
                               reader=Reader.of(data, train) if fill else None)
     return export_augmented(s2, out, per_class, classes=classes, settings=strategy_settings(s2, s), seed=seed,
-                            fmt=fmt, pool=(pool.x, pool.labels), strategy=s.model_dump(), selected=choice.selected,
+                            fmt=fmt, pool=(pool.x, pool.labels), strategy=s, selected=choice.selected,
                             drawn=pool.counts, rounds=rounds, short_why=_short_why(s, pool.counts))
 
 

@@ -100,11 +100,11 @@ def measure(shipped: Path, cfg: Config, target: str, rec_dir: Path, console: Con
     x, labels = data.dataset.x[idx], data.dataset.labels[idx]
     x_hat, metrics = reconstruct_with_metrics(pre.model, x, labels)
     rec, _ = load_recognizer(rec_dir)
-    dr = float(data.dataset.info.get("dynamic_range_db", cfg.data.dynamic_range_db))
+    dr = data.dataset.info.dynamic_range_or(cfg.data.dynamic_range_db)
     return {"dataset": TARGETS[target], "test_samples": int(len(idx)), "psnr_db": float(metrics["psnr_db"].mean()),
             "ssim": float(metrics["ssim"].mean()), "identity": identity_ceiling(rec, x, x_hat, labels),
             "noise_floor": {"real": noise_floor(x, dr), "reconstructed": noise_floor(x_hat, dr)},
-            "carrier_ghz": float(data.dataset.info.get("carrier_hz", 0.0)) / 1e9}
+            "carrier_ghz": float(data.dataset.info.carrier_hz or 0.0) / 1e9}
 
 
 def write_shipped(final: Path, dest: Path) -> str:
