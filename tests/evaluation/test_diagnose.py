@@ -7,6 +7,8 @@ import torch
 from mdaug.config import load_config
 from mdaug.evaluation.diagnose import THRESHOLDS, diagnose, knn_agreement, linear_probe, path_roughness, verdicts
 from mdaug.evaluation.health import codebook_stats, posterior_stats
+from mdaug.evaluation.record_parts import DiagnoseMeasures, LatentStats, Roughness
+from mdaug.evaluation.records import DiagnoseReport
 from mdaug.training.autoencoder import train_autoencoder
 from tests.conftest import assert_one_line_error
 
@@ -19,38 +21,41 @@ def test_a_collapsed_codebook_reports_the_constructed_usage_and_is_flagged():
     hist = torch.zeros(1, 512)
     hist[0, :41] = 100.0  # 41 of 512 codes used
     stats = codebook_stats(hist)
-    assert stats["codebook_usage_pct"] == pytest.approx(100 * 41 / 512)
-    assert stats["dead_codes"] == 471
-    assert stats["perplexity"] == pytest.approx(41.0)
-    v = by_problem(verdicts({"latent": stats, "codebook_size": 512}))
+    assert stats.codebook_usage_pct == pytest.approx(100 * 41 / 512)
+    assert stats.dead_codes == 471
+    assert stats.perplexity == pytest.approx(41.0)
+    v = by_problem(verdicts(DiagnoseMeasures(latent=stats, codebook_size=512)))
     assert not v["codebook collapse"].ok and not v["dead codes"].ok
     healthy = torch.ones(1, 512)
-    assert all(x.ok for x in verdicts({"latent": codebook_stats(healthy), "codebook_size": 512}))
+    assert all(x.ok for x in verdicts(DiagnoseMeasures(latent=codebook_stats(healthy), codebook_size=512)))
 
 
 def test_a_posterior_with_zero_std_is_flagged_as_variance_collapse():
     mean = torch.randn(200, 4, 2, 2)  # informative means: every unit varies across inputs
     m1, m2 = mean.mean(0), mean.square().mean(0)
     collapsed = posterior_stats(m1, m2, torch.tensor([0.4, 0.0, 0.5, 0.3]), torch.ones(4), torch.full((4,), 1e-3))
-    v = by_problem(verdicts({"latent": collapsed}))
+    v = by_problem(verdicts(DiagnoseMeasures(latent=collapsed)))
     assert not v["variance collapse"].ok and v["variance collapse"].value == 0.0
     assert v["posterior collapse"].ok
     fine = posterior_stats(m1, m2, torch.full((4,), 0.5), torch.ones(4), torch.full((4,), 0.25))
-    assert by_problem(verdicts({"latent": fine}))["variance collapse"].ok
+    assert by_problem(verdicts(DiagnoseMeasures(latent=fine)))["variance collapse"].ok
     dead = posterior_stats(torch.zeros(4, 2, 2), torch.zeros(4, 2, 2), torch.ones(4), torch.zeros(4), torch.ones(4))
-    assert not by_problem(verdicts({"latent": dead}))["posterior collapse"].ok  # means never move: no information
+    # means that never move carry no information
+    assert not by_problem(verdicts(DiagnoseMeasures(latent=dead)))["posterior collapse"].ok
 
 
 def test_a_near_deterministic_encoder_is_a_collapse_only_when_its_latents_are_pointer_like():
     mean = torch.randn(200, 4, 2, 2)
     m1, m2 = mean.mean(0), mean.square().mean(0)
     tiny = posterior_stats(m1, m2, torch.full((4,), 1e-3), torch.ones(4), torch.full((4,), 1e-6))
-    smooth = {"latent": tiny, "roughness": {"same_class": 1.2}, "diffusability_loss": 0.3}
+    smooth = DiagnoseMeasures(latent=tiny, roughness=Roughness(same_class=1.2, different_class=1.3),
+                              diffusability_loss=0.3)
     v = by_problem(verdicts(smooth))["variance collapse"]
     assert v.ok and v.value == pytest.approx(1e-3, rel=1e-3) and "near-deterministic" in v.message
-    rough = {**smooth, "roughness": {"same_class": THRESHOLDS["roughness_ratio"] + 0.5}}
+    rough = smooth.model_copy(update={"roughness": Roughness(same_class=THRESHOLDS.roughness_ratio + 0.5,
+                                                             different_class=2.0)})
     assert not by_problem(verdicts(rough))["variance collapse"].ok
-    hard = {**smooth, "diffusability_loss": THRESHOLDS["diffusability_loss"] + 0.2}
+    hard = smooth.model_copy(update={"diffusability_loss": THRESHOLDS.diffusability_loss + 0.2})
     assert not by_problem(verdicts(hard))["variance collapse"].ok
 
 
@@ -59,12 +64,12 @@ def test_a_posterior_whose_noise_rivals_its_signal_is_flagged_as_noise_dominated
     m1, m2 = mean.mean(0), mean.square().mean(0)
     var = torch.tensor([0.01, 0.01, 0.8, 0.01])  # channel 2: each draw adds noise nearly as large as the signal
     stats = posterior_stats(m1, m2, var.sqrt(), torch.ones(4), var)
-    assert stats["latent_snr_per_channel"][2] == pytest.approx(1 / 0.8, rel=0.1)
-    assert stats["latent_snr_min"] == stats["latent_snr_per_channel"][2]
-    v = by_problem(verdicts({"latent": stats}))["noise-dominated latent"]
+    assert stats.latent_snr_per_channel[2] == pytest.approx(1 / 0.8, rel=0.1)
+    assert stats.latent_snr_min == stats.latent_snr_per_channel[2]
+    v = by_problem(verdicts(DiagnoseMeasures(latent=stats)))["noise-dominated latent"]
     assert not v.ok and v.value == pytest.approx(1.25, rel=0.1)
     clear = posterior_stats(m1, m2, torch.full((4,), 0.1), torch.ones(4), torch.full((4,), 0.01))
-    assert by_problem(verdicts({"latent": clear}))["noise-dominated latent"].ok  # SNR ~100
+    assert by_problem(verdicts(DiagnoseMeasures(latent=clear)))["noise-dominated latent"].ok  # SNR ~100
 
 
 def test_knn_agreement_is_one_for_separated_classes_and_near_chance_for_noise():
@@ -96,12 +101,13 @@ def test_path_roughness_of_straight_and_jumping_paths():
 
 
 def test_smoothness_and_neighbourhood_verdicts_compare_against_pixel_space():
-    report = {"latent": {}, "knn_agreement": 0.3, "knn_agreement_pixels": 0.6, "linear_probe": 0.9,
-              "linear_probe_pixels": 0.8, "roughness": {"same_class": 2.0}, "diffusability_loss": 0.2}
-    v = by_problem(verdicts(report))
+    measures = DiagnoseMeasures(latent=LatentStats(), knn_agreement=0.3, knn_agreement_pixels=0.6, linear_probe=0.9,
+                                linear_probe_pixels=0.8, roughness=Roughness(same_class=2.0, different_class=2.5),
+                                diffusability_loss=0.2)
+    v = by_problem(verdicts(measures))
     assert not v["neighbourhoods"].ok and v["neighbourhoods"].value == pytest.approx(0.5)
     assert v["class information"].ok
-    assert not v["smoothness"].ok and v["smoothness"].threshold == THRESHOLDS["roughness_ratio"]
+    assert not v["smoothness"].ok and v["smoothness"].threshold == THRESHOLDS.roughness_ratio
     assert v["diffusability"].ok
 
 
@@ -122,6 +128,9 @@ def test_diagnose_a_trained_model_writes_its_report_without_overwriting(tiny_vq,
     assert hist.shape == (load_config("tiny").simulate.people, 32)
     assert hist.sum() == r.samples * np.prod(r.latent_shape[1:])  # every position of every sample counted
     assert (tmp_path / "diagnose.png").stat().st_size > 1000
+    assert DiagnoseReport.read(tmp_path / "diagnose.json") == r  # what is written reads back the same
+    assert set(saved["latent"]) == {"codebook_usage_pct", "perplexity", "dead_codes", "code_entropy_bits"}
+    assert list(saved["thresholds"]) == list(type(THRESHOLDS).model_fields) and saved["files"]["json"].endswith(".json")
     diagnose(tiny_vq, out=tmp_path, diffusability_steps=2, probe_steps=5, pairs=2)
     assert (tmp_path / "diagnose-2.json").exists()
 

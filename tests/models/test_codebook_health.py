@@ -43,9 +43,9 @@ def usage_after_training(x, switches, steps=30):
 def test_safeguards_keep_the_codebook_in_use(x):
     prone = usage_after_training(x, PRONE)
     safe = usage_after_training(x, SAFE)
-    assert safe["codebook_usage_pct"] > 2 * prone["codebook_usage_pct"]
-    assert safe["perplexity"] > 2 * prone["perplexity"]
-    assert safe["codebook_usage_pct"] > 50
+    assert safe.codebook_usage_pct > 2 * prone.codebook_usage_pct
+    assert safe.perplexity > 2 * prone.perplexity
+    assert safe.codebook_usage_pct > 50
 
 
 def test_codebook_stats_on_constructed_histograms():
@@ -53,8 +53,8 @@ def test_codebook_stats_on_constructed_histograms():
     hist[0, :4] = 10  # 4 of 8 codes, uniformly
     hist[1, 0] = 5  # 1 code
     s = codebook_stats(hist)
-    assert s["usage_pct_per_level"] == [50.0, 12.5]
-    assert s["codebook_usage_pct"] == pytest.approx(31.25)
-    assert s["perplexity"] == pytest.approx((4 + 1) / 2)
-    assert s["entropy_bits_per_level"] == pytest.approx([2.0, 0.0])
-    assert s["dead_codes"] == pytest.approx(8 - 2.5)
+    assert s.usage_pct_per_level == [50.0, 12.5]
+    assert s.codebook_usage_pct == pytest.approx(31.25)
+    assert s.perplexity == pytest.approx((4 + 1) / 2)
+    assert s.entropy_bits_per_level == pytest.approx([2.0, 0.0])
+    assert s.dead_codes == pytest.approx(8 - 2.5)

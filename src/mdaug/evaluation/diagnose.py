@@ -10,7 +10,6 @@ depends on the data."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -19,6 +18,7 @@ import torch.nn.functional as F
 from mdaug.errors import MdaugError
 from mdaug.evaluation.health import HealthAccumulator, codebook_stats
 from mdaug.evaluation.metrics import nearest_neighbours
+from mdaug.evaluation.record_parts import DiagnoseMeasures, DiagnoseThresholds, Files, Roughness
 from mdaug.evaluation.records import DiagnoseReport, Verdict
 from mdaug.files import free_path
 from mdaug.models import Encoded
@@ -29,17 +29,7 @@ from mdaug.runs.layout import EVAL
 from mdaug.runs.loading import PretrainedAutoencoder, load_pretrained_autoencoder, stage1_data
 from mdaug.runs.run_data import RunData
 
-THRESHOLDS: dict[str, float] = {
-    "codebook_usage_pct": 25.0,  # below: most codes are never used (codebook collapse)
-    "dead_code_pct": 50.0,  # above: more than half the codebook is dead
-    "posterior_std_min": 0.01,  # below: a channel's posterior std is ~0 (variance collapse: deterministic codes)
-    "active_units_pct": 50.0,  # below: most latent units carry no information (posterior collapse)
-    "latent_snr": 10.0,  # below in some channel: each draw z ~ q(z|x) is mostly noise (a noise-dominated latent)
-    "knn_ratio": 0.8,  # latent k-NN class agreement / pixel-space agreement below this: neighbourhoods lost
-    "probe_ratio": 0.8,  # latent linear-probe accuracy / pixel-space accuracy below this
-    "roughness_ratio": 1.5,  # latent interpolation roughness / pixel-space cross-fade roughness above this
-    "diffusability_loss": 0.5,  # held-out denoising loss of the probe (1 = predicting nothing) above this
-}
+THRESHOLDS = DiagnoseThresholds()
 
 
 # ---------------------------------------------------------------------------------------------- measurements
@@ -89,7 +79,7 @@ def path_roughness(frames: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def interpolation_roughness(pre: PretrainedAutoencoder, latents: torch.Tensor, labels: np.ndarray, *, pairs: int = 16,
-                            points: int = 9, seed: int = 0) -> dict[str, float]:
+                            points: int = 9, seed: int = 0) -> Roughness:
     """Decoder output along straight lines between the latents of same-class and different-class pairs
     (median path roughness of each)."""
     rng = np.random.default_rng(seed)
@@ -106,7 +96,7 @@ def interpolation_roughness(pre: PretrainedAutoencoder, latents: torch.Tensor, l
         path = (1 - t) * za + t * zb  # (pairs, points, c, h, w)
         frames = pre.model.decode(path.flatten(0, 1)).float().clamp(-1, 1)
         out[kind] = float(path_roughness(frames.view(pairs, points, *frames.shape[1:])).median())
-    return out
+    return Roughness(**out)
 
 
 def diffusability(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tensor, test_y: torch.Tensor,
@@ -153,17 +143,16 @@ def _verdict(problem: str, value: float, threshold: float, higher_is_ok: bool, m
                    message=message + ("" if ok or not fix else f": {fix}"))
 
 
-def _variance_verdict(report: dict[str, Any], th: dict[str, float]) -> Verdict:
+def _variance_verdict(m: DiagnoseMeasures, th: DiagnoseThresholds) -> Verdict:
     """A posterior std near 0 is harmful only with pointer-like latents. Latent diffusion's own KL autoencoders
     run with a KL weight of ~1e-6 and near-deterministic encoders; what breaks generation is a latent that is no
     longer smooth (interpolation roughness) or no longer learnable by a denoiser (diffusability). So a std below
     the threshold is a collapse when either of those fails too, or when neither was measured."""
-    v, t = report["latent"]["posterior_std_min"], th["posterior_std_min"]
-    rough = report.get("roughness", {}).get("same_class")
-    diff = report.get("diffusability_loss")
+    v, t = m.latent.posterior_std_min, th.posterior_std_min
+    rough = m.roughness.same_class if m.roughness else None
+    diff = m.diffusability_loss
     measured = rough is not None or diff is not None
-    pointer = (rough is not None and rough > th["roughness_ratio"]) or (
-        diff is not None and diff > th["diffusability_loss"])
+    pointer = (rough is not None and rough > th.roughness_ratio) or (diff is not None and diff > th.diffusability_loss)
     if v >= t or not measured or pointer:
         return _verdict("variance collapse", v, t, True,
                         f"smallest mean posterior std per channel is {v:.3g} (collapsed below {t:g}"
@@ -176,55 +165,56 @@ def _variance_verdict(report: dict[str, Any], th: dict[str, float]) -> Verdict:
                            "collapse")
 
 
-def verdicts(report: dict[str, Any], thresholds: dict[str, float] = THRESHOLDS) -> list[Verdict]:
-    """A verdict per problem that the report's measurements can show, in words a user understands."""
+def verdicts(m: DiagnoseMeasures, thresholds: DiagnoseThresholds = THRESHOLDS) -> list[Verdict]:
+    """A verdict per problem that the measurements can show, in words a user understands."""
     th, out = thresholds, []
-    lat = report.get("latent", {})
-    if "codebook_usage_pct" in lat:
-        v, t = lat["codebook_usage_pct"], th["codebook_usage_pct"]
+    lat = m.latent
+    if lat.codes:
+        v, t = lat.codebook_usage_pct, th.codebook_usage_pct
         out.append(_verdict("codebook collapse", v, t, True,
                             f"{v:.1f}% of the codebook is used (collapse below {t:.0f}%)",
                             "turn on ae.kmeans_init, ae.dead_code_threshold and ae.cosine_codes, "
                             "or shrink ae.codebook_size"))
-        dead, t = 100 * lat["dead_codes"] / max(report.get("codebook_size", 1), 1), th["dead_code_pct"]
+        dead, t = 100 * lat.dead_codes / max(m.codebook_size or 1, 1), th.dead_code_pct
         out.append(_verdict("dead codes", dead, t, False,
                             f"{dead:.1f}% of the codes are never used (too many above {t:.0f}%)"))
-    if "posterior_std_min" in lat:
-        out.append(_variance_verdict(report, th))
-        a, t = lat["active_units_pct"], th["active_units_pct"]
+    if lat.posterior:
+        out.append(_variance_verdict(m, th))
+        a, t = lat.active_units_pct, th.active_units_pct
         out.append(_verdict("posterior collapse", a, t, True,
                             f"{a:.0f}% of latent units carry information (collapse below {t:.0f}%)",
                             "lower ae.kl_weight or the latent channels"))
-    if "latent_snr_min" in lat:
-        v, t = lat["latent_snr_min"], th["latent_snr"]
+    if lat.latent_snr_min is not None:
+        v, t = lat.latent_snr_min, th.latent_snr
         out.append(_verdict("noise-dominated latent", v, t, True,
                             f"in the noisiest channel the posterior means vary {v:.3g}x as much as one draw's noise "
                             f"(noise-dominated below {t:g})",
                             "the latent carries little of each spectrogram: lower ae.kl_weight, train stage 1 longer, "
                             "or start from the pretrained model (ae.init=pretrained)"))
-    if "knn_agreement" in report:
-        lat_knn, pix_knn, t = report["knn_agreement"], report["knn_agreement_pixels"], th["knn_ratio"]
+    if m.knn_agreement is not None:
+        lat_knn, pix_knn, t = m.knn_agreement, m.knn_agreement_pixels, th.knn_ratio
         r = lat_knn / max(pix_knn, 1e-9)
         out.append(_verdict("neighbourhoods", r, t, True,
                             f"{100 * lat_knn:.0f}% of latent nearest neighbours share the class, against "
                             f"{100 * pix_knn:.0f}% in pixel space (ratio {r:.2f}, lost below {t})"))
-    if "linear_probe" in report:
-        lat_p, pix_p, t = report["linear_probe"], report["linear_probe_pixels"], th["probe_ratio"]
+    if m.linear_probe is not None:
+        lat_p, pix_p, t = m.linear_probe, m.linear_probe_pixels, th.probe_ratio
         r = lat_p / max(pix_p, 1e-9)
         out.append(_verdict("class information", r, t, True,
                             f"a linear classifier reads the class from latents at {100 * lat_p:.0f}% test accuracy, "
                             f"from pixels at {100 * pix_p:.0f}% (ratio {r:.2f}, lost below {t})"))
-    if "roughness" in report:
+    if m.roughness is not None:
         # a cross-fade between two spectrograms is a straight line in pixel space: roughness exactly 1
-        v, t = report["roughness"]["same_class"], th["roughness_ratio"]
+        v, t = m.roughness.same_class, th.roughness_ratio
         out.append(_verdict("smoothness", v, t, False,
                             f"decoding a straight line between two latents of one class travels {v:.2f}x the direct "
                             f"distance (a cross-fade in pixels: 1.00; pointer-like above {t})"))
-    if "diffusability_loss" in report:
-        v, t = report["diffusability_loss"], th["diffusability_loss"]
+    if m.diffusability_loss is not None:
+        v, t = m.diffusability_loss, th.diffusability_loss
         out.append(_verdict("diffusability", v, t, False,
                             f"a small latent denoiser reaches a held-out loss of {v:.3f} after "
-                            f"{report.get('diffusability_steps', '?')} steps (1 = learned nothing; hard above {t})"))
+                            f"{'?' if m.diffusability_steps is None else m.diffusability_steps} steps (1 = learned "
+                            f"nothing; hard above {t})"))
     return out
 
 
@@ -261,34 +251,32 @@ def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffus
     if len(data.indices("test")) == 0:
         raise MdaugError(f"the data of {run} has no test split; the probes need held-out samples")
     latents, logvar, health = _encode_all(pre, data)
-    report: dict[str, Any] = {"run": str(Path(run)), "family": pre.family, "samples": len(ds),
-                              "latent_shape": list(latents.shape[1:]), "latent": health.summary()}
-    if health.kind == "codes":
-        report["codebook_size"] = health.codebook_size
-        report["class_code_hist"] = health.buffers["class_hist"].tolist()
     train, test = data.indices("train"), data.indices("test")
     pixels = ds.x.reshape(len(ds), -1)
-    report["knn_agreement"] = knn_agreement(latents.flatten(1).numpy(), ds.labels, knn_k)
-    report["knn_agreement_pixels"] = knn_agreement(pixels, ds.labels, knn_k)
-    report["knn_chance"] = float((np.bincount(ds.labels) / len(ds)).__pow__(2).sum())
-    report["linear_probe"] = linear_probe(latents[train].numpy(), ds.labels[train], latents[test].numpy(),
-                                          ds.labels[test], n_classes, steps=probe_steps, seed=seed)
-    report["linear_probe_pixels"] = linear_probe(pixels[train], ds.labels[train], pixels[test], ds.labels[test],
-                                                 n_classes, steps=probe_steps, seed=seed)
-    report["roughness"] = interpolation_roughness(pre, latents, ds.labels, pairs=pairs, seed=seed)
     stats = latent_stats(latents[train], None if logvar is None else logvar[train])
     y = torch.from_numpy(ds.labels)
-    report["diffusability_steps"] = diffusability_steps
-    report["diffusability_loss"] = diffusability(stats.normalise(latents[train]), y[train],
-                                                 stats.normalise(latents[test]), y[test], n_classes,
-                                                 steps=diffusability_steps, seed=seed)
-    report["thresholds"] = dict(THRESHOLDS)
-    report["verdicts"] = verdicts(report)
-    report["healthy"] = all(v.ok for v in report["verdicts"])
+    measures = DiagnoseMeasures(
+        latent=health.stats(), codebook_size=health.codebook_size if health.kind == "codes" else None,
+        knn_agreement=knn_agreement(latents.flatten(1).numpy(), ds.labels, knn_k),
+        knn_agreement_pixels=knn_agreement(pixels, ds.labels, knn_k),
+        linear_probe=linear_probe(latents[train].numpy(), ds.labels[train], latents[test].numpy(), ds.labels[test],
+                                  n_classes, steps=probe_steps, seed=seed),
+        linear_probe_pixels=linear_probe(pixels[train], ds.labels[train], pixels[test], ds.labels[test], n_classes,
+                                         steps=probe_steps, seed=seed),
+        roughness=interpolation_roughness(pre, latents, ds.labels, pairs=pairs, seed=seed),
+        diffusability_steps=diffusability_steps,
+        diffusability_loss=diffusability(stats.normalise(latents[train]), y[train], stats.normalise(latents[test]),
+                                         y[test], n_classes, steps=diffusability_steps, seed=seed))
+    found = verdicts(measures)
     folder = Path(out) if out else Path(run) / EVAL
     folder.mkdir(parents=True, exist_ok=True)
     path = free_path(folder / "diagnose.json")
-    record = DiagnoseReport(**report, files={"json": str(path), "figure": str(path.with_suffix(".png"))})
+    record = DiagnoseReport(
+        run=str(Path(run)), family=pre.family, samples=len(ds), latent_shape=list(latents.shape[1:]),
+        class_code_hist=health.class_code_hist, knn_chance=float((np.bincount(ds.labels) / len(ds)).__pow__(2).sum()),
+        **dict(measures),
+        thresholds=THRESHOLDS, verdicts=found, healthy=all(v.ok for v in found),
+        files=Files(json=str(path), figure=str(path.with_suffix(".png"))))
     diagnose_figure(record, path.with_suffix(".png"), ds.class_names)
     record.write(path)
     return record
@@ -308,7 +296,7 @@ def diagnose_figure(report: DiagnoseReport, path: Path, class_names: list[str]) 
         axes[0].set(xlabel="code (most used first)", ylabel="class", title="code use per class")
         axes[0].set_yticks(range(len(class_names))[:: max(1, len(class_names) // 12)])
     else:
-        std, kl = lat.get("posterior_std_per_channel", []), lat.get("kl_per_channel", [])
+        std, kl = lat.posterior_std_per_channel or [], lat.kl_per_channel or []
         xs = np.arange(len(std))
         # two scales: the std is a few hundredths where the KL is a few nats, so one axis would hide the std
         axes[0].bar(xs - 0.2, std, 0.4, color="#2a6fb0", label="posterior std")

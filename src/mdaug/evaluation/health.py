@@ -11,6 +11,7 @@ import math
 
 import torch
 
+from mdaug.evaluation.record_parts import LatentStats
 from mdaug.models import Autoencoder, Encoded, KLAutoencoder
 
 
@@ -63,19 +64,28 @@ class HealthAccumulator:
             b["sum_var"] += torch.exp(logvar).mean(dim=(2, 3)).sum(0).double()
             b["sum_kl"] += gaussian_kl(mean, logvar).mean(dim=(2, 3)).sum(0).double()
 
-    def summary(self) -> dict[str, float | list[float]]:
-        """Scalars for the logs (and lists per level/channel)."""
+    def stats(self) -> LatentStats:
+        """The statistics of the samples seen (none before any, or for the pixel-space control)."""
         b = self.buffers
         n = float(b["count"].item())
         if n == 0 or self.kind == "none":
-            return {}
+            return LatentStats()
         if self.kind == "codes":
             return codebook_stats(b["hist"])
         return posterior_stats(b["sum_mean"] / n, b["sum_mean_sq"] / n, b["sum_std"] / n, b["sum_kl"] / n,
                                b["sum_var"] / n)
 
+    def summary(self) -> dict[str, float | list[float]]:
+        """Scalars for the logs (and lists per level/channel)."""
+        return self.stats().model_dump(exclude_none=True)
 
-def codebook_stats(hist: torch.Tensor) -> dict[str, float | list[float]]:
+    @property
+    def class_code_hist(self) -> list[list[float]] | None:
+        """Code families: per class, how often each code of the first level was used."""
+        return self.buffers["class_hist"].tolist() if self.kind == "codes" else None
+
+
+def codebook_stats(hist: torch.Tensor) -> LatentStats:
     """hist: (levels, codebook_size) counts. Usage % (codes used at least once), perplexity exp(H) of the
     code distribution, dead codes (never used); means over levels plus the per-level lists."""
     hist = hist.double()
@@ -83,18 +93,16 @@ def codebook_stats(hist: torch.Tensor) -> dict[str, float | list[float]]:
     entropy = -(p * p.clamp_min(1e-30).log()).sum(dim=1)
     used = (hist > 0).sum(dim=1).double()
     k = hist.shape[1]
-    out: dict[str, float | list[float]] = {
-        "codebook_usage_pct": float(100 * used.mean() / k), "perplexity": float(entropy.exp().mean()),
-        "dead_codes": float(k - used.mean()), "code_entropy_bits": float(entropy.mean() / math.log(2)),
-    }
-    if hist.shape[0] > 1:
-        out["usage_pct_per_level"] = [float(100 * u / k) for u in used]
-        out["entropy_bits_per_level"] = [float(e / math.log(2)) for e in entropy]
-    return out
+    levels = hist.shape[0] > 1
+    return LatentStats(
+        codebook_usage_pct=float(100 * used.mean() / k), perplexity=float(entropy.exp().mean()),
+        dead_codes=float(k - used.mean()), code_entropy_bits=float(entropy.mean() / math.log(2)),
+        usage_pct_per_level=[float(100 * u / k) for u in used] if levels else None,
+        entropy_bits_per_level=[float(e / math.log(2)) for e in entropy] if levels else None)
 
 
 def posterior_stats(mean_mean: torch.Tensor, mean_sq: torch.Tensor, mean_std: torch.Tensor, mean_kl: torch.Tensor,
-                    mean_var: torch.Tensor, active_threshold: float = 0.01) -> dict[str, float | list[float]]:
+                    mean_var: torch.Tensor, active_threshold: float = 0.01) -> LatentStats:
     """From per-unit E[mu] and E[mu^2] over the data, per-channel mean posterior std, variance and KL: active
     units are latent units whose posterior mean varies across inputs by more than `active_threshold` (Burda et al.
     2016); the latent SNR of a channel is the variance of its posterior means across inputs (the signal) over its
@@ -102,9 +110,9 @@ def posterior_stats(mean_mean: torch.Tensor, mean_sq: torch.Tensor, mean_std: to
     var = (mean_sq - mean_mean.square()).clamp_min(0)  # (channels, h, w): Var_x E[z | x]
     active = var > active_threshold
     snr = var.mean(dim=(1, 2)) / mean_var.clamp_min(1e-12)  # (channels,)
-    return {"active_units_pct": float(100 * active.double().mean()),
-            "latent_snr_per_channel": [float(v) for v in snr], "latent_snr_min": float(snr.min()),
-            "active_units_per_channel_pct": [float(100 * a.double().mean()) for a in active],
-            "posterior_std_per_channel": [float(s) for s in mean_std],
-            "kl_per_channel": [float(k) for k in mean_kl],
-            "posterior_std_min": float(mean_std.min()), "kl_total_per_element": float(mean_kl.mean())}
+    return LatentStats(active_units_pct=float(100 * active.double().mean()),
+                       latent_snr_per_channel=[float(v) for v in snr], latent_snr_min=float(snr.min()),
+                       active_units_per_channel_pct=[float(100 * a.double().mean()) for a in active],
+                       posterior_std_per_channel=[float(s) for s in mean_std],
+                       kl_per_channel=[float(k) for k in mean_kl],
+                       posterior_std_min=float(mean_std.min()), kl_total_per_element=float(mean_kl.mean()))

@@ -2,46 +2,26 @@
 and read through this module only, so that a writer and the report that reads it cannot drift apart.
 
 Each record validates on construction and on reading; a file that does not fit (corrupt, or from another mdaug
-version) is one MdaugError line. Measurements whose structure is their own (latent statistics, memorisation per
-class, physical statistics) are kept as mappings."""
+version) is one MdaugError line. Their parts have named fields too (mdaug.evaluation.record_parts); mappings are kept
+only where the keys are data (classes, conditions, statistics, arms, budgets)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any, ClassVar, TypeVar
-
-from pydantic import BaseModel, ConfigDict, ValidationError, model_serializer
-
-from mdaug.errors import MdaugError
-from mdaug.files import atomic_write_text
-
-R = TypeVar("R", bound="EvalRecord")
-
-
-class EvalRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    omit_when_none: ClassVar[tuple[str, ...]] = ()
-    """Fields left out of the JSON when they are None (measurements that only some models have)."""
-
-    @model_serializer(mode="wrap")
-    def _omit(self, handler: Any) -> dict[str, Any]:
-        data = handler(self)
-        return {k: v for k, v in data.items() if not (k in self.omit_when_none and v is None)}
-
-    def to_json(self) -> str:
-        return json.dumps(self.model_dump(by_alias=True), indent=1, default=float)
-
-    def write(self, path: Path) -> Path:
-        return atomic_write_text(path, self.to_json())
-
-    @classmethod
-    def read(cls: type[R], path: Path) -> R:
-        try:
-            return cls.model_validate(json.loads(Path(path).read_text()))
-        except (OSError, ValueError, ValidationError):
-            raise MdaugError(f"{path} is unreadable, corrupt or from another mdaug version; run its evaluation "
-                             "again") from None
+from mdaug.evaluation.record_base import EvalRecord
+from mdaug.evaluation.record_parts import (
+    Controllability,
+    DiagnoseThresholds,
+    Files,
+    IdentityCeiling,
+    IdentityUnderChange,
+    LatentStats,
+    Memorisation,
+    NoiseFloors,
+    PhysicalStat,
+    Roughness,
+    SamplerSettings,
+    WalkingPhysics,
+)
 
 
 class ReconstructionReport(EvalRecord):
@@ -61,16 +41,14 @@ class ReconstructionReport(EvalRecord):
     spectral_error_std: float
     l1_std: float
     psnr_db_per_class: dict[str, float]
-    latent: dict[str, Any]
+    latent: LatentStats
     """Code usage (code families) or posterior statistics (kl) of the same samples (evaluation.health)."""
     latent_shape: list[int]
-    noise_floor: dict[str, dict[str, float]] | None = None
-    """'real' and 'reconstructed': level and spread (dB) and neighbour correlation of the floor (data/texture.py)."""
-    identity: dict[str, float] | None = None
-    """The identity ceiling: the evaluation recogniser's accuracy on the real spectrograms ('real') and on their
-    reconstructions ('reconstructions'), and their 'ratio'."""
-    files: dict[str, str] | None = None
-    """'json' and 'figure'; not stored in the JSON (the figure lies beside it under the same name)."""
+    noise_floor: NoiseFloors | None = None
+    identity: IdentityCeiling | None = None
+    """With an evaluation recogniser only."""
+    files: Files | None = None
+    """JSON and figure; not stored in the JSON (the figure lies beside it under the same name)."""
 
 
 class Verdict(EvalRecord):
@@ -89,7 +67,7 @@ class DiagnoseReport(EvalRecord):
     family: str
     samples: int
     latent_shape: list[int]
-    latent: dict[str, Any]
+    latent: LatentStats
     codebook_size: int | None = None
     class_code_hist: list[list[float]] | None = None
     knn_agreement: float
@@ -97,13 +75,13 @@ class DiagnoseReport(EvalRecord):
     knn_chance: float
     linear_probe: float
     linear_probe_pixels: float
-    roughness: dict[str, float]
+    roughness: Roughness
     diffusability_steps: int
     diffusability_loss: float
-    thresholds: dict[str, float]
+    thresholds: DiagnoseThresholds
     verdicts: list[Verdict]
     healthy: bool
-    files: dict[str, str]
+    files: Files
 
 
 class FeatureDistances(EvalRecord):
@@ -126,6 +104,23 @@ class Identity(EvalRecord):
     balanced_accuracy: float
 
 
+class GenerationQuality(EvalRecord):
+    """Every generation-quality measure of a set of spectrograms (mdaug.evaluation.generation_quality.quality_metrics):
+    the floor and the stage-1 ceiling where their sets were given."""
+
+    fid: float
+    kid: float
+    kid_std: float
+    precision: float
+    recall: float
+    floor: FeatureDistances | None = None
+    stage1_ceiling: FeatureDistances | None = None
+    identity: Identity
+    memorisation: Memorisation
+    memorisation_pixels: Memorisation
+    physical: dict[str, PhysicalStat]
+
+
 class GenerationReport(EvalRecord):
     """`mdaug evaluate`: generation quality of a stage-2 model (eval/generation.json)."""
 
@@ -136,7 +131,7 @@ class GenerationReport(EvalRecord):
     per_class: int
     samples: int
     seed: int
-    settings: dict[str, Any]
+    settings: SamplerSettings
     test_samples: int
     recognizer_test_accuracy: float | None
     fid: float
@@ -149,10 +144,37 @@ class GenerationReport(EvalRecord):
     stage1_ceiling: FeatureDistances
     """Stage-1 reconstructions of those: the best stage 2 can score in this latent space."""
     identity: Identity
-    memorisation: dict[int | str, Any]
-    memorisation_pixels: dict[int | str, Any]
-    physical: dict[str, dict[str, float]]
-    files: dict[str, str]
+    memorisation: Memorisation
+    """In the recogniser's feature space."""
+    memorisation_pixels: Memorisation
+    """In pixels, before the noise floor's texture: copies show most plainly there."""
+    physical: dict[str, PhysicalStat]
+    """Per statistic of mdaug.evaluation.metrics.envelope_statistics."""
+    files: Files
+
+
+class ConditionsReport(EvalRecord):
+    """`mdaug eval-conditions`: what the recording conditions do to a stage 2's samples (eval/conditions.json). A
+    model without conditions gets the first three fields only."""
+
+    omit_when_none = ("note",)
+    model: str
+    conditions: list[str]
+    """ConditionSpec.describe() of each condition the model takes."""
+    seed: int
+    controllability: dict[str, Controllability] | None = None
+    """Per condition the estimators read back."""
+    physics: WalkingPhysics | None = None
+    """None when the model does not take the walking speed."""
+    identity: IdentityUnderChange | None = None
+    """None without an evaluation recogniser."""
+    files: Files | None = None
+    note: str | None = None
+    """Why there is no figure (nobody lacks a condition)."""
+
+    def left_out(self) -> set[str]:
+        measured = ("controllability", "physics", "identity", "files")
+        return super().left_out() | (set() if self.conditions else set(measured))
 
 
 class Interval(EvalRecord):
@@ -171,18 +193,17 @@ ARMS = ("real", "real+classical", "pretrained+classical", "real+classical+synthe
 on validation), the same with the shipped pretrained recogniser fine-tuned instead of one from scratch, with
 classical augmentation and the chosen synthetic samples, and synthetic only (TSTR: as many samples from noise as
 real ones). A study may leave out the last two (utility.generative) or the third (utility.pretrained)."""
-NON_GENERATIVE = ("real+classical", "pretrained+classical")
+REAL, CLASSICAL, PRETRAINED, WITH_SYNTHETIC, SYNTHETIC_ONLY = ARMS
+"""The arms by name, for code that names one."""
+NON_GENERATIVE = (CLASSICAL, PRETRAINED)
 """The arms a generative arm is judged against: the better of them (by mean validation accuracy at the budget)."""
-ARM_TITLES = {"real": "real", "real+classical": "real + classical",
-              "pretrained+classical": "real + classical, pretrained recogniser",
-              "real+classical+synthetic": "real + classical + synthetic", "synthetic": "synthetic only"}
+ARM_TITLES = {REAL: "real", CLASSICAL: "real + classical", PRETRAINED: "real + classical, pretrained recogniser",
+              WITH_SYNTHETIC: "real + classical + synthetic", SYNTHETIC_ONLY: "synthetic only"}
 BEST = "best non-generative"
 """The name of the better of NON_GENERATIVE in gains."""
-GAINS = {"synthetic over classical": ("real+classical+synthetic", "real+classical"),
-         "synthetic over real": ("real+classical+synthetic", "real"),
-         "classical over real": ("real+classical", "real"),
-         "pretrained over classical": ("pretrained+classical", "real+classical"),
-         f"synthetic over {BEST}": ("real+classical+synthetic", BEST)}
+GAINS = {"synthetic over classical": (WITH_SYNTHETIC, CLASSICAL), "synthetic over real": (WITH_SYNTHETIC, REAL),
+         "classical over real": (CLASSICAL, REAL), "pretrained over classical": (PRETRAINED, CLASSICAL),
+         f"synthetic over {BEST}": (WITH_SYNTHETIC, BEST)}
 """Paired differences of the study: (arm, baseline), per repeat; a gain is left out when a study lacks one of its
 arms."""
 
@@ -285,9 +306,10 @@ class UtilityReport(EvalRecord):
     verdict: str
     """The answer in one sentence, with its numbers."""
     note: str
-    files: dict[str, str]
+    files: Files
 
 
-__all__ = ["ARMS", "ARM_TITLES", "BEST", "GAINS", "NON_GENERATIVE", "BudgetSummary", "Candidate", "DiagnoseReport",
-           "EvalRecord", "FeatureDistances", "GenerationReport", "Identity", "Interval", "ReconstructionReport",
-           "UtilityRecord", "UtilityReport", "Verdict"]
+__all__ = ["ARMS", "ARM_TITLES", "BEST", "CLASSICAL", "GAINS", "NON_GENERATIVE", "PRETRAINED", "REAL", "SYNTHETIC_ONLY",
+           "WITH_SYNTHETIC", "BudgetSummary", "Candidate", "ConditionsReport",
+           "DiagnoseReport", "EvalRecord", "FeatureDistances", "GenerationQuality", "GenerationReport", "Identity",
+           "Interval", "ReconstructionReport", "UtilityRecord", "UtilityReport", "Verdict"]
