@@ -1,9 +1,12 @@
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from mdaug.errors import MdaugError
 from mdaug.evaluation.generation_quality import check_recognizer, quality_metrics
+from mdaug.evaluation.record_parts import Memorisation
 from mdaug.models.recognizer import Recognizer
 from mdaug.runs.cards import RecognizerCard
 
@@ -25,36 +28,41 @@ def sets():
 def test_identical_sets_give_zero_fid_and_full_precision_recall(sets):
     train, ytrain, test, ytest, rec = sets
     m = quality_metrics(train, ytrain, test, test.copy(), ytest, rec, 3, floor=train)
-    assert m["fid"] == pytest.approx(0.0, abs=1e-6)
-    assert m["precision"] == 1.0 and m["recall"] == 1.0
-    assert m["floor"]["fid"] > m["fid"]  # other real samples are further away than the set itself
+    assert m.fid == pytest.approx(0.0, abs=1e-6)
+    assert m.precision == 1.0 and m.recall == 1.0
+    assert m.floor.fid > m.fid  # other real samples are further away than the set itself
     with torch.no_grad():
         expected = (rec(torch.from_numpy(test)).argmax(1).numpy() == ytest).mean()
-    assert m["identity"]["accuracy"] == pytest.approx(expected)
-    assert np.asarray(m["identity"]["confusion"]).sum() == len(test)
-    for name, stat in m["physical"].items():
-        if np.isnan(stat["wasserstein"]):  # only a statistic that neither set has (no gait period in bands)
-            assert np.isnan(stat["real_mean"]) and np.isnan(stat["fake_mean"]), name
+    assert m.identity.accuracy == pytest.approx(expected)
+    assert np.asarray(m.identity.confusion).sum() == len(test)
+    for name, stat in m.physical.items():
+        if np.isnan(stat.wasserstein):  # only a statistic that neither set has (no gait period in bands)
+            assert np.isnan(stat.real_mean) and np.isnan(stat.fake_mean), name
         else:
-            assert stat["wasserstein"] == pytest.approx(0.0, abs=1e-9), name
-    assert np.isfinite(m["physical"]["torso_mean"]["wasserstein"])
+            assert stat.wasserstein == pytest.approx(0.0, abs=1e-9), name
+    assert np.isfinite(m.physical["torso_mean"].wasserstein)
 
 
 def test_a_copied_training_set_is_flagged_as_memorised(sets):
     train, ytrain, test, ytest, rec = sets
     copied = quality_metrics(train, ytrain, test, train.copy(), ytrain, rec, 3)
-    assert copied["memorisation_pixels"]["all"]["share_below"] == 1.0
-    assert copied["memorisation_pixels"]["all"]["median_ratio"] < 1e-5
+    assert copied.memorisation_pixels.all.share_below == 1.0
+    assert copied.memorisation_pixels.all.median_ratio < 1e-5
     fresh = quality_metrics(train, ytrain, test, test, ytest, rec, 3)
-    assert fresh["memorisation_pixels"]["all"]["share_below"] < 0.2
+    assert fresh.memorisation_pixels.all.share_below < 0.2
+    per_class = copied.memorisation_pixels.per_class
+    assert sorted(per_class) == [0, 1, 2] and all(c.share_below == 1.0 for c in per_class.values())
+    on_disk = copied.memorisation_pixels.model_dump(by_alias=True)
+    assert list(on_disk) == [0, 1, 2, "all", "threshold"]  # generation.json keeps metrics.memorisation's keys
+    assert Memorisation.model_validate_json(json.dumps(on_disk)) == copied.memorisation_pixels
 
 
 def test_noise_scores_far_worse_than_real_samples(sets):
     train, ytrain, test, ytest, rec = sets
     noise = np.random.default_rng(1).uniform(-1, 1, size=test.shape).astype(np.float32)
     bad = quality_metrics(train, ytrain, test, noise, ytest, rec, 3, floor=train)
-    assert bad["fid"] > 5 * bad["floor"]["fid"]
-    assert bad["precision"] < 0.2
+    assert bad.fid > 5 * bad.floor.fid
+    assert bad.precision < 0.2
 
 
 def test_only_an_eval_recogniser_on_the_same_data_may_judge():
@@ -90,7 +98,7 @@ def test_the_identity_ceiling_is_measured_on_the_set_given_for_it_not_on_the_flo
                         identity_set=(test, wrong))
     with torch.no_grad():
         pred = rec(torch.from_numpy(test)).argmax(1).numpy()
-    assert m["stage1_ceiling"]["identity_accuracy"] == pytest.approx((pred == wrong).mean())
-    assert m["stage1_ceiling"]["fid"] == pytest.approx(m["floor"]["fid"])  # FID still on the floor's set
-    assert "identity_accuracy" not in quality_metrics(train, ytrain, test, test, ytest, rec, 3, floor=train,
-                                                      reconstructed=train)["stage1_ceiling"]
+    assert m.stage1_ceiling.identity_accuracy == pytest.approx((pred == wrong).mean())
+    assert m.stage1_ceiling.fid == pytest.approx(m.floor.fid)  # FID still on the floor's set
+    assert quality_metrics(train, ytrain, test, test, ytest, rec, 3, floor=train,
+                           reconstructed=train).stage1_ceiling.identity_accuracy is None

@@ -24,6 +24,7 @@ from mdaug.evaluation.figures import (
     sample_row_figure,
     spectrogram_axes,
 )
+from mdaug.evaluation.record_parts import PhysicalStat
 from mdaug.evaluation.report import write_report
 from mdaug.evaluation.report_context import infer_preset, preset_meaning
 from mdaug.evaluation.report_figures import class_pngs, confusion_figure, loss_figure, read_losses
@@ -109,23 +110,24 @@ def test_generation_verdicts_say_what_is_wrong_with_value_and_threshold(tmp_path
     (tmp_path / "ldm" / "eval").mkdir(parents=True)
     g = generation(tmp_path, 12.5)
     g.precision = 0.0
-    g.physical["period"] = {"real_mean": 16.0, "real_std": 2.0, "fake_mean": 20.0, "fake_std": 2.0,
-                            "difference": 4.0, "wasserstein": 4.0}
+    g.physical["period"] = PhysicalStat(real_mean=16.0, real_std=2.0, fake_mean=20.0, fake_std=2.0, difference=4.0,
+                                        wasserstein=4.0, real_median=16.0, fake_median=20.0)
     v = {x.problem: x for x in generation_verdicts(g, _units())}
     off = v["samples off the real data"]
     assert not off.ok and off.value == 0.0 and off.threshold == pytest.approx(0.45)  # half the real floor's 0.9
     assert "no generated sample lies among the real ones" in off.message
     gait = v["gait period"]
     assert not gait.ok and gait.value == pytest.approx(0.25) and gait.threshold == 0.10
-    assert "generated 1 s against real 0.8 s (means, +25%" in gait.message  # 20 and 16 frames of 0.05 s
+    assert "generated 1 s against real 0.8 s (medians, +25%" in gait.message  # 20 and 16 frames of 0.05 s
     ident = v["class identity lost"]  # 55% against the stage-1 ceiling of 60%: within 80% of it
     assert ident.ok and ident.threshold == pytest.approx(0.48) and "60.0% for stage-1 reconstructions" in ident.message
     g.identity.accuracy = 0.30
-    g.physical["period"]["fake_mean"] = 16.8  # +5%
+    g.physical["period"].fake_median = 16.8  # +5%
     v = {x.problem: x for x in generation_verdicts(g, _units())}
     assert not v["class identity lost"].ok and v["gait period"].ok and v["near-copies of training samples"].ok
-    # with medians recorded the verdict reads them: a mean dragged by mis-picked strides does not fail it
-    g.physical["period"].update(fake_mean=24.0, real_median=12.0, fake_median=11.0)
+    # the verdict reads medians: a mean dragged by mis-picked strides does not fail it
+    g.physical["period"] = g.physical["period"].model_copy(update={"fake_mean": 24.0, "real_median": 12.0,
+                                                                   "fake_median": 11.0})
     gait = {x.problem: x for x in generation_verdicts(g, _units())}["gait period"]
     assert gait.ok and gait.value == pytest.approx(-1 / 12) and "(medians, -8%" in gait.message
 
@@ -142,12 +144,13 @@ def test_generation_verdicts_appear_in_the_page(tmp_path):
 
 
 def test_physical_table_uses_plain_names_and_units():
-    physical = {"bandwidth_max": {"real_mean": 32.0, "real_std": 4.0, "fake_mean": 16.0, "fake_std": 2.0,
-                                  "wasserstein": 16.0},
-                "torso_mean": {"real_mean": 31.5, "real_std": 1.0, "fake_mean": 47.5, "fake_std": 1.0,
-                               "wasserstein": 16.0},
-                "period": {"real_mean": 16.0, "real_std": 2.0, "fake_mean": 20.0, "fake_std": 2.0, "wasserstein": 4.0,
-                           "real_median": 12.0, "fake_median": 12.0}}
+    nan = float("nan")  # no median: '-'
+    physical = {"bandwidth_max": PhysicalStat(real_mean=32.0, real_std=4.0, fake_mean=16.0, fake_std=2.0,
+                                              difference=-16.0, wasserstein=16.0, real_median=nan, fake_median=nan),
+                "torso_mean": PhysicalStat(real_mean=31.5, real_std=1.0, fake_mean=47.5, fake_std=1.0, difference=16.0,
+                                           wasserstein=16.0, real_median=31.5, fake_median=47.5),
+                "period": PhysicalStat(real_mean=16.0, real_std=2.0, fake_mean=20.0, fake_std=2.0, difference=4.0,
+                                       wasserstein=4.0, real_median=12.0, fake_median=12.0)}
     rows = {r[0]: r[1:] for r in physical_rows(physical, _units())}
     # 2000 Hz over 64 rows: 31.25 Hz a row; 3.2 s over 64 columns: 0.05 s a column
     assert rows["max bandwidth (Hz)"] == ["1000 ± 125", "500 ± 62.5", "-500", "500", "-", "-", "-"]

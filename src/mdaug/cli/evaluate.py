@@ -27,32 +27,30 @@ def eval_ae(
 
     if not run.is_dir():
         raise MdaugError(f"run folder {run} does not exist")
-    r = evaluate_reconstruction(run, split=split, batch_size=batch_size, recognizer=recognizer).model_dump()
+    report = evaluate_reconstruction(run, split=split, batch_size=batch_size, recognizer=recognizer)
     if as_json:
-        out.print(json.dumps(r, indent=1, default=float), markup=False)
+        out.print(report.to_json(), markup=False)
         return
-    out.print(f"{r['family']} on {r['split']} ({r['samples']} spectrograms): PSNR {r['psnr_db']:.2f} dB, "
-              f"SSIM {r['ssim']:.3f}, spectral error {r['spectral_error']:.4f}, L1 {r['l1']:.4f}")
-    lat = r["latent"]
-    if "codebook_usage_pct" in lat:
-        out.print(f"codes: {lat['codebook_usage_pct']:.1f}% of the codebook used, perplexity {lat['perplexity']:.1f}, "
-                  f"{lat['dead_codes']:.0f} dead")
-    elif lat:
-        stds = ", ".join(f"{v:.3f}" for v in lat["posterior_std_per_channel"])
-        snr = ", ".join(f"{v:.3g}" for v in lat["latent_snr_per_channel"])
+    out.print(f"{report.family} on {report.split} ({report.samples} spectrograms): PSNR {report.psnr_db:.2f} dB, "
+              f"SSIM {report.ssim:.3f}, spectral error {report.spectral_error:.4f}, L1 {report.l1:.4f}")
+    lat = report.latent
+    if lat.codes:
+        out.print(f"codes: {lat.codebook_usage_pct:.1f}% of the codebook used, perplexity {lat.perplexity:.1f}, "
+                  f"{lat.dead_codes:.0f} dead")
+    elif lat.posterior:
+        stds = ", ".join(f"{v:.3f}" for v in lat.posterior_std_per_channel)
+        snr = ", ".join(f"{v:.3g}" for v in lat.latent_snr_per_channel)
         out.print(f"posterior std per channel: {stds}; latent SNR per channel: {snr}; active units "
-                  f"{lat['active_units_pct']:.0f}%")
-    nf = r["noise_floor"]
-    out.print("noise floor, real / reconstructed: level {:.1f} / {:.1f} dB, spread {:.2f} / {:.2f} dB, neighbour "
-              "correlation along time {:.2f} / {:.2f}".format(
-                  nf["real"]["level_db"], nf["reconstructed"]["level_db"], nf["real"]["spread_db"],
-                  nf["reconstructed"]["spread_db"], nf["real"]["correlation_time"],
-                  nf["reconstructed"]["correlation_time"]))
-    if r["identity"]:
-        i = r["identity"]
-        out.print(f"identity ceiling: the recogniser names {100 * i['reconstructions']:.1f}% of the reconstructions "
-                  f"against {100 * i['real']:.1f}% of the real spectrograms ({i['ratio']:.2f}x)")
-    out.print(f"report: {r['files']['json']}  figure: {r['files']['figure']}")
+                  f"{lat.active_units_pct:.0f}%")
+    real, rec = report.noise_floor.real, report.noise_floor.reconstructed
+    out.print(f"noise floor, real / reconstructed: level {real.level_db:.1f} / {rec.level_db:.1f} dB, spread "
+              f"{real.spread_db:.2f} / {rec.spread_db:.2f} dB, neighbour correlation along time "
+              f"{real.correlation_time:.2f} / {rec.correlation_time:.2f}")
+    if report.identity:
+        i = report.identity
+        out.print(f"identity ceiling: the recogniser names {100 * i.reconstructions:.1f}% of the reconstructions "
+                  f"against {100 * i.real:.1f}% of the real spectrograms ({i.ratio:.2f}x)")
+    out.print(f"report: {report.files.json_file}  figure: {report.files.figure}")
 
 
 @app.command("diagnose", rich_help_panel="Evaluate")
@@ -71,17 +69,18 @@ def diagnose_cmd(
 
     if not run.is_dir():
         raise MdaugError(f"run folder {run} does not exist")
-    d = command_config(config, list(overrides or []) + ([f"diagnose.diffusability_steps={diffusability_steps}"]
-                                                 if diffusability_steps else [])).diagnose
-    r = diagnose(run, **d.model_dump()).model_dump()
+    settings = command_config(config, list(overrides or []) + ([f"diagnose.diffusability_steps={diffusability_steps}"]
+                                                        if diffusability_steps else [])).diagnose
+    report = diagnose(run, **settings.model_dump())
     if as_json:
-        out.print(json.dumps({k: v for k, v in r.items() if k != "class_code_hist"}, indent=1), markup=False)
+        out.print(json.dumps(report.model_dump(by_alias=True, exclude={"class_code_hist"}), indent=1), markup=False)
         return
-    out.print(f"{r['family']} latent space over {r['samples']} spectrograms ({'x'.join(map(str, r['latent_shape']))}):")
-    for v in r["verdicts"]:
-        out.print(f"  {'ok ' if v['ok'] else 'BAD'}  {v['problem']}: {v['message']}", markup=False)
-    out.print(f"{'healthy' if r['healthy'] else 'problems found'}; report: {r['files']['json']}  "
-              f"figure: {r['files']['figure']}")
+    out.print(f"{report.family} latent space over {report.samples} spectrograms "
+              f"({'x'.join(map(str, report.latent_shape))}):")
+    for v in report.verdicts:
+        out.print(f"  {'ok ' if v.ok else 'BAD'}  {v.problem}: {v.message}", markup=False)
+    out.print(f"{'healthy' if report.healthy else 'problems found'}; report: {report.files.json_file}  "
+              f"figure: {report.files.figure}")
 
 
 @app.command("evaluate", rich_help_panel="Evaluate")
@@ -106,21 +105,20 @@ def evaluate_cmd(
     settings = load_stage2(run, ae).default_settings()
     settings.steps = steps if steps is not None else settings.steps
     settings.guidance_scale = guidance if guidance is not None else settings.guidance_scale
-    r = evaluate_generation(run, recognizer, per_class=per_class, settings=settings, seed=seed,
-                            autoencoder=ae).model_dump()
+    report = evaluate_generation(run, recognizer, per_class=per_class, settings=settings, seed=seed, autoencoder=ae)
     if as_json:
-        out.print(json.dumps(r, indent=1, default=float), markup=False)
+        out.print(report.to_json(), markup=False)
         return
-    fl = r["floor"]
-    out.print(f"{r['kind']} on {r['family']}, {r['samples']} samples: FID {r['fid']:.2f} (real floor {fl['fid']:.2f}), "
-              f"KID {r['kid']:.4f} (floor {fl['kid']:.4f}), precision {r['precision']:.2f}, recall {r['recall']:.2f}")
-    ce = r["stage1_ceiling"]
-    out.print(f"stage-1 reconstructions of real samples (the ceiling): FID {ce['fid']:.2f}; identity accuracy on "
-              f"reconstructions of the real test split {ce['identity_accuracy']:.3f}")
-    mem = r["memorisation_pixels"]["all"]
-    out.print(f"identity accuracy {r['identity']['accuracy']:.3f} (the recogniser on real test data: "
-              f"{r['recognizer_test_accuracy']:.3f}); copies of training samples: {100 * mem['share_below']:.1f}%")
-    out.print(f"report: {r['files']['json']}  grid: {r['files']['grid']}")
+    fl, ce = report.floor, report.stage1_ceiling
+    out.print(f"{report.kind} on {report.family}, {report.samples} samples: FID {report.fid:.2f} (real floor "
+              f"{fl.fid:.2f}), KID {report.kid:.4f} (floor {fl.kid:.4f}), precision {report.precision:.2f}, recall "
+              f"{report.recall:.2f}")
+    out.print(f"stage-1 reconstructions of real samples (the ceiling): FID {ce.fid:.2f}; identity accuracy on "
+              f"reconstructions of the real test split {ce.identity_accuracy:.3f}")
+    out.print(f"identity accuracy {report.identity.accuracy:.3f} (the recogniser on real test data: "
+              f"{report.recognizer_test_accuracy:.3f}); copies of training samples: "
+              f"{100 * report.memorisation_pixels.all.share_below:.1f}%")
+    out.print(f"report: {report.files.json_file}  grid: {report.files.grid}")
 
 
 @app.command("eval-conditions", rich_help_panel="Evaluate")
@@ -152,20 +150,20 @@ def eval_conditions_cmd(
     result = evaluate_conditions(s2.folder, recognizer, per_value=per_value, per_class=per_class, seed=seed,
                                  out=folder, autoencoder=ae)
     if as_json:
-        out.print(json.dumps(result, indent=1), markup=False)
+        out.print(json.dumps(result.model_dump(by_alias=True), indent=1), markup=False)
         return
-    for name, r in result["controllability"].items():
-        out.print(f"{name}: asked vs read back, median error {r['median_abs_error']} {r['unit']} (asked for nothing: "
-                  f"{r['chance_median_abs_error']}; the estimator on recordings: {r['estimator_median_abs_error']})")
-    if result["physics"]:
-        p = result["physics"]
-        out.print(f"speed {p['speeds'][0]} -> {p['speeds'][1]} m/s: gait cycle ratio read {p['cycle_ratio_read']} "
-                  f"(walking model {p['cycle_ratio_expected']}); torso speed read {p.get('torso_speed_read')}")
-    if result["identity"]:
-        i = result["identity"]
-        out.print(f"identity: {i['own']['recognised']} at the person's own conditions, {i['unseen']['recognised']} "
-                  f"at conditions they lack (ratio {i['ratio']})")
-    out.print(f"results: {result['files']['json']}  figure: {result['files'].get('person', '-')}")
+    for name, r in result.controllability.items():
+        out.print(f"{name}: asked vs read back, median error {r.median_abs_error} {r.unit} (asked for nothing: "
+                  f"{r.chance_median_abs_error}; the estimator on recordings: {r.estimator_median_abs_error})")
+    if result.physics:
+        p = result.physics
+        out.print(f"speed {p.speeds[0]} -> {p.speeds[1]} m/s: gait cycle ratio read {p.cycle_ratio_read} "
+                  f"(walking model {p.cycle_ratio_expected}); torso speed read {p.torso_speed_read}")
+    if result.identity:
+        i = result.identity
+        out.print(f"identity: {i.own.recognised} at the person's own conditions, {i.unseen.recognised} "
+                  f"at conditions they lack (ratio {i.ratio})")
+    out.print(f"results: {result.files.json_file}  figure: {result.files.person or '-'}")
 
 
 @app.command("report", rich_help_panel="Evaluate")

@@ -15,7 +15,6 @@ Everything is drawn from training recordings; nothing of the test split is used.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,8 @@ from mdaug.data.conditions import PERSON_TRAITS
 from mdaug.data.coverage import lacking
 from mdaug.data.info import DataInfo
 from mdaug.errors import MdaugError
+from mdaug.evaluation.record_parts import Controllability, Files, IdentityUnderChange, Recognised, WalkingPhysics
+from mdaug.evaluation.records import ConditionsReport
 from mdaug.inference import in_batches
 from mdaug.models.conditioning import ConditionSpec, encode_table
 from mdaug.plotting import pyplot
@@ -84,7 +85,7 @@ def _median(v: np.ndarray) -> float | None:
 
 
 def controllability(s2: Stage2Model, data: RunData, *, per_value: int = 16, seed: int = 0, batch_size: int = 64,
-                    device: str | None = None) -> dict[str, Any]:
+                    device: str | None = None) -> dict[str, Controllability]:
     """Per condition the estimators can read back: the median absolute error of samples asked for it (one
     condition at a time, the person drawn from the training recordings), of the same persons' samples asked for
     nothing, and of the estimator on the real training recordings where the data gives that condition."""
@@ -94,7 +95,7 @@ def controllability(s2: Stage2Model, data: RunData, *, per_value: int = 16, seed
     cond = data.conditions
     rng = np.random.default_rng(seed)
     settings = replace(s2.default_settings(), texture=True)  # the estimators read a recording's noise floor
-    out: dict[str, Any] = {}
+    out: dict[str, Controllability] = {}
     for k, spec in ((specs.index(s), s) for s in readable(specs, reader)):
         train_values = cond.values[spec.name][rows]
         train_values = train_values[np.isfinite(train_values)]
@@ -111,13 +112,13 @@ def controllability(s2: Stage2Model, data: RunData, *, per_value: int = 16, seed
             truth = cond.values[spec.name][rows]
             real = _median(np.abs(reader.read(data.dataset.x[rows])[READ[spec.name]][0] - truth))
         err = np.abs(got - asked)
-        out[spec.name] = {
-            "unit": UNITS[spec.name], "asked": [round(float(v), 4) for v in np.quantile(train_values, GRID)],
-            "samples": len(asked), "median_abs_error": _median(err),
-            "median_rel_error": _median(err / np.maximum(np.abs(asked), 1e-9)) if spec.name != "snr_db" else None,
-            "chance_median_abs_error": _median(np.abs(chance - asked)), "estimator_median_abs_error": real,
-            "read_back_per_value": [_median(got[i * per_value:(i + 1) * per_value]) for i in range(len(GRID))],
-            "unread": int((~np.isfinite(got)).sum())}
+        out[spec.name] = Controllability(
+            unit=UNITS[spec.name], asked=[round(float(v), 4) for v in np.quantile(train_values, GRID)],
+            samples=len(asked), median_abs_error=_median(err),
+            median_rel_error=_median(err / np.maximum(np.abs(asked), 1e-9)) if spec.name != "snr_db" else None,
+            chance_median_abs_error=_median(np.abs(chance - asked)), estimator_median_abs_error=real,
+            read_back_per_value=[_median(got[i * per_value:(i + 1) * per_value]) for i in range(len(GRID))],
+            unread=int((~np.isfinite(got)).sum()))
     return out
 
 
@@ -144,7 +145,7 @@ def _recognised(recognizer: torch.nn.Module, x: np.ndarray, labels: np.ndarray, 
 
 
 def identity_under_change(s2: Stage2Model, data: RunData, recognizer: torch.nn.Module, *, per_class: int = 8,
-                          seed: int = 0, batch_size: int = 64, device: str | None = None) -> dict[str, Any]:
+                          seed: int = 0, batch_size: int = 64, device: str | None = None) -> IdentityUnderChange:
     """How often `recognizer` names the person of samples at the conditions of the person's own training recordings
     and at conditions of other people's recordings that the person's lack; the ratio is what the change costs."""
     specs = s2.conditions
@@ -157,19 +158,19 @@ def identity_under_change(s2: Stage2Model, data: RunData, recognizer: torch.nn.M
     persons, rows = _unseen_pairs(data, per_class, rng)
     own_rows = np.concatenate([rng.permutation(train[labels[train] == p])[:per_class] for p in np.unique(persons)])
     settings = s2.default_settings()
-    result: dict[str, Any] = {}
-    for name, who, where in (("own", labels[own_rows], own_rows), ("unseen", persons, rows)):
+    result: list[Recognised] = []
+    for who, where in ((labels[own_rows], own_rows), (persons, rows)):
         c = asked_conditions(specs, values, where)
         x = generate(s2, who, settings, seed=seed, batch_size=batch_size, device=device, conditions=c)
         ok = _recognised(recognizer, x, who, device)
-        result[name] = {"samples": int(len(ok)), "recognised": round(float(ok.mean()), 4) if len(ok) else None}
-    own, new = result["own"]["recognised"], result["unseen"]["recognised"]
-    result["ratio"] = round(new / own, 4) if own and new is not None else None
-    return result
+        result.append(Recognised(samples=int(len(ok)), recognised=round(float(ok.mean()), 4) if len(ok) else None))
+    own, new = result[0].recognised, result[1].recognised
+    return IdentityUnderChange(own=result[0], unseen=result[1],
+                               ratio=round(new / own, 4) if own and new is not None else None)
 
 
 def physics(s2: Stage2Model, data: RunData, *, per_value: int = 16, seed: int = 0, batch_size: int = 64,
-            device: str | None = None) -> dict[str, Any] | None:
+            device: str | None = None) -> WalkingPhysics | None:
     """Samples asked for the walking speeds at the 10% and 90% quantiles of the training recordings' speeds (aspect
     0, walking towards the radar, when the model takes the aspect), each person at both: the torso Doppler read back
     against v cos(aspect), and the ratio of the gait cycles read back against sqrt(v_high / v_low). None when the
@@ -192,23 +193,22 @@ def physics(s2: Stage2Model, data: RunData, *, per_value: int = 16, seed: int = 
         x = generate(s2, labels, settings, seed=seed, batch_size=batch_size, device=device, conditions=c)
         r = reader.read(x)
         read[speed] = {"speed": r["speed"][0], "cycle": r["cycle"][0], "unit": r["speed"][1]}
-    out: dict[str, Any] = {"speeds": [round(lo, 4), round(hi, 4)], "samples": int(2 * len(labels))}
-    if read[lo]["unit"] == "m/s":
-        out["torso_speed_read"] = [_median(read[s]["speed"]) for s in (lo, hi)]
-        out["torso_speed_expected"] = [round(lo, 4), round(hi, 4)] if "aspect_deg" in names else None
+    torso = read[lo]["unit"] == "m/s"
     ratio = read[lo]["cycle"] / read[hi]["cycle"]  # the same person and noise at both speeds
-    out["cycle_ratio_read"] = _median(ratio)
-    out["cycle_ratio_expected"] = round(float(np.sqrt(hi / lo)), 4)
-    return out
+    return WalkingPhysics(
+        speeds=[round(lo, 4), round(hi, 4)], samples=int(2 * len(labels)),
+        torso_speed_read=[_median(read[s]["speed"]) for s in (lo, hi)] if torso else None,
+        torso_speed_expected=[round(lo, 4), round(hi, 4)] if torso and "aspect_deg" in names else None,
+        cycle_ratio_read=_median(ratio), cycle_ratio_expected=round(float(np.sqrt(hi / lo)), 4))
 
 
 def evaluate_conditions(run: str | Path, recognizer: str | Path | None = None, *, per_value: int = 16,
                         per_class: int = 8, seed: int = 0, out: str | Path | None = None,
-                        autoencoder: str | Path | None = None) -> dict[str, Any]:
+                        autoencoder: str | Path | None = None) -> ConditionsReport:
     """Every measure of this module for the stage-2 run `run`, written to conditions.json (never overwriting: the
     next free name) in `out` (default RUN/eval) with the figure of one person beside it; identity needs
     `recognizer` (an evaluation recogniser of the same data). A model without conditions gets a record saying so."""
-    from mdaug.files import atomic_write_text, free_path
+    from mdaug.files import free_path
     from mdaug.runs.layout import EVAL
     from mdaug.runs.loading import load_recognizer, load_stage2, stage1_data
 
@@ -216,22 +216,22 @@ def evaluate_conditions(run: str | Path, recognizer: str | Path | None = None, *
     folder = Path(out) if out else s2.folder.parent / EVAL
     folder.mkdir(parents=True, exist_ok=True)
     path = free_path(folder / "conditions.json")
-    result: dict[str, Any] = {"model": str(s2.folder.resolve()), "conditions": [c.describe() for c in s2.conditions],
-                              "seed": seed}
+    result = ConditionsReport(model=str(s2.folder.resolve()), conditions=[c.describe() for c in s2.conditions],
+                              seed=seed)
     if s2.conditions:
         rec = load_recognizer(recognizer)[0] if recognizer is not None else None
         data = stage1_data(s2.autoencoder)
-        result["controllability"] = controllability(s2, data, per_value=per_value, seed=seed)
-        result["physics"] = physics(s2, data, per_value=per_value, seed=seed)
-        result["identity"] = (identity_under_change(s2, data, rec, per_class=per_class, seed=seed)
-                              if rec is not None else None)
+        result.controllability = controllability(s2, data, per_value=per_value, seed=seed)
+        result.physics = physics(s2, data, per_value=per_value, seed=seed)
+        result.identity = (identity_under_change(s2, data, rec, per_class=per_class, seed=seed)
+                           if rec is not None else None)
         figure = path.with_name(path.stem + "-person.png")
         try:
-            result["files"] = {"json": str(path), "person": str(person_figure(s2, data, figure, seed=seed))}
+            result.files = Files(json=str(path), person=str(person_figure(s2, data, figure, seed=seed)))
         except MdaugError as e:  # nobody lacks a condition: nothing to draw
-            result["files"] = {"json": str(path)}
-            result["note"] = str(e)
-    atomic_write_text(path, json.dumps(result, indent=1))
+            result.files = Files(json=str(path))
+            result.note = str(e)
+    result.write(path)
     return result
 
 

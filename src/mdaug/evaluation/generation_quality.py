@@ -12,7 +12,6 @@ evaluation recogniser (trained on the real training split only, never a training
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -26,7 +25,8 @@ from mdaug.evaluation.metrics import (
     physical_plausibility,
     precision_recall,
 )
-from mdaug.evaluation.records import GenerationReport
+from mdaug.evaluation.record_parts import Files, Memorisation, PhysicalStat, SamplerSettings
+from mdaug.evaluation.records import FeatureDistances, GenerationQuality, GenerationReport, Identity
 from mdaug.files import free_path
 from mdaug.inference import reconstruct
 from mdaug.models.stage2 import SampleSettings
@@ -53,7 +53,7 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
                     fake: np.ndarray, fake_labels: np.ndarray, recognizer, n_classes: int, *,
                     floor: np.ndarray | None = None, reconstructed: np.ndarray | None = None,
                     identity_set: tuple[np.ndarray, np.ndarray] | None = None, seed: int = 0,
-                    fake_plain: np.ndarray | None = None) -> dict[str, Any]:
+                    fake_plain: np.ndarray | None = None) -> GenerationQuality:
     """Every metric of the module for spectrogram arrays (n, c, H, W); `fake_plain`: the same samples before the
     noise floor's texture (for the pixel copy check; `fake` when None); `floor` is a real set of the size of
     `fake` that stands in for it to give the floor values; `reconstructed` is that set passed through the
@@ -65,29 +65,35 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
     f_test, _ = embed(recognizer, real_test)
     f_fake, logits = embed(recognizer, fake)
     kid, kid_std = kernel_inception_distance(f_fake, f_test, seed=seed)
-    out: dict[str, Any] = {"fid": frechet_distance(f_fake, f_test), "kid": kid, "kid_std": kid_std,
-                           **precision_recall(f_test, f_fake)}
-    if floor is not None:
-        f_floor, _ = embed(recognizer, floor)
-        fk, _ = kernel_inception_distance(f_floor, f_test, seed=seed)
-        out["floor"] = {"fid": frechet_distance(f_floor, f_test), "kid": fk, **precision_recall(f_test, f_floor)}
+
+    def distances(f: np.ndarray, identity: float | None = None) -> FeatureDistances:
+        return FeatureDistances(fid=frechet_distance(f, f_test), kid=kernel_inception_distance(f, f_test, seed=seed)[0],
+                                **precision_recall(f_test, f), identity_accuracy=identity)
+
+    ceiling = None
     if reconstructed is not None:
-        f_rec, logits_rec = embed(recognizer, reconstructed)
-        kr, _ = kernel_inception_distance(f_rec, f_test, seed=seed)
-        out["stage1_ceiling"] = {"fid": frechet_distance(f_rec, f_test), "kid": kr, **precision_recall(f_test, f_rec)}
-        if identity_set is not None:
-            _, logits_id = embed(recognizer, identity_set[0])
-            out["stage1_ceiling"]["identity_accuracy"] = identity_accuracy(logits_id, identity_set[1],
-                                                                           n_classes)["accuracy"]
-    ident = identity_accuracy(logits, fake_labels, n_classes)
-    out["identity"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in ident.items()}
-    mem = memorisation(f_fake, fake_labels, f_train, real_train_labels)
-    out["memorisation"] = {k: v for k, v in mem.items() if k not in ("ratio", "nearest_train")}
-    mem = memorisation(fake if fake_plain is None else fake_plain, fake_labels, real_train,  # pixels: copies show
-                       real_train_labels)  # most plainly here, before the texture's noise (fake_plain)
-    out["memorisation_pixels"] = {k: v for k, v in mem.items() if k not in ("ratio", "nearest_train")}
-    out["physical"] = physical_plausibility(real_test, fake)
-    return out
+        ceiling_identity = None if identity_set is None else _identity(
+            embed(recognizer, identity_set[0])[1], identity_set[1], n_classes).accuracy
+        ceiling = distances(embed(recognizer, reconstructed)[0], ceiling_identity)
+    return GenerationQuality(
+        fid=frechet_distance(f_fake, f_test), kid=kid, kid_std=kid_std, **precision_recall(f_test, f_fake),
+        floor=None if floor is None else distances(embed(recognizer, floor)[0]), stage1_ceiling=ceiling,
+        identity=_identity(logits, fake_labels, n_classes),
+        memorisation=_memorisation(memorisation(f_fake, fake_labels, f_train, real_train_labels)),
+        # pixels: copies show most plainly here, before the texture's noise (fake_plain)
+        memorisation_pixels=_memorisation(memorisation(fake if fake_plain is None else fake_plain, fake_labels,
+                                                       real_train, real_train_labels)),
+        physical={k: PhysicalStat(**v) for k, v in physical_plausibility(real_test, fake).items()})
+
+
+def _identity(logits: np.ndarray, labels: np.ndarray, n_classes: int) -> Identity:
+    return Identity(**{k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                       for k, v in identity_accuracy(logits, labels, n_classes).items()})
+
+
+def _memorisation(mem: dict) -> Memorisation:
+    """metrics.memorisation's summaries, without its per-sample arrays."""
+    return Memorisation.model_validate({k: v for k, v in mem.items() if k not in ("ratio", "nearest_train")})
 
 
 def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: int = 30,
@@ -112,30 +118,29 @@ def evaluate_generation(run: str | Path, recognizer: str | Path, *, per_class: i
     floor_rows = np.concatenate([rng.choice(train[ds.labels[train] == c], per_class,
                                             replace=int((ds.labels[train] == c).sum()) < per_class)
                                  for c in range(n_classes)])
-    report: dict[str, Any] = {"run": str(Path(run)), "kind": s2.kind.name, "family": s2.autoencoder.family,
-                              "recognizer": str(Path(recognizer)), "per_class": per_class, "samples": int(labels.size),
-                              "seed": seed, "settings": s2.kind.settings_dict(settings)
-                              | {"floor_noise_db": s2.autoencoder.texture_db(settings.texture)},
-                              "test_samples": int(len(test)),
-                              "recognizer_test_accuracy": rec_card.test_accuracy}
     stage1 = s2.autoencoder.model.to("cpu")
     recon = reconstruct(stage1, ds.x[floor_rows], batch_size=128)
-    report.update(quality_metrics(ds.x[train], ds.labels[train], ds.x[test], fake, labels, rec, n_classes,
-                                  floor=ds.x[floor_rows], reconstructed=recon,
-                                  identity_set=(reconstruct(stage1, ds.x[test], batch_size=128), ds.labels[test]),
-                                  seed=seed, fake_plain=plain[0]))
+    quality = quality_metrics(ds.x[train], ds.labels[train], ds.x[test], fake, labels, rec, n_classes,
+                              floor=ds.x[floor_rows], reconstructed=recon,
+                              identity_set=(reconstruct(stage1, ds.x[test], batch_size=128), ds.labels[test]),
+                              seed=seed, fake_plain=plain[0])
     folder = Path(out) if out else s2.folder.parent / EVAL
     folder.mkdir(parents=True, exist_ok=True)
     path = free_path(folder / "generation.json")
     show = np.concatenate([np.flatnonzero(labels == c)[:6] for c in range(n_classes)])
     grid = sample_grid(fake[show], labels[show], s2.class_names, path.with_name(path.stem + "-grid.png"),
                        real=ds.x[test], real_labels=ds.labels[test],
-                       suptitle=f"{s2.kind.name} on {report['family']}: real (test) | generated",
+                       suptitle=f"{s2.kind.name} on {s2.autoencoder.family}: real (test) | generated",
                        axes=spectrogram_axes(ds.info, s2.autoencoder.card.normalisation.dynamic_range_db))
-    report["files"] = {"json": str(path), "grid": str(grid),
-                       "confusion": str(confusion_figure(np.asarray(report["identity"]["confusion"]), s2.class_names,
-                                                         path.with_name(path.stem + "-confusion.png")))}
-    record = GenerationReport(**report)
+    confusion = confusion_figure(np.asarray(quality.identity.confusion), s2.class_names,
+                                 path.with_name(path.stem + "-confusion.png"))
+    record = GenerationReport(
+        run=str(Path(run)), kind=s2.kind.name, family=s2.autoencoder.family, recognizer=str(Path(recognizer)),
+        per_class=per_class, samples=int(labels.size), seed=seed,
+        settings=SamplerSettings(**s2.kind.settings_dict(settings),
+                                 floor_noise_db=s2.autoencoder.texture_db(settings.texture)),
+        test_samples=int(len(test)), recognizer_test_accuracy=rec_card.test_accuracy, **dict(quality),
+        files=Files(json=str(path), grid=str(grid), confusion=str(confusion)))
     record.write(path)
     return record
 

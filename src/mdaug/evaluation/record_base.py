@@ -30,7 +30,7 @@ class EvalRecord(BaseModel):
         return data
 
     @model_serializer(mode="wrap")
-    def _omit(self, handler: Any, info: SerializationInfo) -> dict[str, Any]:
+    def _omit(self, handler: Any, info: SerializationInfo) -> Any:  # Any: keys may be numbers (Memorisation)
         data = handler(self)
         fields = type(self).model_fields
         key = {(f.alias or n) if info.by_alias else n: n for n, f in fields.items()}

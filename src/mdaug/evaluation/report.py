@@ -11,16 +11,17 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from mdaug.evaluation.record_parts import FloorStats
 from mdaug.evaluation.records import (
     ARM_TITLES,
     ARMS,
     BEST,
     GAINS,
     BudgetSummary,
+    ConditionsReport,
     DiagnoseReport,
     GenerationReport,
     Interval,
@@ -48,23 +49,25 @@ from mdaug.glossary import glossary_html
 from mdaug.runs.layout import CONFIG_FILE, LOSSES, PipelineFolders
 
 
-def _browser(samples: Samples | None, da: DataAxes) -> str:
+def _browser(samples: Samples | None, axes: DataAxes) -> str:
     if samples is None:
         return "<p class='missing'>(no augmented dataset in this folder to browse by class)</p>"
-    pngs = class_pngs(samples.fake, samples.fake_labels, samples.class_names, da.axes, real=samples.real,
+    pngs = class_pngs(samples.fake, samples.fake_labels, samples.class_names, axes.axes, real=samples.real,
                       real_labels=samples.real_labels)
-    return class_selector(pngs, f"{samples.note}; {da.axes.note}.")
+    return class_selector(pngs, f"{samples.note}; {axes.axes.note}.")
 
 
-def _generation(kind: str, g: GenerationReport | None, da: DataAxes, browser: str) -> list[str]:
+def _generation(kind: str, generation: GenerationReport | None, axes: DataAxes, browser: str) -> list[str]:
     title = f"Generated samples ({kind})"
-    if not g:
+    if not generation:
         return _section(title, "not evaluated yet", None)
-    fl, ce, u = g.floor, g.stage1_ceiling, Units(da.axes, da.rows, da.cols)
+    g = generation
+    fl, ce, u = g.floor, g.stage1_ceiling, Units(axes.axes, axes.rows, axes.cols)
     n = len(g.identity.per_class_accuracy)
-    class_names = da.class_names if len(da.class_names) == n else [f"class {i}" for i in range(n)]
+    class_names = axes.class_names if len(axes.class_names) == n else [f"class {i}" for i in range(n)]
+    settings = json.dumps(g.settings.model_dump(by_alias=True))
     return _section(title, "", [
-        f"<p>{g.samples} samples ({g.per_class} per class), sampler settings {html.escape(json.dumps(g.settings))}, "
+        f"<p>{g.samples} samples ({g.per_class} per class), sampler settings {html.escape(settings)}, "
         f"measured against {g.test_samples} real test spectrograms.</p>",
         _verdict_table(generation_verdicts(g, u)), browser,
         _table([["FID in the recogniser's feature space (lower is closer)", g.fid, ce.fid, fl.fid],
@@ -73,8 +76,7 @@ def _generation(kind: str, g: GenerationReport | None, da: DataAxes, browser: st
                 ["recall: share of the real data covered (0-1)", g.recall, ce.recall, fl.recall],
                 ["recognised as their class (0-1), beside the real test split reconstructed and as recorded",
                  g.identity.accuracy, ce.identity_accuracy, g.recognizer_test_accuracy],
-                ["near-copies of training samples, pixels (0-1)", g.memorisation_pixels["all"]["share_below"], None,
-                 None]],
+                ["near-copies of training samples, pixels (0-1)", g.memorisation_pixels.all.share_below, None, None]],
                ["metric", "generated", "stage-1 reconstructions of the test split (what stage 1 keeps)",
                 "real spectrograms (FID/KID/precision/recall: training against test, the closest real data gets; "
                 "recognised: the test split)"]),
@@ -86,114 +88,122 @@ def _generation(kind: str, g: GenerationReport | None, da: DataAxes, browser: st
              "evaluation recogniser names as each class (columns); right: per-class accuracy, the diagonal, against "
              "chance."),
         "<details><summary>All classes at once (the evaluation's grid)</summary>"
-        + _img(g.files.get("grid"), f"real vs generated per class ({kind})", "One row per class: the first column a "
+        + _img(g.files.grid, f"real vs generated per class ({kind})", "One row per class: the first column a "
                "real test spectrogram of the class, then samples generated for it", spectrograms=True) + "</details>"])
 
 
-def _conditions(c: dict[str, Any] | None) -> list[str]:
+def _conditions(report: ConditionsReport | None) -> list[str]:
     """What the recording conditions do: asked against read back, identity at conditions a person lacks, physics, and
     one person rendered at conditions of other people's recordings beside their own."""
     title = "Recording conditions in stage 2"
-    if not c:
+    if not report:
         return []
-    if not c.get("conditions"):
+    if not report.conditions:
         return _section(title, "stage 2 was trained without recording conditions (ldm.conditions)", None)
-    rows = [[name, r["unit"], r["samples"], r["median_abs_error"], r["chance_median_abs_error"],
-             r["estimator_median_abs_error"]] for name, r in (c.get("controllability") or {}).items()]
-    body = [f"<p>Stage 2 takes: {html.escape('; '.join(c['conditions']))}. Samples asked for one condition at a time "
-            "(values from the 10% to the 90% quantile of the training recordings'), read back by the estimators that "
-            "read the recordings.</p>",
+    rows = [[name, r.unit, r.samples, r.median_abs_error, r.chance_median_abs_error, r.estimator_median_abs_error]
+            for name, r in (report.controllability or {}).items()]
+    body = [f"<p>Stage 2 takes: {html.escape('; '.join(report.conditions))}. Samples asked for one condition at a "
+            "time (values from the 10% to the 90% quantile of the training recordings'), read back by the estimators "
+            "that read the recordings.</p>",
             _table(rows, ["condition", "unit", "samples", "median error: asked", "asked for nothing (chance)",
                           "the estimator on recordings (floor)"])]
-    ident = c.get("identity")
+    ident = report.identity
     if ident:
-        body.append(f"<p>Identity under a change of condition: {fmt(ident['own']['recognised'])} of samples at a "
-                    f"person's own conditions are recognised as that person, {fmt(ident['unseen']['recognised'])} at "
-                    f"conditions of other people's recordings that the person's lack (ratio {fmt(ident['ratio'])}; "
+        body.append(f"<p>Identity under a change of condition: {fmt(ident.own.recognised)} of samples at a "
+                    f"person's own conditions are recognised as that person, {fmt(ident.unseen.recognised)} at "
+                    f"conditions of other people's recordings that the person's lack (ratio {fmt(ident.ratio)}; "
                     "the evaluation recogniser, trained on the whole training split).</p>")
-    ph = c.get("physics")
+    ph = report.physics
     if ph:
-        body.append(f"<p>Walking model: asked for {ph['speeds'][0]:g} and {ph['speeds'][1]:g} m/s, the gait cycles "
-                    f"read back are in the ratio {fmt(ph['cycle_ratio_read'])} (the model: "
-                    f"{fmt(ph['cycle_ratio_expected'])}); torso speed read {fmt(ph.get('torso_speed_read'))}.</p>")
-    files = c.get("files") or {}
-    body.append(_img(files.get("person"), "one person at conditions they were never recorded at", "Top: recordings "
+        body.append(f"<p>Walking model: asked for {ph.speeds[0]:g} and {ph.speeds[1]:g} m/s, the gait cycles "
+                    f"read back are in the ratio {fmt(ph.cycle_ratio_read)} (the model: "
+                    f"{fmt(ph.cycle_ratio_expected)}); torso speed read {fmt(ph.torso_speed_read)}.</p>")
+    person = report.files.person if report.files else None
+    body.append(_img(person, "one person at conditions they were never recorded at", "Top: recordings "
                      "of one person; bottom: samples of the same person at the conditions of other people's "
                      "recordings that theirs lack", spectrograms=True))
     return _section(title, "", body)
 
 
-def _reconstruction(r: ReconstructionReport | None) -> list[str]:
+FLOOR_NAMES = {"level_db": "level (dB)", "spread_db": "spread (dB)", "correlation_time": "correlation along time",
+               "correlation_doppler": "correlation along Doppler"}
+"""The noise floor's statistics (FloorStats), named plainly."""
+
+
+def _reconstruction(report: ReconstructionReport | None) -> list[str]:
     extra = []
+    r = report
     if r and r.identity:
         i = r.identity
-        extra.append(_table([["real test spectrograms", i["real"]],
-                             ["their stage-1 reconstructions", i["reconstructions"]],
-                             ["ratio (the identity ceiling of generated samples)", i["ratio"]]],
+        extra.append(_table([["real test spectrograms", i.real],
+                             ["their stage-1 reconstructions", i.reconstructions],
+                             ["ratio (the identity ceiling of generated samples)", i.ratio]],
                             ["identity: recognised as their class", "share (0-1)"]))
     if r and r.noise_floor:
-        nf = r.noise_floor
-        names = {"level_db": "level (dB)", "spread_db": "spread (dB)", "correlation_time": "correlation along time",
-                 "correlation_doppler": "correlation along Doppler"}
-        extra.append(_table([[names.get(k, k), *(col[k] for col in nf.values())] for k in nf["real"]],
-                            ["noise floor (bins below the 40th percentile)", *nf]))
+        columns = r.noise_floor.columns()
+        extra.append(_table([[FLOOR_NAMES[k], *(getattr(col, k) for col in columns.values())]
+                             for k in FloorStats.model_fields],
+                            ["noise floor (bins below the 40th percentile)", *columns]))
     return _section("Stage 1: reconstruction", "not evaluated yet", r and [
         _table([[r.split, r.samples, r.psnr_db, r.ssim, r.spectral_error]],
                ["split", "samples", "PSNR (dB, higher is better)", "SSIM (0-1)", "spectral error (lower is better)"]),
         *extra,
-        _img((r.files or {}).get("figure"), "reconstructions", "Three rows: a real test spectrogram of each class "
-             "(one column each), its stage-1 reconstruction, and their absolute difference (|error|)",
+        _img(r.files.figure if r.files else None, "reconstructions", "Three rows: a real test spectrogram of each "
+             "class (one column each), its stage-1 reconstruction, and their absolute difference (|error|)",
              spectrograms=True)])
 
 
-def _diagnose(d: DiagnoseReport | None) -> list[str]:
-    return _section("Latent-space health", "not diagnosed yet", d and [
-        _verdict_table(d.verdicts), _img(d.files.get("figure"), "latent diagnostics")])
+def _diagnose(diagnosis: DiagnoseReport | None) -> list[str]:
+    return _section("Latent-space health", "not diagnosed yet", diagnosis and [
+        _verdict_table(diagnosis.verdicts), _img(diagnosis.files.figure, "latent diagnostics")])
 
 
-def _cell(i: Interval, points: bool = False, count: bool = True) -> str:
+def _cell(interval: Interval, points: bool = False, count: bool = True) -> str:
     """A mean with its 95% interval (or the number of repeats when there is none); `count=False` where the line
     already says how many repeats there were."""
     scale, unit = (100, " pt") if points else (100, "%")
     sign = "+" if points else ""
-    if i.low is None:
-        return f"{scale * i.mean:{sign}.1f}{unit}" + (f" ({i.n} repeat)" if count else "")
-    n = f" ({i.n} repeats)" if count else ""
-    return f"{scale * i.mean:{sign}.1f}{unit} [{scale * i.low:{sign}.1f}, {scale * i.high:{sign}.1f}]{n}"
+    if interval.low is None:
+        return f"{scale * interval.mean:{sign}.1f}{unit}" + (f" ({interval.n} repeat)" if count else "")
+    n = f" ({interval.n} repeats)" if count else ""
+    low, high = scale * interval.low, scale * interval.high
+    return f"{scale * interval.mean:{sign}.1f}{unit} [{low:{sign}.1f}, {high:{sign}.1f}]{n}"
 
 
-def _tstr_note(s: BudgetSummary) -> str:
+def _tstr_note(summary: BudgetSummary) -> str:
     """What the synthetic-only figure is, beside it: samples from noise alone, and its ratio to real only."""
-    if s.tstr_samples is None:
+    if summary.tstr_samples is None:
         return ""
-    ratio = s.arms["synthetic"].mean / s.arms["real"].mean if s.arms["real"].mean else float("nan")
-    return (f" (synthetic: {s.tstr_samples} samples from noise alone, guidance {html.escape(_tstr_guidance(s))}; "
+    real_only, synthetic_only = summary.arms[ARMS[0]].mean, summary.arms[ARMS[-1]].mean  # ARMS: real ... synthetic
+    ratio = synthetic_only / real_only if real_only else float("nan")
+    return (f" (synthetic: {summary.tstr_samples} samples from noise alone, guidance "
+            f"{html.escape(_tstr_guidance(summary))}; "
             f"{ratio:.2f}x real only)")
 
 
-def _tstr_guidance(s: BudgetSummary) -> str:
-    if s.tstr_guidance is None:  # studies before the choice: the model's, or none where the arm used the chosen pool
-        return "the model's" if s.tstr_samples is not None else "-"
-    return ", ".join(f"{g} ({n}x)" if s.repeats > 1 else g for g, n in s.tstr_guidance.items())
+def _tstr_guidance(summary: BudgetSummary) -> str:
+    if summary.tstr_guidance is None:  # studies before the choice: the model's, or none where the arm used the pool
+        return "the model's" if summary.tstr_samples is not None else "-"
+    return ", ".join(f"{g} ({n}x)" if summary.repeats > 1 else g for g, n in summary.tstr_guidance.items())
 
 
-def _budget_title(b: str) -> str:
-    return "all" if b == "all" else f"{b[:-1]} sessions" if b.endswith("s") else f"{b} per class"
+def _budget_title(budget: str) -> str:
+    return "all" if budget == "all" else f"{budget[:-1]} sessions" if budget.endswith("s") else f"{budget} per class"
 
 
-def _by_class(u: UtilityReport, class_names: list[str]) -> list[str]:
+def _by_class(utility: UtilityReport, class_names: list[str]) -> list[str]:
     """Per budget, every arm's test accuracy per class (mean over the repeats that recorded it), the classes that
     gained most from the synthetic data first: which people gained and which lost."""
     out = []
-    for b in u.summary:
-        recs = [r for r in u.records if r.budget == b and r.by_class]
+    for b in utility.summary:
+        recs = [r for r in utility.records if r.budget == b and r.by_class]
         if not recs:
             continue
         arms = [a for a in ARMS if all(a in r.by_class for r in recs)]
         mean = {a: np.nanmean([r.by_class[a] for r in recs], axis=0) for a in arms}
         n = len(next(iter(mean.values())))
         names = class_names if len(class_names) == n else [f"class {i}" for i in range(n)]
-        base, syn = u.summary[b].best_non_generative or "real+classical", "real+classical+synthetic"
+        base, syn = utility.summary[b].best_non_generative or "real+classical", "real+classical+synthetic"
         gain = mean[syn] - mean[base] if syn in mean and base in mean else None  # the arm the study compared with
         order = np.argsort(-gain, kind="stable") if gain is not None else np.arange(n)
         rows = [[names[i], *[f"{100 * mean[a][i]:.0f}%" for a in arms],
@@ -206,41 +216,42 @@ def _by_class(u: UtilityReport, class_names: list[str]) -> list[str]:
     return out
 
 
-def _utility(u: UtilityReport | None, folder: Path, class_names: list[str] | None = None) -> list[str]:
-    if not u:
+def _utility(utility: UtilityReport | None, folder: Path, class_names: list[str] | None = None) -> list[str]:
+    if not utility:
         return _section("Downstream utility", "not measured yet", None)
-    arms = [a for a in ARMS if any(a in s.arms for s in u.summary.values())]
-    gains = [g for g in GAINS if any(g in s.gains for s in u.summary.values())]
+    arms = [a for a in ARMS if any(a in s.arms for s in utility.summary.values())]
+    gains = [g for g in GAINS if any(g in s.gains for s in utility.summary.values())]
     rows = [[_budget_title(b), s.real_train, *[_cell(s.arms[a]) if a in s.arms else "-" for a in arms],
              _doses(s), s.synthetic, "the chosen pool" if s.tstr_samples is None else s.tstr_samples,
-             _tstr_guidance(s), ", ".join(s.strategies) or "-"] for b, s in u.summary.items()]
+             _tstr_guidance(s), ", ".join(s.strategies) or "-"] for b, s in utility.summary.items()]
     gain_rows = [[_budget_title(b), *[_cell(s.gains[g], points=True) if g in s.gains else "-" for g in gains]]
-                 for b, s in u.summary.items()]
+                 for b, s in utility.summary.items()]
     return _section("Downstream utility", "", [
-        f"<p class='verdict'>{html.escape(u.verdict)}</p>",
+        f"<p class='verdict'>{html.escape(utility.verdict)}</p>",
         _table(rows, ["real data per class", "real training samples",
                       *[f"{ARM_TITLES[a]} (test accuracy, 95% interval)" for a in arms],
                       "lower-SNR dose chosen on validation (dB)", "synthetic samples",
                       "synthetic only: samples (from noise, unsifted)", "synthetic only: guidance chosen on validation",
                       "strategy chosen on validation"]),
         _table(gain_rows, ["real data per class", *[f"{g} (paired, accuracy points)" for g in gains]]),
-        f"<p>{html.escape(u.note)}; strategies tried: {html.escape(', '.join(u.strategies))}.</p>",
+        f"<p>{html.escape(utility.note)}; strategies tried: {html.escape(', '.join(utility.strategies))}.</p>",
         *[f"<p class='missing'>{html.escape(n)}</p>"
-          for n in dict.fromkeys(n for r in u.records for n in r.notes or [])],
-        _img(u.files.get("figure"), "utility curve"), *_by_class(u, class_names or [])] + _by_condition(u, folder))
+          for n in dict.fromkeys(n for r in utility.records for n in r.notes or [])],
+        _img(utility.files.figure, "utility curve"), *_by_class(utility, class_names or [])]
+        + _by_condition(utility, folder))
 
 
-def _doses(s: BudgetSummary) -> str:
-    if s.snr_drop_db is None:
+def _doses(summary: BudgetSummary) -> str:
+    if summary.snr_drop_db is None:
         return "-"
-    return ", ".join(f"{d} ({n}x)" if s.repeats > 1 else d for d, n in s.snr_drop_db.items())
+    return ", ".join(f"{d} ({n}x)" if summary.repeats > 1 else d for d, n in summary.snr_drop_db.items())
 
 
-def _by_condition(u: UtilityReport, folder: Path) -> list[str]:
+def _by_condition(utility: UtilityReport, folder: Path) -> list[str]:
     """Every arm on the test recordings in conditions their person's training recordings lack, and on the others;
     and what the first budget's training recordings cover."""
     out = ["<h3>Utility by condition</h3>"]
-    for b, s in u.summary.items():
+    for b, s in utility.summary.items():
         if not s.by_condition or not s.subsets:
             continue
         arms = [a for a in ARMS if a in s.by_condition]
@@ -253,7 +264,7 @@ def _by_condition(u: UtilityReport, folder: Path) -> list[str]:
         out.append(_table(rows, ["test recordings", "how many (mean)", *[ARM_TITLES[a] for a in arms]]))
     if len(out) == 1:
         return []
-    first = next(iter(u.summary))
+    first = next(iter(utility.summary))
     cov = folder / "utility" / f"budget-{first}" / "repeat-0" / "coverage.png"
     out.append(_img(cov, "coverage of the conditions", f"What the real training recordings of budget "
                     f"{_budget_title(first)}, repeat 0 cover: recordings per person (rows) and condition bin "
@@ -272,14 +283,14 @@ def _data_seen(seen: list[DataSeen]) -> list[str]:
         "<p>The ids themselves are in each run's split.json and the recognisers' mdaug.json.</p>"] + leaks)
 
 
-def _training(folder: Path, h: RunHeader) -> list[str]:
+def _training(folder: Path, header: RunHeader) -> list[str]:
     p = PipelineFolders(folder)
     runs = {"evaluation recogniser": p.recognizer / LOSSES, "stage 1 (autoencoder)": p.ae / LOSSES}
     runs |= {f"stage 2 ({d.name})": d / LOSSES for d in sorted(folder.iterdir())
              if d.is_dir() and (d / "autoencoder.json").exists()}
     png = loss_png(runs)
     board = (f"<p>Every logged step is in TensorBoard: <code>tensorboard --logdir {html.escape(str(folder))}</code> "
-             f"(runs: {html.escape(', '.join(Path(d).name for d in h.logdirs))}).</p>" if h.logdirs else
+             f"(runs: {html.escape(', '.join(Path(d).name for d in header.logdirs))}).</p>" if header.logdirs else
              "<p class='missing'>(no TensorBoard logs in this folder)</p>")
     return _section("Training", "", [_png(png, "training losses", "Loss terms against the training step, one panel "
                                           "per run (a moving average; the raw total faintly behind), from each "
@@ -287,20 +298,20 @@ def _training(folder: Path, h: RunHeader) -> list[str]:
                                      "<p class='missing'>(no losses.jsonl in this folder)</p>", board])
 
 
-def header_line(m: Results, h: RunHeader) -> str:
+def header_line(results: Results, header: RunHeader) -> str:
     """Preset (and what it means), family, version, date, run time, folder."""
-    if h.preset:
-        changed = ", ".join(f"{k}={v}" for k, v in list(h.changed.items())[:8]) + (
-            ", ..." if len(h.changed) > 8 else "")
-        differ = f"{len(h.changed)} key(s) differ from it" + (f": {html.escape(changed)}" if changed else "")
-        preset = (f"preset <b>{html.escape(h.preset)}</b>: {html.escape(h.preset_meaning)} (read back from "
-                  f"config.yaml; {differ})")
+    if header.preset:
+        changed = ", ".join(f"{k}={v}" for k, v in list(header.changed.items())[:8]) + (
+            ", ..." if len(header.changed) > 8 else "")
+        differ = f"{len(header.changed)} key(s) differ from it" + (f": {html.escape(changed)}" if changed else "")
+        preset = (f"preset <b>{html.escape(header.preset)}</b>: {html.escape(header.preset_meaning)} (read back "
+                  f"from config.yaml; {differ})")
     else:
         preset = "preset unknown (no config.yaml)"
-    run_time = f"run time {h.minutes:.0f} min" if h.minutes is not None else "run time unknown"
-    return (f"<p class='header'>{preset} · stage-1 family <b>{html.escape(str(m.family))}</b> · mdaug "
-            f"{html.escape(h.version)} · finished {html.escape(h.finished or 'unknown')} · {run_time} · folder "
-            f"{html.escape(m.folder)} · <a href='#terms'>terms used</a></p>")
+    run_time = f"run time {header.minutes:.0f} min" if header.minutes is not None else "run time unknown"
+    return (f"<p class='header'>{preset} · stage-1 family <b>{html.escape(str(results.family))}</b> · mdaug "
+            f"{html.escape(header.version)} · finished {html.escape(header.finished or 'unknown')} · {run_time} · "
+            f"folder {html.escape(results.folder)} · <a href='#terms'>terms used</a></p>")
 
 
 HOW_SURE = ("One repeat gives no interval: the figures move between runs by a few points (docs/results.md). For a 95% "
@@ -310,11 +321,11 @@ HOW_SURE = ("One repeat gives no interval: the figures move between runs by a fe
 """The report's line under a one-repeat answer: what to run for an interval, and what it costs."""
 
 
-def verdict_box(m: Results, gen: dict[str, list[Verdict]]) -> str:
+def verdict_box(results: Results, gen: dict[str, list[Verdict]]) -> str:
     """The answer first: the utility verdict with its numbers, interval and repeats; then the verdicts that
     explain it."""
     lines = []
-    u = m.utility
+    u = results.utility
     if u is not None:
         lines.append(f"<p><b>Does the synthetic data help?</b> {html.escape(u.verdict)} "
                      "(<a href='#downstream-utility'>details</a>)</p>")
@@ -341,30 +352,31 @@ def verdict_box(m: Results, gen: dict[str, list[Verdict]]) -> str:
                           for v in bad) if bad else "<span class='ok'>no problem found</span>"
         link = _anchor(f"Generated samples ({kind})")
         lines.append(f"<p>Generated samples ({html.escape(kind)}): {found} (<a href='#{link}'>details</a>)</p>")
-    if m.diagnose:
-        bad = [v.problem for v in m.diagnose.verdicts if not v.ok]
+    if results.diagnose:
+        bad = [v.problem for v in results.diagnose.verdicts if not v.ok]
         lines.append("<p>Latent space: " + (f"<span class='problem'>{html.escape(', '.join(bad))}</span>" if bad else
                                             "<span class='ok'>healthy</span>")
                      + " (<a href='#latent-space-health'>details</a>)</p>")
     return f"<div class='verdict-box'>{''.join(lines)}</div>"
 
 
-def render(m: Results, config_text: str | None = None, *, header: RunHeader | None = None,
+def render(results: Results, config_text: str | None = None, *, header: RunHeader | None = None,
            axes: DataAxes | None = None, samples: Samples | None = None) -> str:
-    folder = Path(m.folder)
+    folder = Path(results.folder)
     h = header or run_header(folder, config_text)
     da = axes or data_axes(folder)
     u = Units(da.axes, da.rows, da.cols)
-    gen = {k: generation_verdicts(g, u) for k, g in m.generation.items() if g}
+    gen = {k: generation_verdicts(g, u) for k, g in results.generation.items() if g}
     browser = _browser(samples, da)
     # the answer first: the verdicts, then the utility study and its figure, then what explains it
-    parts = [f"<h1>mdaug report: {html.escape(folder.name)}</h1>", header_line(m, h), verdict_box(m, gen)]
-    parts += _utility(m.utility, folder, list(da.class_names))
-    for i, (kind, g) in enumerate(m.generation.items()):
+    parts = [f"<h1>mdaug report: {html.escape(folder.name)}</h1>", header_line(results, h),
+             verdict_box(results, gen)]
+    parts += _utility(results.utility, folder, list(da.class_names))
+    for i, (kind, g) in enumerate(results.generation.items()):
         parts += _generation(kind, g, da, browser if i == 0 else "")
-    parts += _conditions(m.conditions)
-    parts += _reconstruction(m.reconstruction) + _diagnose(m.diagnose)
-    parts += _training(folder, h) + _data_seen(m.data_seen)
+    parts += _conditions(results.conditions)
+    parts += _reconstruction(results.reconstruction) + _diagnose(results.diagnose)
+    parts += _training(folder, h) + _data_seen(results.data_seen)
     if config_text:
         parts.append(f"<details><summary>Config (the resolved config.yaml, every key)</summary>"
                      f"<pre>{html.escape(config_text)}</pre></details>")

@@ -11,13 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mdaug.evaluation.figures import SpectrogramAxes
+from mdaug.evaluation.record_parts import PhysicalStat
 from mdaug.evaluation.records import GenerationReport, Verdict
 
-THRESHOLDS = {"precision_share": 0.5, "recall_share": 0.5, "identity_share": 0.8, "period_error": 0.10,
-              "near_copies": 0.05}
-"""precision and recall: at least this share of the real training samples' value; identity: at least this share
-of the stage-1 ceiling; gait period: within this relative difference of the real one; near-copies: at most this
-share of the samples."""
+
+@dataclass(frozen=True)
+class GenerationThresholds:
+    precision_share: float = 0.5
+    """Precision: at least this share of the real training samples' value."""
+    recall_share: float = 0.5
+    """Recall: at least this share of the real training samples' value."""
+    identity_share: float = 0.8
+    """Identity: at least this share of the stage-1 ceiling."""
+    period_error: float = 0.10
+    """Gait period: within this relative difference of the real one."""
+    near_copies: float = 0.05
+    """Near-copies: at most this share of the samples."""
+
+
+THRESHOLDS = GenerationThresholds()
 
 
 @dataclass(frozen=True)
@@ -74,24 +86,22 @@ def _num(x: float, sign: str = "") -> str:
     return f"{x:{sign}.0f}" if abs(x) >= 100 else f"{x:{sign}.3g}" if abs(x) >= 0.01 else f"{x:{sign}.2g}"
 
 
-def physical_rows(physical: dict[str, dict[str, float]], u: Units) -> list[list[object]]:
+def physical_rows(physical: dict[str, PhysicalStat], units: Units) -> list[list[object]]:
     """[plain name (unit), real mean ± std, generated mean ± std, difference, Wasserstein distance, real median,
-    generated median, their difference ('-' where not recorded)] per statistic: the gait period's verdict is on
-    medians, shown beside the means it would otherwise contradict."""
+    generated median, their difference] per statistic: the gait period's verdict is on medians, shown beside the
+    means it would otherwise contradict."""
     rows = []
-    for key, v in physical.items():
+    for key, stat in physical.items():
         name, kind = PHYSICAL.get(key, (key.replace("_", " "), "width"))
-        unit = u.time_unit if kind == "time" else u.doppler_unit
+        unit = units.time_unit if kind == "time" else units.doppler_unit
 
         def scale(x: float, pos: bool = False, kind: str = kind) -> float:
-            return x * u.s_per_col if kind == "time" else u.doppler(x, position=pos and kind == "position")
+            return x * units.s_per_col if kind == "time" else units.doppler(x, position=pos and kind == "position")
 
-        nan = float("nan")
-        rm, fm = v.get("real_mean", nan), v.get("fake_mean", nan)
-        rmed, fmed = v.get("real_median", nan), v.get("fake_median", nan)
-        rows.append([f"{name} ({unit})", f"{_num(scale(rm, True))} ± {_num(scale(v.get('real_std', nan)))}",
-                     f"{_num(scale(fm, True))} ± {_num(scale(v.get('fake_std', nan)))}",
-                     _num(scale(fm - rm), "+"), _num(scale(v.get("wasserstein", nan))),
+        rm, fm, rmed, fmed = stat.real_mean, stat.fake_mean, stat.real_median, stat.fake_median
+        rows.append([f"{name} ({unit})", f"{_num(scale(rm, True))} ± {_num(scale(stat.real_std))}",
+                     f"{_num(scale(fm, True))} ± {_num(scale(stat.fake_std))}",
+                     _num(scale(fm - rm), "+"), _num(scale(stat.wasserstein)),
                      _num(scale(rmed, True)), _num(scale(fmed, True)), _num(scale(fmed - rmed), "+")])
     return rows
 
@@ -107,42 +117,41 @@ def _share_verdict(problem: str, value: float, ref: float, share: float, what: s
                            f"{share * ref:.3f}, {share:.0%} of it): " + ("fine" if ok else bad))
 
 
-def generation_verdicts(g: GenerationReport, u: Units) -> list[Verdict]:
-    t = THRESHOLDS
-    out = [_share_verdict("samples off the real data", g.precision, g.floor.precision, t["precision_share"],
+def generation_verdicts(report: GenerationReport, units: Units) -> list[Verdict]:
+    g, t = report, THRESHOLDS
+    out = [_share_verdict("samples off the real data", g.precision, g.floor.precision, t.precision_share,
                           "precision",
                           "few generated samples lie among the real ones (in the recogniser's feature space)"
                           if g.precision > 0 else "no generated sample lies among the real ones"),
-           _share_verdict("missing variety", g.recall, g.floor.recall, t["recall_share"], "recall",
+           _share_verdict("missing variety", g.recall, g.floor.recall, t.recall_share, "recall",
                           "the samples cover only part of the variety of the real test data")]
     ceiling = g.stage1_ceiling.identity_accuracy
     ref, ref_name = (ceiling, "stage-1 reconstructions (the ceiling)") if ceiling else (
         g.recognizer_test_accuracy or 0.0, "real test spectrograms")
     chance = 1 / max(len(g.identity.per_class_accuracy), 1)
-    ok = g.identity.accuracy >= t["identity_share"] * ref
+    ok = g.identity.accuracy >= t.identity_share * ref
     out.append(Verdict(problem="class identity lost", ok=ok, value=g.identity.accuracy,
-                       threshold=t["identity_share"] * ref,
+                       threshold=t.identity_share * ref,
                        message=f"generated samples recognised as their class {_pct(g.identity.accuracy)}, against "
-                               f"{_pct(ref)} for {ref_name} (threshold {_pct(t['identity_share'] * ref)}; real test "
+                               f"{_pct(ref)} for {ref_name} (threshold {_pct(t.identity_share * ref)}; real test "
                                f"{_pct(g.recognizer_test_accuracy or float('nan'))}, chance {_pct(chance)})"))
     period = g.physical.get("period")
-    # medians where recorded: the estimates are bimodal (step, stride) with harmonic mis-picks that drag a mean
-    stat = "median" if period and "real_median" in period else "mean"
-    if period and period[f"real_{stat}"] > 0:
-        rel = period[f"fake_{stat}"] / period[f"real_{stat}"] - 1
-        real_p, fake_p = period[f"real_{stat}"] * u.s_per_col, period[f"fake_{stat}"] * u.s_per_col
-        out.append(Verdict(problem="gait period", ok=abs(rel) <= t["period_error"], value=rel,
-                           threshold=t["period_error"],
-                           message=f"generated {fake_p:.3g} {u.time_unit} against real {real_p:.3g} {u.time_unit} "
-                                   f"({stat}s, {rel:+.0%}; a difference within ±{t['period_error']:.0%} is fine)"))
-    copies = g.memorisation_pixels.get("all", {}).get("share_below")
-    if copies is not None:
-        out.append(Verdict(problem="near-copies of training samples", ok=copies <= t["near_copies"], value=copies,
-                           threshold=t["near_copies"],
-                           message=f"{_pct(copies)} of generated samples are near-copies of a training spectrogram "
-                                   "(in pixels, their nearest training sample far closer than the second nearest; "
-                                   f"at most {_pct(t['near_copies'])} is fine)"))
+    # medians: the estimates are bimodal (step, stride) with harmonic mis-picks that drag a mean
+    if period and period.real_median > 0:
+        rel = period.fake_median / period.real_median - 1
+        real_p, fake_p = period.real_median * units.s_per_col, period.fake_median * units.s_per_col
+        out.append(Verdict(problem="gait period", ok=abs(rel) <= t.period_error, value=rel,
+                           threshold=t.period_error,
+                           message=f"generated {fake_p:.3g} {units.time_unit} against real {real_p:.3g} "
+                                   f"{units.time_unit} (medians, {rel:+.0%}; a difference within "
+                                   f"±{t.period_error:.0%} is fine)"))
+    copies = g.memorisation_pixels.all.share_below
+    out.append(Verdict(problem="near-copies of training samples", ok=copies <= t.near_copies, value=copies,
+                       threshold=t.near_copies,
+                       message=f"{_pct(copies)} of generated samples are near-copies of a training spectrogram "
+                               "(in pixels, their nearest training sample far closer than the second nearest; "
+                               f"at most {_pct(t.near_copies)} is fine)"))
     return out
 
 
-__all__ = ["PHYSICAL", "THRESHOLDS", "Units", "generation_verdicts", "physical_rows"]
+__all__ = ["PHYSICAL", "THRESHOLDS", "GenerationThresholds", "Units", "generation_verdicts", "physical_rows"]

@@ -8,7 +8,6 @@ evaluations (`-2`, `-3`...) is used."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,15 @@ from pydantic import Field
 
 from mdaug.data import load_split
 from mdaug.errors import MdaugError
-from mdaug.evaluation.records import DiagnoseReport, EvalRecord, GenerationReport, ReconstructionReport, UtilityReport
+from mdaug.evaluation.record_parts import Files
+from mdaug.evaluation.records import (
+    ConditionsReport,
+    DiagnoseReport,
+    EvalRecord,
+    GenerationReport,
+    ReconstructionReport,
+    UtilityReport,
+)
 from mdaug.models.stage2 import STAGE2_KINDS
 from mdaug.runs.cards import AutoencoderCard, RecognizerCard, read_card
 from mdaug.runs.layout import CARD, EVAL, FILTER_RECOGNIZER, SPLIT, PipelineFolders, final_dir, newest
@@ -44,7 +51,7 @@ class Results(EvalRecord):
     recognizer: dict[str, Any] | None
     """The evaluation recogniser's card, without its lists of ids."""
     data_seen: list[DataSeen]
-    conditions: dict[str, Any] | None = None
+    conditions: ConditionsReport | None = None
     """What the recording conditions do to stage 2's samples (mdaug.evaluation.conditions_control), when measured."""
     summary: dict[str, Any] = Field(default_factory=dict)
     """The headline row (summary_row)."""
@@ -69,7 +76,7 @@ def collect(folder: str | Path) -> Results:
     rec_json = newest(p.ae / EVAL, "reconstruction-test")
     reconstruction = _read(ReconstructionReport, rec_json)
     if reconstruction is not None and reconstruction.files is None:  # the figure lies beside the JSON
-        reconstruction.files = {"figure": str(rec_json.with_suffix(".png"))}
+        reconstruction.files = Files(figure=str(rec_json.with_suffix(".png")))
     ae_final = final_dir(p.ae)
     ae_card = (read_card(ae_final, AutoencoderCard, missing="a stage-1 model", wrong_kind="not a stage-1 model")
                if (ae_final / CARD).exists() else None)
@@ -87,8 +94,8 @@ def collect(folder: str | Path) -> Results:
     cond_json = newest(p.stage2("ldm") / EVAL, "conditions") if p.stage2("ldm").is_dir() else None
     if cond_json is not None:
         try:
-            m.conditions = json.loads(cond_json.read_text())
-        except (OSError, ValueError):
+            m.conditions = ConditionsReport.read(cond_json)
+        except MdaugError:
             raise MdaugError(f"{cond_json} is unreadable; delete it and evaluate again") from None
     if not any([m.reconstruction, m.diagnose, m.generation, m.utility]):
         raise MdaugError(f"{folder} holds no mdaug results (ae/, ldm/, prior/, utility/); run `mdaug run` first")
@@ -122,8 +129,8 @@ def data_seen(folder: Path, utility: UtilityReport | None, recognizer: Recognize
     init = autoencoder.init if autoencoder else None
     if init is not None and init.source == "pretrained" and init.corpus:
         c = init.corpus
-        rows.append(DataSeen(model=f"stage-1 pretraining ({init.path}: {c.get('trained_on')} simulated spectrograms of "
-                             f"{c.get('people')} walkers of seeds {c.get('seeds')}, in no built-in dataset)",
+        rows.append(DataSeen(model=f"stage-1 pretraining ({init.path}: {c.trained_on} simulated spectrograms of "
+                             f"{c.people} walkers of seeds {c.seeds}, in no built-in dataset)",
                              real_samples=0, ids_sha256=None, in_test_split=0))
     add("stage 1 (autoencoder)", list(split.ids["train"]))
     if filter_recognizer is not None:
@@ -143,25 +150,23 @@ def data_seen(folder: Path, utility: UtilityReport | None, recognizer: Recognize
 
 def summary_row(m: Results) -> dict[str, Any]:
     """The headline numbers of one pipeline folder (one row of `mdaug compare`)."""
-    row: dict[str, Any] = {"run": m.folder, "family": m.family}
-    r = m.reconstruction
-    row["psnr_db"], row["ssim"] = (r.psnr_db, r.ssim) if r else (None, None)
+    r, d = m.reconstruction, m.diagnose
+    row: dict[str, Any] = {"run": m.folder, "family": m.family, "psnr_db": r.psnr_db if r else None,
+                           "ssim": r.ssim if r else None}
     if r and r.identity:
-        row["reconstruction_identity"] = r.identity["reconstructions"]
-    d = m.diagnose
+        row.update(reconstruction_identity=r.identity.reconstructions)
     if d:
-        row["latent_problems"] = ", ".join(v.problem for v in d.verdicts if not v.ok) or "none"
-        row["knn_agreement"], row["diffusability_loss"] = d.knn_agreement, d.diffusability_loss
-        row["class_probe"], row["class_probe_pixels"] = d.linear_probe, d.linear_probe_pixels
-        row["codebook_usage_pct"] = d.latent.get("codebook_usage_pct")
+        row.update(latent_problems=", ".join(v.problem for v in d.verdicts if not v.ok) or "none",
+                   knn_agreement=d.knn_agreement, diffusability_loss=d.diffusability_loss, class_probe=d.linear_probe,
+                   class_probe_pixels=d.linear_probe_pixels, codebook_usage_pct=d.latent.codebook_usage_pct)
     for kind, g in m.generation.items():
         if g:
-            row[f"{kind}_fid"], row[f"{kind}_fid_floor"] = g.fid, g.floor.fid
-            row[f"{kind}_identity"] = g.identity.accuracy
             ceiling = g.stage1_ceiling.identity_accuracy
-            row["stage1_identity"] = ceiling if ceiling is not None else row.get("stage1_identity")
-            row["real_identity"] = g.recognizer_test_accuracy
-            row[f"{kind}_copies_pct"] = 100 * g.memorisation_pixels["all"]["share_below"]
+            row.update({f"{kind}_fid": g.fid, f"{kind}_fid_floor": g.floor.fid,
+                        f"{kind}_identity": g.identity.accuracy})
+            row.update(stage1_identity=ceiling if ceiling is not None else row.get("stage1_identity"),
+                       real_identity=g.recognizer_test_accuracy)
+            row.update({f"{kind}_copies_pct": 100 * g.memorisation_pixels.all.share_below})
     if m.utility:
         for b, s in m.utility.summary.items():
             for key, gain in (("gain", "synthetic over classical"), ("gain_over_best", "synthetic over best "
