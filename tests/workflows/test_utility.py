@@ -300,3 +300,50 @@ def test_the_utility_figure_draws_one_bar_per_arm_for_one_budget_and_intervals_o
     curve = utility_plot(report([(0.5, 0.6, 0.62, 0.3)], budgets=("5", "10"))).axes[0]
     assert not curve.patches and len(curve.get_lines()) >= 4 and "one repeat" in curve.get_title()
     plt.close("all")
+
+
+def test_a_study_killed_at_several_points_and_resumed_gives_the_uninterrupted_records(study, tmp_path):
+    """`mdaug utility` killed (SIGKILL: no clean-up) in stage 2's training, among the strategies' recognisers and in
+    the synthetic-only arm, then run again each time: the records equal those of the study run without a stop,
+    and what had finished before the last stop was not trained again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from mdaug.evaluation.records import UtilityReport
+
+    cfg, _, uninterrupted = study
+    out = tmp_path / "u"
+    repeat = out / "budget-2" / "repeat-0"
+    command = [sys.executable, "-m", "mdaug", "utility", "--config", "tiny", "--out", str(out),
+               "utility.budgets=[2]", "utility.seeds=1"]
+
+    def run_until(reached) -> bool:
+        """Start the study and kill it once `reached()`; False when it finished first."""
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        while proc.poll() is None:
+            if reached():
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return True
+            time.sleep(0.05)
+        assert proc.returncode == 0, proc.stderr.read()
+        return False
+
+    def has_checkpoint(folder):
+        return (folder / "checkpoints").is_dir() and any((folder / "checkpoints").iterdir())
+
+    stops = [run_until(lambda: has_checkpoint(repeat / "ldm")),
+             run_until(lambda: (repeat / "pool-anchored.npz").exists()),
+             run_until(lambda: (repeat / "recognizer-tstr").is_dir())]
+    assert stops[0], "the study finished before stage 2 had a checkpoint"
+    done = {p: p.stat().st_mtime_ns for p in [*(repeat / "ae" / "final").iterdir(),
+                                              *(repeat / "recognizer-real" / "final").iterdir()]}
+    assert not run_until(lambda: False)
+    resumed = UtilityReport.read(out / "utility.json")
+    assert len(resumed.records) == len(uninterrupted.records) == 1
+    assert resumed.records[0].model_dump() == uninterrupted.records[0].model_dump()
+    assert resumed.summary == uninterrupted.summary and resumed.verdict == uninterrupted.verdict
+    assert {p: p.stat().st_mtime_ns for p in done} == done

@@ -117,4 +117,4 @@ def utility_cmd(
     for b, s in r.summary.items():
         cells = ", ".join(f"{a} {100 * s.arms[a].mean:.1f}%" for a in s.arms)
         out.print(f"  budget {b} ({s.repeats} repeat{'s' if s.repeats > 1 else ''}): {cells}", markup=False)
-    out.print(f"report: {r.files['json']}  figure: {r.files['figure']}")
+    out.print(f"report: {r.files.json_file}  figure: {r.files.figure}")

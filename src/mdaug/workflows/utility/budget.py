@@ -31,7 +31,17 @@ from mdaug.data.summary import coverage_figure
 from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
 from mdaug.evaluation.conditions_control import Reader
-from mdaug.evaluation.records import ARM_TITLES, ARMS, Candidate, UtilityRecord
+from mdaug.evaluation.records import (
+    ARM_TITLES,
+    ARMS,
+    CLASSICAL,
+    PRETRAINED,
+    REAL,
+    SYNTHETIC_ONLY,
+    WITH_SYNTHETIC,
+    Candidate,
+    UtilityRecord,
+)
 from mdaug.files import atomic_write_text, copy_tree_atomic
 from mdaug.inference import in_batches
 from mdaug.models import Recognizer
@@ -177,7 +187,7 @@ class Budget:
                 copy_tree_atomic(real_recogniser, rec_dir, skip=(CHECKPOINTS,))
                 if self.con:
                     self.con.print(f"  recogniser on real: the same training as {real_recogniser}; copied")
-        self._arm("real", rc, self.real, rec_dir)
+        self._arm(REAL, rc, self.real, rec_dir)
         tried, doses = [], self.cfg.utility.snr_drop_db
         if any(d > 0 for d in doses) and (self.real.channels != 1 or self.real.dataset.info.dynamic_range_db_mixed):
             doses = (0.0,)
@@ -192,7 +202,7 @@ class Budget:
         val, test, self.dose = best_on_validation(tried, lambda t: t[0])
         self.record.snr_drop_db = self.dose
         self.record.classical_candidates = {f"{d:g}": {"val_accuracy": v, "test_accuracy": t} for v, t, d in tried}
-        self._record_arm("real+classical", val, test, self.folder / classical_folder(self.dose))
+        self._record_arm(CLASSICAL, val, test, self.folder / classical_folder(self.dose))
         if not self.cfg.utility.pretrained:
             return
         rc = user_recipe(self.cfg, len(self.fit), classical=True, snr_drop_db=self.dose, init="pretrained")
@@ -202,7 +212,7 @@ class Budget:
             self._note("no shipped pretrained recogniser fits this data's size and recognizer.channels: its arm is "
                        "left out")
             return
-        self._arm("pretrained+classical", rc, self.real, self.folder / self._dosed("recognizer-pretrained-classical"))
+        self._arm(PRETRAINED, rc, self.real, self.folder / self._dosed("recognizer-pretrained-classical"))
 
     def _note(self, text: str) -> None:
         """Say what was left out, in the console and in the record."""
@@ -261,7 +271,7 @@ class Budget:
         best = best_on_validation(self.record.candidates, lambda cand: cand.val_accuracy)
         self.record.strategy, pool = best.name, pools[best.name]
         self.record.synthetic = int(len(pool.x))
-        self._record_arm("real+classical+synthetic", best.val_accuracy, best.test_accuracy,
+        self._record_arm(WITH_SYNTHETIC, best.val_accuracy, best.test_accuracy,
                          self.folder / self._dosed(f"recognizer-{best.name}"))
         self.synthetic_only(stage2, x_train, y_train, cap)
 
@@ -292,7 +302,7 @@ class Budget:
         self.record.tstr_floor_noise_db = stage2.autoencoder.texture_db(strategy.texture)
         self.record.tstr_candidates = {f"{_guidance(stage2, t[2]):g}": {"val_accuracy": t[0], "test_accuracy": t[1]}
                                        for t in tried}
-        self._record_arm("synthetic", val, test, self.folder / f"recognizer-{strategy.name}")
+        self._record_arm(SYNTHETIC_ONLY, val, test, self.folder / f"recognizer-{strategy.name}")
 
 
     def by_condition(self) -> None:

@@ -14,8 +14,11 @@ from mdaug.evaluation.records import (
     ARM_TITLES,
     ARMS,
     BEST,
+    CLASSICAL,
     GAINS,
     NON_GENERATIVE,
+    REAL,
+    WITH_SYNTHETIC,
     BudgetSummary,
     Interval,
     UtilityRecord,
@@ -105,15 +108,15 @@ def verdict(summary: dict[str, BudgetSummary]) -> str:
     parts = []
     for budget, at in sorted(summary.items(), key=lambda item: budget_order(item[0])):
         who = _who(budget, at.real_train)
-        real = f"real only {100 * at.arms['real'].mean:.1f}%" if "real" in at.arms else ""
-        best = at.best_non_generative or "real+classical"
+        real = f"real only {100 * at.arms[REAL].mean:.1f}%" if REAL in at.arms else ""
+        best = at.best_non_generative or CLASSICAL
         gain = at.gains.get(f"synthetic over {BEST}") or at.gains.get("synthetic over classical")
-        if gain is None or "real+classical+synthetic" not in at.arms:
+        if gain is None or WITH_SYNTHETIC not in at.arms:
             if best in at.arms:
                 parts.append(f"With {who}, the best arm without synthetic data is {ARM_TITLES[best]}: "
                              f"{100 * at.arms[best].mean:.1f}%{'; ' + real if real else ''}.")
             continue
-        base, generative = at.arms[best].mean, at.arms["real+classical+synthetic"].mean
+        base, generative = at.arms[best].mean, at.arms[WITH_SYNTHETIC].mean
         strategies = ", ".join(at.strategies)
         raised = gain.mean > 0 and (gain.low is None or gain.low > 0)
         how = ("raised" if raised else "did not raise" if gain.mean <= 0 else "raised, but not significantly,")
