@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -12,11 +10,13 @@ from safetensors.torch import load_file
 from mdaug.config import load_config, saved_config
 from mdaug.models import Recognizer
 from mdaug.runs import pretrained
+from mdaug.runs.cards import CorpusSummary
 from mdaug.runs.layout import final_dir
 from mdaug.runs.loading import load_recognizer
 from mdaug.training.recognizer import train_recognizer
 from mdaug.workflows.pretrain import WEIGHTS
 from mdaug.workflows.pretrain_recognizer import (
+    FineTuning,
     RecognizerPretrainingRecord,
     recognizer_model_card,
     write_shipped_recognizer,
@@ -28,11 +28,13 @@ def test_the_package_ships_a_recogniser_for_the_default_architecture_at_64x64():
     folder = pretrained.fitting_shipped_recognizer(model, [1, 64, 64])
     assert folder is not None and folder.name == "recognizer-64x64"
     assert pretrained.fitting_shipped_recognizer(model, [1, 32, 32]) is None
-    record = json.loads((folder / pretrained.PRETRAINING_RECORD).read_text())
-    RecognizerPretrainingRecord.model_validate(record)  # the record beside it is complete
+    text = (folder / pretrained.PRETRAINING_RECORD).read_text()
+    record = RecognizerPretrainingRecord.model_validate_json(text)  # the record beside it is complete
+    assert record.model_dump_json(indent=1) == text  # and written back byte for byte
     card = (folder / "MODEL_CARD.md").read_text()
-    assert record["command"] in card and record["weights_sha256"] in card
-    assert set(record["measured"]) == {"gait", "gait-sessions", "held_out"}
+    assert record.command in card and record.weights_sha256 in card
+    assert set(record.measured) == {"gait", "gait-sessions", "held_out"}
+    assert recognizer_model_card(record) == card  # the card is the record's
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +81,10 @@ def test_the_model_card_is_written_from_the_record():
     record = RecognizerPretrainingRecord(
         name="recognizer-64x64", command="mdaug pretrain-recognizer", date="2026-12-02", machine="m",
         input_shape=[1, 64, 64], channels=[16, 32], classes=10,
-        corpus={"spectrograms": 100, "trained_on": 60, "people": 10, "parts": 2, "seeds": [1000, 1001],
-                "radars": ["r"], "displays": ["none"]}, steps=5, batch_size=4, training_wall_s=120.0,
-        corpus_val_accuracy=0.5, weights_sha256="abc",
-        measured={"gait": {"budget": "10", "what": "w", "train": 310, "test": 930, "pretrained": 0.9,
-                           "scratch": 0.8}})
+        corpus=CorpusSummary(spectrograms=100, trained_on=60, people=10, parts=2, seeds=[1000, 1001], radars=["r"],
+                             displays=["none"], size=[64, 64], table="corpus.csv"),
+        steps=5, batch_size=4, training_wall_s=120.0, corpus_val_accuracy=0.5, weights_sha256="abc",
+        measured={"gait": FineTuning(budget="10", what="w", train=310, test=930, classes=31, pretrained=0.9,
+                                     scratch=0.8)})
     card = recognizer_model_card(record)
     assert "| gait | w | 310 | 930 | 90.0% | 80.0% | +10.0 |" in card and "10 simulated walkers" in card

@@ -165,9 +165,9 @@ def pretrain_ae(
     record = pretrain_autoencoder(cfg, out_dir, name=name or f"{cfg.ae.family}-{h}x{w}", ship=ship, console=out,
                                   command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     for target, m in record.measured.items():
-        i = m["identity"]
-        out.print(f"{target}: PSNR {m['psnr_db']:.2f} dB, identified {100 * i['reconstructions']:.1f}% of the "
-                  f"reconstructions against {100 * i['real']:.1f}% of the real spectrograms ({i['ratio']:.2f}x)")
+        i = m.identity
+        out.print(f"{target}: PSNR {m.psnr_db:.2f} dB, identified {100 * i.reconstructions:.1f}% of the "
+                  f"reconstructions against {100 * i.real:.1f}% of the real spectrograms ({i.ratio:.2f}x)")
     out.print(f"shippable model: {out_dir / 'shipped'}" + (f"  copied to {ship}" if ship else ""))
 
 
@@ -200,8 +200,8 @@ def pretrain_recognizer_cmd(
                                  name=name or f"recognizer-{h}x{w}", ship=ship, console=out,
                                  command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     for target, m in record.measured.items():
-        out.print(f"{target} ({m['budget']}): {100 * m['pretrained']:.1f}% fine-tuned from it, "
-                  f"{100 * m['scratch']:.1f}% from scratch")
+        out.print(f"{target} ({m.budget}): {100 * m.pretrained:.1f}% fine-tuned from it, "
+                  f"{100 * m.scratch:.1f}% from scratch")
     out.print(f"shippable model: {out_dir / 'shipped'}" + (f"  copied to {ship}" if ship else ""))
 
 

@@ -33,6 +33,24 @@ class Normalisation(Card):
     doppler_axis: str
 
 
+class CorpusSummary(Card):
+    """The simulated pretraining corpus a shipped model saw (mdaug.workflows.pretrain.corpus_summary): none of its
+    walkers is in a built-in dataset."""
+
+    spectrograms: int
+    trained_on: int
+    """Spectrograms in its training split."""
+    people: int
+    parts: int
+    seeds: list[int]
+    """The first and last people seed."""
+    radars: list[str]
+    displays: list[str]
+    size: list[int]
+    table: str
+    """Its table of parts (corpus.csv)."""
+
+
 class InitRecord(Card):
     """Where a run started (ae.init, ldm.init, recognizer.init)."""
 
@@ -41,9 +59,8 @@ class InitRecord(Card):
     path: str | None = None
     """The shipped model's name, or the run's final/ folder."""
     weights_sha256: str | None = None
-    corpus: dict[str, Any] | None = None
-    """For a shipped model: the pretraining corpus it saw (spectrograms, people, parts, seeds, radars, displays),
-    none of them in the user's data."""
+    corpus: CorpusSummary | None = None
+    """For a shipped model: the pretraining corpus it saw, none of it in the user's data."""
     conditions: list[dict[str, Any]] | None = None
     """A stage-2 start's recording conditions (ConditionSpec.to_json() each): those this run takes too keep the
     start's encoders and scaling (mdaug.models.conditioning.carried)."""
@@ -107,9 +124,9 @@ class Stage2Card(Card):
     conditions: list[dict[str, Any]] = Field(default_factory=list)
     """The recording conditions it takes besides the class (ConditionSpec.to_json() each: range or categories)."""
     condition_sources: dict[str, str] = Field(default_factory=dict)
+    """Where each condition's training values came from: 'given (FILE)', 'estimated', ..."""
     identity: str | None = None
     """ldm.person=recordings: the shipped recogniser whose embeddings of each person's training recordings it takes."""
-    """Where each condition's training values came from: 'given (FILE)', 'estimated', ..."""
 
 
 class RecognizerCard(Card):
@@ -137,6 +154,13 @@ class RecognizerCard(Card):
     """Where its weights started (recognizer.init; None in runs made before it could start elsewhere: scratch)."""
 
 
+class CardKind(BaseModel):
+    """What kind of model a card describes, read before the card itself."""
+
+    model_config = ConfigDict(extra="ignore")
+    kind: str | None = None
+
+
 CARDS: dict[str, type[Card]] = {"autoencoder": AutoencoderCard, "ldm": Stage2Card, "prior": Stage2Card,
                                 "recognizer": RecognizerCard}
 C = TypeVar("C", bound=Card)
@@ -158,7 +182,7 @@ def read_card(folder: Path, expect: type[C], *, missing: str, wrong_kind: str) -
         raise MdaugError(f"{folder} is not {missing}") from None
     except (OSError, ValueError):
         raise MdaugError(f"{path} is unreadable") from None
-    kind = raw.get("kind") if isinstance(raw, dict) else None
+    kind = CardKind.model_validate(raw).kind if isinstance(raw, dict) else None
     if CARDS.get(kind) is not expect:
         raise MdaugError(f"{folder} holds a {kind}, {wrong_kind}")
     try:
@@ -167,6 +191,15 @@ def read_card(folder: Path, expect: type[C], *, missing: str, wrong_kind: str) -
         where = ".".join(str(p) for p in e.errors()[0]["loc"])
         raise MdaugError(f"{path} was written by another mdaug version ('{where}' does not fit); retrain the "
                          "model with this version") from None
+
+
+def read_any_card(folder: Path) -> AutoencoderCard | Stage2Card | RecognizerCard | None:
+    """The card in `folder` whatever its kind; None where there is none, or one that does not fit this version."""
+    try:
+        raw = json.loads((Path(folder) / CARD).read_text())
+        return CARDS[CardKind.model_validate(raw).kind].model_validate(raw)
+    except (OSError, ValueError, KeyError, ValidationError):
+        return None
 
 
 def write_final(run: Path, save_weights: Callable[[Path], None], card: Card) -> Path:
@@ -185,6 +218,5 @@ def write_final(run: Path, save_weights: Callable[[Path], None], card: Card) -> 
     return final
 
 
-__all__ = ["AutoencoderCard", "AutoencoderRef", "Card", "InitRecord", "Normalisation", "RecognizerCard", "Stage2Card",
-           "read_card",
-           "write_card", "write_final"]
+__all__ = ["AutoencoderCard", "AutoencoderRef", "Card", "CardKind", "CorpusSummary", "InitRecord", "Normalisation",
+           "RecognizerCard", "Stage2Card", "read_any_card", "read_card", "write_card", "write_final"]

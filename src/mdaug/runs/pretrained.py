@@ -10,18 +10,35 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import BaseModel, ConfigDict
 from safetensors.torch import load_file
 
 from mdaug.config import Config
 from mdaug.errors import MdaugError
 from mdaug.models import Autoencoder
-from mdaug.runs.cards import InitRecord
+from mdaug.models.conditioning import ConditionSpec
+from mdaug.runs.cards import AutoencoderCard, CorpusSummary, InitRecord, RecognizerCard, Stage2Card, read_any_card
 from mdaug.runs.layout import CARD
 
 SHIPPED = Path(__file__).parents[1] / "pretrained"
 """The package's folder of shipped stage-1 models, one sub-folder each."""
 PRETRAINING_RECORD = "pretraining.json"
 """Beside a shipped model: how it was made (command, corpus, steps, time, machine) and what it measured."""
+
+
+class ShippedOrigin(BaseModel):
+    """What every pretraining.json says of a shipped model: its name and, for the models trained on the corpus, the
+    corpus (the rest of the record is its kind's: mdaug.workflows.pretrain and pretrain_recognizer)."""
+
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    corpus: CorpusSummary | None = None
+
+
+def shipped_origin(folder: Path) -> ShippedOrigin | None:
+    """The pretraining.json of a shipped model in `folder`, None where there is none."""
+    path = Path(folder) / PRETRAINING_RECORD
+    return ShippedOrigin.model_validate_json(path.read_text()) if path.is_file() else None
 
 
 def _model_config(model: Autoencoder) -> dict[str, Any]:
@@ -39,11 +56,11 @@ def fitting_shipped_model(model: Autoencoder, family: str, input_shape: list[int
     """The shipped model whose class, architecture, family and input shape are exactly those of `model`."""
     want = _model_config(model)
     for folder in shipped_models():
-        card = json.loads((folder / CARD).read_text())
+        card = read_any_card(folder)
         saved = json.loads((folder / "config.json").read_text())
         same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items() if not k.startswith("_")}
-        if (saved.get("_class_name") == type(model).__name__ and same == want and card.get("family") == family
-                and card.get("input_shape") == list(input_shape)):
+        if (saved.get("_class_name") == type(model).__name__ and same == want and isinstance(card, AutoencoderCard)
+                and card.family == family and card.input_shape == list(input_shape)):
             return folder
     return None
 
@@ -57,9 +74,9 @@ def _weights(folder: Path) -> tuple[dict[str, torch.Tensor], str]:
     return load_file(str(files[0])), autoencoder_identity(folder)
 
 
-def _corpus(folder: Path) -> dict[str, Any] | None:
-    path = folder / PRETRAINING_RECORD
-    return json.loads(path.read_text()).get("corpus") if path.is_file() else None
+def _corpus(folder: Path) -> CorpusSummary | None:
+    origin = shipped_origin(folder)
+    return origin.corpus if origin else None
 
 
 def _conditions(folder: Path) -> list[dict[str, Any]] | None:
@@ -111,7 +128,7 @@ def fitting_shipped_stage2(kind: str, model: torch.nn.Module, start: InitRecord 
     and of those the one taking fewest others (a model without conditions starts from the one without them)."""
     fits = _fitting_stage2(kind, model, start, identity)
     mine = {s.name for s in getattr(model, "specs", [])}
-    names = {f: {c["name"] for c in _conditions(f) or []} for f in fits}
+    names = {f: {ConditionSpec.from_json(c).name for c in _conditions(f) or []} for f in fits}
     return max(fits, key=lambda f: (len(names[f] & mine), -len(names[f] - mine)), default=None)
 
 
@@ -120,12 +137,12 @@ def _fitting_stage2(kind: str, model: torch.nn.Module, start: InitRecord | None,
     want = {k: v for k, v in _model_config(model).items() if k not in USERS_OWN}
     fits = []
     for folder in shipped_models():
-        card = json.loads((folder / CARD).read_text())
+        card = read_any_card(folder)
         saved = json.loads((folder / "config.json").read_text())
         same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items()
                 if not k.startswith("_") and k not in USERS_OWN}
-        if (card.get("kind") == kind and saved.get("_class_name") == type(model).__name__ and same == want
-                and card.get("autoencoder", {}).get("identity") in origins):
+        if (isinstance(card, Stage2Card) and card.kind == kind and saved.get("_class_name") == type(model).__name__
+                and same == want and card.autoencoder.identity in origins):
             fits.append(folder)
     return fits
 
@@ -136,9 +153,13 @@ def check_stage2_init(init: str) -> None:
     if init in ("auto", "pretrained", "scratch") or ("/" not in init and (SHIPPED / init).is_dir()) \
             or Path(init).is_dir():
         return
-    names = ", ".join(f.name for f in shipped_models() if json.loads((f / CARD).read_text()).get("kind") == "ldm")
+    names = ", ".join(f.name for f in shipped_models() if _is_ldm(read_any_card(f)))
     raise MdaugError(f"ldm.init={init} is neither auto, pretrained, scratch, a shipped stage 2 ({names}) nor a "
                      "folder")
+
+
+def _is_ldm(card: object) -> bool:
+    return isinstance(card, Stage2Card) and card.kind == "ldm"
 
 
 def initial_stage2_weights(init: str, kind: str, model: torch.nn.Module, start: InitRecord | None,
@@ -180,11 +201,11 @@ def fitting_shipped_recognizer(model: torch.nn.Module, input_shape: list[int]) -
     `input_shape` (its number of classes is the corpus's)."""
     want = {k: v for k, v in _model_config(model).items() if k in ("in_channels", "channels")}
     for folder in shipped_models():
-        card = json.loads((folder / CARD).read_text())
+        card = read_any_card(folder)
         saved = json.loads((folder / "config.json").read_text())
         same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items() if k in want}
-        if (card.get("kind") == "recognizer" and saved.get("_class_name") == type(model).__name__ and same == want
-                and card.get("input_shape") == list(input_shape)):
+        if (isinstance(card, RecognizerCard) and saved.get("_class_name") == type(model).__name__ and same == want
+                and card.input_shape == list(input_shape)):
             return folder
     return None
 
@@ -226,7 +247,7 @@ def initial_recognizer_weights(init: str, model: torch.nn.Module, input_shape: l
 
 
 __all__ = [
-    "HEAD", "PRETRAINING_RECORD", "SHIPPED", "fitting_shipped_model", "fitting_shipped_recognizer",
+    "HEAD", "PRETRAINING_RECORD", "SHIPPED", "ShippedOrigin", "fitting_shipped_model", "fitting_shipped_recognizer",
     "fitting_shipped_stage2", "initial_recognizer_weights", "initial_stage2_weights", "initial_weights",
-    "shipped_models",
+    "shipped_models", "shipped_origin",
 ]

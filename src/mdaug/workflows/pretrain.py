@@ -10,11 +10,9 @@ ships with the package (fp16 weights, card, pretraining.json and MODEL_CARD.md).
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -22,10 +20,11 @@ from rich.console import Console
 from safetensors.torch import load_file, save_file
 
 from mdaug.config import Config
-from mdaug.data.texture import noise_floor
-from mdaug.evaluation.reconstruction import identity_ceiling, reconstruct_with_metrics
+from mdaug.evaluation.reconstruction import floor_stats, identity_ceiling, reconstruct_with_metrics
+from mdaug.evaluation.record_parts import IdentityCeiling, NoiseFloors
 from mdaug.files import atomic_write_text, copy_tree_atomic, sha256_file
 from mdaug.runs.builtin import corpus_dataset
+from mdaug.runs.cards import CorpusSummary
 from mdaug.runs.layout import CARD, LOSSES, final_dir
 from mdaug.runs.loading import (
     autoencoder_identity,
@@ -33,7 +32,7 @@ from mdaug.runs.loading import (
     load_recognizer,
     load_stage2,
 )
-from mdaug.runs.pretrained import PRETRAINING_RECORD
+from mdaug.runs.pretrained import PRETRAINING_RECORD, shipped_origin
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.autoencoder import train_autoencoder
 from mdaug.training.common import read_loss_log
@@ -47,6 +46,34 @@ TARGETS = {"gait": "the gait benchmark (simulate.*; people of seed simulate.seed
 WEIGHTS = "diffusion_pytorch_model.safetensors"
 
 
+class TargetMeasure(BaseModel):
+    """A shipped stage-1 model, zero-shot, on the test split of a target dataset (TARGETS)."""
+
+    model_config = ConfigDict(extra="forbid")
+    dataset: str
+    test_samples: int
+    psnr_db: float
+    ssim: float
+    identity: IdentityCeiling
+    """With an evaluation recogniser trained on the dataset's training split."""
+    noise_floor: NoiseFloors
+    carrier_ghz: float
+
+
+class Timing(BaseModel):
+    """OUT/timing.json: the training time spent so far, over every resumption."""
+
+    model_config = ConfigDict(extra="forbid")
+    training_wall_s: float = 0.0
+
+    @classmethod
+    def read(cls, path: Path) -> Timing:
+        return cls.model_validate_json(path.read_text()) if path.exists() else cls()
+
+    def write(self, path: Path) -> None:
+        atomic_write_text(path, self.model_dump_json())
+
+
 class PretrainingRecord(BaseModel):
     """How a shipped model was made and what it measured (pretraining.json beside its weights)."""
 
@@ -57,14 +84,14 @@ class PretrainingRecord(BaseModel):
     machine: str
     family: str
     input_shape: list[int]
-    corpus: dict[str, Any]
+    corpus: CorpusSummary
     steps: int
     batch_size: int
     training_wall_s: float
     weights_sha256: str
     weights_dtype: str
-    measured: dict[str, dict[str, Any]]
-    """Per target dataset (TARGETS): test-split PSNR/SSIM, the identity ceiling, the noise floor."""
+    measured: dict[str, TargetMeasure]
+    """Per target dataset (TARGETS)."""
 
 
 def corpus_config(cfg: Config) -> Config:
@@ -77,18 +104,18 @@ def target_config(cfg: Config, target: str) -> Config:
     return cfg.model_copy(update={"data": cfg.data.model_copy(update={"path": None, "builtin": target})})
 
 
-def corpus_summary(cfg: Config) -> dict[str, Any]:
+def corpus_summary(cfg: Config) -> CorpusSummary:
     """What the corpus is: sizes, seeds, radars and displays (from its cached folder)."""
     folder = corpus_dataset(cfg)
     data = load_run_data(corpus_config(cfg))
     p = cfg.pretrain
-    return {"spectrograms": len(data.dataset), "trained_on": int(len(data.indices("train"))),
-            "people": p.parts * p.people_per_part, "parts": p.parts, "seeds": [p.seed, p.seed + p.parts - 1],
-            "radars": [r.name for r in p.radars], "displays": list(p.colormaps), "size": list(data.size),
-            "table": str(folder / "corpus.csv")}
+    return CorpusSummary(spectrograms=len(data.dataset), trained_on=int(len(data.indices("train"))),
+                         people=p.parts * p.people_per_part, parts=p.parts, seeds=[p.seed, p.seed + p.parts - 1],
+                         radars=[r.name for r in p.radars], displays=list(p.colormaps), size=list(data.size),
+                         table=str(folder / "corpus.csv"))
 
 
-def measure(shipped: Path, cfg: Config, target: str, rec_dir: Path, console: Console | None) -> dict[str, Any]:
+def measure(shipped: Path, cfg: Config, target: str, rec_dir: Path, console: Console | None) -> TargetMeasure:
     """The shipped model, zero-shot, on the test split of a target dataset: PSNR, SSIM, noise floor, and the
     identity ceiling with an evaluation recogniser trained on that dataset's training split."""
     tcfg = target_config(cfg, target)
@@ -101,10 +128,10 @@ def measure(shipped: Path, cfg: Config, target: str, rec_dir: Path, console: Con
     x_hat, metrics = reconstruct_with_metrics(pre.model, x, labels)
     rec, _ = load_recognizer(rec_dir)
     dr = data.dataset.info.dynamic_range_or(cfg.data.dynamic_range_db)
-    return {"dataset": TARGETS[target], "test_samples": int(len(idx)), "psnr_db": float(metrics["psnr_db"].mean()),
-            "ssim": float(metrics["ssim"].mean()), "identity": identity_ceiling(rec, x, x_hat, labels),
-            "noise_floor": {"real": noise_floor(x, dr), "reconstructed": noise_floor(x_hat, dr)},
-            "carrier_ghz": float(data.dataset.info.carrier_hz or 0.0) / 1e9}
+    return TargetMeasure(dataset=TARGETS[target], test_samples=int(len(idx)), psnr_db=float(metrics.psnr_db.mean()),
+                         ssim=float(metrics.ssim.mean()), identity=identity_ceiling(rec, x, x_hat, labels),
+                         noise_floor=floor_stats(x, x_hat, dr),
+                         carrier_ghz=float(data.dataset.info.carrier_hz or 0.0) / 1e9)
 
 
 def write_shipped(final: Path, dest: Path) -> str:
@@ -131,11 +158,11 @@ def pretrain_autoencoder(cfg: Config, out: Path, *, name: str, ship: Path | None
     ccfg, run = corpus_config(cfg), out / "ae"
     corpus = corpus_summary(cfg)
     timing = out / "timing.json"
-    spent = json.loads(timing.read_text())["training_wall_s"] if timing.exists() else 0.0
+    spent = Timing.read(timing).training_wall_s
     t0 = time.monotonic()
     train_or_resume(run, lambda r: train_autoencoder(ccfg, run, resume=r, console=console))
     spent += time.monotonic() - t0
-    atomic_write_text(timing, json.dumps({"training_wall_s": spent}))
+    Timing(training_wall_s=spent).write(timing)
     shipped = out / "shipped"
     sha = write_shipped(final_dir(run), shipped)
     measured = {t: measure(shipped, cfg, t, out / f"recognizer-{t}", console) for t in TARGETS}
@@ -161,14 +188,15 @@ def model_card(r: PretrainingRecord) -> str:
     """MODEL_CARD.md, generated from the record (never typed by hand)."""
     c = r.corpus
     rows = "\n".join(
-        f"| {t} | {m['test_samples']} | {m['carrier_ghz']:g} | {m['psnr_db']:.2f} | {m['ssim']:.3f} | "
-        f"{100 * m['identity']['real']:.1f}% | {100 * m['identity']['reconstructions']:.1f}% | "
-        f"{m['identity']['ratio']:.2f} |" for t, m in r.measured.items())
-    def pair(nf: dict, key: str, digits: int) -> str:
-        return f"{nf['real'][key]:.{digits}f} / {nf['reconstructed'][key]:.{digits}f}"
+        f"| {t} | {m.test_samples} | {m.carrier_ghz:g} | {m.psnr_db:.2f} | {m.ssim:.3f} | "
+        f"{100 * m.identity.real:.1f}% | {100 * m.identity.reconstructions:.1f}% | "
+        f"{m.identity.ratio:.2f} |" for t, m in r.measured.items())
 
-    floors = "\n".join(f"| {t} | {pair(m['noise_floor'], 'level_db', 1)} | {pair(m['noise_floor'], 'spread_db', 2)} | "
-                        f"{pair(m['noise_floor'], 'correlation_time', 2)} |" for t, m in r.measured.items())
+    def pair(nf: NoiseFloors, field: str, digits: int) -> str:
+        return f"{getattr(nf.real, field):.{digits}f} / {getattr(nf.reconstructed, field):.{digits}f}"
+
+    floors = "\n".join(f"| {t} | {pair(m.noise_floor, 'level_db', 1)} | {pair(m.noise_floor, 'spread_db', 2)} | "
+                        f"{pair(m.noise_floor, 'correlation_time', 2)} |" for t, m in r.measured.items())
     return f"""# {r.name}: a pretrained {r.family} stage-1 model for {r.input_shape[1]}x{r.input_shape[2]} spectrograms
 
 Made by `{r.command}` on {r.date} ({r.machine}); {r.steps} steps of {r.batch_size} spectrograms,
@@ -178,10 +206,10 @@ it on your data.
 
 ## Data
 
-{c['spectrograms']} simulated spectrograms ({c['trained_on']} in its training split) of {c['people']} walkers in
-{c['parts']} parts, people seeds {c['seeds'][0]}-{c['seeds'][1]}: none of them is a walker of a built-in dataset (those
-use small seeds; `tests/simulate/test_corpus.py` compares the traits). Radars: {', '.join(c['radars'])}. Displays:
-{', '.join(c['displays'])} (a colormap is rendered to 8-bit images and read back). Each part draws its own Doppler
+{c.spectrograms} simulated spectrograms ({c.trained_on} in its training split) of {c.people} walkers in
+{c.parts} parts, people seeds {c.seeds[0]}-{c.seeds[1]}: none of them is a walker of a built-in dataset (those
+use small seeds; `tests/simulate/test_corpus.py` compares the traits). Radars: {', '.join(c.radars)}. Displays:
+{', '.join(c.displays)} (a colormap is rendered to 8-bit images and read back). Each part draws its own Doppler
 span, STFT window and hop, recording length, SNR (0-30 dB), clutter, dynamic range (30-60 dB), treadmill or ground
 and aspect; the table of parts is `corpus.csv` in the corpus folder.
 
@@ -204,6 +232,14 @@ Noise floor (bins below each spectrogram's 40th percentile), real / reconstructe
 """
 
 
+class ShippedRef(BaseModel):
+    """A shipped stage-1 model by its name and its weights' SHA-256."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    weights_sha256: str
+
+
 class Stage2PretrainingRecord(BaseModel):
     """How a shipped stage-2 model was made (pretraining.json beside its weights)."""
 
@@ -213,9 +249,9 @@ class Stage2PretrainingRecord(BaseModel):
     date: str
     machine: str
     kind: str
-    autoencoder: dict[str, str]
-    """The shipped stage-1 model whose latents it models: name and weights' SHA-256."""
-    corpus: dict[str, Any]
+    autoencoder: ShippedRef
+    """The shipped stage-1 model whose latents it models."""
+    corpus: CorpusSummary
     steps: int
     batch_size: int
     training_wall_s: float
@@ -238,12 +274,12 @@ def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name
     ccfg = ccfg.model_copy(update={"ldm": ccfg.ldm.model_copy(update={"init": "scratch"})})
     run = out / "ldm"
     timing = out / "timing-ldm.json"
-    spent = json.loads(timing.read_text())["training_wall_s"] if timing.exists() else 0.0
+    spent = Timing.read(timing).training_wall_s
     t0 = time.monotonic()
     train_or_resume(run, lambda r: train_stage2(ccfg, run, "ldm", autoencoder=autoencoder, resume=r,
                                                 console=console))
     spent += time.monotonic() - t0
-    atomic_write_text(timing, json.dumps({"training_wall_s": spent}))
+    Timing(training_wall_s=spent).write(timing)
     shipped = out / "shipped-ldm"
     sha = write_shipped(final_dir(run), shipped)
     pre = load_pretrained_autoencoder(autoencoder)
@@ -251,7 +287,7 @@ def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name
     t = ccfg.ldm_train
     record = Stage2PretrainingRecord(
         name=name, **provenance(command), kind="ldm",
-        autoencoder={"name": shipped_name(pre.folder), "weights_sha256": autoencoder_identity(pre.folder)},
+        autoencoder=ShippedRef(name=shipped_name(pre.folder), weights_sha256=autoencoder_identity(pre.folder)),
         corpus=corpus_summary(cfg), steps=t.steps, batch_size=t.batch_size * t.grad_accum,
         training_wall_s=round(spent, 1), final_loss=float(np.mean(losses)), weights_sha256=sha,
         weights_dtype="float16", conditions=[c.describe() for c in load_stage2(run).conditions])
@@ -261,8 +297,8 @@ def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name
 
 def shipped_name(folder: Path) -> str:
     """The name a shipped model was made under (its pretraining.json), else its folder's name."""
-    path = Path(folder) / PRETRAINING_RECORD
-    return json.loads(path.read_text()).get("name", Path(folder).name) if path.exists() else Path(folder).name
+    origin = shipped_origin(folder)
+    return origin.name if origin else Path(folder).name
 
 
 def stage2_model_card(r: Stage2PretrainingRecord) -> str:
@@ -275,20 +311,21 @@ range of the corpus). Each was dropped on its own in training, and now and then 
 be asked and a missing one is 'unknown'. A stage 2 of yours that takes conditions of the same names starts from this
 model (rather than from the one without conditions) and keeps their encoders, fine-tuning them at the rate of the
 rest (ldm_train.finetune_lr); a condition it does not know starts new."""
-    return f"""# {r.name}: pretrained latent diffusion for the stage-1 model {r.autoencoder['name']}
+    return f"""# {r.name}: pretrained latent diffusion for the stage-1 model {r.autoencoder.name}
 
 Made by `{r.command}` on {r.date} ({r.machine}); {r.steps} steps of {r.batch_size}, {r.training_wall_s / 60:.0f}
 minutes of training, mean loss of the last 100 steps {r.final_loss:.3f} (1 = learned nothing). Weights:
 `{WEIGHTS}`, {r.weights_dtype}, SHA-256 `{r.weights_sha256}`; it models the latents of the stage-1 weights of SHA-256
-`{r.autoencoder['weights_sha256']}`.
+`{r.autoencoder.weights_sha256}`.
 
-Trained on the same corpus as its stage-1 model: {c['spectrograms']} simulated spectrograms of {c['people']} walkers
-(seeds {c['seeds'][0]}-{c['seeds'][1]}, none in a built-in dataset), class-conditional on those walkers. `mdaug
-train-ldm` and `mdaug run` start from it (`ldm.init`) when their stage 1 started from {r.autoencoder['name']}: the
+Trained on the same corpus as its stage-1 model: {c.spectrograms} simulated spectrograms of {c.people} walkers
+(seeds {c.seeds[0]}-{c.seeds[1]}, none in a built-in dataset), class-conditional on those walkers. `mdaug
+train-ldm` and `mdaug run` start from it (`ldm.init`) when their stage 1 started from {r.autoencoder.name}: the
 denoiser is kept and every class of yours starts from its 'no class' embedding, then fine-tunes on your
 data.{conditions}
 """
 
 
-__all__ = ["PretrainingRecord", "Stage2PretrainingRecord", "corpus_config", "model_card", "pretrain_autoencoder",
-           "pretrain_latent_diffusion", "shipped_name", "stage2_model_card", "write_shipped"]
+__all__ = ["PretrainingRecord", "ShippedRef", "Stage2PretrainingRecord", "TargetMeasure", "Timing", "corpus_config",
+           "model_card", "pretrain_autoencoder", "pretrain_latent_diffusion", "shipped_name", "stage2_model_card",
+           "write_shipped"]

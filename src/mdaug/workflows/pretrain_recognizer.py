@@ -13,22 +13,21 @@ pretrained recogniser` fine-tunes it on the budget's real data, and a generator 
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from rich.console import Console
 
 from mdaug.config import Config
-from mdaug.files import atomic_write_text, sha256_file
+from mdaug.files import sha256_file
+from mdaug.runs.cards import CorpusSummary
 from mdaug.runs.layout import CARD, final_dir
 from mdaug.runs.loading import load_recognizer
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.recognizer import train_recognizer
-from mdaug.workflows.pretrain import WEIGHTS, _ship, corpus_summary
+from mdaug.workflows.pretrain import WEIGHTS, Timing, _ship, corpus_summary
 from mdaug.workflows.provenance import provenance
 from mdaug.workflows.steps import train_or_resume
 from mdaug.workflows.utility.recognisers import user_recipe
@@ -42,6 +41,22 @@ TARGETS = {
 is). Every figure is on the dataset's test split (sessions no model saw)."""
 
 
+class FineTuning(BaseModel):
+    """The shipped recogniser fine-tuned on one target's real budget, against the same recipe from scratch."""
+
+    model_config = ConfigDict(extra="forbid")
+    budget: str
+    what: str
+    train: int
+    """Real training samples of the budget."""
+    test: int
+    classes: int
+    pretrained: float
+    """Test accuracy fine-tuned from the shipped weights."""
+    scratch: float
+    """Test accuracy from scratch."""
+
+
 class RecognizerPretrainingRecord(BaseModel):
     """How the shipped recogniser was made and what it measured (pretraining.json beside its weights)."""
 
@@ -53,16 +68,15 @@ class RecognizerPretrainingRecord(BaseModel):
     input_shape: list[int]
     channels: list[int]
     classes: int
-    corpus: dict[str, Any]
+    corpus: CorpusSummary
     steps: int
     batch_size: int
     training_wall_s: float
     corpus_val_accuracy: float | None
     """On the corpus's validation sessions (other sessions of the corpus walkers), at the kept step."""
     weights_sha256: str
-    measured: dict[str, dict[str, Any]]
-    """Per target (TARGETS): the budget, and the test accuracy fine-tuned from the shipped weights and from
-    scratch with the same recipe."""
+    measured: dict[str, FineTuning]
+    """Per target (TARGETS)."""
 
 
 def corpus_recognizer_config(cfg: Config) -> Config:
@@ -80,7 +94,7 @@ def budget_overrides(budget: str, dataset: str) -> list[str]:
     return extra + [f"split.train_per_class={int(budget)}", f"split.val_per_class={int(budget)}"]
 
 
-def measure(shipped: Path, measure_cfg: Config, out: Path, console: Console | None) -> dict[str, dict[str, Any]]:
+def measure(shipped: Path, measure_cfg: Config, out: Path, console: Console | None) -> dict[str, FineTuning]:
     """Fine-tune from `shipped` and from scratch on every target's budget (the recipe of the utility study's real +
     classical arm, measure_cfg's); their test accuracies."""
     from mdaug.config import apply_overrides
@@ -89,8 +103,7 @@ def measure(shipped: Path, measure_cfg: Config, out: Path, console: Console | No
     for target, (budget, what) in TARGETS.items():
         tcfg = apply_overrides(measure_cfg, budget_overrides(budget, target))
         data = load_run_data(tcfg, console)
-        row: dict[str, Any] = {"budget": budget, "what": what, "train": int(len(data.indices("train"))),
-                               "test": int(len(data.indices("test"))), "classes": len(data.dataset.class_names)}
+        accuracy: dict[str, float] = {}
         for init in ("pretrained", "scratch"):
             rc = user_recipe(tcfg, len(data.indices("train")), classical=True)
             rc = rc.model_copy(update={"recognizer": rc.recognizer.model_copy(
@@ -98,8 +111,10 @@ def measure(shipped: Path, measure_cfg: Config, out: Path, console: Console | No
             run = out / f"{target}-{init}"
             train_or_resume(run, lambda r, rc=rc, run=run, data=data: train_recognizer(
                 rc, run, role="eval", resume=r, console=console, data=data))
-            row[init] = float(load_recognizer(run)[1].test_accuracy)
-        result[target] = row
+            accuracy[init] = float(load_recognizer(run)[1].test_accuracy)
+        result[target] = FineTuning(budget=budget, what=what, train=int(len(data.indices("train"))),
+                                    test=int(len(data.indices("test"))), classes=len(data.dataset.class_names),
+                                    **accuracy)
     return result
 
 
@@ -122,11 +137,11 @@ def pretrain_recognizer(cfg: Config, out: Path, *, measure_cfg: Config, name: st
     out = Path(out)
     ccfg, run = corpus_recognizer_config(cfg), out / "recognizer"
     timing = out / "timing.json"
-    spent = json.loads(timing.read_text())["training_wall_s"] if timing.exists() else 0.0
+    spent = Timing.read(timing).training_wall_s
     t0 = time.monotonic()
     train_or_resume(run, lambda r: train_recognizer(ccfg, run, role="eval", resume=r, console=console))
     spent += time.monotonic() - t0
-    atomic_write_text(timing, json.dumps({"training_wall_s": spent}))
+    Timing(training_wall_s=spent).write(timing)
     shipped = out / "shipped"
     sha = write_shipped_recognizer(final_dir(run), shipped)
     _, card = load_recognizer(shipped)
@@ -144,8 +159,8 @@ def pretrain_recognizer(cfg: Config, out: Path, *, measure_cfg: Config, name: st
 def recognizer_model_card(r: RecognizerPretrainingRecord) -> str:
     """MODEL_CARD.md of the shipped recogniser, generated from its record."""
     c = r.corpus
-    rows = "\n".join(f"| {t} | {m['what']} | {m['train']} | {m['test']} | {100 * m['pretrained']:.1f}% | "
-                     f"{100 * m['scratch']:.1f}% | {100 * (m['pretrained'] - m['scratch']):+.1f} |"
+    rows = "\n".join(f"| {t} | {m.what} | {m.train} | {m.test} | {100 * m.pretrained:.1f}% | "
+                     f"{100 * m.scratch:.1f}% | {100 * (m.pretrained - m.scratch):+.1f} |"
                      for t, m in r.measured.items())
     val = "-" if r.corpus_val_accuracy is None else f"{100 * r.corpus_val_accuracy:.1f}%"
     return f"""# {r.name}: a pretrained recogniser for {r.input_shape[1]}x{r.input_shape[2]} spectrograms
@@ -158,9 +173,9 @@ stages with a new head for your classes; the utility study's arm `real + classic
 
 ## Data
 
-{c['spectrograms']} simulated spectrograms ({c['trained_on']} in its training split) of {c['people']} walkers in
-{c['parts']} parts, people seeds {c['seeds'][0]}-{c['seeds'][1]}: none of them is a walker of a built-in dataset.
-Radars: {', '.join(c['radars'])}. Displays: {', '.join(c['displays'])}. Each part draws its own Doppler span, STFT,
+{c.spectrograms} simulated spectrograms ({c.trained_on} in its training split) of {c.people} walkers in
+{c.parts} parts, people seeds {c.seeds[0]}-{c.seeds[1]}: none of them is a walker of a built-in dataset.
+Radars: {', '.join(c.radars)}. Displays: {', '.join(c.displays)}. Each part draws its own Doppler span, STFT,
 recording length, SNR, clutter, dynamic range, path, aspect and speed spread between sessions; sessions also differ
 in what the arms do (swinging, hands in the pockets, carrying a box). The table of parts is `corpus.csv` in the
 corpus folder.
@@ -175,5 +190,5 @@ One fine-tuning each (one seed): the utility study measures the same arm with re
 """
 
 
-__all__ = ["RecognizerPretrainingRecord", "TARGETS", "budget_overrides", "corpus_recognizer_config", "measure",
-           "pretrain_recognizer", "recognizer_model_card", "write_shipped_recognizer"]
+__all__ = ["FineTuning", "RecognizerPretrainingRecord", "TARGETS", "budget_overrides", "corpus_recognizer_config",
+           "measure", "pretrain_recognizer", "recognizer_model_card", "write_shipped_recognizer"]
