@@ -87,6 +87,6 @@ def sample_hash(x: np.ndarray) -> str:
     return hashlib.blake2b(np.ascontiguousarray(x, dtype=np.float32).tobytes(), digest_size=12).hexdigest()
 
 
-def natural_key(s: str) -> list:
+def natural_key(name: str) -> list:
     """Sort 'person2' before 'person10'."""
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)]
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]

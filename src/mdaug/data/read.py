@@ -137,7 +137,7 @@ class _Reader:
             layout = "file"
         else:
             class_dirs = sorted((d for d in self.root.iterdir() if d.is_dir() and not d.name.startswith(".")),
-                                key=lambda d: natural_key(d.name))
+                                key=lambda folder: natural_key(folder.name))
             top_files = _data_files(self.root, suffixes, recursive=False)
             if self.cfg.label_regex:
                 layout = "labels from file names"
@@ -260,18 +260,19 @@ class _Reader:
                 index = i if n > 1 else -1
                 self.samples.append(_Sample(np.ascontiguousarray(x), labels[i], session, rel, index, sha))
 
-    def _normalised(self, s: np.ndarray, scale: str, sid: str) -> np.ndarray | None:
+    def _normalised(self, sample: np.ndarray, scale: str, sid: str) -> np.ndarray | None:
         """One array sample in canonical form, or None (and a problem) when it cannot be."""
-        finite = np.isfinite(s.real).all() and (not np.iscomplexobj(s) or np.isfinite(s.imag).all())
+        complex_values = np.iscomplexobj(sample)
+        finite = np.isfinite(sample.real).all() and (not complex_values or np.isfinite(sample.imag).all())
         if not finite:
             self._problem("error", f"{sid}: contains NaN or inf values")
             return None
-        mag = np.abs(s) if np.iscomplexobj(s) else s
+        mag = np.abs(sample) if complex_values else sample
         self.raw_range = [min(self.raw_range[0], float(mag.min())), max(self.raw_range[1], float(mag.max()))]
         if self.cfg.flip_doppler:
-            s = s[..., ::-1, :]
+            sample = sample[..., ::-1, :]
         try:
-            x = normalise(s, scale, self.cfg.dynamic_range_db)
+            x = normalise(sample, scale, self.cfg.dynamic_range_db)
         except MdaugError as e:
             self._problem("error", f"{sid}: {e}")
             return None

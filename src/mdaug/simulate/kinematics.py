@@ -212,8 +212,8 @@ def _flex(deg: np.ndarray) -> np.ndarray:
     return _rot("y", -np.asarray(deg))
 
 
-def _apply(r: np.ndarray, v) -> np.ndarray:
-    return np.einsum("tij,j->ti", r, np.asarray(v, dtype=np.float64))
+def _apply(rotation: np.ndarray, offset) -> np.ndarray:
+    return np.einsum("tij,j->ti", rotation, np.asarray(offset, dtype=np.float64))
 
 
 JOINTS = ("base", "neck", "head_top", "shoulder_r", "shoulder_l", "elbow_r", "elbow_l", "hand_r", "hand_l",

@@ -89,16 +89,16 @@ def baseband_return(positions: np.ndarray, axes: np.ndarray, radii: np.ndarray, 
     return (amp * np.exp(-4j * np.pi / wavelength * rng)).sum(0)
 
 
-def add_noise_and_clutter(s: np.ndarray, rng: np.random.Generator, snr_db: float, clutter_db: float | None,
+def add_noise_and_clutter(signal: np.ndarray, rng: np.random.Generator, snr_db: float, clutter_db: float | None,
                           mti_cutoff_hz: float | None, prf_hz: float) -> np.ndarray:
     """Static clutter (a constant return `clutter_db` above the body's mean power), complex white noise at
     `snr_db` below it, then an optional MTI high-pass (4th-order Butterworth, zero phase)."""
-    power = float(np.mean(np.abs(s) ** 2))
-    out = s.astype(np.complex128, copy=True)
+    power = float(np.mean(np.abs(signal) ** 2))
+    out = signal.astype(np.complex128, copy=True)
     if clutter_db is not None:
         out += np.sqrt(power * 10 ** (clutter_db / 10)) * np.exp(2j * np.pi * rng.random())
     noise_std = np.sqrt(power / 10 ** (snr_db / 10) / 2)
-    out += noise_std * (rng.standard_normal(len(s)) + 1j * rng.standard_normal(len(s)))
+    out += noise_std * (rng.standard_normal(len(signal)) + 1j * rng.standard_normal(len(signal)))
     if mti_cutoff_hz:
         sos = butter(4, mti_cutoff_hz, btype="highpass", fs=prf_hz, output="sos")
         out = sosfiltfilt(sos, out.real) + 1j * sosfiltfilt(sos, out.imag)

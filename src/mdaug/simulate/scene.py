@@ -116,16 +116,16 @@ def torso_radial_speed(gait: Gait, rec: Recording, radar: Radar, duration_s: flo
     return float((r[0] - r[1]) / duration_s)
 
 
-def spectrogram(s: np.ndarray, prf_hz: float, stft: Stft) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def spectrogram(signal: np.ndarray, prf_hz: float, stft: Stft) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """|STFT| (doppler, time) with Doppler ascending, and its axes in Hz and seconds (window centres).
 
     Only frames whose window lies wholly inside the signal are kept, so there are no edge effects.
     Framed with numpy's sliding windows and one batched scipy FFT: scipy's ShortTimeFFT transforms
     frame by frame in Python, which was a fifth of the simulator's time."""
     win, hop, nfft = _stft_sizes(prf_hz, stft)
-    frames = np.lib.stride_tricks.sliding_window_view(s, win)[::hop]  # (time, win)
+    frames = np.lib.stride_tricks.sliding_window_view(signal, win)[::hop]  # (time, win)
     mag = np.abs(fftshift(fft(frames * get_window(stft.window, win, fftbins=True), n=nfft, axis=-1), axes=-1)).T
-    freqs, times, keep = _axes(len(s), prf_hz, stft)
+    freqs, times, keep = _axes(len(signal), prf_hz, stft)
     return mag[keep], freqs, times
 
 

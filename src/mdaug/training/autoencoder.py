@@ -343,15 +343,15 @@ class AutoencoderRecipe(Recipe):
             own.objects = {"disc_optimizer": self.opt_d.state_dict(), "disc_scheduler": self.sched_d.state_dict()}
         return own
 
-    def restore(self, c: ckpt.Checkpoint) -> None:
-        if c.state.get("family") != self.cfg.ae.family:
-            raise MdaugError(f"checkpoint {c.path} is of family {c.state.get('family')}, the config says "
-                             f"{self.cfg.ae.family}")
+    def restore(self, checkpoint: ckpt.Checkpoint) -> None:
+        if checkpoint.state.get("family") != self.cfg.ae.family:
+            raise MdaugError(f"checkpoint {checkpoint.path} is of family {checkpoint.state.get('family')}, the config "
+                             f"says {self.cfg.ae.family}")
         if self.gan:
-            load_state_strict(self.accelerator.unwrap_model(self.disc), c.tensors["disc"], "discriminator")
-            self.opt_d.load_state_dict(c.objects["disc_optimizer"])
-            self.sched_d.load_state_dict(c.objects["disc_scheduler"])
-        for name, buf in c.tensors["health"].items():
+            load_state_strict(self.accelerator.unwrap_model(self.disc), checkpoint.tensors["disc"], "discriminator")
+            self.opt_d.load_state_dict(checkpoint.objects["disc_optimizer"])
+            self.sched_d.load_state_dict(checkpoint.objects["disc_scheduler"])
+        for name, buf in checkpoint.tensors["health"].items():
             self.health.buffers[name] = buf.clone()
 
     def _fit_texture(self) -> FloorTexture:

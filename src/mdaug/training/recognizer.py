@@ -264,13 +264,13 @@ class RecognizerRecipe(Recipe):
         tensors = {} if self.best_state is None else {"best": self.best_state}
         return CheckpointContents(tensors=tensors, identity={"role": self.role, "seed": self.seed})
 
-    def restore(self, c: ckpt.Checkpoint) -> None:
-        if "role" not in c.state:
-            raise MdaugError(f"{c.path} is not a recogniser checkpoint; resume a train-recognizer run")
-        if c.state["role"] != self.role:
-            raise MdaugError(f"{c.path} belongs to the '{c.state['role']}' recogniser, not '{self.role}'; "
-                             "resume with the same --role")
-        self.best_state = c.tensors.get("best")
+    def restore(self, checkpoint: ckpt.Checkpoint) -> None:
+        if "role" not in checkpoint.state:
+            raise MdaugError(f"{checkpoint.path} is not a recogniser checkpoint; resume a train-recognizer run")
+        if checkpoint.state["role"] != self.role:
+            raise MdaugError(f"{checkpoint.path} belongs to the '{checkpoint.state['role']}' recogniser, not "
+                             f"'{self.role}'; resume with the same --role")
+        self.best_state = checkpoint.tensors.get("best")
 
     def write_final(self) -> Path:
         """final/: the best weights on the selection rows, and a card with the samples they were fitted and selected

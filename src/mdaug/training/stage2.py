@@ -265,9 +265,10 @@ class Stage2Recipe(Recipe):
     def checkpoint_contents(self) -> CheckpointContents:
         return CheckpointContents(identity={"kind": self.kind.name})
 
-    def restore(self, c: ckpt.Checkpoint) -> None:
-        if c.state.get("kind") != self.kind.name:
-            raise MdaugError(f"checkpoint {c.path} is of a {c.state.get('kind')} model, not a {self.kind.name}")
+    def restore(self, checkpoint: ckpt.Checkpoint) -> None:
+        if checkpoint.state.get("kind") != self.kind.name:
+            raise MdaugError(f"checkpoint {checkpoint.path} is of a {checkpoint.state.get('kind')} model, not a "
+                             f"{self.kind.name}")
 
     def write_final(self) -> Path:
         ds = self.data.dataset
