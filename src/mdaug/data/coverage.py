@@ -20,6 +20,11 @@ above) every one by more than the tolerance; between them, or a category none of
 no training recording of its class with one)."""
 
 
+ALL, SEEN_CONDITIONS, UNSEEN_CONDITIONS, UNKNOWN_CONDITIONS = ("all", "seen conditions", "unseen conditions",
+                                                              "unknown conditions")
+"""The names of the test subsets by condition that every study has (Coverage.subsets)."""
+
+
 @dataclass
 class Unseen:
     """Per query recording and compared condition, how its class's training recordings lack that condition."""
@@ -49,14 +54,14 @@ class Unseen:
         all_seen = np.ones(n, dtype=bool)
         for c in self.codes.values():
             all_seen &= c == SEEN
-        out = {"all": np.ones(n, dtype=bool), "seen conditions": all_seen, "unseen conditions": any_unseen,
-               "unknown conditions": ~all_seen & ~any_unseen}
+        out = {ALL: np.ones(n, dtype=bool), SEEN_CONDITIONS: all_seen, UNSEEN_CONDITIONS: any_unseen,
+               UNKNOWN_CONDITIONS: ~all_seen & ~any_unseen}
         for name, c in self.codes.items():
             out[f"unseen {name}"] = c > SEEN
             for label, code in (("below", BELOW), ("above", ABOVE)):
                 if (c == code).any():
                     out[f"{name} {label}"] = c == code
-        return {k: v for k, v in out.items() if k == "all" or v.any()}
+        return {k: v for k, v in out.items() if k == ALL or v.any()}
 
 
 def _numeric_codes(values: np.ndarray, bounded: np.ndarray, tol: float, labels: np.ndarray,
@@ -208,5 +213,6 @@ def coverage(cond: Conditions, labels: np.ndarray, class_names: list[str], rows:
     return Coverage(bins=out_bins, counts=counts, class_names=list(class_names))
 
 
-__all__ = ["ABOVE", "BELOW", "BETWEEN", "TRAIT_SHARE", "Coverage", "SEEN", "UNKNOWN", "Unseen", "coverage", "lacking",
-           "person_traits", "unseen_conditions"]
+__all__ = ["ABOVE", "ALL", "BELOW", "BETWEEN", "SEEN", "SEEN_CONDITIONS", "TRAIT_SHARE", "UNKNOWN",
+           "UNKNOWN_CONDITIONS", "UNSEEN_CONDITIONS", "Coverage", "Unseen", "coverage", "lacking", "person_traits",
+           "unseen_conditions"]

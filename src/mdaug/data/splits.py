@@ -32,6 +32,18 @@ class Split:
     fingerprint: str  # of the dataset it was made for
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def train(self) -> list[str]:
+        return self.ids["train"]
+
+    @property
+    def val(self) -> list[str]:
+        return self.ids["val"]
+
+    @property
+    def test(self) -> list[str]:
+        return self.ids["test"]
+
     def indices(self, ds: SpectrogramSet, name: str) -> np.ndarray:
         if ds.fingerprint() != self.fingerprint:
             raise MdaugError("the saved split was made for a different dataset (fingerprint differs); make a new split")

@@ -193,7 +193,7 @@ class Pipeline:
                 if self.console and not run_finished(recognizer):
                     self.console.print("  the export's filter recogniser (the strategy keeps the samples a recogniser "
                                        "of the real training split names): trained on the whole training split")
-                rc = user_recipe(cfg, len(data.split.ids["train"]))
+                rc = user_recipe(cfg, len(data.split.train))
                 train_or_resume(recognizer, lambda r: train_recognizer(rc, recognizer, role="eval", resume=r,
                                                                        console=self.console, data=data))
         n = chosen[name]
@@ -253,8 +253,8 @@ class Pipeline:
         con = self.console
         data = self._start()
         steps = self.steps(data)
-        costs = step_costs(self.cfg, len(data.dataset), len(data.split.ids["test"]), len(data.dataset.class_names),
-                           prior=self.prior, n_train=len(data.split.ids["train"]))
+        costs = step_costs(self.cfg, len(data.dataset), len(data.split.test), len(data.dataset.class_names),
+                           prior=self.prior, n_train=len(data.split.train))
         clock = Clock([costs[s.cost] for s in steps])
         for i, s in enumerate(steps):
             if s.done():  # for the estimate only; each step is checked again when it comes

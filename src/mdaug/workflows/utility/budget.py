@@ -26,7 +26,7 @@ from rich.console import Console
 
 from mdaug import seeds
 from mdaug.config import Config, StrategyConfig, config_dict, config_from_dict, tstr_strategies
-from mdaug.data.coverage import coverage, unseen_conditions
+from mdaug.data.coverage import UNSEEN_CONDITIONS, coverage, unseen_conditions
 from mdaug.data.summary import coverage_figure
 from mdaug.data.transforms import zero_row_of
 from mdaug.errors import MdaugError
@@ -63,29 +63,36 @@ def budget_name(budget: int | str) -> str:
     return str(budget)
 
 
+TRAINED = ("ae_train", "ldm_train", "prior_train", "recognizer_train")
+"""The training sections a study re-seeds per repeat and fits to its budget."""
+
+
+def _checked(cfg: Config, what: str) -> Config:
+    """A config built with model_copy, validated as one read from a file."""
+    return config_from_dict(config_dict(cfg), what)
+
+
 def budget_config(cfg: Config, budget: int | str, repeat: int) -> Config:
     """The config of one (budget, repeat): the budget on the training and validation splits (k samples, or 'Ns': the
     samples of N sessions, per class in each), and other seeds per repeat for the budget draw and every model (seed +
     seeds.UTILITY_REPEAT x repeat)."""
-    settings = config_dict(cfg)
     sessions = int(str(budget)[:-1]) if str(budget).endswith("s") else None
     samples = None if budget == "all" or sessions is not None else int(budget)
-    settings["split"]["train_per_class"] = settings["split"]["val_per_class"] = samples
-    settings["split"]["train_sessions_per_class"] = settings["split"]["val_sessions_per_class"] = sessions
-    settings["split"]["budget_seed"] = repeat
-    for section in ("ae_train", "ldm_train", "prior_train", "recognizer_train"):
-        settings[section]["seed"] = int(settings[section]["seed"]) + seeds.UTILITY_REPEAT * repeat
-    return config_from_dict(settings, f"utility budget {budget_name(budget)}, repeat {repeat}")
+    split = cfg.split.model_copy(update={"train_per_class": samples, "val_per_class": samples, "budget_seed": repeat,
+                                         "train_sessions_per_class": sessions, "val_sessions_per_class": sessions})
+    sections = {name: getattr(cfg, name).model_copy(update={"seed": getattr(cfg, name).seed + seeds.UTILITY_REPEAT
+                                                              * repeat}) for name in TRAINED}
+    return _checked(cfg.model_copy(update={"split": split, **sections}),
+                    f"utility budget {budget_name(budget)}, repeat {repeat}")
 
 
 def fit_batches(cfg: Config, counts: np.ndarray) -> Config:
-    """Batch sizes no larger than what a small budget can fill (the real training samples)."""
+    """Batch sizes no larger than what a small budget can fill (the real training samples); a recogniser's at least
+    two, as BatchNorm needs."""
     n = int(counts.sum())
-    d = config_dict(cfg)
-    for section in ("ae_train", "ldm_train", "prior_train", "recognizer_train"):
-        floor = 2 if section == "recognizer_train" else 1  # BatchNorm needs two samples
-        d[section]["batch_size"] = max(floor, min(int(d[section]["batch_size"]), n))
-    return config_from_dict(d, "utility batch sizes")
+    fitted = {name: getattr(cfg, name).model_copy(update={"batch_size": max(
+        2 if name == "recognizer_train" else 1, min(int(getattr(cfg, name).batch_size), n))}) for name in TRAINED}
+    return _checked(cfg.model_copy(update=fitted), "utility batch sizes")
 
 
 def generative_models(cfg: Config, folder: Path, budget_data: RunData, budget: int | str, *,
@@ -96,7 +103,7 @@ def generative_models(cfg: Config, folder: Path, budget_data: RunData, budget: i
     if reuse is not None:
         ae, s2_dir = Path(reuse[0]), Path(reuse[1])
         real = stage1_data(load_pretrained_autoencoder(ae))
-        if real.split.ids["train"] != budget_data.split.ids["train"]:
+        if real.split.train != budget_data.split.train:
             raise MdaugError(f"{ae} was trained on other real samples than budget {budget_name(budget)}; it cannot be "
                              "reused")
         if load_stage2(s2_dir).kind.name != kind:
@@ -170,7 +177,7 @@ class Budget:
         self.cfg, self.folder, self.real, self.s2_dir, self.repeat = cfg, folder, real, s2_dir, repeat
         self.con = console
         self.fit, self.val, _ = selection_rows(real, cfg, role_seed(cfg, "eval"))
-        self.record = UtilityRecord(budget="", repeat=repeat, real_train=len(real.split.ids["train"]),
+        self.record = UtilityRecord(budget="", repeat=repeat, real_train=len(real.split.train),
                                     real_val=len(self.val), synthetic=0, strategy="", accuracy={}, val_accuracy={},
                                     candidates=[], real_files_seen={})
         self.arm_dirs: dict[str, Path] = {}
@@ -368,7 +375,7 @@ def run_budget(cfg: Config, folder: Path, budget: int | str, repeat: int, *, con
     for note in notes:
         trial._note(f"conditions: {note}")
     if generative:
-        seen = ids_digest(real.split.ids["train"])
+        seen = ids_digest(real.split.train)
         trial.record.real_files_seen |= {"stage1": seen, "stage2": seen}
     trial.real_arms(real_recogniser)
     if generative:
@@ -376,9 +383,9 @@ def run_budget(cfg: Config, folder: Path, budget: int | str, repeat: int, *, con
     trial.by_condition()
     if console:
         acc, arms = trial.record.accuracy, trial.record.by_condition or {}
-        unseen = (trial.record.subsets or {}).get("unseen conditions", 0)
+        unseen = (trial.record.subsets or {}).get(UNSEEN_CONDITIONS, 0)
         console.print(f"  budget {budget_name(budget)}, repeat {repeat}: " + ", ".join(
-            f"{ARM_TITLES[a]} {acc[a]:.3f}" + (f" ({arms[a]['unseen conditions']:.3f} on the {unseen} in unseen "
+            f"{ARM_TITLES[a]} {acc[a]:.3f}" + (f" ({arms[a][UNSEEN_CONDITIONS]:.3f} on the {unseen} in unseen "
                                                 f"conditions)" if unseen and a in arms else "")
             for a in ARMS if a in acc))
     return trial.record

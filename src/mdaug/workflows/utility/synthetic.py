@@ -30,7 +30,7 @@ def with_synthetic(real: RunData, x: np.ndarray, labels: np.ndarray, mode: str) 
             for i, y in enumerate(labels)]
     both = SpectrogramSet(x=np.concatenate([ds.x, x.astype(np.float32)]), labels=np.concatenate([ds.labels, labels]),
                           class_names=names, records=list(ds.records) + recs, info=ds.info.updated(synthetic=len(recs)))
-    real_train = list(real.split.ids["train"])
+    real_train = list(real.split.train)
     synth_ids = [r.id for r in recs]
     train = {"real": real_train, "real+synthetic": real_train + synth_ids, "synthetic": synth_ids}[mode]
     split = Split(ids=dict(real.split.ids, train=train), group_by=real.split.group_by, seed=real.split.seed,
