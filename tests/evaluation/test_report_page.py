@@ -27,8 +27,9 @@ from mdaug.evaluation.figures import (
 from mdaug.evaluation.record_parts import PhysicalStat
 from mdaug.evaluation.report import write_report
 from mdaug.evaluation.report_context import infer_preset, preset_meaning
-from mdaug.evaluation.report_figures import class_pngs, confusion_figure, loss_figure, read_losses
+from mdaug.evaluation.report_figures import class_pngs, confusion_figure, loss_figure
 from mdaug.evaluation.report_verdicts import Units, generation_verdicts, physical_rows
+from mdaug.runs.loss_log import loss_curves as read_losses
 from tests.evaluation.test_report import generation, make_pipeline
 
 PHYSICAL = SpectrogramAxes(doppler_hz=(-1000.0, 1000.0), time_s=(0.0, 3.2), dynamic_range_db=40.0)

@@ -12,9 +12,9 @@ from mdaug.config import load_config
 from mdaug.data.texture import FIT_SAMPLES, SIGMA_GRID_DB, fit_floor_texture
 from mdaug.errors import MdaugError
 from mdaug.runs.loading import load_pretrained_autoencoder
+from mdaug.runs.loss_log import loss_rows as read_loss_log
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.autoencoder import plateaued, train_autoencoder
-from mdaug.training.common import read_loss_log
 
 BASE = ["ae.block_out_channels=[8,16]", "ae.norm_num_groups=8", "ae_train.batch_size=4", "ae_train.log_every=1",
         "ae_train.image_every=1000", "ae_train.checkpoint_every=3", "augment.time_shift=0.25"]

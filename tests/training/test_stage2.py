@@ -19,10 +19,10 @@ from mdaug.errors import MdaugError
 from mdaug.models.latents import latent_stats
 from mdaug.runs.latent_cache import cached_latents, encode_rows
 from mdaug.runs.loading import load_pretrained_autoencoder, load_stage2, stage1_data
+from mdaug.runs.loss_log import loss_rows as read_loss_log
 from mdaug.sampling.export import export_augmented, input_format
 from mdaug.sampling.generate import generate
 from mdaug.training.autoencoder import train_autoencoder
-from mdaug.training.common import read_loss_log
 from mdaug.training.stage2 import train_stage2
 from tests.conftest import assert_one_line_error, with_texture
 

@@ -249,7 +249,7 @@ def test_person_from_recordings_takes_the_shipped_recogniser_and_refuses_a_size_
 def test_a_stage2_started_from_one_with_conditions_keeps_the_encoders_it_shares_and_resumes_exactly(runs, tmp_path):
     from safetensors.torch import load_file
 
-    from mdaug.training.common import read_loss_log
+    from mdaug.runs.loss_log import loss_rows as read_loss_log
 
     start = load_stage2(runs["listed"])  # speed_mps, aspect_deg, snr_db, radial_speed_mps, direction
     over = ["ae.family=kl", "ldm.conditions=[snr_db,cycle_s,aspect_deg]", f"ldm.init={runs['listed']}",

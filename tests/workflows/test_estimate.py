@@ -23,7 +23,7 @@ def test_costs_grow_with_the_work_of_each_step():
     at_all = costs("utility.budgets=[all]", *one)
     both = costs("utility.budgets=[10, all]", *one)
     draw_10 = both["utility"] - at_all["utility"] - base["ae"] - base["ldm"] - (1 + 2 + 1 + 1 + 2) * base["recognizer"]
-    per_image = 4096 * RATE["sample"] * load_config("quick").ldm.sample_steps
+    per_image = 4096 * RATE.sample * load_config("quick").ldm.sample_steps
     # the strategy's pool (per_real 1 x 10 real per class x 31 classes) and the synthetic-only arm's two, as large
     assert draw_10 == pytest.approx(3 * 10 * 31 * per_image)
     single = costs("utility.budgets=[10]", *one, "utility.tstr_guidance=[null]")

@@ -273,7 +273,7 @@ def test_the_utility_figure_draws_one_bar_per_arm_for_one_budget_and_intervals_o
     import matplotlib.pyplot as plt
 
     from mdaug.evaluation.records import UtilityReport
-    from mdaug.workflows.utility.summary import utility_plot
+    from mdaug.workflows.utility.figure import utility_plot
 
     arms = ("real", "real+classical", "real+classical+synthetic", "synthetic")
 

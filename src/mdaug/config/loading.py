@@ -115,9 +115,14 @@ def all_keys(model: type[BaseModel] = Config, prefix: str = "") -> list[str]:
     return keys
 
 
+def error_where(err: ValidationError) -> str:
+    """The dotted location of a pydantic validation error's first problem ('' at the top level)."""
+    return ".".join(str(p) for p in err.errors()[0]["loc"])
+
+
 def _one_line(err: ValidationError, source: str) -> str:
     e = err.errors()[0]
-    dotted = ".".join(str(p) for p in e["loc"]) or "(top level)"
+    dotted = error_where(err) or "(top level)"
     if e["type"] == "extra_forbidden":
         near = difflib.get_close_matches(dotted, all_keys(), n=1, cutoff=0.5)
         if not near:  # compare the last part only, within the same section

@@ -4,13 +4,13 @@ generated spectrograms per class for the page's class selector."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from mdaug.evaluation.figures import SpectrogramAxes, sample_row_figure, save_figure
 from mdaug.plotting import pyplot
+from mdaug.runs.loss_log import STEP, loss_curves
 
 
 def confusion_png(confusion: list[list[int]], per_class_accuracy: list[float], class_names: list[str]) -> bytes:
@@ -45,21 +45,6 @@ def confusion_figure(confusion: list[list[int]], per_class_accuracy: list[float]
     return fig
 
 
-def read_losses(path: Path) -> dict[str, np.ndarray]:
-    """step and every numeric key of a losses.jsonl (one JSON object per step); unreadable lines are skipped."""
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict) and isinstance(row.get("step"), (int, float)):
-            rows.append(row)
-    keys = [k for k in dict.fromkeys(k for r in rows for k in r)
-            if all(isinstance(r.get(k), (int, float)) for r in rows)]
-    return {k: np.array([float(r[k]) for r in rows]) for k in keys}
-
-
 LOSS_KEYS = ("loss", "rec_l1", "spectral_doppler", "spectral_2d", "mse", "kl", "commitment", "g_adv", "d_loss")
 """Curves drawn when a run logs them (the total first); learning rate and gradient norm are left out."""
 
@@ -79,14 +64,14 @@ def loss_png(runs: dict[str, Path]) -> bytes | None:
 def loss_figure(runs: dict[str, Path]):
     """One panel per run (name -> its losses.jsonl) with its loss terms against the step (a moving average over
     about 2% of the steps, the raw total faintly behind); None when no run logged anything."""
-    curves = {name: read_losses(p) for name, p in runs.items() if p.is_file()}
-    curves = {name: c for name, c in curves.items() if "step" in c and len(c["step"]) > 1}
+    curves = {name: loss_curves(p) for name, p in runs.items() if p.is_file()}
+    curves = {name: c for name, c in curves.items() if STEP in c and len(c[STEP]) > 1}
     if not curves:
         return None
     plt = pyplot()
     fig, axs = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.2), squeeze=False, layout="constrained")
     for ax, (name, c) in zip(axs[0], curves.items()):
-        steps = c["step"]
+        steps = c[STEP]
         n = max(1, len(steps) // 50)
         for k in [k for k in LOSS_KEYS if k in c]:
             if k == "loss":
@@ -117,4 +102,4 @@ def class_pngs(fake: np.ndarray, fake_labels: np.ndarray, class_names: list[str]
     return out
 
 
-__all__ = ["LOSS_KEYS", "class_pngs", "confusion_figure", "confusion_png", "loss_figure", "loss_png", "read_losses"]
+__all__ = ["LOSS_KEYS", "class_pngs", "confusion_figure", "confusion_png", "loss_figure", "loss_png"]

@@ -128,6 +128,13 @@ class QuantizedAutoencoder(Autoencoder):
         return {"commitment": self._commitment}
 
 
+def saved_config(folder: str | Path) -> tuple[str | None, dict]:
+    """(`_class_name`, the settings without diffusers' own underscored keys) of a save_pretrained folder's
+    config.json; the one place that reads that file's keys."""
+    saved = json.loads((Path(folder) / "config.json").read_text())
+    return saved.get("_class_name"), {k: v for k, v in saved.items() if not k.startswith("_")}
+
+
 def saved_class_name(folder: str | Path) -> str:
     """The `_class_name` in a save_pretrained folder's config.json, with one-line errors."""
     path = Path(folder) / "config.json"

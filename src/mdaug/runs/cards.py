@@ -14,6 +14,7 @@ from typing import Any, Callable, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from mdaug.config.loading import error_where
 from mdaug.data.texture import FloorTexture
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text, free_path
@@ -188,7 +189,7 @@ def read_card(folder: Path, expect: type[C], *, missing: str, wrong_kind: str) -
     try:
         return expect.model_validate(raw)
     except ValidationError as e:
-        where = ".".join(str(p) for p in e.errors()[0]["loc"])
+        where = error_where(e)
         raise MdaugError(f"{path} was written by another mdaug version ('{where}' does not fit); retrain the "
                          "model with this version") from None
 

@@ -16,6 +16,7 @@ from safetensors.torch import load_file
 from mdaug.config import Config
 from mdaug.errors import MdaugError
 from mdaug.models import Autoencoder
+from mdaug.models.autoencoder import saved_config
 from mdaug.models.conditioning import ConditionSpec
 from mdaug.runs.cards import AutoencoderCard, CorpusSummary, InitRecord, RecognizerCard, Stage2Card, read_any_card
 from mdaug.runs.layout import CARD
@@ -57,9 +58,9 @@ def fitting_shipped_model(model: Autoencoder, family: str, input_shape: list[int
     want = _model_config(model)
     for folder in shipped_models():
         card = read_any_card(folder)
-        saved = json.loads((folder / "config.json").read_text())
-        same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items() if not k.startswith("_")}
-        if (saved.get("_class_name") == type(model).__name__ and same == want and isinstance(card, AutoencoderCard)
+        class_name, saved = saved_config(folder)
+        same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items()}
+        if (class_name == type(model).__name__ and same == want and isinstance(card, AutoencoderCard)
                 and card.family == family and card.input_shape == list(input_shape)):
             return folder
     return None
@@ -138,10 +139,9 @@ def _fitting_stage2(kind: str, model: torch.nn.Module, start: InitRecord | None,
     fits = []
     for folder in shipped_models():
         card = read_any_card(folder)
-        saved = json.loads((folder / "config.json").read_text())
-        same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items()
-                if not k.startswith("_") and k not in USERS_OWN}
-        if (isinstance(card, Stage2Card) and card.kind == kind and saved.get("_class_name") == type(model).__name__
+        class_name, saved = saved_config(folder)
+        same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items() if k not in USERS_OWN}
+        if (isinstance(card, Stage2Card) and card.kind == kind and class_name == type(model).__name__
                 and same == want and card.autoencoder.identity in origins):
             fits.append(folder)
     return fits
@@ -202,9 +202,9 @@ def fitting_shipped_recognizer(model: torch.nn.Module, input_shape: list[int]) -
     want = {k: v for k, v in _model_config(model).items() if k in ("in_channels", "channels")}
     for folder in shipped_models():
         card = read_any_card(folder)
-        saved = json.loads((folder / "config.json").read_text())
+        class_name, saved = saved_config(folder)
         same = {k: (list(v) if isinstance(v, tuple) else v) for k, v in saved.items() if k in want}
-        if (isinstance(card, RecognizerCard) and saved.get("_class_name") == type(model).__name__ and same == want
+        if (isinstance(card, RecognizerCard) and class_name == type(model).__name__ and same == want
                 and card.input_shape == list(input_shape)):
             return folder
     return None

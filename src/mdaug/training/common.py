@@ -16,6 +16,7 @@ from diffusers.training_utils import EMAModel
 from mdaug.config import Config, TrainConfig, config_dict, saved_config
 from mdaug.errors import MdaugError
 from mdaug.files import as_os_error
+from mdaug.runs.loss_log import keep_steps_up_to
 
 # Keys of a training section that may change when a run is resumed: how long and how often, not what.
 RESUMABLE_CHANGES = {"steps", "log_every", "image_every", "checkpoint_every", "keep_checkpoints", "on_nan"}
@@ -113,8 +114,7 @@ class LossLog:
     def __init__(self, path: Path, resume_step: int | None) -> None:
         self.path = path
         if resume_step is not None and path.exists():
-            keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= resume_step]
-            path.write_text("".join(ln + "\n" for ln in keep))
+            keep_steps_up_to(path, resume_step)
         self._f = path.open("a")
 
     def write(self, row: dict[str, Any]) -> None:
@@ -127,6 +127,3 @@ class LossLog:
     def close(self) -> None:
         self._f.close()
 
-
-def read_loss_log(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln.strip()]

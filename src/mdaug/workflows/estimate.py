@@ -14,16 +14,23 @@ from dataclasses import dataclass, field
 from mdaug.config import Config, tstr_strategies
 from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable
 
-# Seconds per unit on the reference machine (2 CPU cores), measured on the quick preset (64x64, kl).
-RATE = {
-    "recognizer": 42.0 / (300 * 64 * 64 * 64),  # per training image-pixel
-    "ae": 0.91 / (16 * 64 * 64),  # per training image-pixel, channels (32, 64, 64)
-    "reconstruction": 30.0 / (930 * 64 * 64),  # per test image-pixel: reconstruct, PSNR, SSIM, spectra
-    "diagnose": 48.0 / (4650 * 64 * 64),  # per dataset image-pixel: encode, probes, neighbours, denoiser
-    "ldm": 0.43 / (64 * 16 * 16 * 4),  # per training latent element (with sample grids and checkpoints)
-    "prior": 1.22 / (32 * 16 * 16),  # per training code position (dim 128, depth 3)
-    "sample": 0.0052 / (64 * 64),  # per generated image-pixel per sampler step (with guidance), decode included
-}
+
+@dataclass(frozen=True)
+class Rates:
+    """Seconds per unit on the reference machine (2 CPU cores), measured on the quick preset (64x64, kl)."""
+
+    recognizer: float  # per training image-pixel
+    ae: float  # per training image-pixel, channels (32, 64, 64)
+    reconstruction: float  # per test image-pixel: reconstruct, PSNR, SSIM, spectra
+    diagnose: float  # per dataset image-pixel: encode, probes, neighbours, denoiser
+    ldm: float  # per training latent element (with sample grids and checkpoints)
+    prior: float  # per training code position (dim 128, depth 3)
+    sample: float  # per generated image-pixel per sampler step (with guidance), decode included
+
+
+RATE = Rates(recognizer=42.0 / (300 * 64 * 64 * 64), ae=0.91 / (16 * 64 * 64), reconstruction=30.0 / (930 * 64 * 64),
+             diagnose=48.0 / (4650 * 64 * 64), ldm=0.43 / (64 * 16 * 16 * 4), prior=1.22 / (32 * 16 * 16),
+             sample=0.0052 / (64 * 64))
 AE_FAMILY = {"kl": 1.0, "vq": 1.07, "vqgan": 1.33, "rq": 1.07, "fsq": 1.0}  # benchmarks/ae_speed.py, 2 cores
 REFERENCE_CHANNELS = (32, 64, 64)
 
@@ -43,16 +50,16 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
     down = 2 ** (len(cfg.ae.block_out_channels or REFERENCE_CHANNELS) - 1)
     latent = cfg.ae.latent_channels * (h // down) * (w // down)
     rt, at, lt, pt = cfg.recognizer_train, cfg.ae_train, cfg.ldm_train, cfg.prior_train
-    rec = RATE["recognizer"] * rt.steps * rt.batch_size * rt.grad_accum * px
-    sampling = RATE["sample"] * px * cfg.ldm.sample_steps
+    rec = RATE.recognizer * rt.steps * rt.batch_size * rt.grad_accum * px
+    sampling = RATE.sample * px * cfg.ldm.sample_steps
     per_eval = cfg.utility.synthetic_per_class // 2 or 1
     u = cfg.utility
     budgets = [b for b in u.budgets for _ in range(u.seeds)]
     # budget 'all' reuses the pipeline's models; a smaller budget trains its own stage 1 and 2
     gen = sum(0.0 if b == "all" else 1.0 for b in budgets) if u.generative else 0.0
-    ae = RATE["ae"] * at.steps * at.batch_size * at.grad_accum * px * AE_FAMILY.get(cfg.ae.family, 1.0) * \
+    ae = RATE.ae * at.steps * at.batch_size * at.grad_accum * px * AE_FAMILY.get(cfg.ae.family, 1.0) * \
         _width(tuple(cfg.ae.block_out_channels or REFERENCE_CHANNELS))
-    ldm = RATE["ldm"] * lt.steps * lt.batch_size * lt.grad_accum * latent
+    ldm = RATE.ldm * lt.steps * lt.batch_size * lt.grad_accum * latent
     # per (budget, repeat): the real and classical arms, one per strategy, one per synthetic-only guidance (the same
     # guidance twice, e.g. the model's being 1, is drawn once: workflows/utility/budget.py); at 'all',
     # repeat 0 the evaluation recogniser is the real arm when its recipe is the utility one's
@@ -71,12 +78,12 @@ def step_costs(cfg: Config, n_samples: int, n_test: int, n_classes: int, *, prio
     return {
         "recognizer": rec,
         "ae": ae,
-        "reconstruction": RATE["reconstruction"] * n_test * px,
-        "diagnose": RATE["diagnose"] * n_samples * px,
+        "reconstruction": RATE.reconstruction * n_test * px,
+        "diagnose": RATE.diagnose * n_samples * px,
         "ldm": ldm,
         "ldm_eval": sampling * per_eval * n_classes * 2,  # the samples, then the same again for the ceiling, features
         "conditions": sampling * (240 + 10 * n_classes),  # 3 conditions x 5 values x 8, twice; identity and physics
-        "prior": RATE["prior"] * pt.steps * pt.batch_size * pt.grad_accum * latent / cfg.ae.latent_channels
+        "prior": RATE.prior * pt.steps * pt.batch_size * pt.grad_accum * latent / cfg.ae.latent_channels
         if prior else 0.0,
         "prior_eval": sampling * per_eval * n_classes * 2 if prior else 0.0,
         "export": sampling * u.synthetic_per_class * n_classes * 2 + rec,  # drawn twice over, and the filter

@@ -32,10 +32,10 @@ from mdaug.runs.loading import (
     load_recognizer,
     load_stage2,
 )
+from mdaug.runs.loss_log import last_values
 from mdaug.runs.pretrained import PRETRAINING_RECORD, shipped_origin
 from mdaug.runs.run_data import load_run_data
 from mdaug.training.autoencoder import train_autoencoder
-from mdaug.training.common import read_loss_log
 from mdaug.training.recognizer import train_recognizer
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.provenance import provenance
@@ -283,7 +283,7 @@ def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name
     shipped = out / "shipped-ldm"
     sha = write_shipped(final_dir(run), shipped)
     pre = load_pretrained_autoencoder(autoencoder)
-    losses = [r["loss"] for r in read_loss_log(run / LOSSES)[-100:] if "loss" in r]
+    losses = last_values(run / LOSSES, "loss", 100)
     t = ccfg.ldm_train
     record = Stage2PretrainingRecord(
         name=name, **provenance(command), kind="ldm",

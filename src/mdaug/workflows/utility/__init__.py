@@ -15,7 +15,8 @@ exists, and resumed from its last checkpoint when it was interrupted.
     budget.py       one (budget, repeat): config, generative models, pools, recognisers
     synthetic.py    the pools' files and the training sets made with them
     recognisers.py  the recipe of the study's recognisers (a user's: no blur) and reusing the evaluation one
-    summary.py      intervals, paired gains, the verdict sentence, the figure
+    summary.py      intervals, paired gains, the verdict sentence
+    figure.py       the study's figure
     choice.py       the one rule every choice on validation follows (and its tie rule)
 """
 
@@ -33,8 +34,9 @@ from mdaug.runs.pretrained import check_stage2_init
 from mdaug.runs.run_data import check_data_path
 from mdaug.workflows.steps import Plan, claim_folder
 from mdaug.workflows.utility.budget import budget_config, budget_name, check_strategies, fit_batches, run_budget
+from mdaug.workflows.utility.figure import utility_figure
 from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable, user_recipe
-from mdaug.workflows.utility.summary import interval, summarise, utility_figure, verdict
+from mdaug.workflows.utility.summary import interval, summarise, verdict
 from mdaug.workflows.utility.synthetic import with_synthetic
 
 UTILITY_JSON = "utility.json"
