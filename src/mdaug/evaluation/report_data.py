@@ -61,7 +61,7 @@ def _real_test(p: PipelineFolders, class_names: list[str]) -> tuple[np.ndarray |
         if not is_prepared(source):
             return None, None, f"the real data ({source}) is not a prepared dataset, so no real spectrogram is shown"
         ds = load_prepared(source)
-        test = set(load_split(p.ae / SPLIT).ids["test"])
+        test = set(load_split(p.ae / SPLIT).test)
     except (OSError, ValueError, KeyError, TypeError, MdaugError) as e:
         return None, None, f"real spectrograms not shown ({str(e)[:100]})"
     if list(ds.class_names) != list(class_names):
