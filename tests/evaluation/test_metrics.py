@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -168,3 +170,144 @@ def test_the_period_median_ignores_harmonic_mis_picks_that_drag_the_mean():
     p = physical_plausibility(real, fake)["period"]
     assert p["real_median"] == p["fake_median"] == pytest.approx(10, abs=1)
     assert p["fake_mean"] > p["real_mean"] + 2  # the two stride-dominated estimates pull the mean up
+
+
+# --- exact answers on hand-made inputs (issue 28: what mutation testing showed the tests above let through) --------
+
+def test_feature_metrics_compute_in_float64_whatever_the_input_dtype():
+    real, fake = np.array([[0], [1], [2], [3]]), np.array([[1], [4], [10], [11]])  # integer points
+    assert precision_recall(real, fake, k=1) == {"precision": 0.5, "recall": 1.0}  # 1 and 4 inside; radii 3, 3, 1, 1
+    a, b = gauss(20, 3).astype(np.float32), gauss(20, 3, 0.5, seed=1).astype(np.float32)
+    assert kernel_inception_distance(a, b, subset_size=10) == kernel_inception_distance(
+        a.astype(np.float64), b.astype(np.float64), subset_size=10)
+
+
+def test_kid_known_answer_on_whole_sets_and_the_subset_size_bounds():
+    # d = 1, k(x, y) = (xy + 1)^3: k(0, 1) = k(0, 2) = k(0, 0) = 1, k(1, 2) = 27; each subset is the whole set,
+    # so MMD^2 = k(0, 1) + k(0, 2) - 2 (1 + 1 + 1 + 27) / 4 = -13 on every subset, drawn without replacement
+    assert kernel_inception_distance(np.array([[0.0], [1.0]]), np.array([[0.0], [2.0]])) == (-13.0, 0.0)
+    a, b = gauss(30, 2), gauss(20, 2, 1.0, seed=1)
+    for subset_size in (1, 21):
+        with pytest.raises(ValueError, match=fr"^KID needs 2 <= subset_size <= min\(len\(a\), len\(b\)\), "
+                                             fr"got {subset_size} for 30, 20$"):
+            kernel_inception_distance(a, b, subset_size=subset_size)
+
+
+def test_kid_defaults_ten_subsets_of_up_to_1000_with_seed_0():
+    a, b = gauss(30, 2), gauss(20, 2, 1.0, seed=1)
+    kid = kernel_inception_distance(a, b)
+    assert kid == kernel_inception_distance(a, b, subsets=10, subset_size=20, seed=0)  # the smaller set's size
+    assert kid != kernel_inception_distance(a, b, subsets=11, subset_size=20, seed=0)
+    assert kid != kernel_inception_distance(a, b, subset_size=20, seed=1)
+    assert kernel_inception_distance(b, a) == kernel_inception_distance(b, a, subset_size=20)
+    big_a, big_b = gauss(1001, 2), gauss(1001, 2, 0.2, seed=1)
+    assert kernel_inception_distance(big_a, big_b, subsets=1) == kernel_inception_distance(
+        big_a, big_b, subsets=1, subset_size=1000)
+
+
+def test_precision_recall_counts_points_on_a_ball_s_boundary_and_defaults_to_k3():
+    # k=1: every real radius is 1; the fake at 4 lies on the boundary of 3's ball (inside), -2 is 2 from 0 (outside)
+    real, fake = np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([[4.0], [-2.0], [10.0], [11.0]])
+    assert precision_recall(real, fake, k=1) == {"precision": 0.25, "recall": 1.0}
+    # k=3 radii of 0..4 are 3, 2, 2, 2, 3: the fake at 3.5 is inside, 7.5 (3.5 from 4) is not (k=4 radius 4 would be)
+    real, fake = np.arange(5.0)[:, None], np.array([[3.5], [7.5], [20.0], [21.0], [22.0]])
+    assert precision_recall(real, fake) == {"precision": 0.2, "recall": 1.0}
+    assert precision_recall(real, fake, k=4)["precision"] == 0.4
+    with pytest.raises(ValueError, match=r"^precision/recall with k=3 needs more than 3 samples in each set$"):
+        precision_recall(real[:3], fake)
+
+
+def test_identity_accuracy_checks_its_inputs_with_messages_and_takes_one_sample_and_float_labels():
+    logits = np.array([[3, 1, 0, -1], [2, 0, 1, -1], [0, 5, 1, -1]])
+    with pytest.raises(ValueError, match=r"^need logits \(n, 4\) for n > 0 labels, got \(3, 3\) and \(3,\)$"):
+        identity_accuracy(logits[:, :3], np.array([0, 0, 1]), 4)
+    with pytest.raises(ValueError, match=r"^labels must lie in \[0, 4\), found \[0, 4\]$"):
+        identity_accuracy(logits, np.array([0, 4, 1]), 4)
+    with pytest.raises(ValueError, match=r"^labels must lie in \[0, 4\), found \[-1, 1\]$"):
+        identity_accuracy(logits, np.array([0, -1, 1]), 4)
+    one = identity_accuracy(logits[2:], np.array([1]), 4)
+    assert one["accuracy"] == 1.0 and one["confusion"][1, 1] == 1 and one["confusion"].sum() == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # classes without samples are NaN without a division warning
+        out = identity_accuracy(logits, np.array([0.0, 1.0, 1.0]), 4)  # labels as floats (read from a table)
+    np.testing.assert_array_equal(out["per_class_accuracy"], [1.0, 0.5, np.nan, np.nan])
+    assert out["balanced_accuracy"] == 0.75
+
+
+def test_memorisation_known_answer_on_hand_made_points():
+    train, train_labels = np.array([[0.0], [1.0], [10.0], [13.0]]), np.array([0, 0, 1, 1])  # nn: 1, 1, 3, 3
+    fake, fake_labels = np.array([[0.2], [12.0], [5.0]]), np.array([0, 1, 2])  # class 2 has no training samples
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a class without training samples: NaN, without an empty-median warning
+        out = memorisation(fake, fake_labels, train, train_labels)
+    # 0.2: d1 0.2 (to 0), d2 0.8; 12: d1 1 (to 13), d2 2, ratio exactly the threshold (not below); 5: 4 (to 1), 5
+    np.testing.assert_allclose(out["ratio"], [0.25, 0.5, 0.8])
+    np.testing.assert_array_equal(out["nearest_train"], [0, 3, 1])
+    assert out[0] == pytest.approx({"n": 1, "median_ratio": 0.25, "share_below": 1.0, "nn_distance_ratio": 0.2})
+    assert out[1] == pytest.approx({"n": 1, "median_ratio": 0.5, "share_below": 0.0, "nn_distance_ratio": 1 / 3})
+    assert out[2] == pytest.approx({"n": 1, "median_ratio": 0.8, "share_below": 0.0, "nn_distance_ratio": np.nan},
+                                   nan_ok=True)
+    # all: median ratio 0.5; median d1 1 over the median nearest-training distance 2
+    assert out["all"] == pytest.approx({"n": 3, "median_ratio": 0.5, "share_below": 1 / 3, "nn_distance_ratio": 0.5})
+
+
+def test_memorisation_with_three_training_samples_and_a_class_of_duplicates():
+    train, train_labels = np.array([[0.0], [0.0], [5.0]]), np.array([0, 0, 1])  # class 0's nearest distance is 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by that zero
+        out = memorisation(np.array([[1.0]]), [0], train, train_labels)
+    assert out[0]["median_ratio"] == 1.0 and np.isnan(out[0]["nn_distance_ratio"])
+    with pytest.raises(ValueError, match="^memorisation needs at least three training samples$"):
+        memorisation(np.array([[1.0]]), [0], train[:2], train_labels[:2])
+
+
+def test_gait_period_starts_its_search_after_the_first_negative_lag():
+    from mdaug.evaluation.metrics import _period
+
+    # autocorrelation 12, 0, 3, -4, -4, -1, -1, 1: the zero at lag 1 is not negative; the highest after lag 3 is lag 7
+    assert _period(np.array([1.0, 1, 1, 2, 4, 2, 4, 1])) == 7.0
+    assert _period(0.01 * np.array([1.0, -1, 1, -1, 1, -1, 1, -1])) == 2.0  # a weak oscillation still has a period
+    assert np.isnan(_period(np.array([1.0, -1.0])))  # autocorrelation 2, -1: nothing positive after the negative lag
+    assert np.isnan(_period(np.array([1.0, 0.0, -1.0, 0.0])))  # 2, 0, -1, 0: the best after it is 0, not positive
+    assert np.isnan(_period(np.full(5, np.nan)))
+
+
+def _peaked(rows: int = 16, cols: int = 3) -> np.ndarray:
+    """(1, 1, rows, cols): a column peak of 0.2 at row 10, row 6 19.8 dB below it and row 14 20.4 dB below it (in a
+    40 dB display); column 1 peaks at -0.7 only (18 dB below the others), with row 6 4 dB below that: a weak column
+    has its own envelope, relative to its own peak."""
+    x = np.full((1, 1, rows, cols), -1.0)
+    x[..., 10, :], x[..., 6, :], x[..., 14, :] = 0.2, 0.2 - 0.99, 0.2 - 1.02
+    x[..., 10, 1], x[..., 6, 1], x[..., 14, 1] = -0.7, -0.9, -1.0
+    return x
+
+
+def test_the_envelope_threshold_defaults_to_20_db_of_40_and_is_passed_through():
+    x = _peaked()
+    np.testing.assert_array_equal(doppler_envelope(x)[0], [[6, 6, 6], [10, 10, 10]])
+    np.testing.assert_array_equal(doppler_envelope(x, threshold_db=21)[0], [[6, 6, 6], [14, 10, 14]])
+    np.testing.assert_array_equal(doppler_envelope(x, dynamic_range_db=41)[0], [[10, 6, 10], [10, 10, 10]])
+    # the columns are 5, 5, 5 rows wide by default, 9, 5, 9 with 21 dB and 1, 5, 1 with a 41 dB display
+    cases = (({}, 10, 5), ({"threshold_db": 21}, 14, 23 / 3), ({"dynamic_range_db": 41}, 10, 7 / 3))
+    for kwargs, upper, width in cases:
+        stats = envelope_statistics(x, **kwargs)
+        assert stats["upper_peak"][0] == upper and stats["bandwidth_mean"][0] == pytest.approx(width), kwargs
+        p = physical_plausibility(x, x, **kwargs)
+        assert p["upper_peak"]["real_mean"] == p["upper_peak"]["fake_mean"] == upper, kwargs
+        assert p["bandwidth_mean"]["real_mean"] == p["bandwidth_mean"]["fake_mean"] == pytest.approx(width), kwargs
+
+
+def test_physical_plausibility_of_a_set_without_any_envelope_is_nan_without_warnings():
+    real = np.stack([band(20 + i, 40 + i, torso=30 + i) for i in range(3)])
+    empty = np.full_like(real, -1.0)
+    stats = envelope_statistics(empty)
+    assert all(np.isnan(v).all() for v in stats.values()), stats
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for out in (physical_plausibility(real, empty), physical_plausibility(empty, real)):
+            assert np.isnan(out["torso_mean"]["wasserstein"]) and np.isnan(out["torso_mean"]["difference"])
+    out = physical_plausibility(real, empty)["torso_mean"]
+    assert out["real_mean"] == 31 and np.isnan([out["fake_mean"], out["fake_std"], out["fake_median"]]).all()
+    out = physical_plausibility(empty, real)["torso_mean"]
+    assert out["fake_mean"] == 31 and out["fake_std"] == pytest.approx(np.sqrt(2 / 3)) and out["fake_median"] == 31
+    assert np.isnan([out["real_mean"], out["real_std"], out["real_median"]]).all()
