@@ -47,9 +47,9 @@ def preset_meaning(name: str) -> str:
     return preset_summary(name).rstrip(".")[:160] if name in preset_names() else ""
 
 
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flat(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for k, v in d.items():
+    for k, v in config.items():
         out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
     return out
 

@@ -148,10 +148,10 @@ def data_seen(folder: Path, utility: UtilityReport | None, recognizer: Recognize
     return rows
 
 
-def summary_row(m: Results) -> dict[str, Any]:
+def summary_row(results: Results) -> dict[str, Any]:
     """The headline numbers of one pipeline folder (one row of `mdaug compare`)."""
-    r, d = m.reconstruction, m.diagnose
-    row: dict[str, Any] = {"run": m.folder, "family": m.family, "psnr_db": r.psnr_db if r else None,
+    r, d = results.reconstruction, results.diagnose
+    row: dict[str, Any] = {"run": results.folder, "family": results.family, "psnr_db": r.psnr_db if r else None,
                            "ssim": r.ssim if r else None}
     if r and r.identity:
         row.update(reconstruction_identity=r.identity.reconstructions)
@@ -159,7 +159,7 @@ def summary_row(m: Results) -> dict[str, Any]:
         row.update(latent_problems=", ".join(v.problem for v in d.verdicts if not v.ok) or "none",
                    knn_agreement=d.knn_agreement, diffusability_loss=d.diffusability_loss, class_probe=d.linear_probe,
                    class_probe_pixels=d.linear_probe_pixels, codebook_usage_pct=d.latent.codebook_usage_pct)
-    for kind, g in m.generation.items():
+    for kind, g in results.generation.items():
         if g:
             ceiling = g.stage1_ceiling.identity_accuracy
             row.update({f"{kind}_fid": g.fid, f"{kind}_fid_floor": g.floor.fid,
@@ -167,8 +167,8 @@ def summary_row(m: Results) -> dict[str, Any]:
             row.update(stage1_identity=ceiling if ceiling is not None else row.get("stage1_identity"),
                        real_identity=g.recognizer_test_accuracy)
             row.update({f"{kind}_copies_pct": 100 * g.memorisation_pixels.all.share_below})
-    if m.utility:
-        for b, s in m.utility.summary.items():
+    if results.utility:
+        for b, s in results.utility.summary.items():
             for key, gain in (("gain", "synthetic over classical"), ("gain_over_best", "synthetic over best "
                                                                                         "non-generative")):
                 if gain in s.gains:
