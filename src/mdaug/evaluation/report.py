@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mdaug.data.coverage import UNSEEN_CONDITIONS
 from mdaug.evaluation.record_parts import FloorStats
 from mdaug.evaluation.records import (
     ARM_TITLES,
@@ -333,10 +334,10 @@ def verdict_box(results: Results, gen: dict[str, list[Verdict]]) -> str:
             best = f"synthetic over {BEST}"
             gain = (f"synthetic over {html.escape(ARM_TITLES[s.best_non_generative or 'real+classical'])} "
                     f"<b>{_cell(s.gains[best], points=True, count=False)}</b>; " if best in s.gains else "")
-            unseen = (s.subsets or {}).get("unseen conditions")
+            unseen = (s.subsets or {}).get(UNSEEN_CONDITIONS)
             cond = ("; on the " + f"{unseen:.0f} test recordings in conditions their person's training lacks: "
-                    + " · ".join(f"{ARM_TITLES[a]} {_cell(c['unseen conditions'], count=False)}"
-                                 for a, c in (s.by_condition or {}).items() if "unseen conditions" in c)
+                    + " · ".join(f"{ARM_TITLES[a]} {_cell(c[UNSEEN_CONDITIONS], count=False)}"
+                                 for a, c in (s.by_condition or {}).items() if UNSEEN_CONDITIONS in c)
                     + " (<a href='#downstream-utility'>by condition</a>)") if unseen else ""
             lines.append(f"<p>At {html.escape(_budget_title(b))} ({s.repeats} repeat{'s' if s.repeats > 1 else ''}): "
                          f"{gain}test accuracy " + " · ".join(f"{ARM_TITLES[a]} {_cell(s.arms[a], count=False)}"

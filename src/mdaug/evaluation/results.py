@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from mdaug.data import load_split
+from mdaug.data.coverage import UNSEEN_CONDITIONS
 from mdaug.errors import MdaugError
 from mdaug.evaluation.record_parts import Files
 from mdaug.evaluation.records import (
@@ -116,7 +117,7 @@ def data_seen(folder: Path, utility: UtilityReport | None, recognizer: Recognize
         split = load_split(split_path)
     except MdaugError:
         return []
-    test = set(split.ids["test"])
+    test = set(split.test)
     rows: list[DataSeen] = []
 
     def add(model: str, ids: list[str]) -> None:
@@ -132,13 +133,13 @@ def data_seen(folder: Path, utility: UtilityReport | None, recognizer: Recognize
         rows.append(DataSeen(model=f"stage-1 pretraining ({init.path}: {c.trained_on} simulated spectrograms of "
                              f"{c.people} walkers of seeds {c.seeds}, in no built-in dataset)",
                              real_samples=0, ids_sha256=None, in_test_split=0))
-    add("stage 1 (autoencoder)", list(split.ids["train"]))
+    add("stage 1 (autoencoder)", list(split.train))
     if filter_recognizer is not None:
         add(f"filter recogniser of the export (sifts synthetic/; trained + selected on {filter_recognizer.selection})",
             list(filter_recognizer.train_ids) + list(filter_recognizer.selection_ids))
     for kind in STAGE2_KINDS:
         if (final_dir(p.stage2(kind)) / CARD).exists():  # stage 2 learns the latents of stage 1's training split
-            add(f"stage 2 ({kind}, latents of stage 1's training split)", list(split.ids["train"]))
+            add(f"stage 2 ({kind}, latents of stage 1's training split)", list(split.train))
     for r in utility.records if utility else []:
         for model, digest in r.real_files_seen.items():
             rows.append(DataSeen(model=f"utility budget {r.budget}, repeat {r.repeat}: {model}",
@@ -174,7 +175,7 @@ def summary_row(results: Results) -> dict[str, Any]:
                 if gain in s.gains:
                     row[f"{key}_at_{b}"] = s.gains[gain].mean
             for arm in ("real+classical", "pretrained+classical", "real+classical+synthetic"):
-                cell = (s.by_condition or {}).get(arm, {}).get("unseen conditions")
+                cell = (s.by_condition or {}).get(arm, {}).get(UNSEEN_CONDITIONS)
                 if cell is not None:
                     row[f"{arm}_unseen_at_{b}"] = cell.mean
     return row
