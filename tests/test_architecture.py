@@ -138,3 +138,37 @@ def test_batched_inference_goes_through_one_helper():
     loops = [p.relative_to(SRC).as_posix() for p in SRC.rglob("*.py")
              if p.name != "inference.py" and "range(0, len(" in p.read_text()]
     assert sorted(loops) == ["data/conditions.py", "sampling/generate.py", "simulate/dataset.py"]
+
+
+# Keys that several modules read by name although no record crosses between them: two files that happen to use the
+# same word. Anything else read by string key in two modules is a record's field read without its record.
+SHARED_WORDS = {
+    "family": "a config's YAML before validation (config.loading) and a checkpoint's identity (training.autoencoder)",
+    "labels": "the arrays of two different files: a study's pool (workflows.utility.synthetic), the latent cache",
+}
+
+
+def string_keys_read() -> dict[str, set[str]]:
+    """key -> modules that read it as `x["key"]` or `x.get("key")` (type subscripts such as Literal["x"] aside)."""
+    reads: dict[str, set[str]] = defaultdict(set)
+    for path in SRC.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            key = None
+            if (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)
+                    and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str)
+                    and not (isinstance(node.value, ast.Name) and node.value.id == "Literal")):
+                key = node.slice.value
+            elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                  and node.func.attr in ("get", "pop", "setdefault") and node.args
+                  and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                key = node.args[0].value
+            if key is not None:
+                reads[key].add(module_name(path))
+    return reads
+
+
+def test_no_key_is_read_by_string_in_two_modules():
+    """A record that crosses modules is read by its fields; its file's keys are read in one place (its `read`)."""
+    shared = {key: sorted(modules) for key, modules in string_keys_read().items() if len(modules) > 1}
+    assert {k: v for k, v in shared.items() if k not in SHARED_WORDS} == {}
+    assert set(SHARED_WORDS) <= set(shared), "a listed word is no longer shared: remove it from SHARED_WORDS"
