@@ -150,3 +150,33 @@ def test_a_budget_chooses_dose_strategy_and_guidance_on_validation_where_test_di
     assert record.tstr_guidance == 1.0 and record.tstr_samples == 9 and record.accuracy["synthetic"] == 0.05
     assert record.val_accuracy == {"real": 0.5, "real+classical": 0.70, "real+classical+synthetic": 0.80,
                                    "synthetic": 0.35}
+
+
+def test_every_refusal_of_the_choice_says_in_full_what_is_missing():
+    with pytest.raises(ValueError, match=r"^nothing to choose from$"):
+        best_on_validation(iter([]), lambda x: 1.0)
+    with pytest.raises(MdaugError) as err:
+        largest_budget(_report({}))
+    assert str(err.value) == ("the utility study has no finished budget to choose a strategy at; run `mdaug utility` "
+                              "again")
+    with pytest.raises(MdaugError) as err:
+        most_chosen({}, [])
+    assert str(err.value) == ("the utility study chose no strategy, and the configuration lists none; run `mdaug "
+                              "utility` again with this configuration")
+    with pytest.raises(MdaugError) as err:
+        most_chosen({"gone": 3, "also gone": 1, "never": 0}, ["b", "a"])
+    assert str(err.value) == ("the utility study chose also gone, gone, never, and the configuration lists b, a; run "
+                              "`mdaug utility` again with this configuration")
+
+
+def test_the_first_option_is_scored_once_like_every_other_and_a_later_one_wins_only_by_scoring_higher():
+    scored = []
+
+    def score(option):
+        scored.append(option)
+        return {"a": 0.5, "b": 0.4, "c": 0.6, "d": 0.6, "e": 0.1}[option]
+
+    assert best_on_validation(iter(["a", "b", "c", "d", "e"]), score) == "c"  # a one-pass iterable is enough
+    assert scored == ["a", "b", "c", "d", "e"]
+    assert best_on_validation([-1.0, -3.0, -2.0], lambda x: x) == -1.0  # scores below zero: the first is kept
+    assert best_on_validation([-3.0, -1.0, -2.0], lambda x: x) == -1.0

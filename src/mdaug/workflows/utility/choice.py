@@ -18,15 +18,15 @@ def best_on_validation(options: Iterable[T], score: Callable[[T], float]) -> T:
     the order the configuration lists them (a dose of 0 before the others, the user's strategies in their order), so
     that the simplest or preferred option wins unless another is better, and the same study always chooses the
     same."""
-    best: T | None = None
-    best_score = float("-inf")
-    for option in options:
-        value = score(option)
-        if best is None or value > best_score:
-            best, best_score = option, value
-    if best is None:
-        raise ValueError("nothing to choose from")
-    return best
+    rest = iter(options)
+    for best in rest:  # the first option, then each later one only if it scores higher
+        best_score = score(best)
+        for option in rest:
+            value = score(option)
+            if value > best_score:
+                best, best_score = option, value
+        return best
+    raise ValueError("nothing to choose from")
 
 
 def budget_order(budget: str) -> tuple[int, int]:
