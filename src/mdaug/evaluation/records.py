@@ -233,9 +233,10 @@ class UtilityRecord(EvalRecord):
     """Synthetic samples of the chosen strategy's pool."""
     tstr_samples: int | None = None
     """Samples the synthetic-only arm trained on: from noise, as many per class as real training ones (None in
-    studies before that: it trained on the chosen pool)."""
+    studies made before it had its own pool, kept in benchmarks/results/: it trained on the chosen pool)."""
     tstr_guidance: float | None = None
-    """The guidance of those samples, chosen on validation (None in studies before it was chosen: the model's)."""
+    """The guidance of those samples, chosen on validation (None in the kept studies made before it was chosen:
+    the model's)."""
     tstr_candidates: dict[str, dict[str, float]] | None = None
     """Per guidance tried (utility.tstr_guidance): the synthetic-only recogniser's validation and test accuracy."""
     tstr_floor_noise_db: float | None = None
@@ -243,7 +244,8 @@ class UtilityRecord(EvalRecord):
     strategy: str
     """The strategy chosen on the validation split ('' without generative arms)."""
     snr_drop_db: float | None = None
-    """The lower-SNR dose of the classical augmentation, chosen on validation (None in studies before it)."""
+    """The lower-SNR dose of the classical augmentation, chosen on validation (None in the kept studies made before
+    it)."""
     classical_candidates: dict[str, dict[str, float]] | None = None
     """Per dose tried (utility.snr_drop_db): the real + classical recogniser's validation and test accuracy."""
     subsets: dict[str, int] | None = None
@@ -274,14 +276,16 @@ class BudgetSummary(EvalRecord):
     synthetic: int
     """Synthetic samples of the chosen pools (mean over repeats)."""
     tstr_samples: int | None = None
-    """Samples of the synthetic-only arm (mean over repeats; None in studies before it had its own pool)."""
+    """Samples of the synthetic-only arm (mean over repeats; None in the kept studies made before it had
+    its own pool)."""
     arms: dict[str, Interval]
     gains: dict[str, Interval]
     """Paired differences (GAINS), in accuracy (0.05 = 5 points)."""
     strategies: dict[str, int]
     """How often each strategy was chosen."""
     tstr_guidance: dict[str, int] | None = None
-    """How often each guidance was chosen for the synthetic-only arm (None in studies before it was chosen)."""
+    """How often each guidance was chosen for the synthetic-only arm (None in the kept studies made before it
+    was chosen)."""
     best_non_generative: str | None = None
     """The better of NON_GENERATIVE here (by mean validation accuracy): the baseline of the gains 'over best
     non-generative'."""
