@@ -62,12 +62,19 @@ def test_code_cannot_set_a_field_that_does_not_exist():
 
 
 @pytest.mark.parametrize("model", ["kl-64x64-ldm", "kl-64x64-ldm-conditions"])
-def test_the_shipped_cards_data_info_reads_and_writes_back_unchanged(model):
+def test_the_shipped_cards_data_info_reads_and_writes_back_unchanged(model, tmp_path):
     written = json.loads((PRETRAINED / model / "mdaug.json").read_text())["data_info"]
     info = DataInfo.from_json(written)
     assert info.extra == {} and info.parts == 32 and info.layout == "simulated"
     assert info.to_json() == written
     assert info.dynamic_range_db_mixed is (True if model.endswith("conditions") else None)
+    # and through the stage-2 card that holds it: read as a record, written back with the same keys
+    from mdaug.runs.cards import Stage2Card, write_card
+
+    card = Stage2Card.model_validate(json.loads((PRETRAINED / model / "mdaug.json").read_text()))
+    assert isinstance(card.data_info, DataInfo) and card.data_info == info
+    write_card(tmp_path, card)
+    assert json.loads((tmp_path / "mdaug.json").read_text())["data_info"] == written
 
 
 def test_updated_and_the_helpers():

@@ -164,7 +164,7 @@ def test_export_writes_the_input_format_with_a_manifest_and_reads_back(trained, 
     info = read_dataset(real, cfg.data.model_copy(update={"path": str(real)})).dataset.info
     fmt = input_format(str(real), info)
     assert (fmt.fmt, fmt.colormap, fmt.suffix) == ("images", "jet", ".png")
-    s2.card.data_source, s2.card.data_info = str(real), info.to_json()
+    s2.card.data_source, s2.card.data_info = str(real), info
     r = export_augmented(s2, tmp_path / "aug-img", per_class=2, classes=[s2.class_names[1], "0"], seed=2)
     assert r.format == "images" and r.colormap == "jet"
     assert (sorted(p.parent.name for p in (tmp_path / "aug-img").rglob("*.png") if p.name != "synthetic_preview.png")

@@ -15,6 +15,7 @@ from typing import Any, Callable, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mdaug.config.loading import error_where
+from mdaug.data.info import DataInfoJson
 from mdaug.data.texture import FloorTexture
 from mdaug.errors import MdaugError
 from mdaug.files import atomic_write_text, free_path
@@ -113,7 +114,7 @@ class Stage2Card(Card):
     """The default sampling settings (Stage2Kind.settings_dict)."""
     output_shape: list[int]
     data_source: str
-    data_info: dict[str, Any]
+    data_info: DataInfoJson
     data_fingerprint: str
     train_samples: int
     train_files: list[str]

@@ -197,7 +197,7 @@ def export_augmented(s2: Stage2Model, out: Path, per_class: int, *, classes: lis
         raise MdaugError(f"--per-class must be at least 1, not {per_class}")
     if fmt not in FORMATS:
         raise MdaugError(f"unknown format '{fmt}' (choose from {', '.join(FORMATS)})")
-    of = (input_format(s2.card.data_source, DataInfo.from_json(s2.card.data_info)) if fmt == "auto"
+    of = (input_format(s2.card.data_source, s2.card.data_info) if fmt == "auto"
           else OutputFormat(fmt, "jet" if fmt == "images" else "gray"))
     settings = settings or replace(s2.default_settings(), texture=False)  # mixed with recordings: see pools.py
     wanted = class_indices(classes, s2.class_names)

@@ -275,7 +275,7 @@ class Stage2Recipe(Recipe):
         rows = self.latents.rows.tolist()
         card = Stage2Card(kind=self.kind.name, class_names=self.class_names, autoencoder=self.autoencoder_ref,
                           latent_stats=self.stats.to_json(), sampling=self.kind.settings_dict(self.settings),
-                          output_shape=list(ds.x.shape[1:]), data_source=self.data.source, data_info=ds.info.to_json(),
+                          output_shape=list(ds.x.shape[1:]), data_source=self.data.source, data_info=ds.info,
                           data_fingerprint=ds.fingerprint(), train_samples=len(rows),
                           train_files=sorted({ds.records[r].file for r in rows}), steps=self.state.step,
                           weights="ema" if self.ema is not None else "last", config=saved_config(self.run),
