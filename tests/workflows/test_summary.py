@@ -213,3 +213,12 @@ def test_a_summary_from_an_older_study_is_judged_against_real_and_classical_with
     lost = _at(40, {REAL: 0.5, CLASSICAL: 0.6}, Interval(mean=0.03, std=0.0, n=1), best=None)
     assert verdict({"10": lost}) == ("With 10 real spectrograms per class, the best arm without synthetic data is "
                                      "real + classical: 60.0%; real only 50.0%.")
+
+
+def test_a_verdict_without_the_real_only_arm_ends_its_sentence_cleanly():
+    records = [UtilityRecord(budget="10", repeat=r, real_train=10, real_val=10, synthetic=20, strategy="a",
+                             accuracy={"real+classical": 0.6, "real+classical+synthetic": 0.65},
+                             val_accuracy={"real+classical": 0.6, "real+classical+synthetic": 0.65}, candidates=[],
+                             real_files_seen={}) for r in range(2)]
+    assert verdict(summarise(records)).endswith("60.0% to 65.0% (+5.0 points, 95% interval +5.0 to +5.0 points, "
+                                                "2 repeats).")

@@ -118,8 +118,8 @@ def verdict(summary: dict[str, BudgetSummary]) -> str:
         raised = gain.mean > 0 and (gain.low is None or gain.low > 0)
         how = ("raised" if raised else "did not raise" if gain.mean <= 0 else "raised, but not significantly,")
         parts.append(f"With {who}, adding {at.synthetic} synthetic ones ({strategies}) {how} held-out accuracy over "
-                     f"{ARM_TITLES[best]} alone: {100 * base:.1f}% to {100 * generative:.1f}% ({_points(gain)}); "
-                     f"{real}.")
+                     f"{ARM_TITLES[best]} alone: {100 * base:.1f}% to {100 * generative:.1f}% ({_points(gain)})"
+                     f"{'; ' + real if real else ''}.")
     return " ".join(parts)
 
 
