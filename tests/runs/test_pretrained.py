@@ -140,41 +140,78 @@ def test_the_shipped_latent_diffusion_fits_the_quick_presets_stage_2_with_or_wit
         assert fitting_shipped_stage2("ldm", model, None, identity) == SHIPPED / shipped
 
 
+STEPS = {"pretrain-ae": "ae_train", "pretrain-ldm": "ldm_train", "pretrain-prior": "prior_train"}
+"""The training section whose steps each pretraining command's --steps sets."""
+
+
 def _card_command_config(folder):
-    """The config a shipped stage-2 model's card command gives, read as the CLI reads it (its preset, default
-    `pretrain`, and its dotted overrides)."""
+    """The config a shipped model's card command (pretraining.json) gives, read as the CLI reads it (its preset,
+    default `pretrain`, its dotted overrides and --steps), and the command's name."""
     import json
     import shlex
 
     args = shlex.split(json.loads((folder / "pretraining.json").read_text())["command"])
-    assert args[:2] == ["mdaug", "pretrain-ldm"], args
+    assert args[0] == "mdaug" and args[1] in STEPS, args
     preset = "pretrain"
     for flag in ("-c", "--config"):
         if flag in args:
             preset = args[args.index(flag) + 1]
     overrides = [a for a in args[2:] if "=" in a and not a.startswith("-")]
     steps = [args[i + 1] for i, a in enumerate(args) if a == "--steps"]
-    return load_config(preset, overrides + [f"ldm_train.steps={s}" for s in steps])
+    return load_config(preset, overrides + [f"{STEPS[args[1]]}.steps={s}" for s in steps]), args[1]
+
+
+def assert_card_command_gives_its_config(folder):
+    """The config stored beside a shipped model's weights (mdaug.json) is what its card command (pretraining.json)
+    gives: for a stage 1 (`mdaug pretrain-ae`) its ae and ae_train sections, and gan for vqgan; for a stage 2
+    (`mdaug pretrain-ldm`, `mdaug pretrain-prior`) its kind's section and training section, and the conditions it
+    takes. Only the stored keys are compared (a key added since is the default, which the card holds as it was);
+    the init of the model trained is scratch, as pretraining sets it."""
+    import json
+
+    card = json.loads((folder / "mdaug.json").read_text())
+    stored = card["config"]
+    config, command = _card_command_config(folder)
+    kind = "ae" if card["kind"] == "autoencoder" else card["kind"]
+    assert command == f"pretrain-{kind}", (folder.name, command)
+    sections = [kind, f"{kind}_train"] + (["gan"] if card.get("family") == "vqgan" else [])
+    cfg = config.model_dump(mode="json")
+    cfg[kind]["init"] = "scratch"  # as pretraining sets it: it starts from random weights
+    assert set(sections) <= set(stored), (folder.name, sorted(stored))
+    for section in sections:
+        differ = {k: (v, cfg[section].get(k)) for k, v in stored[section].items() if cfg[section].get(k) != v}
+        assert not differ, f"{folder.name} {section}: stored vs its card command {differ}"
+    if kind != "ae":
+        names = [c["name"] for c in card.get("conditions") or []]
+        taken = config.ldm.conditions if kind == "ldm" else []  # the code prior takes none
+        assert isinstance(taken, list) and sorted(taken) == sorted(names), (folder.name, taken, names)
+
+
+def _shipped_of_kind(*kinds):
+    import json
+
+    from mdaug.runs.pretrained import shipped_models
+
+    return [f for f in shipped_models() if json.loads((f / "mdaug.json").read_text()).get("kind") in kinds]
 
 
 def test_each_shipped_stage2_card_command_gives_the_settings_its_weights_were_trained_with():
     """A model card's reproduce command must re-create the model it describes: the preset it names, read today,
     with its overrides, gives the stage-2 architecture, conditions and schedule stored beside the weights. (The
     quick preset took recording conditions; the pretrain preset built on it must not, or kl-64x64-ldm's command
-    would make a conditional model.)"""
-    import json
-
-    from mdaug.runs.pretrained import SHIPPED, shipped_models
-
-    stage2 = [f for f in shipped_models() if json.loads((f / "mdaug.json").read_text()).get("kind") == "ldm"]
+    would make a conditional model.) The same for the shipped code priors (`mdaug pretrain-prior`), where any are
+    shipped: their prior and prior_train sections (tests/runs/test_pretrained_prior.py checks one it makes)."""
+    stage2 = _shipped_of_kind("ldm", "prior")
     assert {f.name for f in stage2} >= {"kl-64x64-ldm", "kl-64x64-ldm-conditions"}
     for folder in stage2:
-        stored = json.loads((folder / "mdaug.json").read_text())["config"]
-        cfg = _card_command_config(SHIPPED / folder.name).model_dump(mode="json")
-        cfg["ldm"]["init"] = "scratch"  # as pretrain-ldm sets it: pretraining starts from random weights
-        for section in ("ldm", "ldm_train"):
-            differ = {k: (v, cfg[section].get(k)) for k, v in stored[section].items() if cfg[section].get(k) != v}
-            assert not differ, f"{folder.name} {section}: stored vs its card command {differ}"
-        names = [c["name"] for c in json.loads((folder / "mdaug.json").read_text()).get("conditions") or []]
-        taken = cfg["ldm"]["conditions"]
-        assert isinstance(taken, list) and sorted(taken) == sorted(names), (folder.name, taken, names)
+        assert_card_command_gives_its_config(folder)
+
+
+def test_each_shipped_stage1_card_command_gives_the_settings_its_weights_were_trained_with():
+    """The same for the shipped stage-1 models (`mdaug pretrain-ae`): their command's preset (`pretrain` unless
+    --config names another), overrides and --steps give the ae and ae_train sections stored beside the weights, and
+    for vqgan the gan section."""
+    stage1 = _shipped_of_kind("autoencoder")
+    assert "kl-64x64" in {f.name for f in stage1}
+    for folder in stage1:
+        assert_card_command_gives_its_config(folder)

@@ -2,7 +2,8 @@
 
     app.py       the typer apps, consoles, shared options and config building
     data.py      data inspect / prepare / examples, simulate, config show / reference / presets
-    train.py     train-recognizer, train-ae, train-ldm, train-prior
+    train.py     train-recognizer, train-ae, train-ldm, train-prior, pretrain-ae, pretrain-recognizer, pretrain-ldm,
+                 pretrain-prior
     generate.py  sample, augment
     evaluate.py  eval-ae, diagnose, evaluate, report, compare
     jobs.py      run, benchmark, utility, demo
@@ -28,7 +29,7 @@ attach_examples(app, data_app, config_app)
 
 RESUMED = ("train-recognizer", "train-ae", "train-ldm", "train-prior")
 """Commands that continue a stopped run with --resume."""
-CONTINUED = ("run", "benchmark", "utility", "pretrain-ae", "pretrain-ldm", "pretrain-recognizer")
+CONTINUED = ("run", "benchmark", "utility", "pretrain-ae", "pretrain-ldm", "pretrain-prior", "pretrain-recognizer")
 """Commands that continue their --out folder when run again."""
 
 

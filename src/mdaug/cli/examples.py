@@ -16,6 +16,7 @@ EXAMPLES: dict[str, str] = {
     "pretrain-ae": "mdaug pretrain-ae --config pretrain ae.family=vq --name vq-64x64 --out runs/pretrain-vq",
     "pretrain-recognizer": "mdaug pretrain-recognizer --out runs/pretrain-recognizer",
     "pretrain-ldm": "mdaug pretrain-ldm --ae src/mdaug/pretrained/kl-64x64 --name kl-64x64-ldm",
+    "pretrain-prior": "mdaug pretrain-prior --ae src/mdaug/pretrained/vq-64x64 --name vq-64x64-prior",
     "sample": "mdaug sample runs/mine/ldm --per-class 4 --classes person01,person02 --out runs/look",
     "augment": "mdaug augment runs/mine/ldm --per-class 100 --out runs/mine-synthetic",
     "eval-ae": "mdaug eval-ae runs/ae-vq --recognizer runs/rec",

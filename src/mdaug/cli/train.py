@@ -221,16 +221,40 @@ def pretrain_ldm(
     """Train latent diffusion on the pretraining corpus in the latent space of a shipped stage-1 model, and write the
     folder that ships with the package: stage 2 then starts from it (ldm.init) whenever stage 1 started from that
     stage-1 model, and fine-tunes on your data."""
+    _pretrain_stage2("ldm", ae, out_dir, config, name, ship, steps, overrides)
+
+
+@app.command("pretrain-prior", rich_help_panel="Train")
+def pretrain_prior(
+    ae: Path = typer.Option(..., "--ae", help="The shipped stage-1 model with codes (vq, vqgan, rq or fsq) to model "
+                            "the codes of, e.g. src/mdaug/pretrained/vq-64x64."),
+    out_dir: Path = typer.Option(Path("runs/pretrain-prior"), "--out", "-o", help="Folder of the pretraining run "
+                                 "(continued when it exists)."),
+    config: str = typer.Option("pretrain", "--config", "-c", help="Preset or YAML (the corpus is pretrain.*)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name of the shipped model (default: STAGE1-prior)."),
+    ship: Optional[Path] = typer.Option(None, "--ship", help="Also copy the shippable folder here, e.g. "
+                                        "src/mdaug/pretrained/vq-64x64-prior (replacing what is there)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (prior_train.steps)."),
+    overrides: Optional[list[str]] = OVERRIDES,
+) -> None:
+    """Train the masked code prior on the pretraining corpus's codes of a shipped stage-1 model with codes, and write
+    the folder that ships with the package: the code prior then starts from it (prior.init) whenever stage 1 started
+    from that stage-1 model, and fine-tunes on your data."""
+    _pretrain_stage2("prior", ae, out_dir, config, name, ship, steps, overrides)
+
+
+def _pretrain_stage2(kind: str, ae: Path, out_dir: Path, config: str, name: str | None, ship: Path | None,
+                     steps: int | None, overrides: list[str] | None) -> None:
     import shlex
     import sys
 
     from mdaug.config import load_config
     from mdaug.runs.loading import load_pretrained_autoencoder
-    from mdaug.workflows.pretrain import pretrain_latent_diffusion, shipped_name
+    from mdaug.workflows.pretrain import pretrain_stage2, shipped_name
 
-    cfg = load_config(config, list(overrides or []) + ([f"ldm_train.steps={steps}"] if steps else []))
+    cfg = load_config(config, list(overrides or []) + ([f"{kind}_train.steps={steps}"] if steps else []))
     stage1 = shipped_name(load_pretrained_autoencoder(ae).folder)
-    record = pretrain_latent_diffusion(cfg, out_dir, autoencoder=ae, name=name or f"{stage1}-ldm", ship=ship,
-                                       console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    record = pretrain_stage2(cfg, out_dir, kind, autoencoder=ae, name=name or f"{stage1}-{kind}", ship=ship,
+                             console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     out.print(f"{record.name}: mean loss of the last 100 steps {record.final_loss:.3f}; shippable model: "
-              f"{out_dir / 'shipped-ldm'}" + (f"  copied to {ship}" if ship else ""))
+              f"{out_dir / f'shipped-{kind}'}" + (f"  copied to {ship}" if ship else ""))

@@ -257,6 +257,12 @@ class CodePriorConfig(Section):
     heads: int = Field(4, ge=1)
     dropout: float = Field(0.1, ge=0, lt=1)
     cond_drop_prob: float = Field(0.1, ge=0, lt=1)
+    init: str = "auto"
+    """Where the code prior starts, as ldm.init does for latent diffusion. 'pretrained': the code prior shipped for
+    the shipped stage-1 model this run's stage 1 started from (trained by `mdaug pretrain-prior` on the codes of the
+    same simulated corpus, people in no built-in dataset); its transformer is kept, and every class of yours starts
+    from its 'no class' embedding. 'scratch': random weights. 'auto': pretrained when one fits, else scratch. Or name
+    a shipped one (its folder's name), or the path of a finished code-prior run."""
     sample_steps: int = Field(8, ge=1, le=256)
     """Iterative decoding steps."""
     guidance_scale: float = Field(2.0, ge=0, le=20)

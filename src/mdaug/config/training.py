@@ -91,7 +91,7 @@ class Stage2TrainConfig(TrainConfig):
     batch_size: int = Field(64, ge=1)
     lr: float = Field(4e-4, gt=0)
     finetune_lr: float | None = Field(1e-4, gt=0)
-    """Learning rate when stage 2 starts from trained weights (ldm.init). None: lr either way."""
+    """Learning rate when stage 2 starts from trained weights (ldm.init, prior.init). None: lr either way."""
     class_lr: float | None = Field(0.1, gt=0)
     """Learning rate of the class-embedding table when stage 2 starts from trained weights: its rows for your
     classes start from 'no class' and have everything to learn, while the rest only adapts (None: finetune_lr)."""

@@ -122,13 +122,13 @@ class Stage2Kind(ABC):
         own = model.state_dict()
         emb = state.get(self.class_embedding)
         if emb is None or emb.shape[1:] != own[self.class_embedding].shape[1:]:
-            raise MdaugError("the starting stage-2 model has another architecture; set ldm.init=scratch")
+            raise MdaugError(f"the starting stage-2 model has another architecture; set {self.name}.init=scratch")
         state[self.class_embedding] = emb[-1:].expand_as(own[self.class_embedding]).clone()
         missing = sorted(k for k in set(own) ^ set(state) if not k.startswith(self.users_own))
         bad = [k for k in own if k in state and own[k].shape != state[k].shape]
         if missing or bad:
             raise MdaugError(f"the starting stage-2 model does not fit this one ('{(missing or bad)[0]}'); set "
-                             "ldm.init=scratch")
+                             f"{self.name}.init=scratch")
         model.load_state_dict(state, strict=False)  # the condition and identity encoders (the rest is checked above)
 
     users_own: ClassVar[tuple[str, ...]] = (ENCODERS, "unet.class_embedding.person")

@@ -54,7 +54,7 @@ class CorpusSummary(Card):
 
 
 class InitRecord(Card):
-    """Where a run started (ae.init, ldm.init, recognizer.init)."""
+    """Where a run started (ae.init, ldm.init, prior.init, recognizer.init)."""
 
     source: Literal["scratch", "pretrained", "run"]
     """Random weights, a shipped model (mdaug/pretrained/) or another finished run."""
@@ -122,7 +122,7 @@ class Stage2Card(Card):
     weights: Literal["ema", "last"]
     config: dict[str, Any]
     init: InitRecord | None = None
-    """Where stage 2 started (ldm.init)."""
+    """Where stage 2 started (ldm.init, prior.init)."""
     conditions: list[dict[str, Any]] = Field(default_factory=list)
     """The recording conditions it takes besides the class (ConditionSpec.to_json() each: range or categories)."""
     condition_sources: dict[str, str] = Field(default_factory=dict)

@@ -147,25 +147,25 @@ def _fitting_stage2(kind: str, model: torch.nn.Module, start: InitRecord | None,
     return fits
 
 
-def check_stage2_init(init: str) -> None:
-    """ldm.init that names nothing (not auto, pretrained, scratch, a shipped model or a folder): refused before any
-    training, not when stage 2 starts."""
+def check_stage2_init(init: str, kind: str = "ldm") -> None:
+    """A start of the stage 2 of `kind` (ldm.init, prior.init) that names nothing (not auto, pretrained, scratch, a
+    shipped model or a folder): refused before any training, not when stage 2 starts."""
     if init in ("auto", "pretrained", "scratch") or ("/" not in init and (SHIPPED / init).is_dir()) \
             or Path(init).is_dir():
         return
-    names = ", ".join(f.name for f in shipped_models() if _is_ldm(read_any_card(f)))
-    raise MdaugError(f"ldm.init={init} is neither auto, pretrained, scratch, a shipped stage 2 ({names}) nor a "
+    names = ", ".join(f.name for f in shipped_models() if _is_stage2(read_any_card(f), kind)) or "none shipped"
+    raise MdaugError(f"{kind}.init={init} is neither auto, pretrained, scratch, a shipped stage 2 ({names}) nor a "
                      "folder")
 
 
-def _is_ldm(card: object) -> bool:
-    return isinstance(card, Stage2Card) and card.kind == "ldm"
+def _is_stage2(card: object, kind: str) -> bool:
+    return isinstance(card, Stage2Card) and card.kind == kind
 
 
 def initial_stage2_weights(init: str, kind: str, model: torch.nn.Module, start: InitRecord | None,
                            identity: str) -> tuple[dict[str, torch.Tensor] | None, InitRecord]:
-    """The weights a new stage-2 run starts from (None: `model`'s random ones) and their record: `init` as
-    ldm.init says, for a stage-1 model of weights `identity` that started from `start`."""
+    """The weights a new stage-2 run of `kind` starts from (None: `model`'s random ones) and their record: `init` as
+    ldm.init (or prior.init) says, for a stage-1 model of weights `identity` that started from `start`."""
     if init == "scratch":
         return None, InitRecord(source="scratch")
     if init in ("pretrained", "auto"):
@@ -174,12 +174,13 @@ def initial_stage2_weights(init: str, kind: str, model: torch.nn.Module, start: 
             if init == "auto":
                 return None, InitRecord(source="scratch")
             raise MdaugError(f"no shipped pretrained {kind} fits this stage-1 model (it must start from a shipped "
-                             "stage-1 model, with the shipped architecture); set ldm.init=scratch")
+                             f"stage-1 model, with the shipped architecture); set {kind}.init=scratch, or make one "
+                             f"with `mdaug pretrain-{kind}`")
     elif (SHIPPED / init).is_dir() and "/" not in init:  # a shipped model by its name
         folder = SHIPPED / init
         if folder not in _fitting_stage2(kind, model, start, identity):
-            raise MdaugError(f"ldm.init={init} is not a shipped {kind} for this stage-1 model and architecture; "
-                             "set ldm.init=auto")
+            raise MdaugError(f"{kind}.init={init} is not a shipped {kind} for this stage-1 model and architecture; "
+                             f"set {kind}.init=auto")
     else:
         folder = None
     if folder is not None:
@@ -190,7 +191,7 @@ def initial_stage2_weights(init: str, kind: str, model: torch.nn.Module, start: 
 
     s2 = load_stage2(init)
     if s2.kind.name != kind:
-        raise MdaugError(f"ldm.init={init} is a {s2.kind.name}, not a {kind}")
+        raise MdaugError(f"{kind}.init={init} is a {s2.kind.name}, not a {kind}")
     weights, sha = _weights(s2.folder)
     return weights, InitRecord(source="run", path=str(s2.folder.resolve()), weights_sha256=sha,
                                conditions=_conditions(s2.folder))
@@ -247,7 +248,7 @@ def initial_recognizer_weights(init: str, model: torch.nn.Module, input_shape: l
 
 
 __all__ = [
-    "HEAD", "PRETRAINING_RECORD", "SHIPPED", "ShippedOrigin", "fitting_shipped_model", "fitting_shipped_recognizer",
-    "fitting_shipped_stage2", "initial_recognizer_weights", "initial_stage2_weights", "initial_weights",
-    "shipped_models", "shipped_origin",
+    "HEAD", "PRETRAINING_RECORD", "SHIPPED", "ShippedOrigin", "check_stage2_init", "fitting_shipped_model",
+    "fitting_shipped_recognizer", "fitting_shipped_stage2", "initial_recognizer_weights", "initial_stage2_weights",
+    "initial_weights", "shipped_models", "shipped_origin",
 ]

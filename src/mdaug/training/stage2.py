@@ -183,13 +183,13 @@ class Stage2Recipe(Recipe):
                 {"params": own, "lr": t.class_lr or t.finetune_lr or t.lr}]
 
     def _start(self) -> tuple[dict[str, torch.Tensor] | None, InitRecord]:
-        """The weights ldm.init names for the fresh model, and their record (a resumed run: no weights, and the
-        record of where it started)."""
+        """The weights the kind's init (ldm.init, prior.init) names for the fresh model, and their record (a resumed
+        run: no weights, and the record of where it started)."""
         path = self.run / INIT_RECORD
         if self.resumed:
             record = InitRecord.model_validate_json(path.read_text()) if path.exists() else InitRecord(source="scratch")
             return None, record
-        init = self.cfg.ldm.init if self.kind.name == "ldm" else "scratch"
+        init = getattr(self.cfg, self.kind.name).init  # the kind's name is its config section's
         weights, record = initial_stage2_weights(init, self.kind.name, self.model, self.pre.card.init, self.identity)
         if self.console and self.accelerator.is_main_process and record.source != "scratch":
             self.console.print(f"stage 2 starts from {record.path}, the classes from its 'no class' embedding")

@@ -6,10 +6,15 @@ ships with the package (fp16 weights, card, pretraining.json and MODEL_CARD.md).
     OUT/recognizer-gait/     the evaluation recogniser of the gait benchmark (for the identity ceiling)
     OUT/recognizer-held_out/ the same for the gait population seen by a radar the corpus never uses
     OUT/shipped/             the shippable folder; --ship copies it (e.g. into src/mdaug/pretrained/NAME)
+
+`mdaug pretrain-ldm` and `mdaug pretrain-prior` (pretrain_stage2) then train a stage 2 on the corpus of a shipped
+stage-1 model, in OUT/ldm or OUT/prior, shippable from OUT/shipped-ldm or OUT/shipped-prior (training time in
+OUT/timing-ldm.json, OUT/timing-prior.json).
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 from pathlib import Path
@@ -20,9 +25,11 @@ from rich.console import Console
 from safetensors.torch import load_file, save_file
 
 from mdaug.config import Config
+from mdaug.errors import MdaugError
 from mdaug.evaluation.reconstruction import floor_stats, identity_ceiling, reconstruct_with_metrics
 from mdaug.evaluation.record_parts import IdentityCeiling, NoiseFloors
 from mdaug.files import atomic_write_text, copy_tree_atomic, sha256_file
+from mdaug.models.stage2 import CODE_FAMILIES, stage2_kind
 from mdaug.runs.builtin import corpus_dataset
 from mdaug.runs.cards import CorpusSummary
 from mdaug.runs.layout import CARD, LOSSES, final_dir
@@ -249,48 +256,61 @@ class Stage2PretrainingRecord(BaseModel):
     date: str
     machine: str
     kind: str
+    """'ldm' (latent diffusion) or 'prior' (the masked code prior)."""
     autoencoder: ShippedRef
-    """The shipped stage-1 model whose latents it models."""
+    """The shipped stage-1 model whose latents (or codes) it models."""
     corpus: CorpusSummary
     steps: int
     batch_size: int
     training_wall_s: float
     final_loss: float
-    """Mean training loss of the last 100 steps (the denoising error, normalised latents: 1 = learned nothing)."""
+    """Mean training loss of the last 100 steps: for latent diffusion the denoising error on normalised latents (1 =
+    learned nothing); for the code prior the masked-token cross-entropy in nats (ln codebook_size = a uniform
+    guess)."""
     weights_sha256: str
     weights_dtype: str
     conditions: list[str] = []
     """The recording conditions it takes besides the walker (ConditionSpec.describe() each): the simulator's true
     values of every corpus recording."""
+    codebook_size: int | None = None
+    """The code prior's: the number of codes of its stage-1 model (None for latent diffusion)."""
 
 
-def pretrain_latent_diffusion(cfg: Config, out: Path, *, autoencoder: Path, name: str, ship: Path | None = None,
-                              console: Console | None = None, command: str = "") -> Stage2PretrainingRecord:
-    """Train (or continue) class-conditional latent diffusion on the corpus latents of a shipped stage-1 model in
-    OUT/ldm (its classes: the corpus walkers), and write OUT/shipped-ldm (and a copy at `ship`). Fine-tuning keeps
-    its denoiser and gives every new class its 'no class' embedding to start from."""
+def pretrain_stage2(cfg: Config, out: Path, kind: str, *, autoencoder: Path, name: str, ship: Path | None = None,
+                    console: Console | None = None, command: str = "") -> Stage2PretrainingRecord:
+    """Train (or continue) a class-conditional stage 2 of `kind` on the corpus of a shipped stage-1 model in OUT/KIND
+    (its classes: the corpus walkers), and write OUT/shipped-KIND (and a copy at `ship`): latent diffusion ('ldm') on
+    its latents, or the masked code prior ('prior') on its codes (a vq, vqgan, rq or fsq model). Fine-tuning keeps
+    the network and gives every new class its 'no class' embedding to start from."""
+    stage2 = stage2_kind(kind)  # an unknown kind: an error naming both
     out = Path(out)
+    pre = load_pretrained_autoencoder(autoencoder)
+    if kind == "prior" and pre.family not in CODE_FAMILIES:
+        families = f"{', '.join(CODE_FAMILIES[:-1])} or {CODE_FAMILIES[-1]}"
+        raise MdaugError(f"the code prior models discrete codes; {autoencoder} is a {pre.family} stage-1 model, which "
+                         f"has none: give a shipped {families} model, or use `mdaug pretrain-ldm`")
     ccfg = corpus_config(cfg)
-    ccfg = ccfg.model_copy(update={"ldm": ccfg.ldm.model_copy(update={"init": "scratch"})})
-    run = out / "ldm"
-    timing = out / "timing-ldm.json"
+    section = getattr(ccfg, kind)  # ldm or prior: the kind's name is its config section's
+    ccfg = ccfg.model_copy(update={kind: section.model_copy(update={"init": "scratch"})})
+    run = out / kind
+    timing = out / f"timing-{kind}.json"
     spent = Timing.read(timing).training_wall_s
     t0 = time.monotonic()
-    train_or_resume(run, lambda r: train_stage2(ccfg, run, "ldm", autoencoder=autoencoder, resume=r,
+    train_or_resume(run, lambda r: train_stage2(ccfg, run, kind, autoencoder=autoencoder, resume=r,
                                                 console=console))
     spent += time.monotonic() - t0
     Timing(training_wall_s=spent).write(timing)
-    shipped = out / "shipped-ldm"
+    shipped = out / f"shipped-{kind}"
     sha = write_shipped(final_dir(run), shipped)
-    pre = load_pretrained_autoencoder(autoencoder)
     losses = last_values(run / LOSSES, "loss", 100)
-    t = ccfg.ldm_train
+    t = stage2.train_config(ccfg)
     record = Stage2PretrainingRecord(
-        name=name, **provenance(command), kind="ldm",
+        name=name, **provenance(command), kind=kind,
         autoencoder=ShippedRef(name=shipped_name(pre.folder), weights_sha256=autoencoder_identity(pre.folder)),
         corpus=corpus_summary(cfg), steps=t.steps, batch_size=t.batch_size * t.grad_accum,
         training_wall_s=round(spent, 1), final_loss=float(np.mean(losses)), weights_sha256=sha,
-        weights_dtype="float16", conditions=[c.describe() for c in load_stage2(run).conditions])
+        weights_dtype="float16", conditions=[c.describe() for c in load_stage2(run).conditions],
+        codebook_size=int(pre.model.codebook_size) if kind == "prior" else None)
     _ship(record, stage2_model_card(record), shipped, ship)
     return record
 
@@ -303,6 +323,10 @@ def shipped_name(folder: Path) -> str:
 
 def stage2_model_card(r: Stage2PretrainingRecord) -> str:
     """MODEL_CARD.md of a shipped stage-2 model, generated from its record."""
+    return _prior_card(r) if r.kind == "prior" else _ldm_card(r)
+
+
+def _ldm_card(r: Stage2PretrainingRecord) -> str:
     c = r.corpus
     conditions = "" if not r.conditions else f"""
 
@@ -326,6 +350,25 @@ data.{conditions}
 """
 
 
+def _prior_card(r: Stage2PretrainingRecord) -> str:
+    c = r.corpus
+    chance = f" (ln {r.codebook_size} = {math.log(r.codebook_size):.2f}: a uniform guess)" if r.codebook_size else ""
+    return f"""# {r.name}: a pretrained masked code prior for the stage-1 model {r.autoencoder.name}
+
+Made by `{r.command}` on {r.date} ({r.machine}); {r.steps} steps of {r.batch_size}, {r.training_wall_s / 60:.0f}
+minutes of training, mean masked-token cross-entropy of the last 100 steps {r.final_loss:.3f} nats{chance}.
+Weights: `{WEIGHTS}`, {r.weights_dtype}, SHA-256 `{r.weights_sha256}`; it models the code indices of the stage-1
+weights of SHA-256 `{r.autoencoder.weights_sha256}`.
+
+Trained on the codes of the same corpus as its stage-1 model: {c.spectrograms} simulated spectrograms of {c.people}
+walkers (seeds {c.seeds[0]}-{c.seeds[1]}, none in a built-in dataset), class-conditional on those walkers. `mdaug
+train-prior`, `mdaug benchmark` and `mdaug run` with `utility.generator=prior` start their code prior from it
+(`prior.init`) when their stage 1 started from {r.autoencoder.name}: the transformer is kept and every class of
+yours starts from its 'no class' embedding, then fine-tunes on your data (prior_train.finetune_lr, and
+prior_train.class_lr for the class embeddings).
+"""
+
+
 __all__ = ["PretrainingRecord", "ShippedRef", "Stage2PretrainingRecord", "TargetMeasure", "Timing", "corpus_config",
-           "model_card", "pretrain_autoencoder", "pretrain_latent_diffusion", "shipped_name", "stage2_model_card",
+           "model_card", "pretrain_autoencoder", "pretrain_stage2", "shipped_name", "stage2_model_card",
            "write_shipped"]

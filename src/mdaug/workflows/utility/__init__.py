@@ -52,10 +52,11 @@ class UtilityPlan(Plan):
 
 def check_plan(cfg: Config) -> None:
     """What a study (or mdaug run's utility step) would otherwise find only after minutes of training, refused
-    before the first step: a data path that does not exist, an ldm.init that names nothing, strategies that would
-    all be left out."""
+    before the first step: a data path that does not exist, an ldm.init or prior.init that names nothing, strategies
+    that would all be left out."""
     check_data_path(cfg)
-    check_stage2_init(cfg.ldm.init)
+    check_stage2_init(cfg.ldm.init, "ldm")
+    check_stage2_init(cfg.prior.init, "prior")
     check_strategies(cfg)
 
 
