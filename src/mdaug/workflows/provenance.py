@@ -11,8 +11,11 @@ import torch
 
 
 def machine() -> str:
-    """The architecture, CPU cores, torch build and GPU (when one is used) of this machine."""
+    """The architecture, CPU cores, torch build and GPU (when one is used) of this machine, and the threads torch
+    computes on when fewer than the cores (a run given one core of two while another ran beside it)."""
+    threads = torch.get_num_threads()
     return (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
+            + (f", {threads} torch thread{'s' if threads > 1 else ''}" if threads < (os.cpu_count() or 1) else "")
             + (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
 
 
