@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 
 from mdaug.config import Config
 from mdaug.errors import MdaugError
+from mdaug.evaluation.features import embed, frechet_distance
 from mdaug.evaluation.reconstruction import floor_stats, identity_ceiling, reconstruct_with_metrics
 from mdaug.evaluation.record_parts import IdentityCeiling, NoiseFloors
 from mdaug.files import atomic_write_text, copy_tree_atomic, sha256_file
@@ -65,6 +66,10 @@ class TargetMeasure(BaseModel):
     """With an evaluation recogniser trained on the dataset's training split."""
     noise_floor: NoiseFloors
     carrier_ghz: float
+    fid_reconstructions: float | None = None
+    """FID in the evaluation recogniser's features between the test split's reconstructions and the test split
+    itself: how far stage 1 moves spectrograms in the space that judges generation (0: not at all). None in the
+    records made before it was measured (kl-64x64's)."""
 
 
 class Timing(BaseModel):
@@ -138,7 +143,8 @@ def measure(shipped: Path, cfg: Config, target: str, rec_dir: Path, console: Con
     return TargetMeasure(dataset=TARGETS[target], test_samples=int(len(idx)), psnr_db=float(metrics.psnr_db.mean()),
                          ssim=float(metrics.ssim.mean()), identity=identity_ceiling(rec, x, x_hat, labels),
                          noise_floor=floor_stats(x, x_hat, dr),
-                         carrier_ghz=float(data.dataset.info.carrier_hz or 0.0) / 1e9)
+                         carrier_ghz=float(data.dataset.info.carrier_hz or 0.0) / 1e9,
+                         fid_reconstructions=frechet_distance(embed(rec, x_hat)[0], embed(rec, x)[0]))
 
 
 def write_shipped(final: Path, dest: Path) -> str:
@@ -191,13 +197,17 @@ def _ship(record: BaseModel, card: str, shipped: Path, ship: Path | None) -> Non
         copy_tree_atomic(shipped, ship)
 
 
+def _fid(m: TargetMeasure) -> str:
+    return "not measured" if m.fid_reconstructions is None else f"{m.fid_reconstructions:.1f}"
+
+
 def model_card(r: PretrainingRecord) -> str:
     """MODEL_CARD.md, generated from the record (never typed by hand)."""
     c = r.corpus
     rows = "\n".join(
         f"| {t} | {m.test_samples} | {m.carrier_ghz:g} | {m.psnr_db:.2f} | {m.ssim:.3f} | "
         f"{100 * m.identity.real:.1f}% | {100 * m.identity.reconstructions:.1f}% | "
-        f"{m.identity.ratio:.2f} |" for t, m in r.measured.items())
+        f"{m.identity.ratio:.2f} | {_fid(m)} |" for t, m in r.measured.items())
 
     def pair(nf: NoiseFloors, field: str, digits: int) -> str:
         return f"{getattr(nf.real, field):.{digits}f} / {getattr(nf.reconstructed, field):.{digits}f}"
@@ -225,9 +235,12 @@ and aspect; the table of parts is `corpus.csv` in the corpus folder.
 The identity ceiling: how often an evaluation recogniser trained on the dataset's training split names the right
 person for the real test spectrograms and for their reconstructions.
 
-| dataset | test spectrograms | carrier (GHz) | PSNR (dB) | SSIM | identified: real | reconstructions | ratio |
-|---|---|---|---|---|---|---|---|
+| dataset | test spectrograms | carrier (GHz) | PSNR (dB) | SSIM | identified: real | reconstructions | ratio | FID |
+|---|---|---|---|---|---|---|---|---|
 {rows}
+
+FID: in the evaluation recogniser's features, the reconstructions against the spectrograms they reconstruct (0: stage
+1 moves nothing in the space that judges generated samples; not measured for the models made before it was).
 
 Noise floor (bins below each spectrogram's 40th percentile), real / reconstructed:
 

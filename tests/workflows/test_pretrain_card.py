@@ -1,0 +1,37 @@
+"""Every shipped stage-1 model's card is generated from the record beside its weights, and says what it measured."""
+
+import pytest
+
+from mdaug.evaluation.record_parts import FloorStats, IdentityCeiling, NoiseFloors
+from mdaug.runs.cards import AutoencoderCard, read_any_card
+from mdaug.runs.pretrained import PRETRAINING_RECORD, shipped_models
+from mdaug.workflows.pretrain import PretrainingRecord, TargetMeasure, model_card
+
+STAGE1 = [f for f in shipped_models() if isinstance(read_any_card(f), AutoencoderCard)]
+
+
+def test_kl_is_shipped_and_every_family_shipped_has_one_folder():
+    families = [read_any_card(f).family for f in STAGE1]
+    assert "kl" in families and len(families) == len(set(families))
+
+
+@pytest.mark.parametrize("folder", STAGE1, ids=lambda f: f.name)
+def test_each_shipped_stage1_card_is_its_records(folder):
+    record = PretrainingRecord.model_validate_json((folder / PRETRAINING_RECORD).read_text())
+    assert (folder / "MODEL_CARD.md").read_text() == model_card(record)
+    assert record.family == read_any_card(folder).family and record.name == folder.name
+
+
+def _measure(fid):
+    floor = FloorStats(level_db=-40.0, spread_db=1.0, correlation_time=0.25, correlation_doppler=0.15)
+    return TargetMeasure(dataset="d", test_samples=10, psnr_db=30.0, ssim=0.8,
+                         identity=IdentityCeiling(real=0.5, reconstructions=0.45, ratio=0.9),
+                         noise_floor=NoiseFloors(real=floor, reconstructed=floor), carrier_ghz=24.0,
+                         fid_reconstructions=fid)
+
+
+def test_the_card_gives_the_reconstructions_fid_and_says_when_a_record_has_none():
+    record = PretrainingRecord.model_validate_json((STAGE1[0] / PRETRAINING_RECORD).read_text())
+    measured = record.model_copy(update={"measured": {"gait": _measure(12.345), "held_out": _measure(None)}})
+    rows = [line for line in model_card(measured).splitlines() if line.startswith(("| gait |", "| held_out |"))][:2]
+    assert rows[0].endswith("| 0.90 | 12.3 |") and rows[1].endswith("| 0.90 | not measured |")
