@@ -1,6 +1,8 @@
 """`mdaug benchmark --out` checks its folder before any work, like `mdaug run`: a folder of the user's own files is
 refused in one line before the data is read, and nothing in it is touched."""
 
+import inspect
+
 import pytest
 
 from mdaug.workflows import benchmark as bench
@@ -32,3 +34,12 @@ def test_a_file_is_refused_and_a_folder_of_benchmark_parts_is_accepted(cli, tmp_
     (out / "kl").mkdir(parents=True)  # a family's run launched into it by hand is welcome: the data is read next
     with pytest.raises(RuntimeError, match="the data was loaded"):
         bench.run_benchmark(out, preset="tiny", families=("kl",))
+
+
+def test_the_benchmark_compares_every_stage1_family_by_default_and_the_cli_says_the_same():
+    from mdaug.cli.jobs import benchmark_cmd
+    from mdaug.config.models import FAMILIES
+
+    assert bench.FAMILIES == tuple(f for f in FAMILIES if f != "pixels") == ("kl", "vq", "vqgan", "rq", "fsq")
+    default = inspect.signature(benchmark_cmd).parameters["families"].default.default
+    assert default.split(",") == list(bench.FAMILIES)

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from mdaug.cli.app import FAMILY, OVERRIDES, PRESETS_HELP, app, command_config, out
+from mdaug.config.models import FAMILIES
 from mdaug.errors import MdaugError
 
 
@@ -35,7 +36,7 @@ def benchmark_cmd(
     data: Optional[Path] = typer.Option(None, "--data", help="Your dataset (default: the simulated 31-person set)."),
     preset: str = typer.Option("quick", "--config", "-c", help=f"Preset or YAML: {PRESETS_HELP}."),
     old_preset: Optional[str] = typer.Option(None, "--preset", hidden=True),
-    families: str = typer.Option("kl,vq,vqgan,rq", "--families",
+    families: str = typer.Option(",".join(f for f in FAMILIES if f != "pixels"), "--families",
                                  help="Stage-1 families, comma-separated."),
     prior: bool = typer.Option(True, "--prior/--no-prior",
                                help="Also train and evaluate the code prior (code families)."),

@@ -26,7 +26,8 @@ from mdaug.training.recognizer import train_recognizer
 from mdaug.workflows.pipeline import Pipeline, pipeline_config
 from mdaug.workflows.steps import Plan, claim_folder, refuse_foreign_files, train_or_resume
 
-FAMILIES = ("kl", "vq", "vqgan", "rq")
+FAMILIES = ("kl", "vq", "vqgan", "rq", "fsq")
+"""Every stage-1 family (the parameterless pixels control aside: `--families pixels` adds it)."""
 PLAN, TABLE = "benchmark-plan.json", "benchmark.md"
 
 
