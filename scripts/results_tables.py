@@ -563,6 +563,20 @@ def render_calibration(r: dict[str, Any]) -> str:
                       f"Measured with {r['command']} on {r['date']} ({r['machine']}). {r.get('note', '')}".rstrip()])
 
 
+def render_precision_recall(r: dict[str, Any]) -> str:
+    spaces = list(dict.fromkeys(x["space"] for x in r["rows"]))
+    chosen = {x["space"]: x["calibrated_k"] for x in r["rows"]}
+    head = ("| set | " + " | ".join(f"{s}: k=3 | {s}: k={chosen[s]} (calibrated)" for s in spaces) + " |\n|---|"
+            + "---|---|" * len(spaces))
+    cell = lambda pr: f"{pr['precision']:.2f} / {pr['recall']:.2f}"  # noqa: E731
+    sets = list(dict.fromkeys(x["set"] for x in r["rows"]))
+    by = {(x["space"], x["set"]): x["by_k"] for x in r["rows"]}
+    rows = [f"| {name} | " + " | ".join(f"{cell(by[s, name]['3'])} | {cell(by[s, name][str(chosen[s])])}"
+                                       for s in spaces) + " |" for name in sets]
+    return "\n".join([head, *rows, "", f"Precision / recall against the {r['test_samples']} real test spectrograms, "
+                      f"{r['per_set']} spectrograms per set. " + _source(r)])
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_compression,
                                                          "pretrained-kl-64x64": render_pretrained,
                                                          "demo-quick": render_demo, "demo-quick-seed1": render_demo,
@@ -583,7 +597,8 @@ for _name, _render in (("utility-standard", render_utility), ("utility-quick", r
                        ("fill-2s-quick", render_conditions_study),
                        ("fill-2s-quick-readback", render_conditions_study),
                        ("sessions-calibration", render_calibration),
-                       ("pretrained-recognizer-64x64", render_pretrained_recognizer)):
+                       ("pretrained-recognizer-64x64", render_pretrained_recognizer),
+                       ("precision-recall", render_precision_recall)):
     RENDERERS[_name] = _render
 COMBINED: dict[str, tuple[str, ...]] = {"utility-budgets": ("utility-k5-mirror", "utility-k10-mirror",
                                                              "utility-all-mirror"),

@@ -81,7 +81,8 @@ GLOSSARY: list[tuple[str, str]] = [
     ("stage-1 ceiling", "The value of a measure for stage-1 reconstructions of the test set: what stage 2 can reach "
      "through that stage 1, give or take sampling noise (samples can land slightly above it)."),
     ("precision / recall", "The share of samples that lie among real ones / of real ones covered by samples, by "
-     "k-nearest neighbours in feature space, each judged against the floor."),
+     "k-nearest neighbours in feature space, each judged against the floor; k is the smallest at which real "
+     "training spectrograms count as real against the test split (other sessions lie further apart than k=3)."),
     ("memorisation", "Samples much closer to one training spectrogram than to any other (near-copies)."),
     ("interval", "The 95% interval of a mean over repeats (t distribution); a gain is paired per repeat. With one "
      "repeat there is none."),

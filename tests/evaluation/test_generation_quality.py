@@ -65,6 +65,22 @@ def test_noise_scores_far_worse_than_real_samples(sets):
     assert bad.precision < 0.2
 
 
+def test_every_set_is_judged_at_the_neighbourhood_where_the_real_floor_counts_as_real(sets):
+    from mdaug.evaluation.features import embed
+    from mdaug.evaluation.metrics import calibrated_neighbours, precision_recall
+
+    train, ytrain, test, ytest, rec = sets
+    fake = test[::-1].copy() * 0.9
+    m = quality_metrics(train, ytrain, test, fake, ytest[::-1], rec, 3, floor=train, reconstructed=train * 0.95)
+    f_test, f_train, f_fake = (embed(rec, a)[0] for a in (test, train, fake))
+    k = calibrated_neighbours(f_test, f_train)
+    assert m.neighbours == k and (m.precision, m.recall) == tuple(precision_recall(f_test, f_fake, k=k).values())
+    assert (m.floor.precision, m.floor.recall) == tuple(precision_recall(f_test, f_train, k=k).values())
+    assert min(m.floor.precision, m.floor.recall) >= 0.5 or k == 50
+    assert m.stage1_ceiling.precision == precision_recall(f_test, embed(rec, train * 0.95)[0], k=k)["precision"]
+    assert quality_metrics(train, ytrain, test, fake, ytest, rec, 3).neighbours == 3  # no floor: Kynkäänniemi's k
+
+
 def test_only_an_eval_recogniser_on_the_same_data_may_judge():
     class S2:
         class_names = ["a", "b"]

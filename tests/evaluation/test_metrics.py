@@ -5,6 +5,7 @@ import pytest
 
 from mdaug.evaluation.metrics import (
     MEMORISATION_THRESHOLD,
+    calibrated_neighbours,
     doppler_envelope,
     envelope_statistics,
     identity_accuracy,
@@ -311,3 +312,28 @@ def test_physical_plausibility_of_a_set_without_any_envelope_is_nan_without_warn
     out = physical_plausibility(empty, real)["torso_mean"]
     assert out["fake_mean"] == 31 and out["fake_std"] == pytest.approx(np.sqrt(2 / 3)) and out["fake_median"] == 31
     assert np.isnan([out["real_mean"], out["real_std"], out["real_median"]]).all()
+
+
+# --- the neighbourhood at which real data counts as real ----------------------------------------------------------
+
+def _line(n, offset):
+    """n points one apart along x, at height `offset`: a point's k-th neighbour lies ceil(k/2) away (inside)."""
+    return np.stack([np.arange(n, dtype=np.float64), np.full(n, float(offset))], 1)
+
+
+def test_the_neighbourhood_widens_until_real_sets_four_apart_count_as_each_others():
+    real, floor = _line(100, 0), _line(100, 4)  # each floor point 4 from the real line
+    assert precision_recall(real, floor, k=5)["precision"] < 0.5  # radius 3: only the ends' wider balls reach
+    assert precision_recall(real, floor, k=10) == {"precision": 1.0, "recall": 1.0}  # radius 5
+    assert calibrated_neighbours(real, floor) == 10
+    assert calibrated_neighbours(real, _line(100, 2)) == 3  # radius 2 at k=3 already
+    assert calibrated_neighbours(real, floor, candidates=(3, 20)) == 20
+    assert calibrated_neighbours(real, floor, target=0.02) == 5  # the ends' wider balls (radius 5 there) suffice
+
+
+def test_without_a_neighbourhood_that_fits_the_largest_the_sets_allow_is_used():
+    real, far = _line(40, 0), _line(40, 1000)
+    assert calibrated_neighbours(real, far) == 30  # 50 and 100 need more than 40 points
+    assert calibrated_neighbours(real, _line(12, 1000)) == 10
+    with pytest.raises(ValueError, match="more than 3 samples"):
+        calibrated_neighbours(real[:3], far)

@@ -112,7 +112,7 @@ def evaluate_cmd(
     fl, ce = report.floor, report.stage1_ceiling
     out.print(f"{report.kind} on {report.family}, {report.samples} samples: FID {report.fid:.2f} (real floor "
               f"{fl.fid:.2f}), KID {report.kid:.4f} (floor {fl.kid:.4f}), precision {report.precision:.2f}, recall "
-              f"{report.recall:.2f}")
+              f"{report.recall:.2f} (k={report.neighbours or 3}; real floor {fl.precision:.2f} / {fl.recall:.2f})")
     out.print(f"stage-1 reconstructions of real samples (the ceiling): FID {ce.fid:.2f}; identity accuracy on "
               f"reconstructions of the real test split {ce.identity_accuracy:.3f}")
     out.print(f"identity accuracy {report.identity.accuracy:.3f} (the recogniser on real test data: "

@@ -3,7 +3,8 @@ evaluation recogniser (trained on the real training split only, never a training
 
 - FID and KID of generated samples against the real test split, with the floor: the same measurement for
   as many real *training* spectrograms (two real samples of the same people differ by this much);
-- precision / recall (k-NN manifolds) against the real test split;
+- precision / recall (k-NN manifolds) against the real test split, with the neighbourhood k at which the floor's
+  real training spectrograms count as real (metrics.calibrated_neighbours);
 - identity accuracy: does the recogniser assign each sample to the class it was generated for (confusion);
 - memorisation: nearest-training-sample distance ratios per class (copies of training samples);
 - physical plausibility: Doppler envelope and torso-band statistics of generated versus real spectrograms.
@@ -19,6 +20,7 @@ from mdaug.errors import MdaugError
 from mdaug.evaluation.features import embed, frechet_distance
 from mdaug.evaluation.figures import sample_grid, spectrogram_axes
 from mdaug.evaluation.metrics import (
+    calibrated_neighbours,
     identity_accuracy,
     kernel_inception_distance,
     memorisation,
@@ -65,10 +67,12 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
     f_test, _ = embed(recognizer, real_test)
     f_fake, logits = embed(recognizer, fake)
     kid, kid_std = kernel_inception_distance(f_fake, f_test, seed=seed)
+    f_floor = None if floor is None else embed(recognizer, floor)[0]
+    k = 3 if f_floor is None else calibrated_neighbours(f_test, f_floor)
 
     def distances(f: np.ndarray, identity: float | None = None) -> FeatureDistances:
         return FeatureDistances(fid=frechet_distance(f, f_test), kid=kernel_inception_distance(f, f_test, seed=seed)[0],
-                                **precision_recall(f_test, f), identity_accuracy=identity)
+                                **precision_recall(f_test, f, k=k), identity_accuracy=identity)
 
     ceiling = None
     if reconstructed is not None:
@@ -76,8 +80,8 @@ def quality_metrics(real_train: np.ndarray, real_train_labels: np.ndarray, real_
             embed(recognizer, identity_set[0])[1], identity_set[1], n_classes).accuracy
         ceiling = distances(embed(recognizer, reconstructed)[0], ceiling_identity)
     return GenerationQuality(
-        fid=frechet_distance(f_fake, f_test), kid=kid, kid_std=kid_std, **precision_recall(f_test, f_fake),
-        floor=None if floor is None else distances(embed(recognizer, floor)[0]), stage1_ceiling=ceiling,
+        fid=frechet_distance(f_fake, f_test), kid=kid, kid_std=kid_std, **precision_recall(f_test, f_fake, k=k),
+        neighbours=k, floor=None if f_floor is None else distances(f_floor), stage1_ceiling=ceiling,
         identity=_identity(logits, fake_labels, n_classes),
         memorisation=_memorisation(memorisation(f_fake, fake_labels, f_train, real_train_labels)),
         # pixels: copies show most plainly here, before the texture's noise (fake_plain)

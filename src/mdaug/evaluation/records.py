@@ -108,11 +108,15 @@ class GenerationQuality(EvalRecord):
     """Every generation-quality measure of a set of spectrograms (mdaug.evaluation.generation_quality.quality_metrics):
     the floor and the stage-1 ceiling where their sets were given."""
 
+    omit_when_none = ("neighbours",)
     fid: float
     kid: float
     kid_std: float
     precision: float
     recall: float
+    neighbours: int | None = None
+    """k of precision/recall (metrics.calibrated_neighbours: the smallest at which the floor's real training
+    spectrograms count as real against the test split). None: an evaluation made before it was calibrated, at k=3."""
     floor: FeatureDistances | None = None
     stage1_ceiling: FeatureDistances | None = None
     identity: Identity
@@ -124,6 +128,7 @@ class GenerationQuality(EvalRecord):
 class GenerationReport(EvalRecord):
     """`mdaug evaluate`: generation quality of a stage-2 model (eval/generation.json)."""
 
+    omit_when_none = ("neighbours",)
     run: str
     kind: str
     family: str
@@ -139,6 +144,9 @@ class GenerationReport(EvalRecord):
     kid_std: float
     precision: float
     recall: float
+    neighbours: int | None = None
+    """k of precision/recall (metrics.calibrated_neighbours: the smallest at which the floor's real training
+    spectrograms count as real against the test split). None: an evaluation made before it was calibrated, at k=3."""
     floor: FeatureDistances
     """As many real training spectrograms: the best a generator could score."""
     stage1_ceiling: FeatureDistances

@@ -58,6 +58,12 @@ def _browser(samples: Samples | None, axes: DataAxes) -> str:
     return class_selector(pngs, f"{samples.note}; {axes.axes.note}.")
 
 
+def _k(neighbours: int | None) -> str:
+    """The neighbourhood of precision/recall, as the table's row says it."""
+    return (f", {neighbours} nearest neighbours: the smallest k at which real training spectrograms count as real"
+            if neighbours else ", 3 nearest neighbours")
+
+
 def _generation(kind: str, generation: GenerationReport | None, axes: DataAxes, browser: str) -> list[str]:
     title = f"Generated samples ({kind})"
     if not generation:
@@ -73,8 +79,9 @@ def _generation(kind: str, generation: GenerationReport | None, axes: DataAxes, 
         _verdict_table(generation_verdicts(g, u)), browser,
         _table([["FID in the recogniser's feature space (lower is closer)", g.fid, ce.fid, fl.fid],
                 ["KID (lower is closer)", g.kid, ce.kid, fl.kid],
-                ["precision: share of samples among the real data (0-1)", g.precision, ce.precision, fl.precision],
-                ["recall: share of the real data covered (0-1)", g.recall, ce.recall, fl.recall],
+                [f"precision: share of samples among the real data (0-1){_k(g.neighbours)}", g.precision,
+                 ce.precision, fl.precision],
+                [f"recall: share of the real data covered (0-1){_k(g.neighbours)}", g.recall, ce.recall, fl.recall],
                 ["recognised as their class (0-1), beside the real test split reconstructed and as recorded",
                  g.identity.accuracy, ce.identity_accuracy, g.recognizer_test_accuracy],
                 ["near-copies of training samples, pixels (0-1)", g.memorisation_pixels.all.share_below, None, None]],
