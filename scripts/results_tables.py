@@ -18,6 +18,9 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOCS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md")
+SHIPPED = ROOT / "src" / "mdaug" / "pretrained"
+SHIPPED_LIMIT_MB = 40
+"""The most the shipped weights may weigh together (tests/test_docs.py checks it)."""
 BLOCK = re.compile(r"(<!-- results:([\w-]+) -->\n)(.*?)(<!-- results:end -->)", re.S)
 
 
@@ -577,6 +580,41 @@ def render_precision_recall(r: dict[str, Any]) -> str:
                       f"{r['per_set']} spectrograms per set. " + _source(r)])
 
 
+def _latent(folder: Path) -> str:
+    cfg = json.loads((folder / "config.json").read_text())
+    down = 2 ** (len(cfg["block_out_channels"]) - 1)
+    shape = json.loads((folder / "pretraining.json").read_text())["input_shape"]
+    return f"{shape[1]}x{shape[2]}, latent {cfg['latent_channels']}x{shape[1] // down}x{shape[2] // down}"
+
+
+def _what(folder: Path, record: dict[str, Any]) -> str:
+    if "family" in record:
+        return f"`{record['family']}` autoencoder, {_latent(folder)}"
+    if record.get("kind") == "ldm":
+        conditions = record.get("conditions") or []
+        return (f"class-conditional latent diffusion on the latents of `{record['autoencoder']['name']}`"
+                + (f", and {len(conditions)} recording conditions" if conditions else ""))
+    if record.get("kind") == "prior":
+        return f"class-conditional code prior (MaskGIT) on the codes of `{record['autoencoder']['name']}`"
+    return (f"the recogniser (`recognizer.init=pretrained`), trained to tell {record['classes']} corpus walkers "
+            "apart")
+
+
+def render_shipped() -> str:
+    """Every model shipped in src/mdaug/pretrained/: what it is, its weights' size and the command that made it."""
+    folders = sorted(p for p in SHIPPED.iterdir() if (p / "pretraining.json").is_file())
+    rows, total = [], 0
+    for folder in folders:
+        record = json.loads((folder / "pretraining.json").read_text())
+        weights = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+        total += weights
+        rows.append(f"| `src/mdaug/pretrained/{folder.name}` | {_what(folder, record)} | {weights / 1e6:.1f} MB "
+                    f"{record.get('weights_dtype', 'float32')} | `{record['command']}` |")
+    return "\n".join(["| shipped model | what | weights | reproduce |", "|---|---|---|---|", *rows, "",
+                      f"{len(folders)} models, {total / 1e6:.1f} MB of weights in all (the package keeps them "
+                      f"under {SHIPPED_LIMIT_MB} MB)."])
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_compression,
                                                          "pretrained-kl-64x64": render_pretrained,
                                                          "demo-quick": render_demo, "demo-quick-seed1": render_demo,
@@ -610,7 +648,13 @@ SOURCES: dict[str, Path] = {"pretrained-kl-64x64": ROOT / "src" / "mdaug" / "pre
                             "recognizer-64x64" / "pretraining.json"}
 
 
+FOLDERS: dict[str, Callable[[], str]] = {"shipped-models": render_shipped}
+"""Tables rendered from folders of the repository rather than from one results file."""
+
+
 def rendered(name: str) -> str:
+    if name in FOLDERS:
+        return FOLDERS[name]() + "\n"
     if name in COMBINED:
         render = render_demo_spread if name == "demo-spread" else render_budgets
         return render({n: json.loads(_path(n).read_text()) for n in COMBINED[name]}).rstrip("\n") + "\n"

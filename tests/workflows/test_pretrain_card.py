@@ -35,3 +35,10 @@ def test_the_card_gives_the_reconstructions_fid_and_says_when_a_record_has_none(
     measured = record.model_copy(update={"measured": {"gait": _measure(12.345), "held_out": _measure(None)}})
     rows = [line for line in model_card(measured).splitlines() if line.startswith(("| gait |", "| held_out |"))][:2]
     assert rows[0].endswith("| 0.90 | 12.3 |") and rows[1].endswith("| 0.90 | not measured |")
+
+
+def test_the_shipped_weights_together_stay_under_the_packages_limit():
+    from mdaug.runs.pretrained import SHIPPED
+
+    total = sum(f.stat().st_size for f in SHIPPED.rglob("*.safetensors"))
+    assert 7e6 < total < 40e6  # kl-64x64, its two latent diffusions and the recogniser alone weigh 7.3 MB
