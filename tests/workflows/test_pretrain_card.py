@@ -42,3 +42,48 @@ def test_the_shipped_weights_together_stay_under_the_packages_limit():
 
     total = sum(f.stat().st_size for f in SHIPPED.rglob("*.safetensors"))
     assert 7e6 < total < 40e6  # kl-64x64, its two latent diffusions and the recogniser alone weigh 7.3 MB
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory):
+    """A tiny vq model shipped (fp16) and measured zero-shot on the tiny preset's gait benchmark, as pretrain-ae
+    measures a shipped model."""
+    from mdaug.config import load_config
+    from mdaug.runs.layout import final_dir
+    from mdaug.training.autoencoder import train_autoencoder
+    from mdaug.workflows.pretrain import measure, target_config, write_shipped
+
+    root = tmp_path_factory.mktemp("measure")
+    cfg = load_config("tiny", ["ae.family=vq", "ae.init=scratch"])
+    train_autoencoder(target_config(cfg, "gait"), root / "run")
+    write_shipped(final_dir(root / "run"), root / "shipped")
+    return measure(root / "shipped", cfg, "gait", root / "rec", None), cfg, root
+
+
+def test_the_measured_fid_and_codes_are_those_of_the_test_splits_reconstructions(measured):
+    import numpy as np
+
+    from mdaug.evaluation.features import embed, frechet_distance
+    from mdaug.evaluation.health import HealthAccumulator
+    from mdaug.evaluation.reconstruction import reconstruct_with_metrics
+    from mdaug.runs.loading import load_pretrained_autoencoder, load_recognizer
+    from mdaug.runs.run_data import load_run_data
+    from mdaug.workflows.pretrain import target_config
+
+    m, cfg, root = measured
+    data = load_run_data(target_config(cfg, "gait"))
+    idx = data.indices("test")
+    pre = load_pretrained_autoencoder(root / "shipped")
+    f = pre.model.downsampling
+    health = HealthAccumulator(pre.model, len(data.dataset.class_names), (data.size[0] // f, data.size[1] // f))
+    x_hat, metrics = reconstruct_with_metrics(pre.model, data.dataset.x[idx], data.dataset.labels[idx], health)
+    rec, _ = load_recognizer(root / "rec")
+    assert m.test_samples == len(idx) and m.psnr_db == pytest.approx(float(metrics.psnr_db.mean()))
+    fid = frechet_distance(embed(rec, x_hat)[0], embed(rec, data.dataset.x[idx])[0])
+    assert m.fid_reconstructions == pytest.approx(fid) and fid > 0
+    assert m.latent == health.stats() and 0 < m.latent.codebook_usage_pct <= 100
+    assert np.isclose(m.latent.perplexity, health.stats().perplexity) and m.latent.perplexity >= 1
+    record = PretrainingRecord.model_validate_json((STAGE1[0] / PRETRAINING_RECORD).read_text())
+    card = model_card(record.model_copy(update={"measured": {"gait": m}}))
+    assert f"gait: {m.latent.codebook_usage_pct:.0f}% of the codebook used, perplexity {m.latent.perplexity:.0f}" in card
+    assert "Latent on each test split" not in model_card(record)  # kl-64x64's record predates it

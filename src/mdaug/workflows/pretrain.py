@@ -27,8 +27,9 @@ from safetensors.torch import load_file, save_file
 from mdaug.config import Config
 from mdaug.errors import MdaugError
 from mdaug.evaluation.features import embed, frechet_distance
+from mdaug.evaluation.health import HealthAccumulator
 from mdaug.evaluation.reconstruction import floor_stats, identity_ceiling, reconstruct_with_metrics
-from mdaug.evaluation.record_parts import IdentityCeiling, NoiseFloors
+from mdaug.evaluation.record_parts import IdentityCeiling, LatentStats, NoiseFloors
 from mdaug.files import atomic_write_text, copy_tree_atomic, sha256_file
 from mdaug.models.stage2 import CODE_FAMILIES, stage2_kind
 from mdaug.runs.builtin import corpus_dataset
@@ -70,6 +71,9 @@ class TargetMeasure(BaseModel):
     """FID in the evaluation recogniser's features between the test split's reconstructions and the test split
     itself: how far stage 1 moves spectrograms in the space that judges generation (0: not at all). None in the
     records made before it was measured (kl-64x64's)."""
+    latent: LatentStats | None = None
+    """The latent's health on the test split: codebook use and perplexity (code families), posterior spread and
+    latent SNR (kl). None in the records made before it was measured."""
 
 
 class Timing(BaseModel):
@@ -137,14 +141,17 @@ def measure(shipped: Path, cfg: Config, target: str, rec_dir: Path, console: Con
     pre = load_pretrained_autoencoder(shipped)
     idx = data.indices("test")
     x, labels = data.dataset.x[idx], data.dataset.labels[idx]
-    x_hat, metrics = reconstruct_with_metrics(pre.model, x, labels)
+    f = pre.model.downsampling
+    health = HealthAccumulator(pre.model, len(data.dataset.class_names), (data.size[0] // f, data.size[1] // f))
+    x_hat, metrics = reconstruct_with_metrics(pre.model, x, labels, health)
     rec, _ = load_recognizer(rec_dir)
     dr = data.dataset.info.dynamic_range_or(cfg.data.dynamic_range_db)
     return TargetMeasure(dataset=TARGETS[target], test_samples=int(len(idx)), psnr_db=float(metrics.psnr_db.mean()),
                          ssim=float(metrics.ssim.mean()), identity=identity_ceiling(rec, x, x_hat, labels),
                          noise_floor=floor_stats(x, x_hat, dr),
                          carrier_ghz=float(data.dataset.info.carrier_hz or 0.0) / 1e9,
-                         fid_reconstructions=frechet_distance(embed(rec, x_hat)[0], embed(rec, x)[0]))
+                         fid_reconstructions=frechet_distance(embed(rec, x_hat)[0], embed(rec, x)[0]),
+                         latent=health.stats())
 
 
 def write_shipped(final: Path, dest: Path) -> str:
@@ -201,6 +208,21 @@ def _fid(m: TargetMeasure) -> str:
     return "not measured" if m.fid_reconstructions is None else f"{m.fid_reconstructions:.1f}"
 
 
+def _latent_lines(r: PretrainingRecord) -> str:
+    """The latent's health on each test split, where the record has it (a paragraph ending in a blank line)."""
+    def one(lat: LatentStats) -> str:
+        if lat.codebook_usage_pct is not None:
+            return (f"{lat.codebook_usage_pct:.0f}% of the codebook used, perplexity {lat.perplexity:.0f}, "
+                    f"{lat.code_entropy_bits:.1f} bits per position")
+        if lat.active_units_pct is not None:
+            return (f"{lat.active_units_pct:.0f}% active latent units, latent SNR of the noisiest channel "
+                    f"{lat.latent_snr_min:.3g}")
+        return "nothing to measure"
+
+    parts = [f"{t}: {one(m.latent)}" for t, m in r.measured.items() if m.latent is not None]
+    return f"Latent on each test split: {'; '.join(parts)}.\n\n" if parts else ""
+
+
 def model_card(r: PretrainingRecord) -> str:
     """MODEL_CARD.md, generated from the record (never typed by hand)."""
     c = r.corpus
@@ -248,7 +270,7 @@ Noise floor (bins below each spectrogram's 40th percentile), real / reconstructe
 |---|---|---|---|
 {floors}
 
-`gait` is {TARGETS['gait']}; `held_out` is {TARGETS['held_out']}.
+{_latent_lines(r)}`gait` is {TARGETS['gait']}; `held_out` is {TARGETS['held_out']}.
 """
 
 
