@@ -135,6 +135,34 @@ def test_resume_with_another_model_config_is_refused(data, tmp_path):
         train_autoencoder(cfg_for("vq", "ae_train.steps=6", "ae.codebook_size=32"), run, data=data, resume="latest")
     train_autoencoder(cfg_for("vq", "ae_train.steps=8"), run, data=data, resume="latest")  # longer is fine
     assert read_loss_log(run / "losses.jsonl")[-1]["step"] == 8
+    # the other stages' settings are not stage 1's: a preset whose stage 2 changed since still resumes it
+    train_autoencoder(cfg_for("vq", "ae_train.steps=10", "prior_train.batch_size=7", "ldm.sample_steps=3"), run,
+                      data=data, resume="latest")
+    assert read_loss_log(run / "losses.jsonl")[-1]["step"] == 10
+    with pytest.raises(MdaugError, match="ae_loss"):
+        train_autoencoder(cfg_for("vq", "ae_train.steps=12", "ae_loss.spectral_weight=0.7"), run, data=data,
+                          resume="latest")
+
+
+def test_a_run_started_before_a_key_existed_resumes_at_its_default_and_not_at_another_value(data, tmp_path):
+    """Upgrading mdaug adds config keys: a run whose config.yaml lacks one resumes when the key keeps its default,
+    and is refused, naming the key, when the resume sets it otherwise; a key today's mdaug does not know is named."""
+    import yaml
+
+    run = tmp_path / "run"
+    train_autoencoder(cfg_for("vq", "ae_train.steps=6"), run, data=data, stop_after=3)
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["ae"].pop("commitment_weight") == 0.25  # the default, as a run made before the key would have had
+    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(MdaugError, match=r"ae\.commitment_weight \(run: 0\.25, now: 0\.5\)"):
+        train_autoencoder(cfg_for("vq", "ae_train.steps=6", "ae.commitment_weight=0.5"), run, data=data,
+                          resume="latest")
+    train_autoencoder(cfg_for("vq", "ae_train.steps=6"), run, data=data, resume="latest")
+    assert read_loss_log(run / "losses.jsonl")[-1]["step"] == 6
+    saved["ae"]["no_such_key"] = 1
+    (run / "config.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(MdaugError, match=r"^cannot resume .*no_such_key"):
+        train_autoencoder(cfg_for("vq", "ae_train.steps=8"), run, data=data, resume="latest")
 
 
 def test_corrupt_checkpoint_is_named(data, tmp_path):

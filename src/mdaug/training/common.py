@@ -13,13 +13,19 @@ from accelerate.state import AcceleratorState
 from diffusers.optimization import get_scheduler
 from diffusers.training_utils import EMAModel
 
-from mdaug.config import Config, TrainConfig, config_dict, saved_config
+from mdaug.config import Config, TrainConfig, config_dict, config_from_dict, saved_config
 from mdaug.errors import MdaugError
 from mdaug.files import as_os_error
 from mdaug.runs.loss_log import keep_steps_up_to
 
 # Keys of a training section that may change when a run is resumed: how long and how often, not what.
 RESUMABLE_CHANGES = {"steps", "log_every", "image_every", "checkpoint_every", "keep_checkpoints", "on_nan"}
+UNREAD_SECTIONS = {"ae_train": ("recognizer_train", "ldm", "ldm_train", "prior", "prior_train"),
+                   "ldm_train": ("ae_train", "gan", "recognizer_train", "prior", "prior_train"),
+                   "prior_train": ("ae_train", "gan", "recognizer_train", "ldm", "ldm_train"),
+                   "recognizer_train": ("ae_train", "gan", "ldm", "ldm_train", "prior", "prior_train")}
+"""Per training section, the other stages' sections its run never reads: a resume ignores changes there (a stage-1
+run stopped before its preset's stage-2 settings changed resumes)."""
 
 
 def make_accelerator(mixed_precision: str) -> Accelerator:
@@ -80,16 +86,30 @@ def load_state_strict(module: torch.nn.Module, tensors: dict[str, torch.Tensor],
     module.load_state_dict(tensors)
 
 
+def _as_today(saved: dict[str, Any], run: Path) -> dict[str, Any]:
+    """The saved config with today's defaults for the keys it lacks; refused in one line when today's schema refuses
+    it (a key that no longer exists)."""
+    try:
+        return config_dict(config_from_dict(saved, f"{run}/config.yaml"))
+    except MdaugError as e:
+        raise MdaugError(f"cannot resume {run}: {e}") from None
+
+
 def check_resumable(run: Path, now: Config, train_section: str) -> None:
     """Refuse to resume `run` with a config that changes anything but run length and logging intervals of its
-    training section `train_section`; the message names the first differing key."""
-    saved = saved_config(run)
+    training section `train_section` (and the sections of other stages it never reads, UNREAD_SECTIONS); the
+    message names the first differing key. A key that mdaug gained after the
+    run started is read from the saved config as its default (so upgrading mdaug does not strand a half-finished
+    run), and differs only where `now` sets it otherwise."""
+    saved = _as_today(saved_config(run), run)
     current = config_dict(now)
 
     def walk(a: Any, b: Any, prefix: str) -> str | None:
         if isinstance(a, dict) and isinstance(b, dict):
             for k in sorted(set(a) | set(b)):
                 if prefix == f"{train_section}." and k in RESUMABLE_CHANGES:
+                    continue
+                if prefix == "" and k in UNREAD_SECTIONS.get(train_section, ()):
                     continue
                 if prefix == "" and k == "data" and isinstance(a.get(k), dict):
                     found = walk({kk: vv for kk, vv in a[k].items() if kk != "path"},
