@@ -68,11 +68,10 @@ def main() -> None:
                              for c in range(n_classes)])
     spaces = {"evaluation recogniser": rec, "shipped pretrained recogniser": load_recognizer(SHIPPED /
                                                                                             "recognizer-64x64")[0]}
-    rows = []
+    rows, known = [], sets(ds.x[first], ds.labels[first], ds.x[second], n_classes)  # once for both spaces
     for space, model in spaces.items():
         f_test = embed(model, ds.x[test])[0]
-        feats = {name: embed(model, s)[0] for name, s in sets(ds.x[first], ds.labels[first], ds.x[second],
-                                                                  n_classes).items()}
+        feats = {name: embed(model, s)[0] for name, s in known.items()}
         chosen = calibrated_neighbours(f_test, feats["real training (floor)"])
         for name, f in feats.items():
             rows.append({"space": space, "set": name, "calibrated_k": chosen,
