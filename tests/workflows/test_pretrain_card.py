@@ -38,7 +38,7 @@ def test_the_card_gives_the_reconstructions_fid_and_says_when_a_record_has_none(
 
 
 def test_the_shipped_weights_together_stay_under_the_packages_limit():
-    # the shipped folders only: src/mdaug/pretrained/latents/ is pretrain-ldm's cache of encoded corpora (ignored by git)
+    # shipped folders only: pretrained/latents/ is pretrain-ldm's cache of encoded corpora (ignored by git)
     total = sum(f.stat().st_size for folder in shipped_models() for f in folder.glob("*.safetensors"))
     assert 7e6 < total < 40e6  # kl-64x64, its two latent diffusions and the recogniser alone weigh 7.3 MB
 
