@@ -123,7 +123,9 @@ class GanConfig(Section):
     """Step at which the discriminator starts learning."""
     gen_start: int | Literal["auto"] = "auto"
     """Step at which the adversarial loss reaches the generator; must not precede disc_start. 'auto': once
-    the reconstruction loss stops improving (see plateau_*), and at least warmup_steps after disc_start."""
+    the reconstruction loss stops improving (see plateau_*), and at least warmup_steps after disc_start. The plateau
+    test is unreliable on noisy losses: on the pretraining corpus it fired at step ~140 of 4000 with the
+    discriminator still at chance, so vqgan-64x64 was pretrained with 1000 (its card has the command)."""
     warmup_steps: int = Field(100, ge=0)
     """auto: the discriminator trains alone at least this many steps before the generator sees its loss."""
     latest_start: float = Field(0.5, gt=0, le=1)

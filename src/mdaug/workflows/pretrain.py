@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +90,19 @@ class Timing(BaseModel):
 
     def write(self, path: Path) -> None:
         atomic_write_text(path, self.model_dump_json())
+
+    @classmethod
+    @contextmanager
+    def counting(cls, path: Path) -> Iterator[Timing]:
+        """Add the wall time of the block to PATH, also when the block stops with an error or ctrl-c: a run stopped
+        and resumed counts the training time of all its sessions, not of its last only."""
+        timing = cls.read(path)
+        t0 = time.monotonic()
+        try:
+            yield timing
+        finally:
+            timing.training_wall_s += time.monotonic() - t0
+            timing.write(path)
 
 
 class PretrainingRecord(BaseModel):
@@ -177,12 +192,9 @@ def pretrain_autoencoder(cfg: Config, out: Path, *, name: str, ship: Path | None
     out = Path(out)
     ccfg, run = corpus_config(cfg), out / "ae"
     corpus = corpus_summary(cfg)
-    timing = out / "timing.json"
-    spent = Timing.read(timing).training_wall_s
-    t0 = time.monotonic()
-    train_or_resume(run, lambda r: train_autoencoder(ccfg, run, resume=r, console=console))
-    spent += time.monotonic() - t0
-    Timing(training_wall_s=spent).write(timing)
+    with Timing.counting(out / "timing.json") as timing:
+        train_or_resume(run, lambda r: train_autoencoder(ccfg, run, resume=r, console=console))
+    spent = timing.training_wall_s
     shipped = out / "shipped"
     sha = write_shipped(final_dir(run), shipped)
     measured = {t: measure(shipped, cfg, t, out / f"recognizer-{t}", console) for t in TARGETS}
@@ -328,13 +340,10 @@ def pretrain_stage2(cfg: Config, out: Path, kind: str, *, autoencoder: Path, nam
     section = getattr(ccfg, kind)  # ldm or prior: the kind's name is its config section's
     ccfg = ccfg.model_copy(update={kind: section.model_copy(update={"init": "scratch"})})
     run = out / kind
-    timing = out / f"timing-{kind}.json"
-    spent = Timing.read(timing).training_wall_s
-    t0 = time.monotonic()
-    train_or_resume(run, lambda r: train_stage2(ccfg, run, kind, autoencoder=autoencoder, resume=r,
-                                                console=console))
-    spent += time.monotonic() - t0
-    Timing(training_wall_s=spent).write(timing)
+    with Timing.counting(out / f"timing-{kind}.json") as timing:
+        train_or_resume(run, lambda r: train_stage2(ccfg, run, kind, autoencoder=autoencoder, resume=r,
+                                                    console=console))
+    spent = timing.training_wall_s
     shipped = out / f"shipped-{kind}"
     sha = write_shipped(final_dir(run), shipped)
     losses = last_values(run / LOSSES, "loss", 100)

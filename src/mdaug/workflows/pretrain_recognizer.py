@@ -14,7 +14,6 @@ pretrained recogniser` fine-tunes it on the budget's real data, and a generator 
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -136,12 +135,9 @@ def pretrain_recognizer(cfg: Config, out: Path, *, measure_cfg: Config, name: st
     at `ship`). Returns the record written beside the weights."""
     out = Path(out)
     ccfg, run = corpus_recognizer_config(cfg), out / "recognizer"
-    timing = out / "timing.json"
-    spent = Timing.read(timing).training_wall_s
-    t0 = time.monotonic()
-    train_or_resume(run, lambda r: train_recognizer(ccfg, run, role="eval", resume=r, console=console))
-    spent += time.monotonic() - t0
-    Timing(training_wall_s=spent).write(timing)
+    with Timing.counting(out / "timing.json") as timing:
+        train_or_resume(run, lambda r: train_recognizer(ccfg, run, role="eval", resume=r, console=console))
+    spent = timing.training_wall_s
     shipped = out / "shipped"
     sha = write_shipped_recognizer(final_dir(run), shipped)
     _, card = load_recognizer(shipped)
