@@ -357,3 +357,20 @@ def test_the_per_class_utility_table_lists_who_gained_first_against_the_arm_the_
     gains = [re.findall(r"<td>([^<]*)</td>", cells)[-1] for _, cells in rows]
     assert gains == ["+70", "-10", "-30"]  # class 1: 0.9 - 0.2; class 0: 0.6 - 0.7; class 2: 0.4 - 0.7
     assert "<td>90%</td>" in rows[0][1]
+
+
+@pytest.mark.parametrize("floor_recall", [0.9, 0.3])
+def test_precision_rows_say_whether_real_data_reached_the_calibration_target(tmp_path, floor_recall):
+    """k is calibrated until real training data counts as real (0.5); where no k gets there, the row must not claim
+    it did: it says k is the largest the sets allow and that the real column is the yardstick."""
+    root = make_pipeline(tmp_path / "p")
+    g = generation(root, 12.5)
+    g.neighbours = 30
+    g.floor = g.floor.model_copy(update={"recall": floor_recall})
+    g.write(root / "ldm" / "eval" / "generation.json")
+    text = _page(root)
+    reached = "30 nearest neighbours: the smallest k at which real training spectrograms count as real"
+    fallback = ("30 nearest neighbours: the largest k the sets allow, and real training spectrograms still score "
+                "below 0.5")
+    assert text.count(reached if floor_recall >= 0.5 else fallback) == 2  # the precision row and the recall row
+    assert (fallback if floor_recall >= 0.5 else reached) not in text

@@ -96,7 +96,11 @@ NEIGHBOURS = (3, 5, 10, 20, 30, 50, 100)
 """The neighbourhood sizes `calibrated_neighbours` tries, smallest first."""
 
 
-def calibrated_neighbours(real: np.ndarray, floor: np.ndarray, *, target: float = 0.5,
+CALIBRATION_TARGET = 0.5
+"""Precision and recall the floor (real training against real test) must reach at the calibrated k."""
+
+
+def calibrated_neighbours(real: np.ndarray, floor: np.ndarray, *, target: float = CALIBRATION_TARGET,
                           candidates: tuple[int, ...] = NEIGHBOURS, batch_size: int = 1024) -> int:
     """The smallest k of `candidates` at which a real set standing in for generated samples (`floor`: as many real
     training spectrograms) reaches precision and recall of at least `target` against `real` (the test split); the

@@ -116,7 +116,8 @@ class GenerationQuality(EvalRecord):
     recall: float
     neighbours: int | None = None
     """k of precision/recall (metrics.calibrated_neighbours: the smallest at which the floor's real training
-    spectrograms count as real against the test split). None: an evaluation made before it was calibrated, at k=3."""
+    spectrograms count as real against the test split, or the largest the sets allow where none does: the floor's
+    precision/recall then stay below 0.5). None: an evaluation made before it was calibrated, at k=3."""
     floor: FeatureDistances | None = None
     stage1_ceiling: FeatureDistances | None = None
     identity: Identity
@@ -146,7 +147,8 @@ class GenerationReport(EvalRecord):
     recall: float
     neighbours: int | None = None
     """k of precision/recall (metrics.calibrated_neighbours: the smallest at which the floor's real training
-    spectrograms count as real against the test split). None: an evaluation made before it was calibrated, at k=3."""
+    spectrograms count as real against the test split, or the largest the sets allow where none does: the floor's
+    precision/recall then stay below 0.5). None: an evaluation made before it was calibrated, at k=3."""
     floor: FeatureDistances
     """As many real training spectrograms: the best a generator could score."""
     stage1_ceiling: FeatureDistances
