@@ -44,8 +44,9 @@ def test_the_line_names_what_each_kind_of_command_can_do(tmp_path):
 
 
 def _stop_training(tmp_path, sig, *, after_checkpoint: bool):
-    """Start `mdaug train-ae` in a process of its own and stop it with `sig` (kill -9 or Ctrl-C) once it has trained
-    a few steps: before its first checkpoint, or after it. Returns the command's arguments and its stderr."""
+    """Start `mdaug train-ae` in a process of its own and stop it with `sig` (kill -9, Ctrl-C or SIGTERM) once it
+    has trained a few steps: before its first checkpoint, or after it. Returns the command's arguments and its
+    stderr."""
     import os
     import signal
     import subprocess
@@ -66,24 +67,25 @@ def _stop_training(tmp_path, sig, *, after_checkpoint: bool):
             break
         time.sleep(0.05)
     assert proc.poll() is None, proc.communicate()
-    proc.send_signal(signal.SIGKILL if sig == "kill" else signal.SIGINT)
+    proc.send_signal({"kill": signal.SIGKILL, "ctrl-c": signal.SIGINT, "term": signal.SIGTERM}[sig])
     _, err = proc.communicate(timeout=60)
     checkpoints = sorted(p.name for p in (run / "checkpoints").glob("step-*") if (p / "state.json").exists())
     assert bool(checkpoints) == after_checkpoint, checkpoints
     return args, err
 
 
-@pytest.mark.parametrize("sig", ["kill", "ctrl-c"])
-@pytest.mark.parametrize("after_checkpoint", [False, True])
+@pytest.mark.parametrize("sig, after_checkpoint", [("kill", False), ("kill", True), ("ctrl-c", False),
+                                                   ("ctrl-c", True), ("term", True)])
 def test_the_advice_after_a_stop_is_a_command_that_works(cli, tmp_path, monkeypatch, sig, after_checkpoint):
-    """kill -9 or Ctrl-C of train-ae, before its first checkpoint or after one: what the stop (or the same command)
-    says to do is done, and it works. Before a checkpoint the same command starts over in the same folder; after
-    one it names --resume, and --resume continues from that checkpoint."""
+    """kill -9, Ctrl-C or SIGTERM of train-ae, before its first checkpoint or after one: what the stop (or the same
+    command) says to do is done, and it works. Before a checkpoint the same command starts over in the same folder;
+    after one it names --resume, and --resume continues from that checkpoint."""
     args, err = _stop_training(tmp_path, sig, after_checkpoint=after_checkpoint)
     monkeypatch.chdir(tmp_path)
     args = [*args[:-2], "--steps", "8", *args[-2:]]  # the same command, trained to the end quickly
-    if sig == "ctrl-c":
-        assert ("--resume" in err) == after_checkpoint and "interrupted (Ctrl-C)" in err, err
+    if sig != "kill":  # SIGTERM (kill, a scheduler's time limit) stops it as Ctrl-C does, and says which
+        said = "interrupted (Ctrl-C)" if sig == "ctrl-c" else "interrupted (SIGTERM)"
+        assert ("--resume" in err) == after_checkpoint and said in err and "Traceback" not in err, err
     if not after_checkpoint:
         if sig == "ctrl-c":
             assert "run the same command again to start over" in err

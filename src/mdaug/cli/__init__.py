@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -33,8 +34,19 @@ CONTINUED = ("run", "benchmark", "utility", "pretrain-ae", "pretrain-ldm", "pret
 """Commands that continue their --out folder when run again."""
 
 
+_STOPPED_BY = ["Ctrl-C"]
+"""What stopped the command: Ctrl-C, or SIGTERM (kill, a batch scheduler's time limit), which _terminate sets."""
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM stops a command the way Ctrl-C does: cleanup runs (a pretraining's time spent is written), the
+    last checkpoint stays, and the one line says how to go on. Python's default would end without any of it."""
+    _STOPPED_BY[0] = signal.Signals(signum).name
+    raise KeyboardInterrupt
+
+
 def interrupted_line(argv: list[str]) -> str:
-    """What Ctrl-C leaves and how to go on, for the command in `argv` (sys.argv[1:])."""
+    """What Ctrl-C (or SIGTERM) leaves and how to go on, for the command in `argv` (sys.argv[1:])."""
     command = next((a for a in argv if not a.startswith("-")), "")
     out = _out_folder(argv)
     if command in RESUMED and out is not None and not any(out.glob("checkpoints/step-*/state.json")):
@@ -46,7 +58,7 @@ def interrupted_line(argv: list[str]) -> str:
                  "interrupted one resumes from its last checkpoint")
     else:
         again = "run the same command again to redo it"
-    return f"interrupted (Ctrl-C); {again}"
+    return f"interrupted ({_STOPPED_BY[0]}); {again}"
 
 
 def _out_folder(argv: list[str]) -> Path | None:
@@ -65,6 +77,7 @@ def _was_interrupted(e: SystemExit) -> bool:
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except MdaugError as e:
