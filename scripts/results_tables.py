@@ -580,6 +580,25 @@ def render_precision_recall(r: dict[str, Any]) -> str:
                       f"{r['per_set']} spectrograms per set. " + _source(r)])
 
 
+def render_diagnostics_rank(r: dict[str, Any]) -> str:
+    """benchmarks/diagnostics_rank.py: each stage-1 model's diagnose figures beside what its latent diffusion
+    generated, then each figure's Spearman rank correlation with generated identity and FID over the models."""
+    figures = list(r["spearman"]) if r["spearman"] else list(r["models"][0]["figures"])
+    shown = [f for f in figures if f != "reconstruction identity"]
+    head = ("| model | " + " | ".join(shown) + " | flagged by diagnose | reconstructions identified | "
+            "generated identified | FID (floor) |\n|---|" + "---|" * (len(shown) + 4))
+    rows = [f"| {m['name']} | " + " | ".join(_num(m["figures"][f]) for f in shown)
+            + f" | {', '.join(m['flagged']) or 'none'} | {_pct(m['reconstruction_identity'])} | "
+            f"{_pct(m['generated_identity'])} | {m['fid']:.1f} ({m['fid_floor']:.1f}) |" for m in r["models"]]
+    rho = ["| figure | rho with generated identity | rho with FID |", "|---|---|---|",
+           *[f"| {f} | {v['identity']:+.2f} | {v['fid']:+.2f} |" for f, v in r["spearman"].items()]]
+    return "\n".join([head, *rows, "", *rho, "",
+                      f"{len(r['models'])} stage-1 models, {r['preset']} preset, each with a latent diffusion of the "
+                      "same recipe, judged by one evaluation recogniser. Spearman's rho over the models (identity: "
+                      "higher is better, so a figure that predicts it well has rho near +1 if higher is healthier; "
+                      "FID: lower is better, so near -1). " + _source(r)])
+
+
 def _latent(folder: Path) -> str:
     cfg = json.loads((folder / "config.json").read_text())
     down = 2 ** (len(cfg["block_out_channels"]) - 1)
@@ -615,6 +634,36 @@ def render_shipped() -> str:
                       f"under {SHIPPED_LIMIT_MB} MB)."])
 
 
+def render_gan_effect() -> str:
+    """What the adversarial term changes (issue 29, item 2): vq-64x64 against vqgan-64x64, trained alike on the
+    corpus (the same steps, batch, lr and codebook; vqgan adds the PatchGAN discriminator, its term reaching the
+    generator from gan.gen_start), each measured zero-shot on the test splits of its card."""
+    records = {n: json.loads((SHIPPED / f"{n}-64x64" / "pretraining.json").read_text()) for n in ("vq", "vqgan")}
+    gait = records["vq"]["measured"]["gait"]
+    real = gait["noise_floor"]["real"]
+    rows = [f"| real test spectrograms | | | {gait['identity']['real'] * 100:.1f}% | | | {real['spread_db']:.2f} | "
+            f"{real['correlation_time']:.2f} / {real['correlation_doppler']:.2f} |"]
+    for name, r in records.items():
+        for target, m in r["measured"].items():
+            floor, ident = m["noise_floor"]["reconstructed"], m["identity"]
+            rows.append(f"| `{name}-64x64` on {target} | {m['psnr_db']:.2f} | {m['ssim']:.3f} | "
+                        f"{ident['reconstructions'] * 100:.1f}% ({ident['ratio']:.2f}x real) | "
+                        f"{_num(m.get('fid_reconstructions'), 1)} | {m['latent']['codebook_usage_pct']:.0f}% | "
+                        f"{floor['spread_db']:.2f} | {floor['correlation_time']:.2f} / "
+                        f"{floor['correlation_doppler']:.2f} |")
+    held = records["vq"]["measured"]["held_out"]["noise_floor"]["real"]
+    return "\n".join([
+        "| reconstructions of | PSNR (dB) | SSIM | identified | FID to the test split | codes used | floor spread (dB) "
+        "| floor correlation, time / Doppler |", "|---|---|---|---|---|---|---|---|", *rows, "",
+        f"The floor of the real held-out test split: spread {held['spread_db']:.2f} dB, correlation "
+        f"{held['correlation_time']:.2f} / {held['correlation_doppler']:.2f}. The floor figures are "
+        "mdaug.data.texture's (the floor: the bins below the 40% quantile of each spectrogram; its spread in dB, and "
+        "the correlation of neighbouring floor bins along time and Doppler: a smoothed floor has a smaller spread "
+        "and a larger correlation). From the two model cards "
+        "(src/mdaug/pretrained/vq-64x64, vqgan-64x64: pretraining.json, with the command beside each); "
+        f"vqgan: {records['vqgan']['command']}, {records['vqgan']['date']}, {records['vqgan']['machine']}."])
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"compression": render_compression,
                                                          "pretrained-kl-64x64": render_pretrained,
                                                          "demo-quick": render_demo, "demo-quick-seed1": render_demo,
@@ -636,7 +685,8 @@ for _name, _render in (("utility-standard", render_utility), ("utility-quick", r
                        ("fill-2s-quick-readback", render_conditions_study),
                        ("sessions-calibration", render_calibration),
                        ("pretrained-recognizer-64x64", render_pretrained_recognizer),
-                       ("precision-recall", render_precision_recall)):
+                       ("precision-recall", render_precision_recall),
+                       ("diagnostics-rank", render_diagnostics_rank)):
     RENDERERS[_name] = _render
 COMBINED: dict[str, tuple[str, ...]] = {"utility-budgets": ("utility-k5-mirror", "utility-k10-mirror",
                                                              "utility-all-mirror"),
@@ -648,7 +698,7 @@ SOURCES: dict[str, Path] = {"pretrained-kl-64x64": ROOT / "src" / "mdaug" / "pre
                             "recognizer-64x64" / "pretraining.json"}
 
 
-FOLDERS: dict[str, Callable[[], str]] = {"shipped-models": render_shipped}
+FOLDERS: dict[str, Callable[[], str]] = {"shipped-models": render_shipped, "gan-effect": render_gan_effect}
 """Tables rendered from folders of the repository rather than from one results file."""
 
 
