@@ -6,6 +6,7 @@ from which `scripts/results_tables.py` renders the README's demo table.
     .venv/bin/python benchmarks/demo_fresh_clone.py                       # clone HEAD of this checkout
     .venv/bin/python benchmarks/demo_fresh_clone.py --empty-cache         # also simulate the data anew
     .venv/bin/python benchmarks/demo_fresh_clone.py --seed 1 --results benchmarks/results/demo-quick-seed1.json
+    .venv/bin/python benchmarks/demo_fresh_clone.py --family vq --prior --results benchmarks/results/demo-quick-vq.json
 
 The clone is of the committed HEAD, so uncommitted changes are not measured. The data cache ($MDAUG_CACHE, else
 ~/.cache/mdaug) is shared with other runs unless --empty-cache gives the clone a cache of its own; the results file
@@ -49,6 +50,10 @@ def main() -> None:
                     "initialisation, batch order, noise; the data and its split stay the same): runs of several "
                     "seeds give the spread between runs, which the same seed on one machine does not (it repeats "
                     "to the digit)")
+    ap.add_argument("--family", help="the demo with ae.family=FAMILY (default: the quick preset's, kl), from that "
+                    "family's shipped pretrained weights where they exist")
+    ap.add_argument("--prior", action="store_true", help="with the code prior beside latent diffusion (`mdaug run "
+                    "--prior`; a family with codes)")
     ap.add_argument("--note", help="a sentence kept in the results file (e.g. what else ran at the time)")
     a = ap.parse_args()
     work = a.workdir or Path(tempfile.mkdtemp(prefix="mdaug-demo-"))
@@ -63,13 +68,15 @@ def main() -> None:
         env["MDAUG_CACHE"] = str(work / ".cache")
     log = work / "demo.log"
     setup = _timed(["make", "setup"], work, env, log)
-    seeds = " ".join(f"{k}={a.seed}" for k in SEEDS) if a.seed else ""
-    pipeline = _timed(["make", "demo"] + ([f"DEMO_ARGS={seeds}"] if seeds else []), work, env, log)
+    demo_args = " ".join([*(f"{k}={a.seed}" for k in SEEDS if a.seed),
+                          *([f"ae.family={a.family}"] if a.family else []), *(["--prior"] if a.prior else [])])
+    pipeline = _timed(["make", "demo"] + ([f"DEMO_ARGS={demo_args}"] if demo_args else []), work, env, log)
     # ru_maxrss of RUSAGE_CHILDREN: the largest resident set of any waited-for descendant (kB on Linux)
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 ** 2
     metrics = json.loads((work / "runs" / "demo" / "metrics.json").read_text())
-    result = provenance(f"make demo{chr(32) + repr('DEMO_ARGS=' + seeds) if seeds else ''}  # on a fresh clone of "
-                        f"{head}: mdaug run --config quick --out runs/demo{chr(32) + seeds if seeds else ''}")
+    extra = f" {demo_args}" if demo_args else ""
+    result = provenance(f"make demo{f' DEMO_ARGS={demo_args!r}' if demo_args else ''}  # on a fresh clone of "
+                        f"{head}: mdaug run --config quick --out runs/demo{extra}")
     result |= {"wall_s": {"fresh_clone_with_setup": round(setup + pipeline), "pipeline": round(pipeline)},
                "peak_rss_gb": round(peak_gb, 2), "data_cache": "empty: the data simulated anew" if a.empty_cache else
                "shared: the simulated data reused from an earlier run"}
