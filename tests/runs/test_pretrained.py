@@ -140,6 +140,30 @@ def test_the_shipped_latent_diffusion_fits_the_quick_presets_stage_2_with_or_wit
         assert fitting_shipped_stage2("ldm", model, None, identity) == SHIPPED / shipped
 
 
+def test_each_shipped_stage_2_is_the_start_of_the_quick_presets_stage_2_of_its_family():
+    """`mdaug run --config quick ae.family=F` starts stage 2 from F-64x64-ldm (and its code prior from
+    F-64x64-prior) wherever one is shipped: the quick preset's architecture for that family fits it, though the
+    shipped code prior was trained without dropout."""
+    import json
+
+    from mdaug.models.stage2 import CODE_FAMILIES, stage2_kind
+    from mdaug.runs.loading import autoencoder_identity, load_pretrained_autoencoder
+    from mdaug.runs.pretrained import SHIPPED, fitting_shipped_stage2
+
+    found = []
+    for folder in _shipped_of_kind("ldm", "prior"):
+        record = json.loads((folder / "pretraining.json").read_text())
+        if record.get("conditions"):
+            continue  # the conditional sibling: test_the_shipped_latent_diffusion_fits_...
+        kind, pre = record["kind"], load_pretrained_autoencoder(SHIPPED / record["autoencoder"]["name"])
+        cfg = load_config("quick", [f"ae.family={pre.family}"])
+        assert kind == "ldm" or pre.family in CODE_FAMILIES, folder.name
+        model = stage2_kind(kind).build(cfg, pre.latent_shape, pre.model, 31)
+        assert fitting_shipped_stage2(kind, model, None, autoencoder_identity(pre.folder)) == folder, folder.name
+        found.append(folder.name)
+    assert {"kl-64x64-ldm", "vq-64x64-ldm"} <= set(found), found
+
+
 STEPS = {"pretrain-ae": "ae_train", "pretrain-ldm": "ldm_train", "pretrain-prior": "prior_train"}
 """The training section whose steps each pretraining command's --steps sets."""
 

@@ -81,6 +81,17 @@ def test_the_code_prior_starts_from_the_shipped_prior_of_its_stage_1_and_its_cla
         Stage2Recipe(tiny("ldm.init=pretrained"), tmp_path / "ldm", "ldm", autoencoder=with_shipped / "user-ae")
 
 
+def test_the_shipped_prior_fits_whatever_dropout_the_user_trains_with_but_not_another_architecture(with_shipped,
+                                                                                                    tmp_path):
+    """Dropout and label dropout shape training, not the weights: the shipped prior (pretrained without dropout, to
+    be fast on the corpus) is the start of a prior trained with any; another width is another model."""
+    for i, overrides in enumerate([("prior.dropout=0.0",), ("prior.dropout=0.3", "prior.cond_drop_prob=0.25")]):
+        r = recipe(with_shipped, tmp_path / f"dropout-{i}", *overrides)
+        assert r.init.source == "pretrained" and r.init.path == "vq-32x32-prior", overrides
+    wider = tiny().prior.dim * 2
+    assert recipe(with_shipped, tmp_path / "wider", f"prior.dim={wider}").init.source == "scratch"
+
+
 def test_scratch_and_a_stage_1_of_its_own_do_not_start_from_the_shipped_prior(with_shipped, tmp_path):
     shipped = load_file(str(with_shipped / "shipped" / "vq-32x32-prior" / WEIGHTS))
     r = recipe(with_shipped, tmp_path / "scratch", "prior.init=scratch")  # the shipped one fits, but is not wanted

@@ -117,8 +117,10 @@ def initial_weights(cfg: Config, model: Autoencoder, input_shape: list[int]
 
 
 
-USERS_OWN = ("num_classes", "conditions", "condition_drop_prob", "condition_drop_all", "person_features")
-"""Stage-2 settings that are the user's data's, not the architecture's: a shipped model fits whatever they are."""
+USERS_OWN = ("num_classes", "conditions", "condition_drop_prob", "condition_drop_all", "person_features", "dropout",
+             "cond_drop_prob")
+"""Stage-2 settings that are the user's data's or training's, not the architecture's (the code prior's dropout and
+label dropout shape training, not the weights): a shipped model fits whatever they are."""
 
 
 def fitting_shipped_stage2(kind: str, model: torch.nn.Module, start: InitRecord | None,
