@@ -23,6 +23,7 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from mdaug.config import load_config
+from mdaug.errors import MdaugError
 from mdaug.evaluation.diagnose import diagnose
 from mdaug.evaluation.generation_quality import evaluate_generation
 from mdaug.evaluation.reconstruction import evaluate_reconstruction
@@ -38,7 +39,7 @@ from mdaug.workflows.steps import train_or_resume
 VARIANTS: dict[str, list[str]] = {
     "kl-pretrained": ["ae.family=kl", "ae.init=pretrained"],
     "kl-scratch": ["ae.family=kl", "ae.init=scratch"],
-    "kl-collapsed": ["ae.family=kl", "ae.init=scratch", "ae.kl_weight=1.0"],
+    "kl-collapsed": ["ae.family=kl", "ae.init=scratch", "ae_loss.kl_weight=1.0"],
     "vq-pretrained": ["ae.family=vq", "ae.init=pretrained"],
     "vq-scratch": ["ae.family=vq", "ae.init=scratch"],
     "vq-collapsed": ["ae.family=vq", "ae.init=scratch", "ae.codebook_size=2"],
@@ -116,6 +117,11 @@ def main() -> None:
     if unknown:
         sys.exit(f"error: unknown variants {unknown}; known: {', '.join(VARIANTS)}")
     ldm = args.ldm.split() if args.ldm else []
+    for n in names:  # a typo in a variant's overrides fails here, not after hours of the variants before it
+        try:
+            load_config(args.preset, VARIANTS[n] + ldm)
+        except MdaugError as e:
+            sys.exit(f"error: variant {n}: {e}")
     cfg = load_config(args.preset)
     recognizer = args.out / "recognizer-eval"
     train_or_resume(recognizer, lambda r: train_recognizer(cfg, recognizer, role="eval", resume=r,
