@@ -49,7 +49,7 @@ VARIANTS: dict[str, list[str]] = {
     "rq-scratch": ["ae.family=rq", "ae.init=scratch"],
     "fsq-pretrained": ["ae.family=fsq", "ae.init=pretrained"],
     "fsq-scratch": ["ae.family=fsq", "ae.init=scratch"],
-    "fsq-collapsed": ["ae.family=fsq", "ae.init=scratch", "ae.fsq_levels=[2,2,2,2]"],
+    "fsq-collapsed": ["ae.family=fsq", "ae.init=scratch", "ae.fsq_levels=[3,3,3]"],
 }
 """Each model: the quick preset with these overrides (stage 1's budget is the demo's: ae_train.steps)."""
 
@@ -94,11 +94,12 @@ def model_row(name: str, overrides: list[str], out: Path, recognizer: Path, ldm:
 
 
 def correlations(rows: list[dict]) -> dict[str, dict[str, float]]:
-    """Spearman's rho of each figure (and of stage-1 reconstruction identity, for reference) with generated identity
-    and with FID, over the models."""
-    names = [*FIGURES, "reconstruction identity"]
+    """Spearman's rho of each figure (and of stage 1's reconstruction identity and PSNR on the test split, which a
+    user also has before stage 2, for reference) with generated identity and with FID, over the models."""
+    names = [*FIGURES, "reconstruction identity", "reconstruction PSNR"]
     value = {f: [r["figures"][f] for r in rows] for f in FIGURES} | {
-        "reconstruction identity": [r["reconstruction_identity"] for r in rows]}
+        "reconstruction identity": [r["reconstruction_identity"] for r in rows],
+        "reconstruction PSNR": [r["psnr_db"] for r in rows]}
     ident, fid = [r["generated_identity"] for r in rows], [r["fid"] for r in rows]
     return {f: {"identity": float(spearmanr(value[f], ident).statistic),
                 "fid": float(spearmanr(value[f], fid).statistic)} for f in names}

@@ -584,11 +584,12 @@ def render_diagnostics_rank(r: dict[str, Any]) -> str:
     """benchmarks/diagnostics_rank.py: each stage-1 model's diagnose figures beside what its latent diffusion
     generated, then each figure's Spearman rank correlation with generated identity and FID over the models."""
     figures = list(r["spearman"]) if r["spearman"] else list(r["models"][0]["figures"])
-    shown = [f for f in figures if f != "reconstruction identity"]
-    head = ("| model | " + " | ".join(shown) + " | flagged by diagnose | reconstructions identified | "
-            "generated identified | FID (floor) |\n|---|" + "---|" * (len(shown) + 4))
+    shown = [f for f in figures if not f.startswith("reconstruction ")]
+    head = ("| model | " + " | ".join(shown) + " | flagged by diagnose | test PSNR | reconstructions identified | "
+            "generated identified | FID (floor) |\n|---|" + "---|" * (len(shown) + 5))
     rows = [f"| {m['name']} | " + " | ".join(_num(m["figures"][f]) for f in shown)
-            + f" | {', '.join(m['flagged']) or 'none'} | {_pct(m['reconstruction_identity'])} | "
+            + f" | {', '.join(m['flagged']) or 'none'} | {m['psnr_db']:.1f} dB | "
+            f"{_pct(m['reconstruction_identity'])} | "
             f"{_pct(m['generated_identity'])} | {m['fid']:.1f} ({m['fid_floor']:.1f}) |" for m in r["models"]]
     rho = ["| figure | rho with generated identity | rho with FID |", "|---|---|---|",
            *[f"| {f} | {v['identity']:+.2f} | {v['fid']:+.2f} |" for f, v in r["spearman"].items()]]

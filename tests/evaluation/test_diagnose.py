@@ -111,6 +111,20 @@ def test_smoothness_and_neighbourhood_verdicts_compare_against_pixel_space():
     assert v["diffusability"].ok
 
 
+def test_the_verdicts_pass_the_stage_1_that_generates_well_and_flag_the_one_that_does_not():
+    """Figures measured in benchmarks/results/diagnostics-rank.json: vq-pretrained (samples identified 27%) and
+    vqgan-scratch (6%). The pretrained model is richer, so rougher and harder to denoise; only its class information
+    tells the two apart, and the verdicts must say so rather than flag the better model."""
+    good = DiagnoseMeasures(latent=LatentStats(), knn_agreement=0.48, knn_agreement_pixels=0.507, linear_probe=0.327,
+                            linear_probe_pixels=0.487, roughness=Roughness(same_class=1.19, different_class=1.2),
+                            diffusability_loss=0.563)
+    bad = good.model_copy(update={"knn_agreement": 0.45, "linear_probe": 0.248,
+                                  "roughness": Roughness(same_class=1.02, different_class=1.03),
+                                  "diffusability_loss": 0.349})
+    assert all(v.ok for v in verdicts(good))
+    assert [v.problem for v in verdicts(bad) if not v.ok] == ["class information"]
+
+
 @pytest.fixture(scope="module")
 def tiny_vq(tmp_path_factory):
     cfg = load_config("tiny", ["ae.family=vq", "ae.codebook_size=32"])

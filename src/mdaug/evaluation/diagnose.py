@@ -214,7 +214,8 @@ def verdicts(m: DiagnoseMeasures, thresholds: DiagnoseThresholds = THRESHOLDS) -
         out.append(_verdict("diffusability", v, t, False,
                             f"a small latent denoiser reaches a held-out loss of {v:.3f} after "
                             f"{'?' if m.diffusability_steps is None else m.diffusability_steps} steps (1 = learned "
-                            f"nothing; hard above {t})"))
+                            f"nothing; hard above {t}; below it a lower loss is no better, since a latent that "
+                            "carries more is harder to denoise)"))
     return out
 
 
