@@ -100,3 +100,9 @@ def test_readme_config_reference_is_current():
 def test_config_values_give_one_line(override, needle):
     with pytest.raises(ConfigError, match=needle):
         load_config(None, ["split.val_fraction=0.5", override] if "test_fraction" in override else [override])
+
+
+def test_an_fsq_level_of_2_is_a_config_error_not_a_library_assertion():
+    with pytest.raises(ConfigError, match="ae.fsq_levels.*3 or more"):
+        load_config(None, ["ae.family=fsq", "ae.fsq_levels=[2,2,2,2]"])
+    assert load_config(None, ["ae.family=fsq", "ae.fsq_levels=[3,3,3]"]).ae.fsq_levels == (3, 3, 3)

@@ -75,6 +75,15 @@ class AutoencoderConfig(Section):
             raise ValueError("must be a non-empty list of positive integers")
         return v
 
+    @field_validator("fsq_levels")
+    @classmethod
+    def _fsq_levels(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        # vector-quantize-pytorch's FSQ asserts on a level of 2 (it needs its preserve_symmetry mode, which
+        # quantizes differently); the smallest codebook per dimension here is 3 levels
+        if min(v) < 3:
+            raise ValueError(f"every level must be 3 or more (not {min(v)}): a level of 2 is not supported")
+        return v
+
     @model_validator(mode="after")
     def _groups(self) -> "AutoencoderConfig":
         bad = [c for c in self.block_out_channels if c % self.norm_num_groups]

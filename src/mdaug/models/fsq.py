@@ -21,7 +21,7 @@ class FSQAutoencoder(Autoencoder):
                  layers_per_block: int = 1, norm_num_groups: int = 32, attention: bool = False,
                  latent_channels: int = 4, fsq_levels: tuple[int, ...] = (8, 5, 5, 5)) -> None:
         super().__init__()
-        assert len(fsq_levels) >= 1 and min(fsq_levels) >= 2, "fsq_levels must be integers >= 2"
+        assert len(fsq_levels) >= 1 and min(fsq_levels) >= 3, "fsq_levels must be integers >= 3"
         self.build_backbone(in_channels, block_out_channels, layers_per_block, norm_num_groups, attention,
                             latent_channels, latent_channels)
         self.quantizer = FSQ(levels=list(fsq_levels), dim=latent_channels)
