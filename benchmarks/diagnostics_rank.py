@@ -58,9 +58,12 @@ FIGURES = {
     "k-NN agreement ratio": lambda d: d.knn_agreement / max(d.knn_agreement_pixels, 1e-9),
     "interpolation roughness": lambda d: d.roughness.same_class,
     "diffusability loss": lambda d: d.diffusability_loss,
+    "detail margin": lambda d: d.fidelity.margin_db if d.fidelity else float("nan"),
 }
 """The figures of `mdaug diagnose` that every family has (family-specific ones, codebook use and posterior spread,
-are reported per model but not ranked across families)."""
+are reported per model but not ranked across families). The detail margin is stage 1's test PSNR less the PSNR of each
+test spectrogram's nearest training spectrogram, so on one dataset it ranks as the PSNR does; diagnose reports written
+before it was measured give NaN."""
 
 
 def _json(path: Path, record_type):

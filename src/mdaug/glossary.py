@@ -45,6 +45,9 @@ GLOSSARY: list[tuple[str, str]] = [
     ("linear probe", "How well a linear classifier names the class from the latent: class information a stage 2 can "
      "find."),
     ("diffusability", "How well a small denoiser learns the latent in a few steps: a quick forecast of stage 2."),
+    ("detail margin", "How much closer (dB PSNR) stage 1's reconstructions of held-out spectrograms are to them than "
+     "the nearest other recording is; below 0 recordings blur into each other. The diagnose figure that best "
+     "forecasts stage 2."),
     ("strategy", "How synthetic training samples are drawn for the utility study and the export: from noise, "
      "anchored, mirrored, fill; sifted or not."),
     ("from noise", "Samples drawn from pure noise under their class."),

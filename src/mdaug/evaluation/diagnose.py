@@ -18,9 +18,11 @@ import torch.nn.functional as F
 from mdaug.errors import MdaugError
 from mdaug.evaluation.health import HealthAccumulator, codebook_stats
 from mdaug.evaluation.metrics import nearest_neighbours
-from mdaug.evaluation.record_parts import DiagnoseMeasures, DiagnoseThresholds, Files, Roughness
+from mdaug.evaluation.reconstruction import psnr_db
+from mdaug.evaluation.record_parts import DiagnoseMeasures, DiagnoseThresholds, Fidelity, Files, Roughness
 from mdaug.evaluation.records import DiagnoseReport, Verdict
 from mdaug.files import free_path
+from mdaug.inference import reconstruct
 from mdaug.models import Encoded
 from mdaug.models.latents import LatentSet, latent_stats
 from mdaug.plotting import pyplot
@@ -134,6 +136,20 @@ def diffusability(train: torch.Tensor, train_y: torch.Tensor, test: torch.Tensor
     return float(np.mean(losses))
 
 
+def fidelity(x: np.ndarray, x_hat: np.ndarray, reference: np.ndarray) -> Fidelity:
+    """x (n, c, doppler, time): held-out spectrograms; x_hat: their reconstructions; reference: the spectrograms
+    stage 1 trained on. Compares the reconstruction error with the distance from each spectrogram to its nearest
+    reference in pixel space (the largest PSNR any other recording reaches): a data-relative scale for PSNR, so the
+    verdict needs no per-dataset threshold."""
+    xt = torch.from_numpy(np.array(x, dtype=np.float32))
+    recon = float(psnr_db(xt, torch.from_numpy(np.array(x_hat, dtype=np.float32)).clamp(-1, 1)).mean())
+    flat = xt.flatten(1).numpy()
+    _, idx = nearest_neighbours(flat, np.asarray(reference, dtype=np.float32).reshape(len(reference), -1), 1)
+    nearest = torch.as_tensor(np.asarray(reference, dtype=np.float32)[idx[:, 0]])
+    other = float(psnr_db(xt, nearest).mean())
+    return Fidelity(reconstruction_psnr_db=recon, nearest_recording_psnr_db=other, margin_db=recon - other)
+
+
 # ---------------------------------------------------------------------------------------------- verdicts
 
 
@@ -169,6 +185,14 @@ def verdicts(m: DiagnoseMeasures, thresholds: DiagnoseThresholds = THRESHOLDS) -
     """A verdict per problem that the measurements can show, in words a user understands."""
     th, out = thresholds, []
     lat = m.latent
+    if m.fidelity is not None:
+        f, t = m.fidelity, th.fidelity_margin_db
+        out.append(_verdict("detail", f.margin_db, t, True,
+                            f"held-out spectrograms are reconstructed at {f.reconstruction_psnr_db:.1f} dB PSNR, "
+                            f"{f.margin_db:+.1f} dB against their nearest other recording "
+                            f"({f.nearest_recording_psnr_db:.1f} dB; recordings blur into each other below {t:+g} dB, "
+                            "and stage 2 cannot generate what stage 1 cannot decode)",
+                            "train stage 1 longer or start from the pretrained model (ae.init=pretrained)"))
     if lat.codes:
         v, t = lat.codebook_usage_pct, th.codebook_usage_pct
         out.append(_verdict("codebook collapse", v, t, True,
@@ -267,7 +291,8 @@ def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffus
         roughness=interpolation_roughness(pre, latents, ds.labels, pairs=pairs, seed=seed),
         diffusability_steps=diffusability_steps,
         diffusability_loss=diffusability(stats.normalise(latents[train]), y[train], stats.normalise(latents[test]),
-                                         y[test], n_classes, steps=diffusability_steps, seed=seed))
+                                         y[test], n_classes, steps=diffusability_steps, seed=seed),
+        fidelity=fidelity(ds.x[test], reconstruct(pre.model, ds.x[test]), ds.x[train]))
     found = verdicts(measures)
     folder = Path(out) if out else Path(run) / EVAL
     folder.mkdir(parents=True, exist_ok=True)
@@ -317,5 +342,5 @@ def diagnose_figure(report: DiagnoseReport, path: Path, class_names: list[str]) 
     return path
 
 
-__all__ = ["THRESHOLDS", "Verdict", "diagnose", "diffusability", "interpolation_roughness", "knn_agreement",
+__all__ = ["THRESHOLDS", "Verdict", "diagnose", "diffusability", "fidelity", "interpolation_roughness", "knn_agreement",
            "linear_probe", "path_roughness", "verdicts", "codebook_stats"]

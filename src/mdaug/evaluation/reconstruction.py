@@ -42,12 +42,18 @@ class SampleMetrics:
 
 
 @torch.no_grad()
+def psnr_db(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+    """Per-sample PSNR (dB) of x_hat against x, both (n, c, doppler, time) in [-1, 1]: a data range of 2."""
+    return peak_signal_noise_ratio(x_hat, x, data_range=DATA_RANGE, reduction="none", dim=(1, 2, 3))
+
+
+@torch.no_grad()
 def reconstruction_metrics(x: torch.Tensor, x_hat: torch.Tensor) -> SampleMetrics:
     """Per-sample metrics of x, x_hat (n, c, doppler, time) in [-1, 1]; x_hat is clipped to that range first.
     PSNR with a data range of 2, SSIM (Wang et al. 2004, 11x11 Gaussian window, or smaller for small inputs),
     spectral error = the spectral loss (L1 of log FFT magnitudes, Doppler and 2-D), L1."""
     x_hat = x_hat.clamp(-1, 1)
-    psnr = peak_signal_noise_ratio(x_hat, x, data_range=DATA_RANGE, reduction="none", dim=(1, 2, 3))
+    psnr = psnr_db(x, x_hat)
     k = min(11, (min(x.shape[-2:]) // 2) * 2 - 1)
     ssim = structural_similarity_index_measure(x_hat, x, data_range=DATA_RANGE, reduction="none", kernel_size=k)
     spec = torch.stack([spectral_loss(a[None], b[None])[0] for a, b in zip(x_hat, x)])

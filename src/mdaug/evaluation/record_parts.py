@@ -124,6 +124,18 @@ class Roughness(EvalRecord):
     different_class: float
 
 
+class Fidelity(EvalRecord):
+    """How much of what tells one recording from another survives stage 1: the mean PSNR of the reconstructions of
+    the held-out spectrograms, against the mean PSNR of each held-out spectrogram and its nearest other recording
+    (the nearest training spectrogram in pixel space, of any class)."""
+
+    reconstruction_psnr_db: float
+    nearest_recording_psnr_db: float
+    margin_db: float
+    """reconstruction_psnr_db - nearest_recording_psnr_db: above 0 a reconstruction is closer to its spectrogram than
+    any other recording is; below 0 stage 1 blurs recordings into each other."""
+
+
 class DiagnoseThresholds(EvalRecord):
     """Where a latent-health measurement becomes a problem (mdaug.evaluation.diagnose.verdicts)."""
 
@@ -149,6 +161,13 @@ class DiagnoseThresholds(EvalRecord):
     """Latent interpolation roughness / pixel-space cross-fade roughness above this: pointer-like latents. Below it
     roughness is no health figure: a stage 1 that keeps detail decodes rougher paths (1.1-1.2) than one that smooths
     it away (1.0), and generates better (benchmarks/results/diagnostics-rank.json)."""
+    fidelity_margin_db: float = 0.0
+    """Reconstruction PSNR minus nearest-recording PSNR (Fidelity.margin_db) below this: a reconstruction is further
+    from its spectrogram than the nearest other recording is, and stage 2 cannot generate the detail stage 1 cannot
+    decode. The figure that ranks generation best: over the 10 stage-1 models of
+    benchmarks/results/diagnostics-rank.json (one dataset, so the margin is the test PSNR less a constant) its rank
+    correlation with generated identity is +0.93; at 0 dB it passes the two pretrained models (+5 to +7 dB, samples
+    identified 27-49%) and flags every other (-0.8 to -3.7 dB, 6-17%)."""
     diffusability_loss: float = 0.75
     """Held-out denoising loss of the probe (1 = predicting nothing) above this: a latent a denoiser can hardly
     learn. A richer latent is harder to denoise, so below this a lower loss is no better (0.5 flagged the
@@ -167,6 +186,7 @@ class DiagnoseMeasures(EvalRecord):
     roughness: Roughness | None = None
     diffusability_steps: int | None = None
     diffusability_loss: float | None = None
+    fidelity: Fidelity | None = None
 
 
 class MemorisationShare(EvalRecord):

@@ -11,6 +11,7 @@ from mdaug.evaluation.record_base import EvalRecord
 from mdaug.evaluation.record_parts import (
     Controllability,
     DiagnoseThresholds,
+    Fidelity,
     Files,
     IdentityCeiling,
     IdentityUnderChange,
@@ -62,7 +63,7 @@ class Verdict(EvalRecord):
 class DiagnoseReport(EvalRecord):
     """`mdaug diagnose`: latent-space health over the whole dataset (eval/diagnose.json)."""
 
-    omit_when_none = ("codebook_size", "class_code_hist")
+    omit_when_none = ("codebook_size", "class_code_hist", "fidelity")
     run: str
     family: str
     samples: int
@@ -78,6 +79,8 @@ class DiagnoseReport(EvalRecord):
     roughness: Roughness
     diffusability_steps: int
     diffusability_loss: float
+    fidelity: Fidelity | None = None
+    """None in reports written before it was measured."""
     thresholds: DiagnoseThresholds
     verdicts: list[Verdict]
     healthy: bool
