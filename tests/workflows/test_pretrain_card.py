@@ -87,3 +87,29 @@ def test_the_measured_fid_and_codes_are_those_of_the_test_splits_reconstructions
     used = f"{m.latent.codebook_usage_pct:.0f}% of the codebook used, perplexity {m.latent.perplexity:.0f}"
     assert f"gait: {used}" in card
     assert "Latent on each test split" not in model_card(record)  # kl-64x64's record predates it
+
+
+def test_a_pretraining_that_continues_a_model_records_its_start_and_its_card_says_so(tmp_path, monkeypatch):
+    """vqgan-64x64 is vq-64x64 continued with the adversarial term: pretrain-ae keeps an ae.init path (and only a
+    path: 'pretrained' and 'auto' still start from random weights), and the record and card name the start."""
+    from mdaug.config import load_config
+    from mdaug.runs.loading import autoencoder_identity
+    from mdaug.training.autoencoder import train_autoencoder
+    from mdaug.workflows.pretrain import _started_from, corpus_config
+
+    monkeypatch.setenv("MDAUG_CACHE", str(tmp_path / "cache"))
+    small = ["pretrain.parts=2", "pretrain.people_per_part=2", "pretrain.per_person=3", "pretrain.sessions=1",
+             "data.size=32x32", "ae_train.steps=2"]
+    for init in ("pretrained", "auto", "scratch"):
+        assert corpus_config(load_config("tiny", ["ae.family=vq", f"ae.init={init}", *small])).ae.init == "scratch"
+    start = train_autoencoder(corpus_config(load_config("tiny", ["ae.family=vq", *small])), tmp_path / "vq-start")
+    assert _started_from(tmp_path / "vq-start") is None
+    cfg = corpus_config(load_config("tiny", ["ae.family=vqgan", f"ae.init={start}", *small]))
+    assert cfg.ae.init == str(start) and cfg.data.builtin == "corpus"
+    train_autoencoder(cfg, tmp_path / "gan")
+    ref = _started_from(tmp_path / "gan")
+    assert ref is not None and ref.name == "vq-start" and ref.weights_sha256 == autoencoder_identity(start)
+    record = PretrainingRecord.model_validate_json((STAGE1[0] / PRETRAINING_RECORD).read_text())
+    card = model_card(record.model_copy(update={"started_from": ref, "steps": 2}))
+    assert f"continued from `vq-start` (weights SHA-256 `{ref.weights_sha256[:12]}..." in card
+    assert "continued from" not in model_card(record)

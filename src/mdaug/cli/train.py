@@ -153,7 +153,8 @@ def pretrain_ae(
 ) -> None:
     """Train a stage-1 model on the simulated pretraining corpus (walkers who are in no built-in dataset, many radars
     and displays), measure it on the gait benchmark and on a radar the corpus never uses, and write the folder
-    that ships with the package: fp16 weights, card, pretraining.json and MODEL_CARD.md."""
+    that ships with the package: fp16 weights, card, pretraining.json and MODEL_CARD.md. From random weights, or
+    continuing the model ae.init names by its path (e.g. vqgan-64x64: the adversarial phase from vq-64x64)."""
     import shlex
     import sys
 

@@ -35,8 +35,8 @@ from mdaug.evaluation.record_parts import IdentityCeiling, LatentStats, NoiseFlo
 from mdaug.files import atomic_write_text, copy_tree_atomic, sha256_file
 from mdaug.models.stage2 import CODE_FAMILIES, stage2_kind
 from mdaug.runs.builtin import corpus_dataset
-from mdaug.runs.cards import CorpusSummary
-from mdaug.runs.layout import CARD, LOSSES, final_dir
+from mdaug.runs.cards import CorpusSummary, InitRecord
+from mdaug.runs.layout import CARD, INIT_RECORD, LOSSES, final_dir
 from mdaug.runs.loading import (
     autoencoder_identity,
     load_pretrained_autoencoder,
@@ -105,6 +105,14 @@ class Timing(BaseModel):
             timing.write(path)
 
 
+class ShippedRef(BaseModel):
+    """A shipped stage-1 model by its name and its weights' SHA-256."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    weights_sha256: str
+
+
 class PretrainingRecord(BaseModel):
     """How a shipped model was made and what it measured (pretraining.json beside its weights)."""
 
@@ -123,12 +131,28 @@ class PretrainingRecord(BaseModel):
     weights_dtype: str
     measured: dict[str, TargetMeasure]
     """Per target dataset (TARGETS)."""
+    started_from: ShippedRef | None = None
+    """The stage-1 weights this pretraining continued on the corpus (ae.init set to a shipped model or a run, e.g.
+    vqgan-64x64 from vq-64x64: the adversarial phase of a VQ-GAN's schedule); None: random weights."""
 
 
 def corpus_config(cfg: Config) -> Config:
-    """`cfg` for training on the corpus: the built-in corpus, from random weights."""
+    """`cfg` for training on the corpus: the built-in corpus, from random weights, or continuing the weights of a
+    model ae.init names by its path (a shipped model pretrained on the same corpus, or a run)."""
+    init = cfg.ae.init if cfg.ae.init not in ("scratch", "auto", "pretrained") else "scratch"
     return cfg.model_copy(update={"data": cfg.data.model_copy(update={"path": None, "builtin": "corpus"}),
-                                  "ae": cfg.ae.model_copy(update={"init": "scratch"})})
+                                  "ae": cfg.ae.model_copy(update={"init": init})})
+
+
+def _started_from(run: Path) -> ShippedRef | None:
+    """What the corpus run continued (its init record), by the name it was shipped under."""
+    path = run / INIT_RECORD
+    start = InitRecord.model_validate_json(path.read_text()) if path.exists() else None
+    if start is None or start.source == "scratch" or start.path is None or start.weights_sha256 is None:
+        return None
+    folder = Path(start.path)
+    return ShippedRef(name=shipped_name(folder.parent if folder.name == "final" else folder),
+                      weights_sha256=start.weights_sha256)
 
 
 def target_config(cfg: Config, target: str) -> Config:
@@ -203,7 +227,7 @@ def pretrain_autoencoder(cfg: Config, out: Path, *, name: str, ship: Path | None
         name=name, **provenance(command),
         family=pre.family, input_shape=list(pre.input_shape), corpus=corpus, steps=ccfg.ae_train.steps,
         batch_size=ccfg.ae_train.batch_size * ccfg.ae_train.grad_accum, training_wall_s=round(spent, 1),
-        weights_sha256=sha, weights_dtype="float16", measured=measured)
+        weights_sha256=sha, weights_dtype="float16", measured=measured, started_from=_started_from(run))
     _ship(record, model_card(record), shipped, ship)
     return record
 
@@ -235,6 +259,12 @@ def _latent_lines(r: PretrainingRecord) -> str:
     return f"Latent on each test split: {'; '.join(parts)}.\n\n" if parts else ""
 
 
+def _continued(r: PretrainingRecord) -> str:
+    s = r.started_from
+    return "" if s is None else (f"continued from `{s.name}` (weights SHA-256 `{s.weights_sha256[:12]}...`, "
+                                 "pretrained on the same corpus) for ")
+
+
 def model_card(r: PretrainingRecord) -> str:
     """MODEL_CARD.md, generated from the record (never typed by hand)."""
     c = r.corpus
@@ -250,7 +280,7 @@ def model_card(r: PretrainingRecord) -> str:
                         f"{pair(m.noise_floor, 'correlation_time', 2)} |" for t, m in r.measured.items())
     return f"""# {r.name}: a pretrained {r.family} stage-1 model for {r.input_shape[1]}x{r.input_shape[2]} spectrograms
 
-Made by `{r.command}` on {r.date} ({r.machine}); {r.steps} steps of {r.batch_size} spectrograms,
+Made by `{r.command}` on {r.date} ({r.machine}); {_continued(r)}{r.steps} steps of {r.batch_size} spectrograms,
 {r.training_wall_s / 60:.0f} minutes of training. Weights: `{WEIGHTS}`, {r.weights_dtype}, SHA-256
 `{r.weights_sha256}`. `mdaug train-ae`, `mdaug run` and every utility budget start from it (`ae.init`) and fine-tune
 it on your data.
@@ -284,14 +314,6 @@ Noise floor (bins below each spectrogram's 40th percentile), real / reconstructe
 
 {_latent_lines(r)}`gait` is {TARGETS['gait']}; `held_out` is {TARGETS['held_out']}.
 """
-
-
-class ShippedRef(BaseModel):
-    """A shipped stage-1 model by its name and its weights' SHA-256."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    weights_sha256: str
 
 
 class Stage2PretrainingRecord(BaseModel):
