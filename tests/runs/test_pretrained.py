@@ -190,7 +190,7 @@ def assert_card_command_gives_its_config(folder):
     gives: for a stage 1 (`mdaug pretrain-ae`) its ae and ae_train sections, and gan for vqgan; for a stage 2
     (`mdaug pretrain-ldm`, `mdaug pretrain-prior`) its kind's section and training section, and the conditions it
     takes. Only the stored keys are compared (a key added since is the default, which the card holds as it was);
-    the init of the model trained is scratch, as pretraining sets it."""
+    the init of the model trained is scratch, as pretraining sets it, or for a stage 1 the path its command names."""
     import json
 
     card = json.loads((folder / "mdaug.json").read_text())
@@ -199,8 +199,13 @@ def assert_card_command_gives_its_config(folder):
     kind = "ae" if card["kind"] == "autoencoder" else card["kind"]
     assert command == f"pretrain-{kind}", (folder.name, command)
     sections = [kind, f"{kind}_train"] + (["gan"] if card.get("family") == "vqgan" else [])
-    cfg = config.model_dump(mode="json")
-    cfg[kind]["init"] = "scratch"  # as pretraining sets it: it starts from random weights
+    if kind == "ae":  # as pretraining sets it: from random weights, or continuing the model an ae.init path names
+        from mdaug.workflows.pretrain import corpus_config
+
+        cfg = corpus_config(config).model_dump(mode="json")
+    else:
+        cfg = config.model_dump(mode="json")
+        cfg[kind]["init"] = "scratch"  # as pretraining sets it: it starts from random weights
     assert set(sections) <= set(stored), (folder.name, sorted(stored))
     for section in sections:
         differ = {k: (v, cfg[section].get(k)) for k, v in stored[section].items() if cfg[section].get(k) != v}

@@ -232,3 +232,33 @@ def test_the_pixel_control_has_nothing_to_train_and_writes_final_at_once(data, t
     assert pre.family == "pixels" and pre.card.steps == 0 and pre.latent_shape == (1, 32, 32)
     assert pre.card.texture.sigma_db == 0.0 and pre.floor_noise == 0.0  # the identity smooths nothing
     assert not (tmp_path / "px" / "checkpoints").exists()
+
+
+def test_the_discriminator_sees_no_cutout_unless_asked(data, tmp_path, monkeypatch):
+    """A cutout blinded the discriminator on corpus reconstructions (benchmarks/gan_discriminator.py), so it is off by
+    default; gan.augment_cutout sets it, and every augmented input the discriminator sees is drawn with it."""
+    import mdaug.training.autoencoder as trainer
+    from mdaug.config.models import GanConfig
+
+    assert GanConfig().augment_cutout == 0.0
+    seen = []
+    real = trainer.diff_augment
+    monkeypatch.setattr(trainer, "diff_augment", lambda x, g, **kw: seen.append(kw["mask"]) or real(x, g, **kw))
+    common = ["ae_train.steps=3", "gan.gen_start=1", "gan.disc_start=0", "gan.augment=true"]
+    train_autoencoder(cfg_for("vqgan", *common), tmp_path / "a", data=data)
+    assert seen and set(seen) == {0.0}
+    seen.clear()
+    train_autoencoder(cfg_for("vqgan", *common, "gan.augment_cutout=0.3"), tmp_path / "b", data=data)
+    assert seen and set(seen) == {0.3}
+
+
+def test_the_discriminator_learns_at_the_generators_rate_unless_gan_lr_is_set(data, tmp_path):
+    """Fine-tuning from trained weights runs the generator at ae_train.finetune_lr; a discriminator left at
+    ae_train.lr would learn 5x as fast as the generator it judges."""
+    from mdaug.training.autoencoder import AutoencoderRecipe
+
+    start = train_autoencoder(cfg_for("vq", "ae_train.steps=2"), tmp_path / "start", data=data)
+    common = ["ae_train.steps=2", "ae_train.lr=1e-3", "ae_train.finetune_lr=2e-4", "ae_train.warmup_steps=0"]
+    for extra, want in (([], 1e-3), ([f"ae.init={start}"], 2e-4), ([f"ae.init={start}", "gan.lr=5e-5"], 5e-5)):
+        trainer = AutoencoderRecipe(cfg_for("vqgan", *common, *extra), tmp_path / f"run-{len(extra)}", data=data)
+        assert trainer.opt_d.param_groups[0]["lr"] == pytest.approx(want)

@@ -109,14 +109,15 @@ class AutoencoderRecipe(Recipe):
         self.perceptual = self._perceptual_net()
         self.trainable = any(True for _ in self.model.parameters())  # the pixel-space control has no weights
         self.ema = None
+        lr = t.finetune_lr if self.init.source != "scratch" and t.finetune_lr else t.lr
         if self.trainable:
-            lr = t.finetune_lr if self.init.source != "scratch" and t.finetune_lr else t.lr
             self.optimizer = make_optimizer(self.model.parameters(), t, lr)
             self.scheduler = make_schedule(self.optimizer, t)
             self.ema = make_ema(self.model, t.ema_decay, acc.device)
             self.model, self.optimizer = acc.prepare(self.model, self.optimizer)
         if self.gan:
-            self.opt_d = make_optimizer(self.disc.parameters(), t, cfg.gan.lr)
+            # the generator's own lr (finetune_lr when it starts from trained weights) unless gan.lr is set
+            self.opt_d = make_optimizer(self.disc.parameters(), t, cfg.gan.lr or lr)
             self.sched_d = make_schedule(self.opt_d, t)
             self.disc, self.opt_d = acc.prepare(self.disc, self.opt_d)
         if self.perceptual is not None:
@@ -180,7 +181,8 @@ class AutoencoderRecipe(Recipe):
 
     def _seen_by_disc(self, x: torch.Tensor, micro: int, stream: int) -> torch.Tensor:
         """What the discriminator sees of x: x, or its differentiable augmentation (gan.augment)."""
-        return diff_augment(x, self.order.generator(micro, stream)) if self.cfg.gan.augment else x
+        g = self.cfg.gan
+        return diff_augment(x, self.order.generator(micro, stream), mask=g.augment_cutout) if g.augment else x
 
     def _generator_loss(self, x: torch.Tensor, step: int, micro: int
                         ) -> tuple[torch.Tensor, torch.Tensor, dict[str, float], Any]:
