@@ -57,8 +57,11 @@ def _stop_training(tmp_path, sig, *, after_checkpoint: bool):
     args = ["train-ae", "--out", str(run), "--config", "tiny", "--family", "vq", "--steps", "400",
             "ae_train.checkpoint_every=6", "ae_train.image_every=1000"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # Ctrl-C as a terminal sends it, whatever the test runs under: a shell's background job inherits SIGINT ignored,
+    # and Python then never raises KeyboardInterrupt
     proc = subprocess.Popen([sys.executable, "-m", "mdaug", *args], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     losses, deadline = run / "losses.jsonl", time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
         n = len(losses.read_text().splitlines()) if losses.exists() else 0
