@@ -100,6 +100,13 @@ def test_a_pretraining_that_continues_a_model_records_its_start_and_its_card_say
     monkeypatch.setenv("MDAUG_CACHE", str(tmp_path / "cache"))
     small = ["pretrain.parts=2", "pretrain.people_per_part=2", "pretrain.per_person=3", "pretrain.sessions=1",
              "data.size=32x32", "ae_train.steps=2"]
+    from mdaug.errors import MdaugError
+    from mdaug.workflows.pretrain import pretrain_autoencoder
+
+    with pytest.raises(MdaugError, match="not a finished stage-1 model"):
+        pretrain_autoencoder(load_config("tiny", ["ae.init=" + str(tmp_path / "missing"), *small]), tmp_path / "out",
+                             name="x")
+    assert not (tmp_path / "out").exists()  # nothing made for a start that is no model
     for init in ("pretrained", "auto", "scratch"):
         assert corpus_config(load_config("tiny", ["ae.family=vq", f"ae.init={init}", *small])).ae.init == "scratch"
     start = train_autoencoder(corpus_config(load_config("tiny", ["ae.family=vq", *small])), tmp_path / "vq-start")

@@ -215,6 +215,8 @@ def pretrain_autoencoder(cfg: Config, out: Path, *, name: str, ship: Path | None
     (and a copy at `ship`). Returns the record written beside the weights."""
     out = Path(out)
     ccfg, run = corpus_config(cfg), out / "ae"
+    if ccfg.ae.init != "scratch":  # a start that is no model fails here, before the corpus or any folder is made
+        load_pretrained_autoencoder(ccfg.ae.init)
     corpus = corpus_summary(cfg)
     with Timing.counting(out / "timing.json") as timing:
         train_or_resume(run, lambda r: train_autoencoder(ccfg, run, resume=r, console=console))
