@@ -143,9 +143,9 @@ def fidelity(x: np.ndarray, x_hat: np.ndarray, reference: np.ndarray) -> Fidelit
     verdict needs no per-dataset threshold."""
     xt = torch.from_numpy(np.array(x, dtype=np.float32))
     recon = float(psnr_db(xt, torch.from_numpy(np.array(x_hat, dtype=np.float32)).clamp(-1, 1)).mean())
-    flat = xt.flatten(1).numpy()
-    _, idx = nearest_neighbours(flat, np.asarray(reference, dtype=np.float32).reshape(len(reference), -1), 1)
-    nearest = torch.as_tensor(np.asarray(reference, dtype=np.float32)[idx[:, 0]])
+    ref = np.asarray(reference, dtype=np.float32)
+    _, idx = nearest_neighbours(xt.flatten(1).numpy(), ref.reshape(len(ref), -1), 1)
+    nearest = torch.from_numpy(ref[idx[:, 0]])
     other = float(psnr_db(xt, nearest).mean())
     return Fidelity(reconstruction_psnr_db=recon, nearest_recording_psnr_db=other, margin_db=recon - other)
 
