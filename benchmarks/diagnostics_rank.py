@@ -8,7 +8,10 @@ correlation of each diagnose figure with the generated samples' identity and FID
 
 Every step is skipped when its output exists, so a stopped run continues. Writes
 benchmarks/results/diagnostics-rank.json (per model: its figures, reconstruction identity, generated identity and
-FID; per figure: rho against identity and FID); its table is in benchmarks/README.md.
+FID; per figure: rho against identity and FID); its table is in benchmarks/README.md. Models already in that file
+and not measured by this call are kept (runs/ does not outlive a session, so the models are measured over several),
+provided they were judged by the same evaluation recogniser: it is trained with a fixed seed, and a row is kept only
+when the real test split's identity it recorded is this recogniser's to the last digit.
 """
 
 from __future__ import annotations
@@ -98,14 +101,34 @@ def model_row(name: str, overrides: list[str], out: Path, recognizer: Path, ldm:
 
 def correlations(rows: list[dict]) -> dict[str, dict[str, float]]:
     """Spearman's rho of each figure (and of stage 1's reconstruction identity and PSNR on the test split, which a
-    user also has before stage 2, for reference) with generated identity and with FID, over the models."""
-    names = [*FIGURES, "reconstruction identity", "reconstruction PSNR"]
-    value = {f: [r["figures"][f] for r in rows] for f in FIGURES} | {
+    user also has before stage 2, for reference) with generated identity and with FID, over the models that have the
+    figure (n: how many; a figure added to diagnose after some models were measured is NaN for those)."""
+    value = {f: [r["figures"].get(f, float("nan")) for r in rows] for f in FIGURES} | {
         "reconstruction identity": [r["reconstruction_identity"] for r in rows],
         "reconstruction PSNR": [r["psnr_db"] for r in rows]}
-    ident, fid = [r["generated_identity"] for r in rows], [r["fid"] for r in rows]
-    return {f: {"identity": float(spearmanr(value[f], ident).statistic),
-                "fid": float(spearmanr(value[f], fid).statistic)} for f in names}
+    ident, fid = np.array([r["generated_identity"] for r in rows]), np.array([r["fid"] for r in rows])
+    out = {}
+    for f, v in value.items():
+        v = np.asarray(v, dtype=float)
+        ok = np.isfinite(v)
+        if ok.sum() >= 3:
+            out[f] = {"identity": float(spearmanr(v[ok], ident[ok]).statistic),
+                      "fid": float(spearmanr(v[ok], fid[ok]).statistic), "n": int(ok.sum())}
+    return out
+
+
+def merged(old: dict | None, rows: list[dict]) -> list[dict]:
+    """The rows of an earlier results file that this call did not re-measure (in their order), then this call's rows.
+    Refuses to mix recognisers: every kept row must record the real identity the new rows record."""
+    fresh = {r["name"] for r in rows}
+    kept = [r for r in (old or {}).get("models", []) if r["name"] not in fresh]
+    if rows and kept:
+        real = {r["real_identity"] for r in rows}
+        other = [r["name"] for r in kept if {r["real_identity"]} != real]
+        if len(real) > 1 or other:
+            raise MdaugError(f"the kept rows {other} were judged by another evaluation recogniser (real test identity "
+                             f"{sorted(real)} now); measure them again with --only, or write to a new --results")
+    return kept + rows
 
 
 def main() -> None:
@@ -131,9 +154,19 @@ def main() -> None:
     train_or_resume(recognizer, lambda r: train_recognizer(cfg, recognizer, role="eval", resume=r,
                                                            data=load_run_data(cfg))) \
         if not run_finished(recognizer) else None
+    old = json.loads(args.results.read_text()) if args.results.exists() else None
+    if old and (old.get("preset"), old.get("ldm_overrides")) != (args.preset, ldm):
+        sys.exit(f"error: {args.results} holds models of preset {old.get('preset')} with stage-2 overrides "
+                 f"{old.get('ldm_overrides')}; write these to a new --results")
     rows = [model_row(n, VARIANTS[n], args.out, recognizer, ldm, args.preset) for n in names]
-    record = {**provenance(" ".join(["python", *sys.argv])), "preset": args.preset, "ldm_overrides": ldm,
-              "models": rows, "spearman": correlations(rows) if len(rows) >= 3 else {}}
+    try:
+        rows = merged(old, rows)
+    except MdaugError as e:
+        sys.exit(f"error: {e}")
+    earlier = [] if not old or len(rows) == len(names) else [
+        {k: old[k] for k in ("command", "date", "machine")}, *old.get("earlier", [])]
+    record = {**provenance(" ".join(["python", *sys.argv])), "earlier": earlier, "preset": args.preset,
+              "ldm_overrides": ldm, "models": rows, "spearman": correlations(rows) if len(rows) >= 3 else {}}
     args.results.write_text(json.dumps(record, indent=1) + "\n")
     for f, rho in record["spearman"].items():
         print(f"{f:28s} rho vs identity {rho['identity']:+.2f}, vs FID {rho['fid']:+.2f}")

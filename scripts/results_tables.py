@@ -587,17 +587,20 @@ def render_diagnostics_rank(r: dict[str, Any]) -> str:
     shown = [f for f in figures if not f.startswith("reconstruction ")]
     head = ("| model | " + " | ".join(shown) + " | flagged by diagnose | test PSNR | reconstructions identified | "
             "generated identified | FID (floor) |\n|---|" + "---|" * (len(shown) + 5))
-    rows = [f"| {m['name']} | " + " | ".join(_num(m["figures"][f]) for f in shown)
+    rows = [f"| {m['name']} | " + " | ".join(_num(m["figures"].get(f)) for f in shown)
             + f" | {', '.join(m['flagged']) or 'none'} | {m['psnr_db']:.1f} dB | "
             f"{_pct(m['reconstruction_identity'])} | "
             f"{_pct(m['generated_identity'])} | {m['fid']:.1f} ({m['fid_floor']:.1f}) |" for m in r["models"]]
-    rho = ["| figure | rho with generated identity | rho with FID |", "|---|---|---|",
-           *[f"| {f} | {v['identity']:+.2f} | {v['fid']:+.2f} |" for f, v in r["spearman"].items()]]
+    rho = ["| figure | rho with generated identity | rho with FID | models |", "|---|---|---|---|",
+           *[f"| {f} | {v['identity']:+.2f} | {v['fid']:+.2f} | {v.get('n', len(r['models']))} |"
+             for f, v in r["spearman"].items()]]
+    kept = "".join(f" Rows kept from an earlier call: `{e['command']}` on {e['date']} ({e['machine']})."
+                   for e in r.get("earlier", []))
     return "\n".join([head, *rows, "", *rho, "",
                       f"{len(r['models'])} stage-1 models, {r['preset']} preset, each with a latent diffusion of the "
                       "same recipe, judged by one evaluation recogniser. Spearman's rho over the models (identity: "
                       "higher is better, so a figure that predicts it well has rho near +1 if higher is healthier; "
-                      "FID: lower is better, so near -1). " + _source(r)])
+                      "FID: lower is better, so near -1). " + _source(r) + kept])
 
 
 def _latent(folder: Path) -> str:
