@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from mdaug.config import load_config
+from mdaug.errors import MdaugError
 from mdaug.evaluation.features import embed, frechet_distance
 from mdaug.inference import reconstruct
 from mdaug.runs.loading import load_pretrained_autoencoder, load_recognizer, load_stage2
@@ -52,6 +53,45 @@ def judged(names_true: list[str], logits: np.ndarray, judge_names: list[str], wa
             "high": float(np.quantile(boot, 0.975)), "n": int(len(hit))}
 
 
+class Judge:
+    """The shipped recogniser and the corpus test recordings it never trained on: what every zero-shot figure is
+    measured against."""
+
+    def __init__(self) -> None:
+        data = load_run_data(corpus_config(load_config("pretrain")))
+        self.recognizer, card = load_recognizer(RECOGNIZER)
+        seen = set(card.train_ids or [])
+        ids = data.dataset.ids
+        test = np.array([i for i in data.indices("test") if ids[i] not in seen])
+        if len(test) < 100:
+            raise MdaugError(f"only {len(test)} corpus test recordings are new to {RECOGNIZER.name}; is this its "
+                             "corpus?")
+        self.walkers = list(data.dataset.class_names)
+        unknown = sorted(set(self.walkers) - set(card.class_names))
+        if unknown:
+            raise MdaugError(f"{RECOGNIZER.name} does not know the corpus walkers {unknown[:3]}...")
+        self.judge_names = list(card.class_names)
+        self.rng = np.random.default_rng(0)
+        train = self.rng.choice(data.indices("train"), len(test), replace=False)
+        self.x_test = data.dataset.x[test]
+        self.names_test = [self.walkers[c] for c in data.dataset.labels[test]]
+        self.f_test, logits = embed(self.recognizer, self.x_test)
+        self.fid_floor = frechet_distance(embed(self.recognizer, data.dataset.x[train])[0], self.f_test)
+        self.real = judged(self.names_test, logits, self.judge_names, self.walkers, self.rng)
+        self.left_out = int(len(data.indices("test")) - len(test))
+
+    def about(self) -> dict:
+        return {"recognizer": RECOGNIZER.name, "recognizer_sha256": card_sha(RECOGNIZER),
+                "judge_classes": len(self.judge_names), "test": len(self.x_test), "left_out_seen": self.left_out,
+                "walkers": len(self.walkers), "real": self.real, "fid_floor": self.fid_floor}
+
+    def judge(self, x: np.ndarray, names: list[str]) -> dict[str, float]:
+        """Identity of spectrograms `x` meant as the walkers `names`, with its interval, and their FID."""
+        f, logits = embed(self.recognizer, x)
+        return judged(names, logits, self.judge_names, self.walkers, self.rng) | {
+            "fid": frechet_distance(f, self.f_test)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--per-class", type=int, default=4, help="samples per walker from each second stage")
@@ -59,29 +99,11 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=Path("benchmarks/results/zero-shot-families.json"))
     args = ap.parse_args()
     started = time.monotonic()
-    cfg = corpus_config(load_config("pretrain"))
-    data = load_run_data(cfg)
-    rec, card = load_recognizer(RECOGNIZER)
-    seen = set(card.train_ids or [])
-    ids = data.dataset.ids
-    test = np.array([i for i in data.indices("test") if ids[i] not in seen])
-    if len(test) < 100:
-        sys.exit(f"error: only {len(test)} corpus test recordings are new to {RECOGNIZER.name}; is this its corpus?")
-    walkers = list(data.dataset.class_names)
-    unknown = sorted(set(walkers) - set(card.class_names))
-    if unknown:
-        sys.exit(f"error: {RECOGNIZER.name} does not know the corpus walkers {unknown[:3]}...")
-    rng = np.random.default_rng(0)
-    train = rng.choice(data.indices("train"), len(test), replace=False)
-    x_test = data.dataset.x[test]
-    names_test = [walkers[c] for c in data.dataset.labels[test]]
-    f_test, logits = embed(rec, x_test)
-    f_floor, _ = embed(rec, data.dataset.x[train])
-    real = judged(names_test, logits, card.class_names, walkers, rng)
-    record = {**provenance(" ".join(["python", *sys.argv])), "recognizer": RECOGNIZER.name,
-              "recognizer_sha256": card_sha(RECOGNIZER), "judge_classes": len(card.class_names), "test": len(test),
-              "left_out_seen": int(len(data.indices("test")) - len(test)), "walkers": len(walkers),
-              "per_class": args.per_class, "real": real, "fid_floor": frechet_distance(f_floor, f_test),
+    try:
+        judge = Judge()
+    except MdaugError as e:
+        sys.exit(f"error: {e}")
+    record = {**provenance(" ".join(["python", *sys.argv])), **judge.about(), "per_class": args.per_class,
               "families": {}}
     for family in args.families.split(","):
         name = f"{family}-64x64"
@@ -89,10 +111,7 @@ def main() -> None:
             print(f"{name}: not shipped, skipped")
             continue
         pre = load_pretrained_autoencoder(SHIPPED / name)
-        xr = reconstruct(pre.model, x_test)
-        f_r, l_r = embed(rec, xr)
-        row = {"stage1": name, "reconstructions": judged(names_test, l_r, card.class_names, walkers, rng)
-               | {"fid": frechet_distance(f_r, f_test)}}
+        row = {"stage1": name, "reconstructions": judge.judge(reconstruct(pre.model, judge.x_test), judge.names_test)}
         for kind in ("ldm", "prior"):
             folder = SHIPPED / f"{name}-{kind}"
             if not folder.is_dir():
@@ -101,15 +120,14 @@ def main() -> None:
             labels = np.repeat(np.arange(len(s2.class_names)), args.per_class)
             t = time.monotonic()
             x = generate(s2, labels, s2.default_settings(), seed=0)
-            f_g, l_g = embed(rec, x)
-            row[kind] = judged([s2.class_names[c] for c in labels], l_g, card.class_names, walkers, rng) | {
-                "fid": frechet_distance(f_g, f_test), "model": folder.name, "sampling": s2.card.sampling,
-                "seconds": round(time.monotonic() - t, 1)}
+            row[kind] = judge.judge(x, [s2.class_names[c] for c in labels]) | {
+                "model": folder.name, "sampling": s2.card.sampling, "seconds": round(time.monotonic() - t, 1)}
         record["families"][family] = row
-        print(family, {k: round(v["identity"] / real["identity"], 2) for k, v in row.items() if isinstance(v, dict)})
+        real = judge.real["identity"]
+        print(family, {k: round(v["identity"] / real, 2) for k, v in row.items() if isinstance(v, dict)})
     record["wall_s"] = round(time.monotonic() - started, 1)
     args.results.write_text(json.dumps(record, indent=1) + "\n")
-    print(f"real {real['identity']:.3f}; wrote {args.results}")
+    print(f"real {judge.real['identity']:.3f}; wrote {args.results}")
 
 
 def card_sha(folder: Path) -> str:

@@ -82,7 +82,8 @@ def test_the_measured_fid_and_codes_are_those_of_the_test_splits_reconstructions
     assert m.fid_reconstructions == pytest.approx(fid) and fid > 0
     assert m.latent == health.stats() and 0 < m.latent.codebook_usage_pct <= 100
     assert np.isclose(m.latent.perplexity, health.stats().perplexity) and m.latent.perplexity >= 1
-    record = PretrainingRecord.model_validate_json((STAGE1[0] / PRETRAINING_RECORD).read_text())
+    kl = next(f for f in STAGE1 if f.name == "kl-64x64")
+    record = PretrainingRecord.model_validate_json((kl / PRETRAINING_RECORD).read_text())
     card = model_card(record.model_copy(update={"measured": {"gait": m}}))
     used = f"{m.latent.codebook_usage_pct:.0f}% of the codebook used, perplexity {m.latent.perplexity:.0f}"
     assert f"gait: {used}" in card
