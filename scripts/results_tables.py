@@ -737,7 +737,7 @@ def render_demo_families() -> str:
 def _judged(j: dict[str, Any] | None, real: float) -> str:
     """Identity with its interval and its ratio to the real rate."""
     if j is None:
-        return "-"
+        return "- | -"
     return (f"{100 * j['identity']:.1f}% [{100 * j['low']:.1f}, {100 * j['high']:.1f}] ({j['identity'] / real:.2f}x)"
             f" | {j['fid']:.1f}")
 
