@@ -71,3 +71,19 @@ def test_a_multi_process_launch_is_refused_with_what_to_do(cli, tmp_path, monkey
     code, _, err = cli("run", "--out", tmp_path / "run", "--config", "tiny")
     assert_one_line_error(code, err, "one process")
     assert not (tmp_path / "run").exists()
+
+
+def test_prior_on_the_command_line_adds_the_code_prior_to_a_finished_run(pipeline, cli):
+    out, _ = pipeline
+    stamp = (out / "ldm" / "final" / "mdaug.json").stat().st_mtime_ns
+    code, _, err = cli("run", "--out", out, "--config", "tiny", "--family", "vq", "--prior", "ldm.conditions=auto")
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (out / "prior" / "final" / "mdaug.json").exists() and metrics["generation"]["prior"]["kind"] == "prior"
+    assert metrics["summary"]["prior_fid"] >= 0 and (out / "ldm" / "final" / "mdaug.json").stat().st_mtime_ns == stamp
+
+
+def test_prior_for_a_family_without_codes_is_refused_before_anything(cli, tmp_path):
+    code, _, err = cli("run", "--out", tmp_path / "run", "--config", "tiny", "--family", "kl", "--prior")
+    assert_one_line_error(code, err, "code prior needs discrete codes")
+    assert not (tmp_path / "run").exists()

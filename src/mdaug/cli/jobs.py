@@ -19,6 +19,9 @@ def run_cmd(
     preset: str = typer.Option("quick", "--config", "-c", help=f"Preset or YAML: {PRESETS_HELP}."),
     old_preset: Optional[str] = typer.Option(None, "--preset", hidden=True),
     family: Optional[str] = FAMILY,
+    prior: bool = typer.Option(False, "--prior/--no-prior",
+                               help="Also train and evaluate the code prior beside latent diffusion (families with "
+                                    "codes: vq, vqgan, rq, fsq; from the shipped one where it fits)."),
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
     """The whole job: data -> split -> recogniser -> stage 1 -> stage 2 -> augmented dataset -> diagnostics,
@@ -26,7 +29,7 @@ def run_cmd(
     from mdaug.workflows.pipeline import run_pipeline
 
     run_pipeline(out_dir, preset=old_preset or preset, family=family, data=data, overrides=list(overrides or []),
-                 console=out)
+                 console=out, prior=prior)
 
 
 @app.command("benchmark", rich_help_panel="Run")
