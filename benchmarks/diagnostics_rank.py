@@ -149,15 +149,19 @@ def main() -> None:
             load_config(args.preset, VARIANTS[n] + ldm)
         except MdaugError as e:
             sys.exit(f"error: variant {n}: {e}")
+    try:
+        old = json.loads(args.results.read_text()) if args.results.exists() else None
+    except (OSError, ValueError) as e:
+        sys.exit(f"error: {args.results} is not a readable results file ({type(e).__name__}); move it away or give "
+                 "another --results")
+    if old and (old.get("preset"), old.get("ldm_overrides")) != (args.preset, ldm):
+        sys.exit(f"error: {args.results} holds models of preset {old.get('preset')} with stage-2 overrides "
+                 f"{old.get('ldm_overrides')}; write these to a new --results")
     cfg = load_config(args.preset)
     recognizer = args.out / "recognizer-eval"
     train_or_resume(recognizer, lambda r: train_recognizer(cfg, recognizer, role="eval", resume=r,
                                                            data=load_run_data(cfg))) \
         if not run_finished(recognizer) else None
-    old = json.loads(args.results.read_text()) if args.results.exists() else None
-    if old and (old.get("preset"), old.get("ldm_overrides")) != (args.preset, ldm):
-        sys.exit(f"error: {args.results} holds models of preset {old.get('preset')} with stage-2 overrides "
-                 f"{old.get('ldm_overrides')}; write these to a new --results")
     rows = [model_row(n, VARIANTS[n], args.out, recognizer, ldm, args.preset) for n in names]
     try:
         rows = merged(old, rows)

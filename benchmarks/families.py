@@ -85,7 +85,11 @@ def main() -> None:
     a = ap.parse_args()
     out = (a.out or Path(f"runs/families-{a.preset}")) / a.family
     results = a.results or Path(f"benchmarks/results/families-{a.preset}.json")
-    old = json.loads(results.read_text()) if results.exists() else None
+    try:
+        old = json.loads(results.read_text()) if results.exists() else None
+    except (OSError, ValueError) as e:
+        sys.exit(f"error: {results} is not a readable results file ({type(e).__name__}); move it away or give "
+                 "another --results")
     if old and old.get("overrides", []) != a.overrides:
         sys.exit(f"error: {results} holds families run with the overrides {old.get('overrides', [])}, not "
                  f"{a.overrides}; give the same, or write to a new --results")
