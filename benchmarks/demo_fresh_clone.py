@@ -82,6 +82,8 @@ def main() -> None:
                "shared: the simulated data reused from an earlier run"}
     if a.note:
         result["note"] = a.note
+    timings = work / "runs" / "demo" / "timings.json"  # seconds per step of the pipeline (mdaug run writes it)
+    result["step_seconds"] = json.loads(timings.read_text())["seconds"]
     result["metrics"] = {k: metrics[k] for k in ("summary", "reconstruction", "generation", "utility") if k in metrics}
     a.results.write_text(json.dumps(result, indent=1, default=float) + "\n")
     print(f"setup {setup / 60:.1f} min, demo {pipeline / 60:.1f} min, peak {peak_gb:.2f} GB -> {a.results}")

@@ -39,6 +39,11 @@ def test_the_pipeline_writes_every_part_and_the_report(pipeline):
     assert {"snr_db", "radial_speed_mps"} <= set(metrics["conditions"]["controllability"])
     assert "Utility by condition" in text and "unseen conditions" in text
     assert "no figure" not in text
+    # where the minutes went: every step timed, by its key
+    seconds = json.loads((out / "timings.json").read_text())["seconds"]
+    assert list(seconds) == ["recognizer", "ae", "reconstruction", "diagnose", "ldm", "ldm_eval", "conditions",
+                             "utility", "export", "report"]
+    assert all(v > 0 for v in seconds.values())
 
 
 def test_a_rerun_skips_finished_steps_and_redoes_only_what_is_missing(pipeline, capsys):
@@ -46,8 +51,14 @@ def test_a_rerun_skips_finished_steps_and_redoes_only_what_is_missing(pipeline, 
     stamps = {p: (out / p).stat().st_mtime_ns for p in ("ae/final/mdaug.json", "ldm/final/mdaug.json",
                                                         "utility/budget-4/repeat-0/pool-anchored.npz")}
     (out / "ldm" / "eval" / "generation.json").unlink()  # as if killed before the evaluation finished
+    before = json.loads((out / "timings.json").read_text())["seconds"]
     run_pipeline(out, preset="tiny", family="vq", overrides=["ldm.conditions=auto"])
     assert all((out / p).stat().st_mtime_ns == t for p, t in stamps.items())
+    # the skipped steps keep the times of the run that made them; the redone ones are timed anew
+    after = json.loads((out / "timings.json").read_text())["seconds"]
+    assert list(after) == list(before)
+    assert {k: v for k, v in after.items() if k not in ("ldm_eval", "report")} == \
+        {k: v for k, v in before.items() if k not in ("ldm_eval", "report")}
     assert (out / "ldm" / "eval" / "generation.json").exists()
     assert capsys.readouterr().out.count("done before: skipped") >= 7
 
@@ -81,6 +92,7 @@ def test_prior_on_the_command_line_adds_the_code_prior_to_a_finished_run(pipelin
     metrics = json.loads((out / "metrics.json").read_text())
     assert (out / "prior" / "final" / "mdaug.json").exists() and metrics["generation"]["prior"]["kind"] == "prior"
     assert metrics["summary"]["prior_fid"] >= 0 and (out / "ldm" / "final" / "mdaug.json").stat().st_mtime_ns == stamp
+    assert {"prior", "prior_eval"} <= set(json.loads((out / "timings.json").read_text())["seconds"])
 
 
 def test_prior_for_a_family_without_codes_is_refused_before_anything(cli, tmp_path):

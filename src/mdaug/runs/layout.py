@@ -69,6 +69,7 @@ class PipelineFolders:
         OUT/synthetic/        the augmented dataset, in the input's format, with its manifest
         OUT/utility/          downstream utility
         OUT/report.html, OUT/metrics.json, OUT/pipeline.json (its plan), OUT/config.yaml
+        OUT/timings.json      seconds each step took (where its minutes went)
     """
 
     root: Path
@@ -103,6 +104,10 @@ class PipelineFolders:
     @property
     def plan(self) -> Path:
         return self.root / "pipeline.json"
+
+    @property
+    def timings(self) -> Path:
+        return self.root / "timings.json"
 
     @property
     def config(self) -> Path:

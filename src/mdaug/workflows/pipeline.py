@@ -5,6 +5,7 @@ stopped (across notebook time limits too). The folder's layout is mdaug.runs.lay
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -111,6 +112,15 @@ def _first_difference(a: object, b: object, prefix: str) -> str | None:
                 return found
         return None
     return None if a == b else f"{prefix[:-1]} is {a!r} there and {b!r} now"
+
+
+def record_timing(path: Path, key: str, seconds: float) -> None:
+    """Set one step's seconds in the run's timings.json ({"seconds": {step key: seconds}}), keeping the steps timed
+    before a resume: where a run's minutes went, for the estimates and the benchmarks. A step that runs again (its
+    output was removed) is timed anew; one skipped as done keeps its first time."""
+    timings = json.loads(path.read_text()) if path.exists() else {"seconds": {}}
+    timings["seconds"][key] = round(seconds, 1)
+    atomic_write_text(path, json.dumps(timings, indent=1) + "\n")
 
 
 class Pipeline:
@@ -274,6 +284,7 @@ class Pipeline:
             t = time.monotonic()
             s.run()
             clock.ran(i, time.monotonic() - t)
+            record_timing(self.folders.timings, s.cost, time.monotonic() - t)
         con.rule(f"finished in {(time.monotonic() - self.t0) / 60:.1f} min")
         con.print(f"report: {self.page[0]}")
         return self.page[0]
@@ -285,4 +296,4 @@ def run_pipeline(out: Path, *, preset: str = "quick", family: str | None = None,
     return Pipeline(cfg, out, console or Console(), prior=prior).run()
 
 
-__all__ = ["Pipeline", "check_pipeline_folder", "pipeline_config", "run_pipeline"]
+__all__ = ["Pipeline", "check_pipeline_folder", "pipeline_config", "record_timing", "run_pipeline"]
