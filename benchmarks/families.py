@@ -10,9 +10,12 @@ hours on 2 CPU cores, and runs/ may not outlive a session, so the families are m
 The overrides must be the same in every call of one results file (the file refuses others), so that every family
 ran the same recipe.
 
-The evaluation recogniser is trained with a fixed seed on the same data and split in every call, so every family is
-judged by the same one; a family is added to the file only when its recogniser names the real test split exactly as
-the families already there were judged (the real rate to the last digit), else the call stops and says so.
+The recognisers of the real data (the evaluation recogniser, and each utility study's arms without synthetic data)
+are shared between the calls through OUT/recognisers (mdaug.workflows.utility.recognisers.RecogniserStore): the first
+family trains them, later ones copy them, which saves about half of a family's study. The evaluation recogniser is
+trained with a fixed seed on the same data and split in every call, so every family is judged by the same one; a
+family is added to the file only when its recogniser names the real test split exactly as the families already there
+were judged (the real rate to the last digit), else the call stops and says so.
 Writes benchmarks/results/families-PRESET.json (per family: the run's metrics.json parts, the minutes it took, the
 command and date); a family measured again replaces its row.
 """
@@ -94,10 +97,12 @@ def main() -> None:
         sys.exit(f"error: {results} holds families run with the overrides {old.get('overrides', [])}, not "
                  f"{a.overrides}; give the same, or write to a new --results")
     command = " ".join(["python", *sys.argv])
-    benchmark = " ".join([f"mdaug benchmark --config {a.preset} --families {a.family} --out {out}", *a.overrides])
+    benchmark = " ".join([f"mdaug benchmark --config {a.preset} --families {a.family} --out {out} --recognisers "
+                          f"{out.parent / 'recognisers'}", *a.overrides])
     started = time.monotonic()
     try:
-        run_benchmark(out, preset=a.preset, families=(a.family,), overrides=a.overrides, command=benchmark)
+        run_benchmark(out, preset=a.preset, families=(a.family,), overrides=a.overrides, command=benchmark,
+                      recognisers=out.parent / "recognisers")
         metrics = json.loads((out / a.family / "metrics.json").read_text())
         parts = {k: metrics[k] for k in PARTS if k in metrics}
         row = {**provenance(command), "benchmark": benchmark, "minutes": round((time.monotonic() - started) / 60, 1),

@@ -43,10 +43,16 @@ def benchmark_cmd(
                                  help="Stage-1 families, comma-separated."),
     prior: bool = typer.Option(True, "--prior/--no-prior",
                                help="Also train and evaluate the code prior (code families)."),
+    recognisers: Optional[Path] = typer.Option(
+        None, "--recognisers", help="Folder of recognisers of the real data shared with other benchmarks "
+        "(default OUT/recognisers): the evaluation recogniser and the utility arms without synthetic data, "
+        "each copied when one there was trained exactly so."),
     overrides: Optional[list[str]] = OVERRIDES,
 ) -> None:
     """Every stage-1 family on the same data and budget, each with latent diffusion (and the code prior), then one
-    table: reconstruction, latent health, generation quality, identity and utility gain."""
+    table: reconstruction, latent health, generation quality, identity and utility gain. The recognisers that do not
+    depend on the family (the evaluation recogniser, the utility study's real and classical arms) are trained once
+    and shared."""
     import shlex
     import sys
 
@@ -54,7 +60,8 @@ def benchmark_cmd(
 
     names = tuple(f.strip() for f in families.split(",") if f.strip())
     run_benchmark(out_dir, preset=old_preset or preset, families=names, data=data, overrides=list(overrides or []),
-                  prior=prior, console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+                  prior=prior, console=out, command="mdaug " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+                  recognisers=recognisers)
 
 
 @app.command("tour", rich_help_panel="Run")

@@ -2,6 +2,9 @@
 pipeline (latent diffusion, plus the code prior for the code families), then one comparison table.
 
     OUT/recognizer-eval/   the evaluation recogniser, trained once and shared (same data, split and seed)
+    OUT/recognisers/       the recognisers of the real data the families share (the evaluation recogniser, and
+                           each utility study's arms without synthetic data): trained by the first family that
+                           needs one, copied by the others (--recognisers: a folder shared with other benchmarks)
     OUT/<family>/          one `mdaug run` folder per family
     OUT/benchmark.md       the `mdaug compare` table of the families, with the command that made it
     OUT/benchmark.json     its rows
@@ -22,13 +25,13 @@ from mdaug.files import atomic_write_text, copy_tree_atomic
 from mdaug.models.stage2 import CODE_FAMILIES
 from mdaug.runs.layout import CHECKPOINTS, PipelineFolders, run_finished
 from mdaug.runs.run_data import load_run_data
-from mdaug.training.recognizer import train_recognizer
-from mdaug.workflows.pipeline import Pipeline, pipeline_config
-from mdaug.workflows.steps import Plan, claim_folder, refuse_foreign_files, train_or_resume
+from mdaug.workflows.pipeline import Pipeline, evaluation_recogniser, pipeline_config
+from mdaug.workflows.steps import Plan, claim_folder, refuse_foreign_files
+from mdaug.workflows.utility.recognisers import RecogniserStore
 
 FAMILIES = ("kl", "vq", "vqgan", "rq", "fsq")
 """Every stage-1 family (the parameterless pixels control aside: `--families pixels` adds it)."""
-PLAN, TABLE = "benchmark-plan.json", "benchmark.md"
+PLAN, TABLE, RECOGNISERS = "benchmark-plan.json", "benchmark.md", "recognisers"
 
 
 class BenchmarkPlan(Plan):
@@ -54,13 +57,15 @@ def _check_out(out: Path, families: tuple[str, ...]) -> None:
         raise MdaugError(f"--out {out} is a file; choose a folder")
     if not out.is_dir() or (out / PLAN).exists():
         return
-    refuse_foreign_files(out, {PLAN, TABLE, PipelineFolders(out).recognizer.name, *families}, "mdaug benchmark")
+    refuse_foreign_files(out, {PLAN, TABLE, PipelineFolders(out).recognizer.name, RECOGNISERS, *families},
+                         "mdaug benchmark")
 
 
 def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...] = FAMILIES, data: Path | None = None,
                   overrides: list[str] | None = None, prior: bool = True, console: Console | None = None,
-                  command: str | None = None) -> tuple[Path, str]:
-    """Run (or continue) the benchmark into `out`; returns the table's path and the table."""
+                  command: str | None = None, recognisers: Path | None = None) -> tuple[Path, str]:
+    """Run (or continue) the benchmark into `out`; returns the table's path and the table. `recognisers`: the
+    folder of shared recognisers of the real data (default OUT/recognisers; another benchmark's, to share with it)."""
     out, con = Path(out), console or Console()
     if not families:
         raise MdaugError("no families to benchmark; give at least one of kl, vq, vqgan, rq, fsq")
@@ -75,17 +80,17 @@ def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...]
                          overrides=list(overrides or []), prior=prior)
     claim_folder(out / PLAN, plan, f"{out} holds a benchmark with another plan ({out / PLAN}); use a new --out")
 
-    shared = PipelineFolders(out).recognizer
+    shared, store = PipelineFolders(out).recognizer, RecogniserStore(recognisers or out / RECOGNISERS)
     con.rule("evaluation recogniser, shared by every family")
     if run_finished(shared):
         con.print("done before: skipped")
     else:
-        train_or_resume(shared, lambda r: train_recognizer(first, shared, role="eval", resume=r, console=con,
-                                                           data=run_data))
+        evaluation_recogniser(first, shared, run_data, con, store)
     for i, family in enumerate(families, 1):
         con.rule(f"family {i}/{len(families)}: {family}", style="bold")
         share_recognizer(shared, out / family)
-        Pipeline(cfgs[family], out / family, con, prior=prior and family in CODE_FAMILIES).run()
+        Pipeline(cfgs[family], out / family, con, prior=prior and family in CODE_FAMILIES,
+                 recognisers=store.folder).run()
 
     rows, table = compare_table([out / f for f in families])
     how = command or f"mdaug benchmark --config {preset} --families {','.join(families)}"

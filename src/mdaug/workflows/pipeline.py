@@ -30,7 +30,7 @@ from mdaug.runs.loading import load_stage2
 from mdaug.runs.run_data import RunData, load_run_data
 from mdaug.sampling.export import MANIFEST
 from mdaug.training.autoencoder import train_autoencoder
-from mdaug.training.recognizer import train_recognizer
+from mdaug.training.recognizer import role_seed, selection_rows, train_recognizer
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.estimate import Clock, minutes, step_costs
 from mdaug.workflows.pools import StrategyChoice, export_with_strategy
@@ -46,7 +46,7 @@ from mdaug.workflows.steps import (
 from mdaug.workflows.utility import UTILITY_JSON, check_plan, run_utility
 from mdaug.workflows.utility.budget import strategies_to_run
 from mdaug.workflows.utility.choice import largest_budget, most_chosen
-from mdaug.workflows.utility.recognisers import user_recipe
+from mdaug.workflows.utility.recognisers import RecogniserStore, user_recipe
 
 
 class PipelinePlan(Plan):
@@ -123,10 +123,31 @@ def record_timing(path: Path, key: str, seconds: float) -> None:
     atomic_write_text(path, json.dumps(timings, indent=1) + "\n")
 
 
-class Pipeline:
-    """The steps of one run into `out`; `prior` adds a code prior beside latent diffusion (code families only)."""
+def evaluation_recogniser(cfg: Config, target: Path, data: RunData, console: Console | None,
+                          store: RecogniserStore | None = None) -> None:
+    """Train (or resume) the evaluation recogniser into `target`, or copy the one in `store` trained exactly so
+    (same recipe, seed and samples), and file a newly trained one there."""
+    shared = None
+    if store is not None:
+        fit, val, _ = selection_rows(data, cfg, role_seed(cfg, "eval"))
+        ids = data.dataset.ids
+        shared = (cfg, [ids[i] for i in fit], [ids[i] for i in val])
+        store.fetch(*shared, target, console)
+    if not run_finished(target):
+        train_or_resume(target, lambda r: train_recognizer(cfg, target, role="eval", resume=r, console=console,
+                                                           data=data))
+    if shared is not None:
+        store.keep(*shared, target)
 
-    def __init__(self, cfg: Config, out: Path, console: Console, *, prior: bool = False) -> None:
+
+class Pipeline:
+    """The steps of one run into `out`; `prior` adds a code prior beside latent diffusion (code families only);
+    `recognisers`: a folder of recognisers of the same real data shared with other runs (RecogniserStore; `mdaug
+    benchmark` shares one between its families), for the evaluation recogniser and the utility study's arms without
+    synthetic data."""
+
+    def __init__(self, cfg: Config, out: Path, console: Console, *, prior: bool = False,
+                 recognisers: Path | None = None) -> None:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # set by accelerate launch / torchrun
             raise MdaugError("mdaug run is one process; launch the training commands (train-recognizer, train-ae, "
                              "train-ldm) with accelerate into OUT/recognizer-eval, OUT/ae, OUT/ldm, then run "
@@ -139,6 +160,7 @@ class Pipeline:
             raise MdaugError(f"a code prior needs discrete codes; family {cfg.ae.family} has none "
                              f"(use one of {', '.join(CODE_FAMILIES)})")
         self.cfg, self.out, self.console, self.prior = cfg, Path(out), console, prior
+        self.store = None if recognisers is None else RecogniserStore(recognisers)
         self.folders = PipelineFolders(self.out)
         self.t0 = time.monotonic()
         self.page: list[Path] = []
@@ -231,9 +253,7 @@ class Pipeline:
         cfg, f, con = self.cfg, self.folders, self.console
         return [
             Step("evaluation recogniser (real training split only)", lambda: run_finished(f.recognizer),
-                 lambda: train_or_resume(f.recognizer, lambda r: train_recognizer(cfg, f.recognizer, role="eval",
-                                                                                  resume=r, console=con, data=data)),
-                 "recognizer"),
+                 lambda: evaluation_recogniser(cfg, f.recognizer, data, con, self.store), "recognizer"),
             Step(f"stage 1: {cfg.ae.family} autoencoder", lambda: run_finished(f.ae),
                  lambda: train_or_resume(f.ae, lambda r: train_autoencoder(cfg, f.ae, resume=r, console=con,
                                                                            data=data)),
@@ -246,7 +266,8 @@ class Pipeline:
             *(self._stage2_steps("prior") if self.prior else []),
             Step("downstream utility", lambda: (f.utility / UTILITY_JSON).exists(),
                  lambda: run_utility(cfg, f.utility, console=con, reuse=(f.ae, f.stage2(EXPORT_KIND)),
-                                     real_recogniser=f.recognizer), "utility"),
+                                     real_recogniser=f.recognizer,
+                                     store=None if self.store is None else self.store.folder), "utility"),
             Step(f"augmented dataset ({cfg.utility.synthetic_per_class} per class, the chosen strategy)",
                  lambda: (f.synthetic / MANIFEST).exists(), lambda: self._export(data), "export"),
             Step("report", lambda: False, lambda: self.page.extend(write_report(self.out)), "report"),
@@ -296,4 +317,5 @@ def run_pipeline(out: Path, *, preset: str = "quick", family: str | None = None,
     return Pipeline(cfg, out, console or Console(), prior=prior).run()
 
 
-__all__ = ["Pipeline", "check_pipeline_folder", "pipeline_config", "record_timing", "run_pipeline"]
+__all__ = ["Pipeline", "check_pipeline_folder", "evaluation_recogniser", "pipeline_config", "record_timing",
+           "run_pipeline"]

@@ -35,7 +35,7 @@ from mdaug.runs.run_data import check_data_path
 from mdaug.workflows.steps import Plan, claim_folder
 from mdaug.workflows.utility.budget import budget_config, budget_name, check_strategies, fit_batches, run_budget
 from mdaug.workflows.utility.figure import utility_figure
-from mdaug.workflows.utility.recognisers import evaluation_recogniser_reusable, user_recipe
+from mdaug.workflows.utility.recognisers import RecogniserStore, evaluation_recogniser_reusable, user_recipe
 from mdaug.workflows.utility.summary import interval, summarise, verdict
 from mdaug.workflows.utility.synthetic import with_synthetic
 
@@ -61,12 +61,15 @@ def check_plan(cfg: Config) -> None:
 
 
 def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
-                reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> UtilityReport:
+                reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None,
+                store: Path | None = None) -> UtilityReport:
     """Every budget and repeat of cfg.utility into `out` (continuing what is there); writes utility.json
     and utility.png and returns the report. `reuse`: the finished stage-1 and stage-2 runs of the full
     training split, used for budget 'all' instead of training them there. `real_recogniser`: a finished
     evaluation recogniser of the full training split, taken as the real-only recogniser of budget 'all',
-    repeat 0 when its recipe, seed and samples are that recogniser's (checked)."""
+    repeat 0 when its recipe, seed and samples are that recogniser's (checked). `store`: a folder of recognisers
+    shared with other studies of the same real data (RecogniserStore): the arms without synthetic data are taken from
+    it when one there was trained exactly so, and filed in it when trained here."""
     out = Path(out)
     u = cfg.utility
     if not u.budgets:
@@ -75,14 +78,15 @@ def run_utility(cfg: Config, out: Path, *, console: Console | None = None,
     out.mkdir(parents=True, exist_ok=True)
     lock = hold_lock(out, "utility study")  # held for as long as the study runs
     try:
-        return _run_utility(cfg, out, console=console, reuse=reuse, real_recogniser=real_recogniser)
+        return _run_utility(cfg, out, console=console, reuse=reuse, real_recogniser=real_recogniser,
+                            store=None if store is None else RecogniserStore(store))
     finally:
         if lock is not None:
             lock.close()
 
 
 def _run_utility(cfg: Config, out: Path, *, console: Console | None, reuse: tuple[Path, Path] | None,
-                 real_recogniser: Path | None) -> UtilityReport:
+                 real_recogniser: Path | None, store: RecogniserStore | None) -> UtilityReport:
     u = cfg.utility
     plan = UtilityPlan(budgets=[budget_name(b) for b in u.budgets], seeds=u.seeds, family=cfg.ae.family,
                        generator=u.generator, strategies=[s.name for s in u.strategies])
@@ -101,7 +105,8 @@ def _run_utility(cfg: Config, out: Path, *, console: Console | None, reuse: tupl
             share = k == "all" and (repeat > 0 or reuse is not None)
             records.append(run_budget(cfg, out / f"budget-{budget_name(k)}" / f"repeat-{repeat}", k, repeat,
                                       console=console, reuse=shared if share else None,
-                                      real_recogniser=real_recogniser if k == "all" and repeat == 0 else None))
+                                      real_recogniser=real_recogniser if k == "all" and repeat == 0 else None,
+                                      store=store))
     summary = summarise(records)
     report = UtilityReport(
         **plan.model_dump(), records=records, summary=summary, verdict=verdict(summary),

@@ -55,7 +55,7 @@ from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.pools import draw_pool
 from mdaug.workflows.steps import train_once
 from mdaug.workflows.utility.choice import best_on_validation
-from mdaug.workflows.utility.recognisers import same_recogniser, user_recipe
+from mdaug.workflows.utility.recognisers import RecogniserStore, same_recogniser, user_recipe
 from mdaug.workflows.utility.synthetic import cached_pool, with_synthetic
 
 
@@ -154,9 +154,16 @@ def check_strategies(cfg: Config) -> None:
                          "one without conditions: fill")
 
 
-def _recogniser(rc: Config, rec_dir: Path, data: RunData, console: Console | None, what: str) -> tuple[float, float]:
-    """Train (or reuse) a recogniser; its (validation, test) accuracy."""
+def _recogniser(rc: Config, rec_dir: Path, data: RunData, console: Console | None, what: str,
+                shared: tuple[RecogniserStore, list[str], list[str]] | None = None) -> tuple[float, float]:
+    """Train (or reuse) a recogniser; its (validation, test) accuracy. `shared`: a store of recognisers of the real
+    data and the (fit, selection) ids this one trains on: one trained exactly so is copied from it instead of
+    trained, and one trained here is filed in it."""
+    if shared is not None:
+        shared[0].fetch(rc, shared[1], shared[2], rec_dir, console)
     train_once(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data), console, what)
+    if shared is not None:
+        shared[0].keep(rc, shared[1], shared[2], rec_dir)
     _, card = load_recognizer(rec_dir)
     if card.test_accuracy is None:
         raise MdaugError(f"{rec_dir}: no test accuracy (the test split is empty); the utility study needs held-out "
@@ -173,10 +180,13 @@ class Budget:
     """The recognisers of one (budget, repeat), on its real data and its generative models."""
 
     def __init__(self, cfg: Config, folder: Path, real: RunData, s2_dir: Path | None, repeat: int,
-                 console: Console | None) -> None:
+                 console: Console | None, store: RecogniserStore | None = None) -> None:
         self.cfg, self.folder, self.real, self.s2_dir, self.repeat = cfg, folder, real, s2_dir, repeat
         self.con = console
         self.fit, self.val, _ = selection_rows(real, cfg, role_seed(cfg, "eval"))
+        ids = real.dataset.ids
+        # the arms without synthetic data depend on nothing generative: shared with other studies through `store`
+        self.shared = None if store is None else (store, [ids[i] for i in self.fit], [ids[i] for i in self.val])
         self.record = UtilityRecord(budget="", repeat=repeat, real_train=len(real.split.train),
                                     real_val=len(self.val), synthetic=0, strategy="", accuracy={}, val_accuracy={},
                                     candidates=[], real_files_seen={})
@@ -194,7 +204,7 @@ class Budget:
                 copy_tree_atomic(real_recogniser, rec_dir, skip=(CHECKPOINTS,))
                 if self.con:
                     self.con.print(f"  recogniser on real: the same training as {real_recogniser}; copied")
-        self._arm(REAL, rc, self.real, rec_dir)
+        self._arm(REAL, rc, self.real, rec_dir, self.shared)
         tried, doses = [], self.cfg.utility.snr_drop_db
         if any(d > 0 for d in doses) and (self.real.channels != 1 or self.real.dataset.info.dynamic_range_db_mixed):
             doses = (0.0,)
@@ -204,7 +214,7 @@ class Budget:
             self.dose_dirs[f"{dose:g}"] = self.folder / classical_folder(dose)
             rc = user_recipe(self.cfg, len(self.fit), classical=True, snr_drop_db=dose)
             what = "recogniser on real+classical" + (f" (SNR lowered by up to {dose:g} dB)" if dose > 0 else "")
-            val, test = _recogniser(rc, self.folder / classical_folder(dose), self.real, self.con, what)
+            val, test = _recogniser(rc, self.folder / classical_folder(dose), self.real, self.con, what, self.shared)
             tried.append((val, test, dose))
         val, test, self.dose = best_on_validation(tried, lambda t: t[0])
         self.record.snr_drop_db = self.dose
@@ -219,7 +229,7 @@ class Budget:
             self._note("no shipped pretrained recogniser fits this data's size and recognizer.channels: its arm is "
                        "left out")
             return
-        self._arm(PRETRAINED, rc, self.real, self.folder / self._dosed("recognizer-pretrained-classical"))
+        self._arm(PRETRAINED, rc, self.real, self.folder / self._dosed("recognizer-pretrained-classical"), self.shared)
 
     def _note(self, text: str) -> None:
         """Say what was left out, in the console and in the record."""
@@ -227,8 +237,9 @@ class Budget:
         if self.con:
             self.con.print(f"  {text}", highlight=False)
 
-    def _arm(self, arm: str, rc: Config, data: RunData, rec_dir: Path) -> tuple[float, float]:
-        val, test = _recogniser(rc, rec_dir, data, self.con, f"recogniser on {arm}")
+    def _arm(self, arm: str, rc: Config, data: RunData, rec_dir: Path,
+             shared: tuple[RecogniserStore, list[str], list[str]] | None = None) -> tuple[float, float]:
+        val, test = _recogniser(rc, rec_dir, data, self.con, f"recogniser on {arm}", shared)
         self._record_arm(arm, val, test, rec_dir)
         return val, test
 
@@ -356,11 +367,13 @@ def _guidance(stage2: Stage2Model, strategy: StrategyConfig) -> float:
 
 
 def run_budget(cfg: Config, folder: Path, budget: int | str, repeat: int, *, console: Console | None = None,
-               reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None) -> UtilityRecord:
+               reuse: tuple[Path, Path] | None = None, real_recogniser: Path | None = None,
+               store: RecogniserStore | None = None) -> UtilityRecord:
     """One (budget, repeat): stage 1, stage 2, the arms' recognisers. Returns its record. `reuse`: finished
     (stage-1 run, stage-2 run) to use instead of training, when they saw exactly this budget's real training
     samples (checked). `real_recogniser`: a finished recogniser run copied in as the real-only one when it was
-    trained exactly as that one would be (checked; e.g. the pipeline's evaluation recogniser), else ignored."""
+    trained exactly as that one would be (checked; e.g. the pipeline's evaluation recogniser), else ignored.
+    `store`: recognisers shared with other studies, for the arms without synthetic data."""
     budget_cfg = budget_config(cfg, budget, repeat)
     budget_data = load_run_data(budget_cfg)
     notes = budget_data.conditions.notes  # read now: a conditions file that does not fit fails before any training
@@ -370,7 +383,7 @@ def run_budget(cfg: Config, folder: Path, budget: int | str, repeat: int, *, con
     ae, s2_dir, real = (generative_models(budget_cfg, folder, budget_data, budget, reuse=reuse, console=console)
                         if generative else (None, None, budget_data))
     folder.mkdir(parents=True, exist_ok=True)
-    trial = Budget(budget_cfg, folder, real, s2_dir, repeat, console)
+    trial = Budget(budget_cfg, folder, real, s2_dir, repeat, console, store)
     trial.record.budget = budget_name(budget)
     for note in notes:
         trial._note(f"conditions: {note}")

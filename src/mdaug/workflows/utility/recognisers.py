@@ -4,12 +4,17 @@ strategy says. The pipeline's evaluation recogniser is taken as the real-only ar
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
+
+from rich.console import Console
 
 from mdaug.config import Config, StrategyConfig, config_dict, saved_config
 from mdaug.errors import MdaugError
+from mdaug.files import copy_tree_atomic
 from mdaug.runs.cards import RecognizerCard, read_card
-from mdaug.runs.layout import final_dir
+from mdaug.runs.layout import CHECKPOINTS, final_dir, run_finished
 from mdaug.training.recognizer import role_seed
 
 # What decides a recogniser's training, besides its data: two runs equal here and on the same samples train
@@ -53,4 +58,43 @@ def same_recogniser(done: Path, cfg: Config, fit_ids: list[str], selection_ids: 
             and card.selection_ids == selection_ids and all(saved.get(k) == want.get(k) for k in RECOGNISER_SECTIONS))
 
 
-__all__ = ["RECOGNISER_SECTIONS", "evaluation_recogniser_reusable", "same_recogniser", "user_recipe"]
+class RecogniserStore:
+    """A folder of finished recogniser runs of the real data, shared by studies that would train them again: the
+    real, real + classical and pretrained arms of a utility study, and the evaluation recogniser, depend only on the
+    real samples and the recipe, not on the generative model, so a benchmark of several families (or a later call
+    of one) trains each once. Each run is filed under a digest of its recipe, seed and samples, and taken only when
+    `same_recogniser` confirms it was trained exactly so; a store that holds nothing fitting costs nothing. Runs are
+    kept without their checkpoints."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    @staticmethod
+    def key(cfg: Config, fit_ids: list[str], selection_ids: list[str]) -> str:
+        want = config_dict(cfg)
+        spec = {"sections": {k: want.get(k) for k in RECOGNISER_SECTIONS}, "seed": role_seed(cfg, "eval"),
+                "fit": fit_ids, "selection": selection_ids}
+        return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+    def fetch(self, cfg: Config, fit_ids: list[str], selection_ids: list[str], target: Path,
+              console: Console | None = None) -> bool:
+        """Copy the stored run trained as `cfg` on these samples into `target` (not yet finished); whether it
+        did."""
+        found = self.folder / self.key(cfg, fit_ids, selection_ids)
+        if run_finished(target) or not run_finished(found) or not same_recogniser(found, cfg, fit_ids, selection_ids):
+            return False
+        copy_tree_atomic(found, target, skip=(CHECKPOINTS,))
+        if console:
+            console.print(f"  the same training as {found} (shared recognisers): copied to {target}", highlight=False)
+        return True
+
+    def keep(self, cfg: Config, fit_ids: list[str], selection_ids: list[str], done: Path) -> None:
+        """File the finished run `done` (trained as `cfg` on these samples) in the store, unless one is there."""
+        into = self.folder / self.key(cfg, fit_ids, selection_ids)
+        if run_finished(done) and not run_finished(into) and same_recogniser(done, cfg, fit_ids, selection_ids):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            copy_tree_atomic(done, into, skip=(CHECKPOINTS,))
+
+
+__all__ = ["RECOGNISER_SECTIONS", "RecogniserStore", "evaluation_recogniser_reusable", "same_recogniser",
+           "user_recipe"]
