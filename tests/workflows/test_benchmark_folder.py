@@ -30,6 +30,10 @@ def test_a_file_is_refused_and_a_folder_of_benchmark_parts_is_accepted(cli, tmp_
     (tmp_path / "afile").write_text("x")
     code, _, err = cli("benchmark", "--out", tmp_path / "afile", "-c", "tiny", "--families", "kl")
     assert_one_line_error(code, err, "is a file")
+    code, _, err = cli("benchmark", "--out", tmp_path / "new", "--recognisers", tmp_path / "afile", "-c", "tiny",
+                       "--families", "kl")
+    assert_one_line_error(code, err, "--recognisers")
+    assert not (tmp_path / "new").exists()
     out = tmp_path / "parts"
     (out / "kl").mkdir(parents=True)  # a family's run launched into it by hand is welcome: the data is read next
     with pytest.raises(RuntimeError, match="the data was loaded"):

@@ -73,6 +73,8 @@ def run_benchmark(out: Path, *, preset: str = "quick", families: tuple[str, ...]
         raise MdaugError(f"a family is listed twice in {','.join(families)}")
     cfgs = {f: pipeline_config(preset, f, data, list(overrides or [])) for f in families}  # bad names fail here
     _check_out(out, families)
+    if recognisers is not None and Path(recognisers).exists() and not Path(recognisers).is_dir():
+        raise MdaugError(f"--recognisers {recognisers} is a file; give a folder (of shared recognisers, or a new one)")
     first = cfgs[families[0]]
     run_data = load_run_data(first, con)  # bad data fails before anything is written
     out.mkdir(parents=True, exist_ok=True)
