@@ -10,6 +10,7 @@ from safetensors.torch import load_file
 from mdaug.config import config_from_dict, saved_config
 from mdaug.runs.cards import RecognizerCard, read_card
 from mdaug.runs.layout import final_dir
+from mdaug.runs.run_data import load_run_data
 from mdaug.workflows.benchmark import run_benchmark
 from mdaug.workflows.utility.recognisers import RecogniserStore
 from tests.conftest import assert_one_line_error
@@ -58,6 +59,13 @@ def test_the_arms_without_synthetic_data_are_trained_once_and_shared(bench):
     acc = [json.loads((out / f / "utility" / "utility.json").read_text())["records"][0]["accuracy"]
            for f in ("vq", "kl")]
     assert {k: acc[0][k] for k in ("real", "real+classical")} == {k: acc[1][k] for k in ("real", "real+classical")}
+    # and its record says which recognisers it copied rather than trained
+    notes = [json.loads((out / f / "utility" / "utility.json").read_text())["records"][0].get("notes") or []
+             for f in ("vq", "kl")]
+    assert not any("not trained here" in n for n in notes[0])
+    copied = {n.split(":")[0] for n in notes[1] if "not trained here" in n}
+    assert set(arms) <= copied and "recognizer-anchored" not in copied
+    assert all(str(out / "recognisers") in n for n in notes[1] if "not trained here" in n)
 
 
 def test_the_store_files_a_run_under_its_recipe_and_hands_out_only_an_exact_match(bench, tmp_path):
@@ -69,6 +77,7 @@ def test_the_store_files_a_run_under_its_recipe_and_hands_out_only_an_exact_matc
     cfg = config_from_dict(saved_config(run), str(run))
     card = read_card(final_dir(run), RecognizerCard, missing="a recogniser", wrong_kind="not a recogniser")
     fit, sel = card.train_ids, card.selection_ids
+    assert store.samples(cfg, load_run_data(cfg)) == (fit, sel)  # the store names the samples the run trained on
     assert store.folder / store.key(cfg, fit, sel) in entries
     assert not store.fetch(cfg, fit[:-1], sel, tmp_path / "fewer")  # other samples: nothing there, nothing copied
     assert not (tmp_path / "fewer").exists()

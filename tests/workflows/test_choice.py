@@ -129,7 +129,7 @@ def test_a_budget_chooses_dose_strategy_and_guidance_on_validation_where_test_di
              "recognizer-real-classical-snr6": (0.70, 0.95),  # ties dose 3 on validation: the first listed wins
              "recognizer-plain-snr3": (0.80, 0.20), "recognizer-noisy-snr3": (0.75, 0.90),
              "recognizer-tstr": (0.30, 0.40), "recognizer-tstr-g1": (0.35, 0.05)}
-    monkeypatch.setattr(study, "_recogniser", lambda rc, rec_dir, data, con, what, shared=None: table[rec_dir.name])
+    monkeypatch.setattr(study, "_recogniser", lambda rc, rec_dir, data, con, what, store=None: table[rec_dir.name])
     monkeypatch.setattr(study, "load_recognizer", lambda d: (None, SimpleNamespace(train_ids=[], selection_ids=[])))
     s2 = SimpleNamespace(conditions=[], default_settings=lambda: SimpleNamespace(guidance_scale=2.0),
                          autoencoder=SimpleNamespace(texture_db=lambda texture: 0.0))

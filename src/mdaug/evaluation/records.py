@@ -273,7 +273,7 @@ class UtilityRecord(EvalRecord):
     """Per arm: test accuracy of each class (in the order of the data's class names), which people gained and lost."""
     notes: list[str] | None = None
     """What was left out and why (an arm without a fitting shipped model, a transform the data does not allow, a
-    conditions file that does not fit)."""
+    conditions file that does not fit), and which recognisers were copied from shared ones instead of trained."""
     accuracy: dict[str, float]
     """Per arm (ARMS): accuracy on the real test split, which nothing chose."""
     val_accuracy: dict[str, float]

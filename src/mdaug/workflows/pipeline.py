@@ -30,7 +30,7 @@ from mdaug.runs.loading import load_stage2
 from mdaug.runs.run_data import RunData, load_run_data
 from mdaug.sampling.export import MANIFEST
 from mdaug.training.autoencoder import train_autoencoder
-from mdaug.training.recognizer import role_seed, selection_rows, train_recognizer
+from mdaug.training.recognizer import train_recognizer
 from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.estimate import Clock, minutes, step_costs
 from mdaug.workflows.pools import StrategyChoice, export_with_strategy
@@ -46,7 +46,7 @@ from mdaug.workflows.steps import (
 from mdaug.workflows.utility import UTILITY_JSON, check_plan, run_utility
 from mdaug.workflows.utility.budget import strategies_to_run
 from mdaug.workflows.utility.choice import largest_budget, most_chosen
-from mdaug.workflows.utility.recognisers import RecogniserStore, user_recipe
+from mdaug.workflows.utility.recognisers import RecogniserStore, shared_training, user_recipe
 
 
 class PipelinePlan(Plan):
@@ -127,17 +127,11 @@ def evaluation_recogniser(cfg: Config, target: Path, data: RunData, console: Con
                           store: RecogniserStore | None = None) -> None:
     """Train (or resume) the evaluation recogniser into `target`, or copy the one in `store` trained exactly so
     (same recipe, seed and samples), and file a newly trained one there."""
-    shared = None
-    if store is not None:
-        fit, val, _ = selection_rows(data, cfg, role_seed(cfg, "eval"))
-        ids = data.dataset.ids
-        shared = (cfg, [ids[i] for i in fit], [ids[i] for i in val])
-        store.fetch(*shared, target, console)
-    if not run_finished(target):
-        train_or_resume(target, lambda r: train_recognizer(cfg, target, role="eval", resume=r, console=console,
-                                                           data=data))
-    if shared is not None:
-        store.keep(*shared, target)
+    def train() -> None:
+        if not run_finished(target):
+            train_or_resume(target, lambda r: train_recognizer(cfg, target, role="eval", resume=r, console=console,
+                                                               data=data))
+    shared_training(store, cfg, target, data, train, console)
 
 
 class Pipeline:

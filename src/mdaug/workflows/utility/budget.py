@@ -55,7 +55,7 @@ from mdaug.training.stage2 import train_stage2
 from mdaug.workflows.pools import draw_pool
 from mdaug.workflows.steps import train_once
 from mdaug.workflows.utility.choice import best_on_validation
-from mdaug.workflows.utility.recognisers import RecogniserStore, same_recogniser, user_recipe
+from mdaug.workflows.utility.recognisers import RecogniserStore, same_recogniser, shared_training, user_recipe
 from mdaug.workflows.utility.synthetic import cached_pool, with_synthetic
 
 
@@ -155,15 +155,12 @@ def check_strategies(cfg: Config) -> None:
 
 
 def _recogniser(rc: Config, rec_dir: Path, data: RunData, console: Console | None, what: str,
-                shared: tuple[RecogniserStore, list[str], list[str]] | None = None) -> tuple[float, float]:
-    """Train (or reuse) a recogniser; its (validation, test) accuracy. `shared`: a store of recognisers of the real
-    data and the (fit, selection) ids this one trains on: one trained exactly so is copied from it instead of
-    trained, and one trained here is filed in it."""
-    if shared is not None:
-        shared[0].fetch(rc, shared[1], shared[2], rec_dir, console)
-    train_once(rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data), console, what)
-    if shared is not None:
-        shared[0].keep(rc, shared[1], shared[2], rec_dir)
+                store: RecogniserStore | None = None) -> tuple[float, float]:
+    """Train (or reuse) a recogniser; its (validation, test) accuracy. `store`: recognisers of the real data shared
+    with other studies: one trained exactly as this one is copied from it instead of trained, and one trained here is
+    filed in it (only arms without synthetic data may pass one)."""
+    shared_training(store, rc, rec_dir, data, lambda: train_once(
+        rec_dir, lambda r: train_recognizer(rc, rec_dir, role="eval", resume=r, data=data), console, what), console)
     _, card = load_recognizer(rec_dir)
     if card.test_accuracy is None:
         raise MdaugError(f"{rec_dir}: no test accuracy (the test split is empty); the utility study needs held-out "
@@ -184,9 +181,8 @@ class Budget:
         self.cfg, self.folder, self.real, self.s2_dir, self.repeat = cfg, folder, real, s2_dir, repeat
         self.con = console
         self.fit, self.val, _ = selection_rows(real, cfg, role_seed(cfg, "eval"))
-        ids = real.dataset.ids
         # the arms without synthetic data depend on nothing generative: shared with other studies through `store`
-        self.shared = None if store is None else (store, [ids[i] for i in self.fit], [ids[i] for i in self.val])
+        self.store = store
         self.record = UtilityRecord(budget="", repeat=repeat, real_train=len(real.split.train),
                                     real_val=len(self.val), synthetic=0, strategy="", accuracy={}, val_accuracy={},
                                     candidates=[], real_files_seen={})
@@ -199,12 +195,11 @@ class Budget:
         pretrained recogniser's arm with that dose."""
         rec_dir, rc = self.folder / "recognizer-real", user_recipe(self.cfg, len(self.fit))
         if real_recogniser is not None and not run_finished(rec_dir):
-            ids = self.real.dataset.ids
-            if same_recogniser(Path(real_recogniser), rc, [ids[i] for i in self.fit], [ids[i] for i in self.val]):
+            if same_recogniser(Path(real_recogniser), rc, *RecogniserStore.samples(rc, self.real)):
                 copy_tree_atomic(real_recogniser, rec_dir, skip=(CHECKPOINTS,))
                 if self.con:
                     self.con.print(f"  recogniser on real: the same training as {real_recogniser}; copied")
-        self._arm(REAL, rc, self.real, rec_dir, self.shared)
+        self._arm(REAL, rc, self.real, rec_dir, self.store)
         tried, doses = [], self.cfg.utility.snr_drop_db
         if any(d > 0 for d in doses) and (self.real.channels != 1 or self.real.dataset.info.dynamic_range_db_mixed):
             doses = (0.0,)
@@ -214,7 +209,8 @@ class Budget:
             self.dose_dirs[f"{dose:g}"] = self.folder / classical_folder(dose)
             rc = user_recipe(self.cfg, len(self.fit), classical=True, snr_drop_db=dose)
             what = "recogniser on real+classical" + (f" (SNR lowered by up to {dose:g} dB)" if dose > 0 else "")
-            val, test = _recogniser(rc, self.folder / classical_folder(dose), self.real, self.con, what, self.shared)
+            val, test = _recogniser(rc, self.folder / classical_folder(dose), self.real, self.con, what, self.store)
+            self._note_copy(self.folder / classical_folder(dose))
             tried.append((val, test, dose))
         val, test, self.dose = best_on_validation(tried, lambda t: t[0])
         self.record.snr_drop_db = self.dose
@@ -229,7 +225,7 @@ class Budget:
             self._note("no shipped pretrained recogniser fits this data's size and recognizer.channels: its arm is "
                        "left out")
             return
-        self._arm(PRETRAINED, rc, self.real, self.folder / self._dosed("recognizer-pretrained-classical"), self.shared)
+        self._arm(PRETRAINED, rc, self.real, self.folder / self._dosed("recognizer-pretrained-classical"), self.store)
 
     def _note(self, text: str) -> None:
         """Say what was left out, in the console and in the record."""
@@ -237,9 +233,18 @@ class Budget:
         if self.con:
             self.con.print(f"  {text}", highlight=False)
 
+    def _note_copy(self, rec_dir: Path) -> None:
+        """Say in the record when a recogniser was copied from the shared store rather than trained by this study
+        (the console said so when it was copied)."""
+        source = RecogniserStore.copied_from(rec_dir)
+        if source is not None:
+            self.record.notes = (self.record.notes or []) + [
+                f"{rec_dir.name}: not trained here; the same training (recipe, seed, samples) as {source}, copied"]
+
     def _arm(self, arm: str, rc: Config, data: RunData, rec_dir: Path,
-             shared: tuple[RecogniserStore, list[str], list[str]] | None = None) -> tuple[float, float]:
-        val, test = _recogniser(rc, rec_dir, data, self.con, f"recogniser on {arm}", shared)
+             store: RecogniserStore | None = None) -> tuple[float, float]:
+        val, test = _recogniser(rc, rec_dir, data, self.con, f"recogniser on {arm}", store)
+        self._note_copy(rec_dir)
         self._record_arm(arm, val, test, rec_dir)
         return val, test
 

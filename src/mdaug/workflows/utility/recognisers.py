@@ -6,20 +6,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
 
 from mdaug.config import Config, StrategyConfig, config_dict, saved_config
 from mdaug.errors import MdaugError
-from mdaug.files import copy_tree_atomic
+from mdaug.files import atomic_write_text, copy_tree_atomic
 from mdaug.runs.cards import RecognizerCard, read_card
 from mdaug.runs.layout import CHECKPOINTS, final_dir, run_finished
-from mdaug.training.recognizer import role_seed
+from mdaug.runs.run_data import RunData
+from mdaug.training.recognizer import role_seed, selection_rows
 
 # What decides a recogniser's training, besides its data: two runs equal here and on the same samples train
 # the same network (the recipe is deterministic on a given machine; the resume tests hold it bit-exact).
 RECOGNISER_SECTIONS = ("seed", "data", "split", "augment", "classical", "recognizer", "recognizer_train")
+
+COPIED_FROM = "copied-from.json"
+"""Written into a recogniser run copied from a RecogniserStore: which stored run it is (so a study can say that an
+arm was not trained by it, and the copy says so on every later reading)."""
 
 
 def user_recipe(cfg: Config, fit_samples: int, *, classical: bool = False,
@@ -84,9 +90,19 @@ class RecogniserStore:
         if run_finished(target) or not run_finished(found) or not same_recogniser(found, cfg, fit_ids, selection_ids):
             return False
         copy_tree_atomic(found, target, skip=(CHECKPOINTS,))
+        atomic_write_text(target / COPIED_FROM, json.dumps({"store": str(self.folder), "run": found.name}) + "\n")
         if console:
             console.print(f"  the same training as {found} (shared recognisers): copied to {target}", highlight=False)
         return True
+
+    @staticmethod
+    def copied_from(run: Path) -> str | None:
+        """The stored run `run` was copied from ('STORE/KEY'), or None when it was trained where it is."""
+        path = Path(run) / COPIED_FROM
+        if not path.exists():
+            return None
+        mark = json.loads(path.read_text())
+        return f"{mark['store']}/{mark['run']}"
 
     def keep(self, cfg: Config, fit_ids: list[str], selection_ids: list[str], done: Path) -> None:
         """File the finished run `done` (trained as `cfg` on these samples) in the store, unless one is there."""
@@ -95,6 +111,28 @@ class RecogniserStore:
             self.folder.mkdir(parents=True, exist_ok=True)
             copy_tree_atomic(done, into, skip=(CHECKPOINTS,))
 
+    @staticmethod
+    def samples(cfg: Config, data: RunData) -> tuple[list[str], list[str]]:
+        """The ids of the (fit, selection) samples a real-only recogniser of `cfg` trains on, as train_recognizer
+        picks them for role 'eval' without a carve-out pool."""
+        fit, selection, _ = selection_rows(data, cfg, role_seed(cfg, "eval"))
+        ids = data.dataset.ids
+        return [ids[i] for i in fit], [ids[i] for i in selection]
 
-__all__ = ["RECOGNISER_SECTIONS", "RecogniserStore", "evaluation_recogniser_reusable", "same_recogniser",
-           "user_recipe"]
+
+def shared_training(store: RecogniserStore | None, cfg: Config, target: Path, data: RunData,
+                    train: Callable[[], None], console: Console | None = None) -> None:
+    """Run `train` (which trains, resumes or skips the real-only recogniser of `cfg` on `data` into `target`),
+    unless `store` has that training finished: then it is copied into `target` (and `train` finds it done). A run
+    trained here is filed in `store`. Without a store, just `train`."""
+    if store is None:
+        train()
+        return
+    fit, selection = store.samples(cfg, data)
+    store.fetch(cfg, fit, selection, target, console)
+    train()
+    store.keep(cfg, fit, selection, target)
+
+
+__all__ = ["COPIED_FROM", "RECOGNISER_SECTIONS", "RecogniserStore", "evaluation_recogniser_reusable", "same_recogniser",
+           "shared_training", "user_recipe"]
