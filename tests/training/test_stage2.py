@@ -17,7 +17,8 @@ from mdaug.data import read_dataset, write_dataset
 from mdaug.data.prepared import load_prepared
 from mdaug.errors import MdaugError
 from mdaug.models.latents import latent_stats
-from mdaug.runs.latent_cache import cached_latents, encode_rows
+from mdaug.runs.builtin import cache_root
+from mdaug.runs.latent_cache import cached_latents, encode_rows, latents_folder
 from mdaug.runs.loading import load_pretrained_autoencoder, load_stage2, stage1_data
 from mdaug.runs.loss_log import loss_rows as read_loss_log
 from mdaug.sampling.export import export_augmented, input_format
@@ -75,6 +76,21 @@ def test_latent_cache_is_written_once_and_matches_a_fresh_encoding(stage1):
     t["latents"] = t["latents"] + 1
     save_file(t, str(files[0]), metadata={"key": json.dumps({"autoencoder": "other"})})
     assert torch.equal(cached_latents(pre, data).latents, fresh.latents)
+
+
+def test_a_model_folder_outside_a_run_caches_its_latents_in_the_user_cache(stage1, tmp_path):
+    """A shipped model's folder is in the installed package: its latents go to $MDAUG_CACHE/latents, not beside."""
+    cfg, run = stage1["rq"]
+    shipped = tmp_path / "pkg" / "rq-model"
+    shutil.copytree(run / "final", shipped)
+    pre = load_pretrained_autoencoder(shipped)
+    data = stage1_data(load_pretrained_autoencoder(run))
+    assert latents_folder(pre.folder) == cache_root() / "latents"
+    a = cached_latents(pre, data)
+    assert not (tmp_path / "pkg" / "latents").exists() and list((tmp_path / "pkg").iterdir()) == [shipped]
+    files = list((cache_root() / "latents").glob("train-*.safetensors"))
+    assert len(files) == 1 and data.dataset.fingerprint()[:12] in files[0].name
+    assert torch.equal(cached_latents(pre, data).latents, a.latents)
 
 
 @pytest.mark.parametrize("kind,family", [("ldm", "kl"), ("prior", "rq")])

@@ -1,10 +1,12 @@
 """The latent dataset of stage 2: the training split encoded once by the frozen stage-1 model and cached in the
-stage-1 run's latents/ folder. A cache is tied to the stage-1 weights (their SHA-256) and the data fingerprint,
-and encoded again when either differs."""
+stage-1 run's latents/ folder (for a model folder that is no run's final/, such as a shipped pretrained model, in the
+user's cache instead). A cache is tied to the stage-1 weights (their SHA-256) and the data fingerprint, and encoded
+again when either differs."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,7 +16,8 @@ from safetensors.torch import load_file, save_file
 from mdaug.files import free_path
 from mdaug.inference import in_batches
 from mdaug.models.latents import LatentSet
-from mdaug.runs.layout import LATENTS
+from mdaug.runs.builtin import cache_root
+from mdaug.runs.layout import FINAL, LATENTS
 from mdaug.runs.loading import PretrainedAutoencoder, autoencoder_identity
 from mdaug.runs.run_data import RunData
 
@@ -35,16 +38,23 @@ def encode_rows(pre: PretrainedAutoencoder, x: np.ndarray, labels: np.ndarray, r
                      rows=torch.from_numpy(np.asarray(rows, dtype=np.int64)), logvar=logv, indices=idx)
 
 
+def latents_folder(final: Path) -> Path:
+    """Where the latents of the stage-1 model at `final` are cached: its run's latents/ folder when `final` is a
+    run's final/ folder, else cache_root()/latents. A shipped model's folder lies in the installed package, which
+    may be read-only and is no place for data (the corpus latents of one model are tens of MB)."""
+    return final.parent / LATENTS if final.name == FINAL else cache_root() / LATENTS
+
+
 def cached_latents(pre: PretrainedAutoencoder, data: RunData, split: str = "train", *,
                    device: torch.device | str = "cpu", console=None) -> LatentSet:
-    """The `split` of `data` encoded by `pre`, from the cache in the stage-1 run's latents/ folder when it
-    matches these weights and this data, else encoded now and cached (written beside, then renamed)."""
+    """The `split` of `data` encoded by `pre`, from the cache (latents_folder) when it matches these weights and this
+    data, else encoded now and cached (written beside, then renamed)."""
     final = pre.folder
     identity = autoencoder_identity(final)
     key = {"autoencoder": identity, "data": data.dataset.fingerprint(), "split": split,
            "rows": int(len(data.indices(split)))}
-    folder = final.parent / LATENTS
-    path = folder / f"{split}-{identity[:12]}.safetensors"
+    folder = latents_folder(Path(final))
+    path = folder / f"{split}-{identity[:12]}-{key['data'][:12]}.safetensors"
     if path.exists():
         try:
             with safe_open(str(path), "pt") as f:
@@ -74,4 +84,4 @@ def cached_latents(pre: PretrainedAutoencoder, data: RunData, split: str = "trai
     return ls
 
 
-__all__ = ["cached_latents", "encode_rows"]
+__all__ = ["cached_latents", "encode_rows", "latents_folder"]
