@@ -27,9 +27,10 @@ from scipy.stats import spearmanr
 
 from mdaug.config import load_config
 from mdaug.errors import MdaugError
-from mdaug.evaluation.diagnose import diagnose
+from mdaug.evaluation.diagnose import LEARNED_CODEBOOKS, diagnose, verdicts
 from mdaug.evaluation.generation_quality import evaluate_generation
 from mdaug.evaluation.reconstruction import evaluate_reconstruction
+from mdaug.evaluation.record_parts import DiagnoseMeasures
 from mdaug.evaluation.records import DiagnoseReport, GenerationReport, ReconstructionReport
 from mdaug.runs.layout import final_dir, run_finished
 from mdaug.runs.run_data import load_run_data
@@ -48,8 +49,10 @@ VARIANTS: dict[str, list[str]] = {
     "vq-collapsed": ["ae.family=vq", "ae.init=scratch", "ae.codebook_size=2"],
     "vqgan-pretrained": ["ae.family=vqgan", "ae.init=pretrained"],
     "vqgan-scratch": ["ae.family=vqgan", "ae.init=scratch"],
+    "vqgan-collapsed": ["ae.family=vqgan", "ae.init=scratch", "ae.codebook_size=2"],
     "rq-pretrained": ["ae.family=rq", "ae.init=pretrained"],
     "rq-scratch": ["ae.family=rq", "ae.init=scratch"],
+    "rq-collapsed": ["ae.family=rq", "ae.init=scratch", "ae.codebook_size=2"],
     "fsq-pretrained": ["ae.family=fsq", "ae.init=pretrained"],
     "fsq-scratch": ["ae.family=fsq", "ae.init=scratch"],
     "fsq-collapsed": ["ae.family=fsq", "ae.init=scratch", "ae.fsq_levels=[3,3,3]"],
@@ -73,6 +76,15 @@ def _json(path: Path, record_type):
     return record_type.model_validate_json(path.read_text()) if path.exists() else None
 
 
+def flagged_now(diag: DiagnoseReport) -> list[str]:
+    """The problems `mdaug diagnose` flags in this report's measurements with today's verdicts and thresholds (the
+    report's own verdicts are those of the day it was written)."""
+    measures = DiagnoseMeasures(**{k: getattr(diag, k) for k in DiagnoseMeasures.model_fields if hasattr(diag, k)})
+    if diag.latent.codes and measures.learned_codebook is None:
+        measures.learned_codebook = diag.family in LEARNED_CODEBOOKS
+    return [v.problem for v in verdicts(measures) if not v.ok]
+
+
 def model_row(name: str, overrides: list[str], out: Path, recognizer: Path, ldm: list[str],
               preset: str = "quick") -> dict:
     """Train (or reuse) one variant's stage 1 and latent diffusion, and measure both."""
@@ -91,8 +103,10 @@ def model_row(name: str, overrides: list[str], out: Path, recognizer: Path, ldm:
     gen = _json(folder / "generation.json", GenerationReport) or evaluate_generation(s2, recognizer, out=folder)
     return {"name": name, "overrides": overrides, "family": diag.family,
             "figures": {f: float(fn(diag)) for f, fn in FIGURES.items()},
-            "codebook_usage_pct": diag.latent.codebook_usage_pct, "latent_snr_min": diag.latent.latent_snr_min,
+            "codebook_usage_pct": diag.latent.codebook_usage_pct, "code_perplexity": diag.latent.perplexity,
+            "latent_snr_min": diag.latent.latent_snr_min,
             "healthy": diag.healthy, "flagged": [v.problem for v in diag.verdicts if not v.ok],
+            "flagged_now": flagged_now(diag),
             "psnr_db": recon.psnr_db, "reconstruction_identity": recon.identity.reconstructions,
             "real_identity": recon.identity.real, "generated_identity": gen.identity.accuracy, "fid": gen.fid,
             "fid_floor": gen.floor.fid, "precision": gen.precision, "recall": gen.recall,
@@ -114,6 +128,22 @@ def correlations(rows: list[dict]) -> dict[str, dict[str, float]]:
         if ok.sum() >= 3:
             out[f] = {"identity": float(spearmanr(v[ok], ident[ok]).statistic),
                       "fid": float(spearmanr(v[ok], fid[ok]).statistic), "n": int(ok.sum())}
+    return out
+
+
+GROUPS = {"fine-tuned from the shipped weights": "-pretrained",
+          "trained from scratch or collapsed": ("-scratch", "-collapsed")}
+"""Models by how their stage 1 started (by the variant's name): a figure can part the groups without ranking the
+models within either, which the rank correlation over all models does not show."""
+
+
+def within_groups(rows: list[dict]) -> dict[str, dict]:
+    """The rank correlations within each group of GROUPS that has at least 3 models, with the group's model names."""
+    out = {}
+    for group, ends in GROUPS.items():
+        members = [r for r in rows if r["name"].endswith(ends)]
+        if len(members) >= 3:
+            out[group] = {"models": [r["name"] for r in members], "spearman": correlations(members)}
     return out
 
 
@@ -170,7 +200,8 @@ def main() -> None:
     earlier = [] if not old or len(rows) == len(names) else [
         {k: old[k] for k in ("command", "date", "machine")}, *old.get("earlier", [])]
     record = {**provenance(" ".join(["python", *sys.argv])), "earlier": earlier, "preset": args.preset,
-              "ldm_overrides": ldm, "models": rows, "spearman": correlations(rows) if len(rows) >= 3 else {}}
+              "ldm_overrides": ldm, "models": rows, "spearman": correlations(rows) if len(rows) >= 3 else {},
+              "spearman_within": within_groups(rows)}
     args.results.write_text(json.dumps(record, indent=1) + "\n")
     for f, rho in record["spearman"].items():
         print(f"{f:28s} rho vs identity {rho['identity']:+.2f}, vs FID {rho['fid']:+.2f}")

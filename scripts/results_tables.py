@@ -334,10 +334,13 @@ def render_demo_spread(runs: dict[str, dict[str, Any]]) -> str:
         fmt = "{:.2f}" if "ratio" in key else "{:+.1f}" if "points" in key else "{:.1f}"
         spread = f"{fmt.format(min(got))} to {fmt.format(max(got))}" if got else "-"
         body.append(f"| {key} | " + " | ".join("-" if v is None else fmt.format(v) for v in vals) + f" | {spread} |")
-    r0 = runs[names[0]]
+    when = {(runs[n]["date"], runs[n]["machine"]) for n in names}
+    on = (f"on {next(iter(when))[0]} ({next(iter(when))[1]})" if len(when) == 1 else "on " + ", ".join(
+        f"seed {s} {runs[n]['date']} ({runs[n]['machine']})" for s, n in zip(seeds, names))
+        + " (runs of other days may have run on another host of the same size, with other CPU kernels)")
     notes = [f"Seed {s}: {runs[n]['note']}." for s, n in zip(seeds, names) if runs[n].get("note")]
     return "\n".join([head, *body, "", f"{len(names)} fresh-clone runs of `make demo` with every training seed set "
-                      f"(`benchmarks/demo_fresh_clone.py --empty-cache --seed S`), on {r0['date']} ({r0['machine']}); "
+                      f"(`benchmarks/demo_fresh_clone.py --empty-cache --seed S`), {on}; "
                       "one repeat of the utility study each, so the range is the spread between runs, not an "
                       "interval (the study's own recognisers are seeded per repeat, so its real arms move least). "
                       "Commands: " + "; ".join(f"`{runs[n]['command']}`" for n in names) + "."
@@ -585,15 +588,28 @@ def render_diagnostics_rank(r: dict[str, Any]) -> str:
     generated, then each figure's Spearman rank correlation with generated identity and FID over the models."""
     figures = list(r["spearman"]) if r["spearman"] else list(r["models"][0]["figures"])
     shown = [f for f in figures if not f.startswith("reconstruction ")]
-    head = ("| model | " + " | ".join(shown) + " | flagged by diagnose | test PSNR | reconstructions identified | "
-            "generated identified | FID (floor) |\n|---|" + "---|" * (len(shown) + 5))
+    now = all("flagged_now" in m for m in r["models"])
+    head = ("| model | " + " | ".join(shown) + " | code perplexity | flagged by diagnose"
+            + (" (today's verdicts)" if now else "") + " | test PSNR | reconstructions identified | "
+            "generated identified | FID (floor) |\n|---|" + "---|" * (len(shown) + 6))
     rows = [f"| {m['name']} | " + " | ".join(_num(m["figures"].get(f)) for f in shown)
-            + f" | {', '.join(m['flagged']) or 'none'} | {m['psnr_db']:.1f} dB | "
+            + f" | {_num(m.get('code_perplexity'), 1) if m.get('code_perplexity') is not None else '-'}"
+            + f" | {', '.join(m['flagged_now'] if now else m['flagged']) or 'none'} | {m['psnr_db']:.1f} dB | "
             f"{_pct(m['reconstruction_identity'])} | "
             f"{_pct(m['generated_identity'])} | {m['fid']:.1f} ({m['fid_floor']:.1f}) |" for m in r["models"]]
     rho = ["| figure | rho with generated identity | rho with FID | models |", "|---|---|---|---|",
            *[f"| {f} | {v['identity']:+.2f} | {v['fid']:+.2f} | {v.get('n', len(r['models']))} |"
              for f, v in r["spearman"].items()]]
+    groups = r.get("spearman_within") or {}
+    if groups:
+        names = list(groups)
+        rho[0] = rho[0][:-len(" models |")] + "".join(f" rho with identity: {g} ({len(groups[g]['models'])}) |"
+                                                      for g in names) + " models |"
+        rho[1] = "|---|---|---|" + "---|" * len(names) + "---|"
+        rho[2:] = [f"| {f} | {v['identity']:+.2f} | {v['fid']:+.2f} | "
+                   + "".join(f"{groups[g]['spearman'][f]['identity']:+.2f} | " if f in groups[g]["spearman"]
+                             else "- | " for g in names) + f"{v.get('n', len(r['models']))} |"
+                   for f, v in r["spearman"].items()]
     kept = "".join(f" Rows kept from an earlier call: `{e['command']}` on {e['date']} ({e['machine']})."
                    for e in r.get("earlier", []))
     return "\n".join([head, *rows, "", *rho, "",

@@ -34,9 +34,30 @@ def test_a_collapsed_codebook_reports_the_constructed_usage_and_is_flagged():
     assert stats.dead_codes == 471
     assert stats.perplexity == pytest.approx(41.0)
     v = by_problem(verdicts(DiagnoseMeasures(latent=stats, codebook_size=512)))
-    assert not v["codebook collapse"].ok and not v["dead codes"].ok
+    # 41 codes in even use are no collapse (perplexity 41), but a learned book with 92% dead codes wastes itself
+    assert v["codebook collapse"].ok and v["codebook collapse"].value == pytest.approx(41.0)
+    assert not v["dead codes"].ok
     healthy = torch.ones(1, 512)
     assert all(x.ok for x in verdicts(DiagnoseMeasures(latent=codebook_stats(healthy), codebook_size=512)))
+
+
+def test_codebook_collapse_is_judged_by_the_codes_in_use_not_by_the_share_of_the_book():
+    two = torch.zeros(1, 2)
+    two[0] = torch.tensor([900.0, 100.0])  # a 2-code book, all of it used: perplexity 1.38
+    v = by_problem(verdicts(DiagnoseMeasures(latent=codebook_stats(two), codebook_size=2)))
+    assert not v["codebook collapse"].ok and v["dead codes"].ok
+    skewed = torch.zeros(1, 512)
+    skewed[0, :7] = 1.0  # 7 equally used codes: just below the threshold of 8
+    assert not by_problem(verdicts(DiagnoseMeasures(latent=codebook_stats(skewed), codebook_size=512)))[
+        "codebook collapse"].ok
+    # an fsq grid of 1000 points, 229 reached (fsq-64x64): no collapse, and no dead-code verdict for a fixed grid
+    grid = torch.zeros(1, 1000)
+    grid[0, :229] = torch.linspace(1, 10, 229)
+    fsq = by_problem(verdicts(DiagnoseMeasures(latent=codebook_stats(grid), codebook_size=1000,
+                                               learned_codebook=False)))
+    assert fsq["codebook collapse"].ok and "dead codes" not in fsq
+    learned = by_problem(verdicts(DiagnoseMeasures(latent=codebook_stats(grid), codebook_size=1000)))
+    assert not learned["dead codes"].ok  # the same use of a learned book: 77% of it dead
 
 
 def test_a_posterior_with_zero_std_is_flagged_as_variance_collapse():
@@ -176,7 +197,7 @@ def tiny_vq(tmp_path_factory):
 def test_diagnose_a_trained_model_writes_its_report_without_overwriting(tiny_vq, tmp_path):
     r = diagnose(tiny_vq, out=tmp_path, diffusability_steps=5, probe_steps=20, pairs=4)
     saved = json.loads((tmp_path / "diagnose.json").read_text())
-    assert saved["samples"] == r.samples > 0 and saved["family"] == "vq"
+    assert saved["samples"] == r.samples > 0 and saved["family"] == "vq" and saved["learned_codebook"] is True
     assert 0 <= saved["knn_agreement"] <= 1 and 0 <= saved["linear_probe"] <= 1
     assert saved["roughness"]["same_class"] >= 1.0 - 1e-4  # a path is never shorter than the straight line
     assert {v["problem"] for v in saved["verdicts"]} >= {"detail", "codebook collapse", "smoothness", "diffusability"}
@@ -190,8 +211,14 @@ def test_diagnose_a_trained_model_writes_its_report_without_overwriting(tiny_vq,
     assert saved["fidelity"]["margin_db"] == pytest.approx(
         recon.psnr_db - saved["fidelity"]["nearest_recording_psnr_db"], abs=1e-4)
     assert DiagnoseReport.read(tmp_path / "diagnose.json") == r  # what is written reads back the same
+    # a report written before 2026-12-08 (thresholds with the share of the book, no learned_codebook) still reads
+    old = json.loads((tmp_path / "diagnose.json").read_text())
+    old["thresholds"]["codebook_usage_pct"] = 25.0
+    del old["thresholds"]["code_perplexity"], old["learned_codebook"]
+    assert DiagnoseReport.model_validate(old).thresholds.codebook_usage_pct == 25.0
     assert set(saved["latent"]) == {"codebook_usage_pct", "perplexity", "dead_codes", "code_entropy_bits"}
-    assert list(saved["thresholds"]) == list(type(THRESHOLDS).model_fields) and saved["files"]["json"].endswith(".json")
+    assert list(saved["thresholds"]) == [f for f in type(THRESHOLDS).model_fields if f != "codebook_usage_pct"]
+    assert saved["files"]["json"].endswith(".json")
     diagnose(tiny_vq, out=tmp_path, diffusability_steps=2, probe_steps=5, pairs=2)
     assert (tmp_path / "diagnose-2.json").exists()
 

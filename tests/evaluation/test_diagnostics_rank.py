@@ -46,3 +46,17 @@ def test_correlations_use_the_models_that_have_a_figure_and_say_how_many():
     assert rho["detail margin"]["n"] == 3 and rho["detail margin"]["identity"] == pytest.approx(0.5)
     rows[3]["figures"]["detail margin"] = math.nan  # fewer than three: no correlation at all
     assert "detail margin" not in rank.correlations(rows)
+
+
+def test_correlations_within_groups_rank_each_group_apart():
+    # a figure that parts the groups (higher for every pretrained model) but runs against identity within each
+    rows = [_row(f"m{i}-pretrained", 0.5 + i / 100) for i in range(3)] + [
+        _row(f"m{i}-scratch", 0.1 + i / 100) for i in range(3)]
+    for r in rows:
+        r["figures"]["detail margin"] = (10 if r["name"].endswith("pretrained") else 0) - r["generated_identity"]
+    assert rank.correlations(rows)["detail margin"]["identity"] > 0.4
+    within = rank.within_groups(rows)
+    assert within["fine-tuned from the shipped weights"]["models"] == ["m0-pretrained", "m1-pretrained",
+                                                                       "m2-pretrained"]
+    assert all(g["spearman"]["detail margin"]["identity"] == pytest.approx(-1.0) for g in within.values())
+    assert rank.within_groups(rows[:2] + rows[3:]).keys() == {"trained from scratch or collapsed"}

@@ -32,6 +32,8 @@ from mdaug.runs.loading import PretrainedAutoencoder, load_pretrained_autoencode
 from mdaug.runs.run_data import RunData
 
 THRESHOLDS = DiagnoseThresholds()
+LEARNED_CODEBOOKS = ("vq", "vqgan", "rq")
+"""The code families whose codes are learned vectors (fsq's are points of a fixed grid)."""
 
 
 # ---------------------------------------------------------------------------------------------- measurements
@@ -194,14 +196,18 @@ def verdicts(m: DiagnoseMeasures, thresholds: DiagnoseThresholds = THRESHOLDS) -
                             "and stage 2 cannot generate what stage 1 cannot decode)",
                             "train stage 1 longer or start from the pretrained model (ae.init=pretrained)"))
     if lat.codes:
-        v, t = lat.codebook_usage_pct, th.codebook_usage_pct
+        v, t = lat.perplexity, th.code_perplexity
         out.append(_verdict("codebook collapse", v, t, True,
-                            f"{v:.1f}% of the codebook is used (collapse below {t:.0f}%)",
-                            "turn on ae.kmeans_init, ae.dead_code_threshold and ae.cosine_codes, "
-                            "or shrink ae.codebook_size"))
-        dead, t = 100 * lat.dead_codes / max(m.codebook_size or 1, 1), th.dead_code_pct
-        out.append(_verdict("dead codes", dead, t, False,
-                            f"{dead:.1f}% of the codes are never used (too many above {t:.0f}%)"))
+                            f"the codes in use are worth {v:.1f} equally used codes (perplexity; collapse below "
+                            f"{t:g}), {lat.codebook_usage_pct:.1f}% of the book",
+                            "a stage 2 over so few codes can only draw coarse spectrograms: a larger book or more "
+                            "fsq levels, ae.kmeans_init and ae.dead_code_threshold"))
+        if m.learned_codebook is not False:
+            dead, t = 100 * lat.dead_codes / max(m.codebook_size or 1, 1), th.dead_code_pct
+            out.append(_verdict("dead codes", dead, t, False,
+                                f"{dead:.1f}% of the codes are never used (too many above {t:.0f}%)",
+                                "turn on ae.kmeans_init, ae.dead_code_threshold and ae.cosine_codes, "
+                                "or shrink ae.codebook_size"))
     if lat.posterior:
         out.append(_variance_verdict(m, th))
         a, t = lat.active_units_pct, th.active_units_pct
@@ -282,6 +288,7 @@ def diagnose(run: str | Path, *, knn_k: int = 10, probe_steps: int = 100, diffus
     y = torch.from_numpy(ds.labels)
     measures = DiagnoseMeasures(
         latent=health.stats(), codebook_size=health.codebook_size if health.kind == "codes" else None,
+        learned_codebook=pre.family in LEARNED_CODEBOOKS if health.kind == "codes" else None,
         knn_agreement=knn_agreement(latents.flatten(1).numpy(), ds.labels, knn_k),
         knn_agreement_pixels=knn_agreement(pixels, ds.labels, knn_k),
         linear_probe=linear_probe(latents[train].numpy(), ds.labels[train], latents[test].numpy(), ds.labels[test],

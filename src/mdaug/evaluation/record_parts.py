@@ -139,10 +139,20 @@ class Fidelity(EvalRecord):
 class DiagnoseThresholds(EvalRecord):
     """Where a latent-health measurement becomes a problem (mdaug.evaluation.diagnose.verdicts)."""
 
-    codebook_usage_pct: float = 25.0
-    """Below: most codes are never used (codebook collapse)."""
+    omit_when_none = ("codebook_usage_pct",)
+    code_perplexity: float = 8.0
+    """Below: codebook collapse. The perplexity of the codes in use (exp of their entropy; per level for rq) is how
+    many equally used codes they are worth, whatever the book's size. Over the 12 code models of
+    benchmarks/results/diagnostics-rank.json the deliberately collapsed ones (books of 2 codes, fsq levels [3,3,3])
+    reach 1.4-5.3 and every other 16-427, so 8 parts them; the share of the book in use did not (every vq, vqgan and
+    rq model used all of it, the 2-code ones included, and the best fsq model 23% of its grid)."""
+    codebook_usage_pct: float | None = None
+    """Reports written before 2026-12-08 only: the share of the book in use below which codebook collapse was flagged
+    (25%); no longer judged (code_perplexity)."""
     dead_code_pct: float = 50.0
-    """Above: more than half the codebook is dead."""
+    """Above: more than half the codebook is dead. Learned codebooks only (vq, vqgan, rq): an fsq grid point that no
+    input reaches costs nothing and has nothing to restart (fsq-64x64 leaves 77% of its 1000 unused, and generates
+    best of the code families)."""
     posterior_std_min: float = 0.01
     """Below: a channel's posterior std is ~0 (variance collapse: deterministic codes)."""
     active_units_pct: float = 50.0
@@ -150,13 +160,14 @@ class DiagnoseThresholds(EvalRecord):
     latent_snr: float = 10.0
     """Below in some channel: each draw z ~ q(z|x) is mostly noise (a noise-dominated latent)."""
     knn_ratio: float = 0.6
-    """Latent k-NN class agreement / pixel-space agreement below this: neighbourhoods lost. Over the 10 stage-1
-    models of benchmarks/results/diagnostics-rank.json the ratio (0.77-1.05) does not rank generated identity, and
-    at the former 0.8 it flagged the best of the models trained from scratch: only a gross loss is flagged now."""
+    """Latent k-NN class agreement / pixel-space agreement below this: neighbourhoods lost. Over the 15 stage-1
+    models of benchmarks/results/diagnostics-rank.json the ratio does not rank generated identity (rho -0.08), and
+    at the former 0.8 it flagged good models: only a gross loss is flagged now (the 2-code books, 0.40-0.47)."""
     probe_ratio: float = 0.6
     """Latent linear-probe accuracy / pixel-space accuracy below this: the class information a stage 2 draws on is
-    lost. In benchmarks/results/diagnostics-rank.json every model at 0.8 was flagged, good or bad; the pretrained
-    stage 1s (0.67-0.75), whose samples are identified 2-4x as often as any other's, pass 0.6 and the rest do not."""
+    lost. In benchmarks/results/diagnostics-rank.json every model at 0.8 was flagged, good or bad; the stage 1s
+    fine-tuned from shipped weights (0.66-0.84), whose samples are identified 2-7x as often as any other's, pass 0.6
+    and the rest (0.17-0.54) do not."""
     roughness_ratio: float = 1.5
     """Latent interpolation roughness / pixel-space cross-fade roughness above this: pointer-like latents. Below it
     roughness is no health figure: a stage 1 that keeps detail decodes rougher paths (1.1-1.2) than one that smooths
@@ -164,10 +175,11 @@ class DiagnoseThresholds(EvalRecord):
     fidelity_margin_db: float = 0.0
     """Reconstruction PSNR minus nearest-recording PSNR (Fidelity.margin_db) below this: a reconstruction is further
     from its spectrogram than the nearest other recording is, and stage 2 cannot generate the detail stage 1 cannot
-    decode. The figure that ranks generation best: over the 10 stage-1 models of
+    decode. The figure that ranks generation best: over the 15 stage-1 models of
     benchmarks/results/diagnostics-rank.json (one dataset, so the margin is the test PSNR less a constant) its rank
-    correlation with generated identity is +0.93; at 0 dB it passes the two pretrained models (+5 to +7 dB, samples
-    identified 27-49%) and flags every other (-0.8 to -3.7 dB, 6-17%)."""
+    correlation with generated identity is +0.92; at 0 dB it passes the five fine-tuned from shipped weights (+4.5 to
+    +7.2 dB, samples identified 23-48%) and flags every other (-0.3 to -3.8 dB, 7-16%). It does not rank the five
+    healthy ones among themselves: which of them generates best is stage 2's doing."""
     diffusability_loss: float = 0.75
     """Held-out denoising loss of the probe (1 = predicting nothing) above this: a latent a denoiser can hardly
     learn. A richer latent is harder to denoise, so below this a lower loss is no better (0.5 flagged the
@@ -179,6 +191,9 @@ class DiagnoseMeasures(EvalRecord):
 
     latent: LatentStats
     codebook_size: int | None = None
+    learned_codebook: bool | None = None
+    """Code families: whether the codes are learned vectors (vq, vqgan, rq) rather than points of a fixed grid (fsq);
+    None is taken as learned."""
     knn_agreement: float | None = None
     knn_agreement_pixels: float | None = None
     linear_probe: float | None = None

@@ -63,13 +63,15 @@ class Verdict(EvalRecord):
 class DiagnoseReport(EvalRecord):
     """`mdaug diagnose`: latent-space health over the whole dataset (eval/diagnose.json)."""
 
-    omit_when_none = ("codebook_size", "class_code_hist", "fidelity")
+    omit_when_none = ("codebook_size", "learned_codebook", "class_code_hist", "fidelity")
     run: str
     family: str
     samples: int
     latent_shape: list[int]
     latent: LatentStats
     codebook_size: int | None = None
+    learned_codebook: bool | None = None
+    """Code families: learned vectors (vq, vqgan, rq) or a fixed grid (fsq); None in reports written before it."""
     class_code_hist: list[list[float]] | None = None
     knn_agreement: float
     knn_agreement_pixels: float
