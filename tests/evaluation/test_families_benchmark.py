@@ -65,8 +65,17 @@ def test_the_family_table_says_each_familys_figures_from_its_row():
     table = results_tables.render_families({"preset": "standard", "overrides": ["utility.budgets=[10]"],
                                             "families": {"kl": kl, "vq": vq}})
     lines = table.splitlines()
-    assert lines[2].startswith("| `kl` | - | 30.18 / 0.822 | 54.1% (0.96x) | 49.7% [")
-    assert "(0.88x)" in lines[2] and "| 13.3 (8.7 / 9.9) |" in lines[2] and "| - | - |" in lines[2]
+    # the figures of the demo's metrics.json that kl's row holds, each in its column
+    rec, ldm = DEMO["reconstruction"], DEMO["generation"]["ldm"]
+    ident = ldm["identity"]["accuracy"]
+    assert lines[2].startswith(f"| `kl` | - | {rec['psnr_db']:.2f} / {rec['ssim']:.3f} | "
+                               f"{100 * rec['identity']['reconstructions']:.1f}% ({rec['identity']['ratio']:.2f}x) | "
+                               f"{100 * ident:.1f}% [")
+    assert f"({ident / 0.5645161290322581:.2f}x)" in lines[2] and "| - | - |" in lines[2]
+    ceiling = ldm["stage1_ceiling"]["fid"]
+    assert f"| {ldm['fid']:.1f} ({ldm['floor']['fid']:.1f} / {ceiling:.1f}) |" in lines[2]
     assert lines[3].count("20.0% [20.0, 20.0] (0.35x)") == 2  # both second stages of vq
-    assert "10: -14.1 pt (n=1)" in lines[2] and "class information" in lines[2]
+    gain = DEMO["utility"]["summary"]["10"]["gains"]["synthetic over best non-generative"]["mean"]
+    assert f"10: {100 * gain:+.1f} pt (n=1)" in lines[2]
+    assert f"| {DEMO['summary'].get('latent_problems') or '-'} |" in lines[2]
     assert "with utility.budgets=[10]" in table and "names 56.5% of the real test split" in table
