@@ -19,7 +19,7 @@ from mdaug.errors import MdaugError
 from mdaug.models.latents import latent_stats
 from mdaug.runs.builtin import cache_root
 from mdaug.runs.latent_cache import cached_latents, encode_rows, latents_folder
-from mdaug.runs.loading import load_pretrained_autoencoder, load_stage2, stage1_data
+from mdaug.runs.loading import autoencoder_identity, load_pretrained_autoencoder, load_stage2, stage1_data
 from mdaug.runs.loss_log import loss_rows as read_loss_log
 from mdaug.sampling.export import export_augmented, input_format
 from mdaug.sampling.generate import generate
@@ -88,8 +88,9 @@ def test_a_model_folder_outside_a_run_caches_its_latents_in_the_user_cache(stage
     assert latents_folder(pre.folder) == cache_root() / "latents"
     a = cached_latents(pre, data)
     assert not (tmp_path / "pkg" / "latents").exists() and list((tmp_path / "pkg").iterdir()) == [shipped]
-    files = list((cache_root() / "latents").glob("train-*.safetensors"))
-    assert len(files) == 1 and data.dataset.fingerprint()[:12] in files[0].name
+    # the cache folder is shared by the session's tests: this model's file is named by its weights and data
+    files = list((cache_root() / "latents").glob(f"train-{autoencoder_identity(pre.folder)[:12]}-*.safetensors"))
+    assert len(files) == 1 and files[0].name.endswith(f"-{data.dataset.fingerprint()[:12]}.safetensors")
     assert torch.equal(cached_latents(pre, data).latents, a.latents)
 
 
